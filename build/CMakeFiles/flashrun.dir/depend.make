@@ -1,0 +1,2 @@
+# Empty dependencies file for flashrun.
+# This may be replaced when dependencies are built.
