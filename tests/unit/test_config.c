@@ -1,0 +1,323 @@
+/* test_config.c — the INI reader: verbatim values, quoting, every error, hostile input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "config.h"
+
+static int failures;
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+		failures++; \
+	} \
+} while (0)
+
+#define CHECK_STR(got, want) do { \
+	const char *g_ = (got), *w_ = (want); \
+	if (!g_ || strcmp(g_, w_) != 0) { \
+		fprintf(stderr, "%s:%d: got [%s], want [%s]\n", __FILE__, __LINE__, g_ ? g_ : "(null)", w_); \
+		failures++; \
+	} \
+} while (0)
+
+static struct fr_ini *parse(const char *text, char *err)
+{
+	return fr_ini_parse(text, strlen(text), "t.ini", err);
+}
+
+/* The text must be refused with an error containing `want`. */
+static void expect_error(int line, const char *text, size_t len, const char *want)
+{
+	char err[FR_INI_ERRLEN];
+	struct fr_ini *ini = fr_ini_parse(text, len, "t.ini", err);
+	if (ini || !strstr(err, want)) {
+		fprintf(stderr, "%s:%d: want error containing [%s], got %s [%s]\n", __FILE__, line, want,
+			ini ? "success" : "error", ini ? "" : err);
+		failures++;
+	}
+	fr_ini_free(ini);
+}
+#define EXPECT_ERROR(text, want) expect_error(__LINE__, text, strlen(text), want)
+
+static void test_sample_file(void)
+{
+	char err[FR_INI_ERRLEN];
+	struct fr_ini *ini = fr_ini_load(TEST_SOURCE_DIR "/config_sample.ini", err);
+	CHECK(ini);
+	if (!ini) {
+		fprintf(stderr, "  %s\n", err);
+		return;
+	}
+	CHECK_STR(fr_ini_get(ini, "source", "host"), "10.0.0.1");
+	CHECK_STR(fr_ini_get(ini, "source", "port"), "3306");
+	CHECK_STR(fr_ini_get(ini, "source", "mysql_password"), "ab#c$d;e=f");
+	CHECK_STR(fr_ini_get(ini, "source", "sys_password"), "quote\"d \\ pass");
+	CHECK_STR(fr_ini_get(ini, "target", "host"), "10.0.0.2");
+	CHECK_STR(fr_ini_get(ini, "target", "mysql_password"), "lit\\eral \"x\" ");
+	CHECK_STR(fr_ini_get(ini, "target", "host_key_policy"), "strict");
+	CHECK_STR(fr_ini_get(ini, "site", "backup_dir"), "/data/backup dir");
+	CHECK_STR(fr_ini_get(ini, "site", "Mixed.Case-key"), "$HOME");
+	CHECK(fr_ini_get(ini, "site", "mixed.case-key") == NULL); /* keys are case-sensitive */
+	CHECK(fr_ini_get(ini, "target", "sys_user") == NULL);
+	CHECK(fr_ini_get(ini, "nosuch", "host") == NULL);
+	CHECK(ini->nsections == 3);
+	fr_ini_free(ini);
+}
+
+static void test_values(void)
+{
+	char err[FR_INI_ERRLEN];
+	struct fr_ini *ini = parse(
+		"\xef\xbb\xbf[site]\r\n"                     /* BOM and CRLF */
+		"a = ab#c$d;e=f\r\n"
+		"b =   spaced out value  \t\r\n"
+		"c =\n"                                       /* empty value */
+		"d = \"\"\n"
+		"e = \" keep \\t \\n \\\\ \"  \n"
+		"f = ' \\n stays '\n"
+		"g = # not a comment\n"
+		"h = ;nor this\n"
+		"i = x \"inner\" 'quotes'\n"
+		"j = caf\xc3\xa9 \xe2\x82\xac\n"             /* UTF-8 is fine */
+		"\t; comment after a tab\n"
+		"k = last line without newline", err);
+	CHECK(ini);
+	if (!ini) {
+		fprintf(stderr, "  %s\n", err);
+		return;
+	}
+	CHECK_STR(fr_ini_get(ini, "site", "a"), "ab#c$d;e=f");
+	CHECK_STR(fr_ini_get(ini, "site", "b"), "spaced out value");
+	CHECK_STR(fr_ini_get(ini, "site", "c"), "");
+	CHECK_STR(fr_ini_get(ini, "site", "d"), "");
+	CHECK_STR(fr_ini_get(ini, "site", "e"), " keep \t \n \\ ");
+	CHECK_STR(fr_ini_get(ini, "site", "f"), " \\n stays ");
+	CHECK_STR(fr_ini_get(ini, "site", "g"), "# not a comment");
+	CHECK_STR(fr_ini_get(ini, "site", "h"), ";nor this");
+	CHECK_STR(fr_ini_get(ini, "site", "i"), "x \"inner\" 'quotes'");
+	CHECK_STR(fr_ini_get(ini, "site", "j"), "caf\xc3\xa9 \xe2\x82\xac");
+	CHECK_STR(fr_ini_get(ini, "site", "k"), "last line without newline");
+	fr_ini_free(ini);
+
+	ini = parse("[ source ]\nport = 1\nsys_port = 65535\n", err);
+	CHECK(ini);
+	fr_ini_free(ini);
+}
+
+static void test_errors(void)
+{
+	EXPECT_ERROR("[source]\nmysql_password = \"abc\n", "t.ini:2: unterminated \"...\" value");
+	EXPECT_ERROR("[source]\nmysql_password = 'abc\n", "t.ini:2: unterminated '...' value");
+	EXPECT_ERROR("[source]\nmysql_password = \"abc\\\"\n", "unterminated");
+	EXPECT_ERROR("[source]\nmysql_password = \"a\" b\n", "t.ini:2: text after the closing quote");
+	EXPECT_ERROR("[source]\nmysql_password = \"a\\q\"\n", "unknown escape '\\q'");
+	EXPECT_ERROR("[source]\nhost 10.0.0.1\n", "t.ini:2: expected 'key = value'");
+	EXPECT_ERROR("host = 10.0.0.1\n", "t.ini:1: key 'host' outside a section");
+	EXPECT_ERROR("[source]\nhost = a\n\nhost = b\n", "t.ini:4: duplicate key 'host' in [source] (first at line 2)");
+	EXPECT_ERROR("[source]\n[target]\n[source]\n", "t.ini:3: duplicate section [source] (first at line 1)");
+	EXPECT_ERROR("[source]\npasword = x\n",
+		     "t.ini:2: unknown key 'pasword' in [source] (known: host, port, mysql_user, "
+		     "mysql_password, sys_user, sys_password, sys_port, ssh_key, known_hosts, host_key_policy)");
+	EXPECT_ERROR("[target]\nHost = x\n", "unknown key 'Host' in [target]");
+	EXPECT_ERROR("[sorce]\n", "t.ini:1: unknown section [sorce] (known: [source], [target], [site]");
+	EXPECT_ERROR("[Source]\n", "unknown section [Source]");
+	EXPECT_ERROR("[]\n", "empty section name");
+	EXPECT_ERROR("[source\n", "section header without ']'");
+	EXPECT_ERROR("[source] x\n", "text after ']'");
+	EXPECT_ERROR("[site]\n = v\n", "t.ini:2: empty key");
+	EXPECT_ERROR("[site]\nmy key = v\n", "invalid character in key");
+	EXPECT_ERROR("[site]\na = b\x01" "c\n", "t.ini:2: control character 0x01 at column 6");
+	EXPECT_ERROR("[site]\na = b\rc\n", "control character 0x0d");
+	EXPECT_ERROR("[site]\na = \x7f\n", "control character 0x7f");
+	EXPECT_ERROR("[site]\na = \xff\n", "t.ini:2: invalid UTF-8 at column 5");
+	EXPECT_ERROR("[site]\na = \xc0\xaf\n", "invalid UTF-8");        /* overlong '/' */
+	EXPECT_ERROR("[site]\na = \xed\xa0\x80\n", "invalid UTF-8");    /* surrogate */
+	EXPECT_ERROR("[site]\na = \xe2\x82\n", "invalid UTF-8");        /* truncated */
+	expect_error(__LINE__, "[site]\na = b\0c\n", 13, "t.ini:2: NUL byte at column 6");
+	EXPECT_ERROR("[source]\nport = 33o6\n", "t.ini:2: port must be a number from 1 to 65535");
+	EXPECT_ERROR("[source]\nport = 0\n", "port must be");
+	EXPECT_ERROR("[source]\nsys_port = 65536\n", "sys_port must be");
+	EXPECT_ERROR("[source]\nport = 99999999999999999999999\n", "port must be");
+	EXPECT_ERROR("[source]\nport =\n", "port must be");
+}
+
+/* An error message must never carry a value: values are passwords. */
+static void test_errors_hide_values(void)
+{
+	const char *bad[] = {
+		"[source]\nmysql_password = \"S3cretPW\n",
+		"[source]\nmysql_password = \"S3cretPW\" trailing\n",
+		"[source]\nmysql_password = S3cretPW\x01\n",
+		"[source]\nS3cretPW\n",
+		"[source]\nmysql_password = S3cretPW\nmysql_password = S3cretPW\n",
+		"[source]\nport = S3cretPW\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char err[FR_INI_ERRLEN];
+		struct fr_ini *ini = parse(bad[i], err);
+		CHECK(!ini);
+		CHECK(!strstr(err, "S3cretPW"));
+		fr_ini_free(ini);
+	}
+}
+
+static void test_hostile(void)
+{
+	char err[FR_INI_ERRLEN];
+
+	/* Empty file and a file of blanks and comments: no sections. */
+	struct fr_ini *ini = fr_ini_parse("", 0, "t.ini", err);
+	CHECK(ini && ini->nsections == 0);
+	fr_ini_free(ini);
+	ini = parse("\xef\xbb\xbf\n\n  \n# c\n; c\n", err);
+	CHECK(ini && ini->nsections == 0);
+	fr_ini_free(ini);
+
+	/* A huge line, with and without a section before it. */
+	size_t big = 4 << 20;
+	char *huge = malloc(big + 1);
+	memset(huge, 'x', big);
+	huge[big] = '\0';
+	memcpy(huge, "[site]\na = ", 11);
+	expect_error(__LINE__, huge, big, "t.ini:2: line longer than 4096 bytes");
+	expect_error(__LINE__, huge + 7, big - 7, "t.ini:1: line longer than");
+	/* Exactly at the limit is accepted. */
+	size_t at = 7 + FR_INI_MAX_LINE;
+	huge[at] = '\n';
+	ini = fr_ini_parse(huge, at + 1, "t.ini", err);
+	CHECK(ini && strlen(fr_ini_get(ini, "site", "a")) == FR_INI_MAX_LINE - 4);
+	fr_ini_free(ini);
+	free(huge);
+
+	/* 10k section headers: refused at the first repeat, quickly. */
+	size_t n = 10000, cap = n * 16;
+	char *many = malloc(cap), *w = many;
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "[%s]\n", i % 3 == 0 ? "source" : i % 3 == 1 ? "target" : "site");
+	expect_error(__LINE__, many, w - many, "t.ini:4: duplicate section [source]");
+	w = many;
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "[s%zu]\n", i);
+	expect_error(__LINE__, many, w - many, "t.ini:1: unknown section [s0]");
+	free(many);
+
+	/* 10k keys in [site] are fine. */
+	many = malloc(n * 32);
+	w = many + sprintf(many, "[site]\n");
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "key%zu = value %zu\n", i, i);
+	ini = fr_ini_parse(many, w - many, "t.ini", err);
+	CHECK(ini && ini->sections[0].npairs == n);
+	CHECK(ini && strcmp(fr_ini_get(ini, "site", "key9999"), "value 9999") == 0);
+	fr_ini_free(ini);
+	free(many);
+
+	/* Binary garbage: never crashes, and a refusal always names a line. Runs under ASan in CI. */
+	srand(42);
+	char buf[2048];
+	for (int round = 0; round < 2000; round++) {
+		size_t len = rand() % sizeof buf;
+		const char alphabet[] = "[]=\"'\\#; \t\r\nsourcetargetsiteport1\xff\xc3\xa9";
+		for (size_t i = 0; i < len; i++)
+			buf[i] = round % 2 ? (char)rand() : alphabet[rand() % (sizeof alphabet - 1)];
+		ini = fr_ini_parse(buf, len, "g.ini", err);
+		if (!ini && strncmp(err, "g.ini:", 6) != 0) {
+			fprintf(stderr, "garbage round %d: error without a line: %s\n", round, err);
+			failures++;
+		}
+		fr_ini_free(ini);
+	}
+}
+
+static void test_files(void)
+{
+	char err[FR_INI_ERRLEN];
+	struct fr_ini *ini = fr_ini_load("/nonexistent/dir/flashback.ini", err);
+	CHECK(!ini);
+	CHECK_STR(err, "cannot open config file /nonexistent/dir/flashback.ini: No such file or directory");
+
+	ini = fr_ini_load(".", err);
+	CHECK(!ini && strstr(err, "cannot read config file .: Is a directory"));
+
+	/* A file larger than the limit, e.g. a log passed by mistake. */
+	const char *path = "config_too_large.ini";
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	for (int i = 0; f && i < (FR_INI_MAX_SIZE / 15) + 10; i++)
+		fputs("# padding line\n", f);
+	if (f)
+		fclose(f);
+	ini = fr_ini_load(path, err);
+	CHECK(!ini && strstr(err, "config file config_too_large.ini is larger than"));
+	unlink(path);
+
+	/* The error prefix of a file is its path. */
+	path = "config_bad.ini";
+	f = fopen(path, "w");
+	if (f) {
+		fputs("[source]\n\nhost\n", f);
+		fclose(f);
+	}
+	ini = fr_ini_load(path, err);
+	CHECK(!ini && strncmp(err, "config_bad.ini:3: ", 18) == 0);
+	unlink(path);
+}
+
+/* The Lua module, as the runtime uses it. */
+static void test_lua(void)
+{
+	lua_State *L = luaL_newstate();
+	luaL_openlibs(L);
+	luaL_requiref(L, "flashrun.config", luaopen_flashrun_config, 0);
+	lua_pop(L, 1);
+	const char *script =
+		"local config = require 'flashrun.config'\n"
+		"local dir = ...\n"
+		"local c = assert(config.load(dir .. '/config_sample.ini'))\n"
+		"assert(c.source.mysql_password == 'ab#c$d;e=f', c.source.mysql_password)\n"
+		"assert(c.source.port == '3306')\n"
+		"assert(c.target.mysql_password == [[lit\\eral \"x\" ]])\n"
+		"assert(c.site.backup_dir == '/data/backup dir')\n"
+		"local n, err = config.load(dir .. '/missing.ini')\n"
+		"assert(n == nil and err:find('missing.ini: No such file', 1, true), err)\n"
+		"n, err = config.parse('[source]\\nx = 1\\n', 'cli')\n"
+		"assert(n == nil and err:find('^cli:2: unknown key'), err)\n"
+		"local t = assert(config.parse(''))\n"
+		"assert(next(t) == nil)\n"
+		"assert(not pcall(config.load))\n";
+	if (luaL_loadstring(L, script) != LUA_OK) {
+		fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
+		failures++;
+	} else {
+		lua_pushstring(L, TEST_SOURCE_DIR);
+		if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+			fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
+			failures++;
+		}
+	}
+	lua_close(L);
+}
+
+int main(void)
+{
+	test_sample_file();
+	test_values();
+	test_errors();
+	test_errors_hide_values();
+	test_hostile();
+	test_files();
+	test_lua();
+	if (failures) {
+		fprintf(stderr, "test_config: %d failure(s)\n", failures);
+		return 1;
+	}
+	printf("test_config: ok\n");
+	return 0;
+}
