@@ -1,9 +1,488 @@
-/* sql.c — placeholder so the tree links; its owner replaces it. */
+/* sql.c — flashrun.sql: MySQL-protocol connections (GreatDB, MySQL 8.0/9.x, the dbscale router).
+ *
+ *   local sql = require "flashrun.sql"
+ *   local conn, err, errno = sql.connect{host=, port=, user=, password=, database=,
+ *                                        timeout=, read_timeout=, write_timeout=}
+ *   conn:query(stmt)  -> rows (array of {column = value}, rows.columns = names in order)
+ *   conn:exec(stmt)   -> affected rows (a write: recorded, not sent, under --dry-run)
+ *   conn:ping()       -> true
+ *   conn:server_version() -> "9.7.0"
+ *   conn:close()      -- idempotent; also __close and __gc
+ *   sql.null          -- the value of a NULL column (a light userdata, the same value as cjson.null)
+ *
+ * Every call that talks to the server goes through fr_await(): the MySQL client library blocks,
+ * so it runs on a worker thread while other parallel() branches go on. Operational failures
+ * return nil, "host:port: [errno] (SQLSTATE) message", errno, sqlstate; misuse raises.
+ *
+ * Written against the libmysqlclient API so that it builds with MariaDB Connector/C and with
+ * Oracle's client; the few differences are under MARIADB_PACKAGE_VERSION.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <errno.h>
+
+#include <mysql.h>
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "sched.h"
+#include "log.h"
+
+#define CONN_MT "flashrun.sql.conn"
+
+enum op { OP_CONNECT, OP_QUERY, OP_EXEC, OP_PING };
+
+/* The handle owns everything the worker thread touches, so that a coroutine that yields in
+ * fr_await() keeps it alive (it is on the coroutine's stack) and __gc can free what is left. */
+typedef struct {
+	MYSQL *my;            /* NULL while closed */
+	int busy;             /* a worker is using `my`: no other call, no close */
+	int leaked;           /* collected while busy: the worker still owns `my` */
+	char target[300];     /* "host:port", for messages and dry-run records */
+
+	/* connect parameters (malloc'd; the password is wiped as soon as it was used) */
+	char *host, *user, *password, *database;
+	unsigned port, connect_timeout, read_timeout, write_timeout;
+
+	/* the operation in flight and its outcome, filled by the worker */
+	enum op op;
+	char *stmt;           /* malloc'd copy of the statement */
+	MYSQL_RES *res;       /* first result set of a query, freed after conversion */
+	my_ulonglong affected;
+	unsigned err_no;
+	char sqlstate[8];
+	char err[1024];
+} conn_t;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void wipe_free(char **p)
+{
+	if (*p) {
+		volatile char *v = *p;
+		while (*v)
+			*v++ = 0;
+		free(*p);
+		*p = NULL;
+	}
+}
+
+static void free_params(conn_t *c)
+{
+	free(c->host);
+	c->host = NULL;
+	free(c->user);
+	c->user = NULL;
+	wipe_free(&c->password);
+	free(c->database);
+	c->database = NULL;
+}
+
+static void free_op(conn_t *c)
+{
+	free(c->stmt);
+	c->stmt = NULL;
+	if (c->res) {
+		mysql_free_result(c->res);
+		c->res = NULL;
+	}
+}
+
+static conn_t *toconn(lua_State *L)
+{
+	conn_t *c = luaL_checkudata(L, 1, CONN_MT);
+	if (c->my == NULL)
+		luaL_error(L, "attempt to use a closed sql connection");
+	if (c->busy)
+		luaL_error(L, "sql connection to %s is in use by another coroutine", c->target);
+	return c;
+}
+
+/* Worker side: remember the client error. */
+static void take_error(conn_t *c)
+{
+	c->err_no = mysql_errno(c->my);
+	snprintf(c->sqlstate, sizeof c->sqlstate, "%s", mysql_sqlstate(c->my));
+	snprintf(c->err, sizeof c->err, "%s", mysql_error(c->my));
+}
+
+/* Lua side: nil, "host:port: [errno] (SQLSTATE) message", errno, sqlstate.
+ * The server may echo the statement (and a password in it) back: mask the message. */
+static int push_error(lua_State *L, conn_t *c)
+{
+	char buf[1400];
+	snprintf(buf, sizeof buf, "%s: [%u] (%s) %s", c->target, c->err_no, c->sqlstate, c->err);
+	char *masked = fr_mask_dup(buf);
+	lua_pushnil(L);
+	lua_pushstring(L, masked ? masked : buf);
+	free(masked);
+	lua_pushinteger(L, c->err_no);
+	lua_pushstring(L, c->sqlstate);
+	return 4;
+}
+
+static unsigned opt_uint(lua_State *L, int t, const char *key, unsigned dflt)
+{
+	unsigned v = dflt;
+	if (lua_getfield(L, t, key) != LUA_TNIL) {
+		luaL_argcheck(L, lua_isnumber(L, -1), 1, lua_pushfstring(L, "'%s' must be a number", key));
+		lua_Number n = lua_tonumber(L, -1);
+		luaL_argcheck(L, n >= 0 && n < 4e9, 1, lua_pushfstring(L, "'%s' out of range", key));
+		v = (unsigned)(n + 0.999); /* a fraction of a second rounds up, never to 0 = "none" */
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+static char *opt_str(lua_State *L, int t, const char *key, int required)
+{
+	char *v = NULL;
+	int ty = lua_getfield(L, t, key);
+	if (ty == LUA_TNIL) {
+		if (required)
+			luaL_error(L, "sql{}: '%s' is required", key);
+	} else {
+		luaL_argcheck(L, ty == LUA_TSTRING, 1, lua_pushfstring(L, "'%s' must be a string", key));
+		v = strdup(lua_tostring(L, -1));
+		if (!v)
+			luaL_error(L, "out of memory");
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+/* ---------------------------------------------------------------- worker */
+
+static void work(void *job)
+{
+	conn_t *c = job;
+#ifndef MARIADB_PACKAGE_VERSION
+	mysql_thread_init(); /* Oracle's client wants it on every thread that uses it */
+#endif
+	c->err_no = 0;
+	c->err[0] = 0;
+	switch (c->op) {
+	case OP_CONNECT: {
+		/* c->my was mysql_init()ed on the Lua thread */
+		mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &c->connect_timeout);
+		if (c->read_timeout)
+			mysql_options(c->my, MYSQL_OPT_READ_TIMEOUT, &c->read_timeout);
+		if (c->write_timeout)
+			mysql_options(c->my, MYSQL_OPT_WRITE_TIMEOUT, &c->write_timeout);
+		mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+#ifdef MARIADB_PACKAGE_VERSION
+		/* caching_sha2_password lives in a plugin; the library knows where (MARIADB_PLUGINDIR).
+		 * Without TLS its full authentication asks the server for its RSA key by itself. */
+#else
+		{
+			bool yes = 1; /* caching_sha2_password full auth without TLS */
+			mysql_options(c->my, MYSQL_OPT_GET_SERVER_PUBLIC_KEY, &yes);
+		}
+#endif
+		if (!mysql_real_connect(c->my, c->host, c->user, c->password ? c->password : "",
+					c->database, c->port, NULL, CLIENT_MULTI_RESULTS)) {
+			take_error(c);
+		}
+		break;
+	}
+	case OP_QUERY:
+	case OP_EXEC:
+		if (mysql_real_query(c->my, c->stmt, strlen(c->stmt))) {
+			take_error(c);
+			break;
+		}
+		/* The first result set is the answer (CALL may add more: drain them). */
+		c->res = mysql_store_result(c->my);
+		if (!c->res && mysql_field_count(c->my) != 0) {
+			take_error(c);
+			break;
+		}
+		c->affected = mysql_affected_rows(c->my);
+		if (c->op == OP_EXEC && c->res) {
+			mysql_free_result(c->res);
+			c->res = NULL;
+		}
+		for (;;) {
+			int more = mysql_next_result(c->my);
+			if (more > 0) {
+				take_error(c);
+				if (c->res) {
+					mysql_free_result(c->res);
+					c->res = NULL;
+				}
+				break;
+			}
+			if (more < 0)
+				break;
+			MYSQL_RES *extra = mysql_store_result(c->my);
+			if (extra)
+				mysql_free_result(extra);
+		}
+		break;
+	case OP_PING:
+		if (mysql_ping(c->my))
+			take_error(c);
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- Lua side */
+
+static void push_value(lua_State *L, enum enum_field_types type, unsigned flags,
+		       const char *v, unsigned long len)
+{
+	if (v == NULL) {
+		lua_pushlightuserdata(L, NULL); /* sql.null */
+		return;
+	}
+	switch (type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONGLONG:
+	case MYSQL_TYPE_YEAR:
+		/* BIGINT UNSIGNED above 2^63 does not fit a Lua integer: keep the text */
+		if (!((flags & UNSIGNED_FLAG) && len >= 19) && lua_stringtonumber(L, v) != 0)
+			return;
+		break;
+	case MYSQL_TYPE_FLOAT:
+	case MYSQL_TYPE_DOUBLE:
+		if (lua_stringtonumber(L, v) != 0)
+			return;
+		break;
+	default:
+		break;
+	}
+	lua_pushlstring(L, v, len);
+}
+
+/* Converts c->res into rows. May raise (out of memory): c->res stays in the handle and is freed
+ * by the next operation or by close, so nothing leaks. */
+static int push_rows(lua_State *L, conn_t *c)
+{
+	MYSQL_RES *res = c->res;
+	lua_newtable(L);
+	if (!res) { /* a statement without a result set */
+		lua_newtable(L);
+		lua_setfield(L, -2, "columns");
+		return 1;
+	}
+	unsigned n = mysql_num_fields(res);
+	MYSQL_FIELD *f = mysql_fetch_fields(res);
+	lua_createtable(L, n, 0);
+	for (unsigned i = 0; i < n; i++) {
+		lua_pushlstring(L, f[i].name, f[i].name_length);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "columns");
+	MYSQL_ROW row;
+	lua_Integer r = 0;
+	while ((row = mysql_fetch_row(res))) {
+		unsigned long *len = mysql_fetch_lengths(res);
+		lua_createtable(L, 0, n);
+		for (unsigned i = 0; i < n; i++) {
+			lua_pushlstring(L, f[i].name, f[i].name_length);
+			push_value(L, f[i].type, f[i].flags, row[i], len[i]);
+			lua_rawset(L, -3);
+		}
+		lua_rawseti(L, -2, ++r);
+	}
+	mysql_free_result(res);
+	c->res = NULL;
+	return 1;
+}
+
+static int finish(lua_State *L, void *job)
+{
+	conn_t *c = job;
+	c->busy = 0;
+	free(c->stmt);
+	c->stmt = NULL;
+	switch (c->op) {
+	case OP_CONNECT:
+		free_params(c);
+		if (c->err_no) {
+			mysql_close(c->my);
+			c->my = NULL;
+			return push_error(L, c);
+		}
+		lua_pushvalue(L, 1); /* the handle */
+		return 1;
+	case OP_QUERY:
+		if (c->err_no)
+			return push_error(L, c);
+		return push_rows(L, c);
+	case OP_EXEC:
+		if (c->err_no)
+			return push_error(L, c);
+		lua_pushinteger(L, (lua_Integer)c->affected);
+		return 1;
+	case OP_PING:
+		if (c->err_no)
+			return push_error(L, c);
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	return 0;
+}
+
+/* sql.connect{...} -> conn | nil, err, errno */
+static int l_connect(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	conn_t *c = lua_newuserdatauv(L, sizeof *c, 0);
+	memset(c, 0, sizeof *c);
+	luaL_setmetatable(L, CONN_MT);
+	lua_insert(L, 1); /* [1] handle, [2] options */
+
+	c->host = opt_str(L, 2, "host", 1);
+	c->user = opt_str(L, 2, "user", 1);
+	c->database = opt_str(L, 2, "database", 0);
+	lua_Integer port = 3306;
+	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
+		int ok;
+		port = lua_tointegerx(L, -1, &ok);
+		luaL_argcheck(L, ok && port > 0 && port < 65536, 1, "'port' must be an integer 1..65535");
+	}
+	lua_pop(L, 1);
+	c->port = (unsigned)port;
+	c->connect_timeout = opt_uint(L, 2, "timeout", 10);
+	c->read_timeout = opt_uint(L, 2, "read_timeout", 0); /* CLONE INSTANCE takes minutes */
+	c->write_timeout = opt_uint(L, 2, "write_timeout", 60);
+	if (c->connect_timeout == 0)
+		c->connect_timeout = 10;
+	c->password = opt_str(L, 2, "password", 0); /* last: nothing below raises before use */
+	snprintf(c->target, sizeof c->target, "%s:%u", c->host, c->port);
+
+	c->my = mysql_init(NULL);
+	if (!c->my) {
+		free_params(c);
+		return luaL_error(L, "out of memory");
+	}
+	lua_settop(L, 1); /* finish() pushes the handle (index 1) back */
+	c->op = OP_CONNECT;
+	c->busy = 1;
+	return fr_await(L, work, finish, c);
+}
+
+static int start_stmt(lua_State *L, enum op op)
+{
+	conn_t *c = toconn(L);
+	size_t len;
+	const char *stmt = luaL_checklstring(L, 2, &len);
+	luaL_argcheck(L, strlen(stmt) == len, 2, "statement contains a NUL byte");
+	if (op == OP_EXEC && fr_dry_run()) {
+		fr_record("sql", c->target, stmt);
+		lua_pushinteger(L, 0);
+		return 1;
+	}
+	free_op(c); /* leftovers of an operation whose conversion raised */
+	c->stmt = strdup(stmt);
+	if (!c->stmt)
+		return luaL_error(L, "out of memory");
+	lua_settop(L, 1);
+	c->op = op;
+	c->busy = 1;
+	return fr_await(L, work, finish, c);
+}
+
+static int l_query(lua_State *L) { return start_stmt(L, OP_QUERY); }
+static int l_exec(lua_State *L) { return start_stmt(L, OP_EXEC); }
+
+static int l_ping(lua_State *L)
+{
+	conn_t *c = toconn(L);
+	lua_settop(L, 1);
+	c->op = OP_PING;
+	c->busy = 1;
+	return fr_await(L, work, finish, c);
+}
+
+static int l_server_version(lua_State *L)
+{
+	conn_t *c = toconn(L);
+	lua_pushstring(L, mysql_get_server_info(c->my));
+	return 1;
+}
+
+static int l_close(lua_State *L)
+{
+	conn_t *c = luaL_checkudata(L, 1, CONN_MT);
+	if (c->busy)
+		return luaL_error(L, "cannot close sql connection to %s: in use by another coroutine",
+				  c->target);
+	free_op(c);
+	free_params(c);
+	if (c->my) {
+		mysql_close(c->my);
+		c->my = NULL;
+	}
+	return 0;
+}
+
+/* __gc and __close: like close, but never raises. A handle collected while a worker still
+ * uses it (its coroutine was abandoned) is left to the worker: leaking beats a crash. */
+static int l_gc(lua_State *L)
+{
+	conn_t *c = luaL_checkudata(L, 1, CONN_MT);
+	if (c->busy) {
+		c->leaked = 1;
+		return 0;
+	}
+	return l_close(L);
+}
+
+static int l_tostring(lua_State *L)
+{
+	conn_t *c = luaL_checkudata(L, 1, CONN_MT);
+	lua_pushfstring(L, "sql connection %s (%s)", c->target, c->my ? "open" : "closed");
+	return 1;
+}
+
+static const luaL_Reg funcs[] = {
+	{"connect", l_connect},
+	{NULL, NULL},
+};
+
+static const luaL_Reg methods[] = {
+	{"query", l_query},
+	{"exec", l_exec},
+	{"ping", l_ping},
+	{"server_version", l_server_version},
+	{"close", l_close},
+	{NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+	{"__index", NULL}, /* set below */
+	{"__gc", l_gc},
+	{"__close", l_gc},
+	{"__tostring", l_tostring},
+	{NULL, NULL},
+};
+
 int luaopen_flashrun_sql(lua_State *L)
 {
-	lua_newtable(L);
+	/* Not thread-safe, so once here rather than lazily in a worker's mysql_init(). */
+	static int inited;
+	if (!inited) {
+		if (mysql_library_init(0, NULL, NULL))
+			return luaL_error(L, "cannot initialise the MySQL client library");
+		inited = 1;
+	}
+	luaL_newmetatable(L, CONN_MT);
+	luaL_setfuncs(L, metamethods, 0);
+	luaL_newlibtable(L, methods);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	luaL_newlib(L, funcs);
+	lua_pushlightuserdata(L, NULL);
+	lua_setfield(L, -2, "null");
 	return 1;
 }

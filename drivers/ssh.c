@@ -1,9 +1,922 @@
-/* ssh.c — placeholder so the tree links; its owner replaces it. */
+/* ssh.c — flashrun.ssh: remote commands and files over SSH (libssh2).
+ *
+ *   local ssh = require "flashrun.ssh"
+ *   local s, err = ssh.connect{host=, port=22, user=, password=, key=, known_hosts=,
+ *                              host_key_policy="accept-new"|"strict"|"off", timeout=10}
+ *   s:run(cmd [, {stdin=, timeout=}])  -> stdout, stderr, exit_status [, signal]   (a write)
+ *   s:read(cmd [, {stdin=, timeout=}]) -> the same, live under --dry-run          (a probe)
+ *   s:write_file(path, content [, mode]) -> true                                  (a write, SFTP)
+ *   s:close()                           -- idempotent; also __close and __gc
+ *
+ * Transport failures return nil, "user@host:port: message"; a remote command that exits non-zero
+ * is not a failure (its status is returned). Misuse raises. Every call that touches the network
+ * goes through fr_await() so parallel() branches overlap.
+ *
+ * Secrets: the password is used for authentication only and wiped afterwards; it never appears in
+ * a message. Pass secrets to remote commands on stdin (opts.stdin), never on the command line:
+ * dry-run prints the command line, and remote `ps` shows it.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "sched.h"
+#include "log.h"
+
+#define SESS_MT "flashrun.ssh.session"
+
+enum op { OP_CONNECT, OP_RUN, OP_WRITE_FILE };
+enum policy { POLICY_STRICT, POLICY_ACCEPT_NEW, POLICY_OFF };
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+typedef struct {
+	LIBSSH2_SESSION *sess; /* NULL while closed */
+	int sock;
+	int busy, leaked;
+	char target[300];      /* user@host:port */
+
+	/* connect parameters (malloc'd; the password is wiped once authentication is over) */
+	char *host, *user, *password, *key, *known_hosts;
+	unsigned port;
+	enum policy policy;
+	unsigned timeout;      /* seconds, connect and each blocking step of the handshake */
+
+	/* the operation in flight */
+	enum op op;
+	char *cmd, *path, *in;
+	size_t inlen;
+	long mode;
+	double run_timeout;    /* seconds, 0 = none */
+	struct buf out, err_out;
+	int exit_status;
+	char signal[32];
+
+	int failed, closed_after; /* closed_after: the session was torn down (timeout) */
+	char added_key[200];      /* accept-new: the host key fingerprint we just trusted */
+	char err[1024];
+} sess_t;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void wipe_free(char **p)
+{
+	if (*p) {
+		volatile char *v = *p;
+		while (*v)
+			*v++ = 0;
+		free(*p);
+		*p = NULL;
+	}
+}
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+static int buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static void free_params(sess_t *s)
+{
+	free(s->host);
+	s->host = NULL;
+	free(s->user);
+	s->user = NULL;
+	wipe_free(&s->password);
+	free(s->key);
+	s->key = NULL;
+	free(s->known_hosts);
+	s->known_hosts = NULL;
+}
+
+static void free_op(sess_t *s)
+{
+	free(s->cmd);
+	s->cmd = NULL;
+	free(s->path);
+	s->path = NULL;
+	if (s->in) { /* stdin and file content may hold secrets */
+		memset(s->in, 0, s->inlen);
+		free(s->in);
+		s->in = NULL;
+	}
+	s->inlen = 0;
+	buf_free(&s->out);
+	buf_free(&s->err_out);
+}
+
+static void teardown(sess_t *s)
+{
+	if (s->sess) {
+		libssh2_session_set_blocking(s->sess, 1);
+		libssh2_session_set_timeout(s->sess, 2000);
+		libssh2_session_disconnect(s->sess, "flashrun closing");
+		libssh2_session_free(s->sess);
+		s->sess = NULL;
+	}
+	if (s->sock >= 0) {
+		close(s->sock);
+		s->sock = -1;
+	}
+}
+
+static void fail(sess_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(sess_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	s->failed = 1;
+}
+
+static const char *ssh_errmsg(sess_t *s)
+{
+	char *msg = NULL;
+	if (s->sess)
+		libssh2_session_last_error(s->sess, &msg, NULL, 0);
+	return msg && *msg ? msg : "unknown libssh2 error";
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void b64(const unsigned char *in, size_t n, char *out)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+	for (i = 0; i + 2 < n; i += 3) {
+		out[o++] = t[in[i] >> 2];
+		out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		out[o++] = t[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		out[o++] = t[in[i + 2] & 63];
+	}
+	if (i < n) {
+		out[o++] = t[in[i] >> 2];
+		if (i + 1 < n) {
+			out[o++] = t[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			out[o++] = t[(in[i + 1] & 15) << 2];
+		} else {
+			out[o++] = t[(in[i] & 3) << 4];
+		}
+	}
+	out[o] = 0; /* OpenSSH prints SHA256 fingerprints unpadded */
+}
+
+/* ---------------------------------------------------------------- worker: connect */
+
+/* Wait until the socket is ready in the direction libssh2 is blocked on. 0 ok, -1 timed out. */
+static int wait_socket(sess_t *s, double deadline)
+{
+	struct pollfd p = {.fd = s->sock, .events = 0};
+	int dir = libssh2_session_block_directions(s->sess);
+	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+		p.events |= POLLIN;
+	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		p.events |= POLLOUT;
+	if (!p.events)
+		p.events = POLLIN;
+	int ms = -1;
+	if (deadline > 0) {
+		double left = deadline - now();
+		if (left <= 0)
+			return -1;
+		ms = (int)(left * 1000) + 1;
+	}
+	int rc;
+	do
+		rc = poll(&p, 1, ms);
+	while (rc < 0 && errno == EINTR);
+	return rc == 0 && deadline > 0 && now() >= deadline ? -1 : 0;
+}
+
+static int tcp_connect(sess_t *s)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%u", s->port);
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+	int rc = getaddrinfo(s->host, port, &hints, &res);
+	if (rc) {
+		fail(s, "cannot resolve %s: %s", s->host, gai_strerror(rc));
+		return -1;
+	}
+	int err = 0;
+	for (ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			s->sock = fd;
+			break;
+		}
+		if (errno == EINPROGRESS) {
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
+			int n;
+			do
+				n = poll(&p, 1, (int)s->timeout * 1000);
+			while (n < 0 && errno == EINTR);
+			socklen_t l = sizeof err;
+			if (n == 0)
+				err = ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+				err = errno;
+			if (n > 0 && err == 0) {
+				s->sock = fd;
+				break;
+			}
+		} else {
+			err = errno;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (s->sock < 0) {
+		fail(s, "cannot connect: %s", strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static int knownhost_keybit(int type)
+{
+	switch (type) {
+	case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+	case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+#ifdef LIBSSH2_HOSTKEY_TYPE_ECDSA_256
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+#endif
+#ifdef LIBSSH2_HOSTKEY_TYPE_ED25519
+	case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
+#endif
+	default: return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+	}
+}
+
+static int check_host_key(sess_t *s)
+{
+	if (s->policy == POLICY_OFF)
+		return 0;
+	size_t len;
+	int type;
+	const char *key = libssh2_session_hostkey(s->sess, &len, &type);
+	if (!key) {
+		fail(s, "no host key: %s", ssh_errmsg(s));
+		return -1;
+	}
+	char fp[64] = "SHA256:";
+	const unsigned char *h = (const unsigned char *)libssh2_hostkey_hash(s->sess, LIBSSH2_HOSTKEY_HASH_SHA256);
+	if (h)
+		b64(h, 32, fp + 7);
+	else
+		strcpy(fp, "(unknown fingerprint)");
+	char name[300]; /* how OpenSSH names a host on a non-default port */
+	if (s->port == 22)
+		snprintf(name, sizeof name, "%s", s->host);
+	else
+		snprintf(name, sizeof name, "[%s]:%u", s->host, s->port);
+
+	LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(s->sess);
+	if (!kh) {
+		fail(s, "cannot check the host key: %s", ssh_errmsg(s));
+		return -1;
+	}
+	struct stat st;
+	if (stat(s->known_hosts, &st) == 0 &&
+	    libssh2_knownhost_readfile(kh, s->known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		fail(s, "cannot read known_hosts file %s: %s", s->known_hosts, ssh_errmsg(s));
+		libssh2_knownhost_free(kh);
+		return -1;
+	}
+	int keybit = knownhost_keybit(type);
+	int rc = libssh2_knownhost_checkp(kh, s->host, (int)s->port, key, len,
+					  LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | keybit,
+					  NULL);
+	int ret = -1;
+	switch (rc) {
+	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+		ret = 0;
+		break;
+	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		fail(s, "host key %s does not match the one recorded for %s in %s: refusing to connect "
+			"(a man-in-the-middle, or the host was reinstalled: then remove the old key with "
+			"ssh-keygen -R '%s' -f %s)", fp, name, s->known_hosts, name, s->known_hosts);
+		break;
+	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+		if (s->policy == POLICY_STRICT) {
+			fail(s, "unknown host key %s: %s is not in %s and host_key_policy is strict "
+				"(add it with ssh-keyscan -p %u %s >> %s after checking the fingerprint)",
+				fp, name, s->known_hosts, s->port, s->host, s->known_hosts);
+			break;
+		}
+		/* accept-new: append one line, leaving the rest of the file untouched */
+		{
+			char line[8192];
+			size_t out = 0;
+			struct libssh2_knownhost *entry;
+			if (libssh2_knownhost_addc(kh, name, NULL, key, len, NULL, 0,
+						   LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | keybit,
+						   &entry) < 0 ||
+			    libssh2_knownhost_writeline(kh, entry, line, sizeof line, &out,
+							LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+				fail(s, "cannot record the host key of %s: %s", name, ssh_errmsg(s));
+				break;
+			}
+			int fd = open(s->known_hosts, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0 || write(fd, line, out) != (ssize_t)out) {
+				fail(s, "cannot add the host key of %s to %s: %s", name, s->known_hosts,
+				     strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			close(fd);
+			snprintf(s->added_key, sizeof s->added_key, "%s to %s", fp, s->known_hosts);
+			ret = 0;
+		}
+		break;
+	default:
+		fail(s, "cannot check the host key of %s against %s: %s", name, s->known_hosts, ssh_errmsg(s));
+		break;
+	}
+	libssh2_knownhost_free(kh);
+	return ret;
+}
+
+/* keyboard-interactive with the password, for servers that only offer that */
+static void kbd_callback(const char *name, int name_len, const char *instr, int instr_len,
+			 int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
+			 LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses, void **abstract)
+{
+	sess_t *s = *abstract;
+	for (int i = 0; i < num_prompts; i++) {
+		responses[i].text = s->password ? strdup(s->password) : NULL;
+		responses[i].length = responses[i].text ? strlen(responses[i].text) : 0;
+	}
+}
+
+static int authenticate(sess_t *s)
+{
+	char tried[600] = "";
+	const char *list = libssh2_userauth_list(s->sess, s->user, strlen(s->user));
+	if (!list) {
+		if (libssh2_userauth_authenticated(s->sess))
+			return 0; /* "none" was accepted */
+		fail(s, "authentication as %s failed: %s", s->user, ssh_errmsg(s));
+		return -1;
+	}
+	char offered[200];
+	snprintf(offered, sizeof offered, "%s", list); /* the list lives in the session */
+	if (s->password && strstr(offered, "password")) {
+		strcat(tried, "password");
+		if (libssh2_userauth_password(s->sess, s->user, s->password) == 0)
+			return 0;
+	} else if (s->password && strstr(offered, "keyboard-interactive")) {
+		strcat(tried, "keyboard-interactive");
+		if (libssh2_userauth_keyboard_interactive(s->sess, s->user, kbd_callback) == 0)
+			return 0;
+	}
+	if (s->key && strstr(offered, "publickey")) {
+		char pub[4200];
+		snprintf(pub, sizeof pub, "%s.pub", s->key);
+		const char *pubp = access(pub, R_OK) == 0 ? pub : NULL; /* else derived from the key */
+		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%spublickey %s",
+			 *tried ? ", " : "", s->key);
+		if (libssh2_userauth_publickey_fromfile(s->sess, s->user, pubp, s->key, NULL) == 0)
+			return 0;
+	}
+	if (!*tried)
+		fail(s, "authentication as %s impossible: the server accepts %s, and we have %s",
+		     s->user, offered, s->password ? (s->key ? "a password and a key" : "a password")
+						   : (s->key ? "a key" : "neither a password nor a key"));
+	else
+		fail(s, "authentication as %s failed (tried %s; the server accepts %s)", s->user, tried,
+		     offered);
+	return -1;
+}
+
+static void do_connect(sess_t *s)
+{
+	if (tcp_connect(s))
+		return;
+	s->sess = libssh2_session_init_ex(NULL, NULL, NULL, s);
+	if (!s->sess) {
+		fail(s, "cannot create an SSH session");
+		return;
+	}
+	libssh2_session_set_blocking(s->sess, 1);
+	libssh2_session_set_timeout(s->sess, (long)s->timeout * 1000);
+	if (libssh2_session_handshake(s->sess, s->sock)) {
+		fail(s, "SSH handshake failed: %s", ssh_errmsg(s));
+		return;
+	}
+	if (check_host_key(s) || authenticate(s))
+		return;
+}
+
+/* ---------------------------------------------------------------- worker: run */
+
+#define AGAIN(rc) ((rc) == LIBSSH2_ERROR_EAGAIN)
+
+static void do_run(sess_t *s)
+{
+	double deadline = s->run_timeout > 0 ? now() + s->run_timeout : 0;
+	LIBSSH2_SESSION *ss = s->sess;
+	LIBSSH2_CHANNEL *ch;
+	int rc;
+	libssh2_session_set_blocking(ss, 0);
+	while (!(ch = libssh2_channel_open_session(ss))) {
+		if (libssh2_session_last_errno(ss) != LIBSSH2_ERROR_EAGAIN) {
+			fail(s, "cannot open a channel: %s", ssh_errmsg(s));
+			goto out;
+		}
+		if (wait_socket(s, deadline))
+			goto timeout;
+	}
+	while (AGAIN(rc = libssh2_channel_exec(ch, s->cmd)))
+		if (wait_socket(s, deadline))
+			goto timeout;
+	if (rc) {
+		fail(s, "cannot start the command: %s", ssh_errmsg(s));
+		goto close;
+	}
+	/* Feed stdin and drain stdout and stderr in one loop: the remote side may fill one pipe
+	 * while we wait on another. */
+	size_t sent = 0;
+	int eof_sent = 0;
+	char chunk[32768];
+	for (;;) {
+		int progress = 0;
+		if (sent < s->inlen) {
+			ssize_t n = libssh2_channel_write(ch, s->in + sent, s->inlen - sent);
+			if (n > 0) {
+				sent += n;
+				progress = 1;
+			} else if (!AGAIN(n)) {
+				fail(s, "cannot write the command's stdin: %s", ssh_errmsg(s));
+				goto close;
+			}
+		} else if (!eof_sent) {
+			rc = libssh2_channel_send_eof(ch);
+			if (rc == 0) {
+				eof_sent = 1;
+				progress = 1;
+			} else if (!AGAIN(rc)) {
+				fail(s, "cannot close the command's stdin: %s", ssh_errmsg(s));
+				goto close;
+			}
+		}
+		ssize_t n = libssh2_channel_read(ch, chunk, sizeof chunk);
+		if (n > 0) {
+			if (buf_add(&s->out, chunk, n)) {
+				fail(s, "out of memory reading the command's output");
+				goto close;
+			}
+			progress = 1;
+		} else if (n < 0 && !AGAIN(n)) {
+			fail(s, "cannot read the command's output: %s", ssh_errmsg(s));
+			goto close;
+		}
+		ssize_t e = libssh2_channel_read_stderr(ch, chunk, sizeof chunk);
+		if (e > 0) {
+			if (buf_add(&s->err_out, chunk, e)) {
+				fail(s, "out of memory reading the command's output");
+				goto close;
+			}
+			progress = 1;
+		} else if (e < 0 && !AGAIN(e)) {
+			fail(s, "cannot read the command's stderr: %s", ssh_errmsg(s));
+			goto close;
+		}
+		if (n == 0 && e == 0 && libssh2_channel_eof(ch))
+			break;
+		if (!progress && wait_socket(s, deadline))
+			goto timeout;
+	}
+close:
+	while (AGAIN(rc = libssh2_channel_close(ch)))
+		if (wait_socket(s, deadline))
+			goto timeout;
+	while (AGAIN(rc = libssh2_channel_wait_closed(ch)))
+		if (wait_socket(s, deadline))
+			goto timeout;
+	if (!s->failed) {
+		s->exit_status = libssh2_channel_get_exit_status(ch);
+		char *sig = NULL;
+		size_t siglen = 0;
+		libssh2_channel_get_exit_signal(ch, &sig, &siglen, NULL, NULL, NULL, NULL);
+		if (sig) {
+			snprintf(s->signal, sizeof s->signal, "%.*s", (int)siglen, sig);
+			s->exit_status = 255; /* like ssh(1) when the remote command was killed */
+			libssh2_free(ss, sig);
+		}
+	}
+	while (AGAIN(libssh2_channel_free(ch)))
+		if (wait_socket(s, deadline))
+			goto timeout;
+	goto out;
+timeout:
+	fail(s, "the command did not finish within %g s; the session was closed", s->run_timeout);
+	/* The channel is mid-flight: the only clean way out is to drop the connection
+	 * (sshd then hangs up on the command). */
+	teardown(s);
+	s->closed_after = 1;
+	return;
+out:
+	libssh2_session_set_blocking(ss, 1);
+}
+
+/* ---------------------------------------------------------------- worker: write_file */
+
+static void do_write_file(sess_t *s)
+{
+	LIBSSH2_SESSION *ss = s->sess;
+	libssh2_session_set_blocking(ss, 1);
+	LIBSSH2_SFTP *sftp = libssh2_sftp_init(ss);
+	if (!sftp) {
+		fail(s, "cannot start SFTP (is the sftp subsystem enabled?): %s", ssh_errmsg(s));
+		return;
+	}
+	/* Create with the final mode so the content is never readable by others, even briefly. */
+	LIBSSH2_SFTP_HANDLE *fh = libssh2_sftp_open(sftp, s->path,
+						    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+						    s->mode);
+	if (!fh) {
+		fail(s, "cannot open %s for writing: SFTP error %lu", s->path, libssh2_sftp_last_error(sftp));
+		goto out;
+	}
+	LIBSSH2_SFTP_ATTRIBUTES a = {.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS, .permissions = s->mode};
+	if (libssh2_sftp_fsetstat(fh, &a)) { /* an existing file keeps its mode otherwise */
+		fail(s, "cannot set the mode of %s to %04lo: SFTP error %lu", s->path, s->mode,
+		     libssh2_sftp_last_error(sftp));
+		goto close;
+	}
+	size_t off = 0;
+	while (off < s->inlen) {
+		ssize_t n = libssh2_sftp_write(fh, s->in + off, s->inlen - off);
+		if (n < 0) {
+			fail(s, "cannot write %s: SFTP error %lu", s->path, libssh2_sftp_last_error(sftp));
+			goto close;
+		}
+		off += n;
+	}
+close:
+	if (libssh2_sftp_close(fh) && !s->failed)
+		fail(s, "cannot close %s: SFTP error %lu", s->path, libssh2_sftp_last_error(sftp));
+out:
+	libssh2_sftp_shutdown(sftp);
+}
+
+static void work(void *job)
+{
+	sess_t *s = job;
+	s->failed = 0;
+	s->err[0] = 0;
+	switch (s->op) {
+	case OP_CONNECT: do_connect(s); break;
+	case OP_RUN: do_run(s); break;
+	case OP_WRITE_FILE: do_write_file(s); break;
+	}
+}
+
+/* ---------------------------------------------------------------- Lua side */
+
+static int push_error(lua_State *L, sess_t *s)
+{
+	char buf[1400];
+	snprintf(buf, sizeof buf, "%s: %s", s->target, s->err);
+	char *masked = fr_mask_dup(buf);
+	lua_pushnil(L);
+	lua_pushstring(L, masked ? masked : buf);
+	free(masked);
+	return 2;
+}
+
+static int finish(lua_State *L, void *job)
+{
+	sess_t *s = job;
+	s->busy = 0;
+	switch (s->op) {
+	case OP_CONNECT:
+		wipe_free(&s->password);
+		if (s->failed) {
+			teardown(s);
+			free_params(s);
+			return push_error(L, s);
+		}
+		if (s->added_key[0])
+			fr_log(FR_INFO, "%s: new host key, added %s", s->target, s->added_key);
+		free_params(s);
+		lua_pushvalue(L, 1);
+		return 1;
+	case OP_RUN:
+		if (s->failed) {
+			free_op(s);
+			return push_error(L, s);
+		}
+		/* may raise (memory): the buffers stay in the handle and are freed later */
+		lua_pushlstring(L, s->out.p ? s->out.p : "", s->out.len);
+		lua_pushlstring(L, s->err_out.p ? s->err_out.p : "", s->err_out.len);
+		lua_pushinteger(L, s->exit_status);
+		int n = 3;
+		if (s->signal[0]) {
+			lua_pushstring(L, s->signal);
+			n = 4;
+		}
+		free_op(s);
+		return n;
+	case OP_WRITE_FILE:
+		free_op(s);
+		if (s->failed)
+			return push_error(L, s);
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	return 0;
+}
+
+static sess_t *tosess(lua_State *L)
+{
+	sess_t *s = luaL_checkudata(L, 1, SESS_MT);
+	if (s->busy)
+		luaL_error(L, "ssh session %s is in use by another coroutine", s->target);
+	if (!s->sess)
+		luaL_error(L, "attempt to use a closed ssh session%s",
+			   s->closed_after ? " (it was closed after a command timed out)" : "");
+	return s;
+}
+
+static char *opt_str(lua_State *L, int t, const char *key, int required)
+{
+	char *v = NULL;
+	int ty = lua_getfield(L, t, key);
+	if (ty == LUA_TNIL) {
+		if (required)
+			luaL_error(L, "ssh{}: '%s' is required", key);
+	} else {
+		luaL_argcheck(L, ty == LUA_TSTRING, 1, lua_pushfstring(L, "'%s' must be a string", key));
+		v = strdup(lua_tostring(L, -1));
+		if (!v)
+			luaL_error(L, "out of memory");
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+/* ssh.connect{...} -> session | nil, err */
+static int l_connect(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	/* Closed handle first: a failure half-way leaves nothing to clean up by hand. */
+	sess_t *s = lua_newuserdatauv(L, sizeof *s, 0);
+	memset(s, 0, sizeof *s);
+	s->sock = -1;
+	luaL_setmetatable(L, SESS_MT);
+	lua_insert(L, 1); /* [1] handle, [2] options */
+
+	s->host = opt_str(L, 2, "host", 1);
+	s->user = opt_str(L, 2, "user", 1);
+	s->key = opt_str(L, 2, "key", 0);
+	s->known_hosts = opt_str(L, 2, "known_hosts", 0);
+	lua_Integer port = 22;
+	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
+		int ok;
+		port = lua_tointegerx(L, -1, &ok);
+		luaL_argcheck(L, ok && port > 0 && port < 65536, 1, "'port' must be an integer 1..65535");
+	}
+	lua_pop(L, 1);
+	s->port = (unsigned)port;
+	s->timeout = 10;
+	if (lua_getfield(L, 2, "timeout") != LUA_TNIL) {
+		lua_Number t = lua_tonumber(L, -1);
+		luaL_argcheck(L, t > 0 && t < 86400, 1, "'timeout' must be a positive number of seconds");
+		s->timeout = (unsigned)(t + 0.999);
+	}
+	lua_pop(L, 1);
+	static const char *const policies[] = {"strict", "accept-new", "off", NULL};
+	lua_getfield(L, 2, "host_key_policy");
+	s->policy = (enum policy)luaL_checkoption(L, -1, "accept-new", policies);
+	lua_pop(L, 1);
+	if (!s->known_hosts) {
+		const char *home = getenv("HOME");
+		char buf[4096];
+		snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", home && *home ? home : "/root");
+		s->known_hosts = strdup(buf);
+	}
+	s->password = opt_str(L, 2, "password", 0); /* last: nothing below raises */
+	snprintf(s->target, sizeof s->target, "%s@%s:%u", s->user, s->host, s->port);
+	if (!s->host || !s->user || !s->known_hosts) {
+		free_params(s);
+		return luaL_error(L, "out of memory");
+	}
+	lua_settop(L, 1);
+	s->op = OP_CONNECT;
+	s->busy = 1;
+	return fr_await(L, work, finish, s);
+}
+
+static int start_run(lua_State *L, int is_write)
+{
+	sess_t *s = tosess(L);
+	size_t cmdlen, inlen = 0;
+	const char *cmd = luaL_checklstring(L, 2, &cmdlen);
+	luaL_argcheck(L, strlen(cmd) == cmdlen, 2, "command contains a NUL byte");
+	const char *in = NULL;
+	double timeout = 0;
+	if (!lua_isnoneornil(L, 3)) {
+		luaL_checktype(L, 3, LUA_TTABLE);
+		if (lua_getfield(L, 3, "stdin") != LUA_TNIL) {
+			luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 3, "'stdin' must be a string");
+			in = lua_tolstring(L, -1, &inlen); /* stays on the stack until copied */
+		}
+		if (lua_getfield(L, 3, "timeout") != LUA_TNIL) {
+			timeout = lua_tonumber(L, -1);
+			luaL_argcheck(L, timeout > 0, 3, "'timeout' must be a positive number of seconds");
+		}
+		lua_pop(L, 1);
+	}
+	if (is_write && fr_dry_run()) {
+		if (in) {
+			/* never the content: stdin is where secrets go */
+			char *t = malloc(cmdlen + 64);
+			if (!t)
+				return luaL_error(L, "out of memory");
+			sprintf(t, "%s <<stdin (%zu bytes)", cmd, inlen);
+			fr_record("ssh", s->target, t);
+			free(t);
+		} else {
+			fr_record("ssh", s->target, cmd);
+		}
+		lua_pushliteral(L, "");
+		lua_pushliteral(L, "");
+		lua_pushinteger(L, 0);
+		return 3;
+	}
+	free_op(s);
+	s->cmd = strdup(cmd);
+	if (in) {
+		s->in = malloc(inlen ? inlen : 1);
+		if (s->in) {
+			memcpy(s->in, in, inlen);
+			s->inlen = inlen;
+		}
+	}
+	if (!s->cmd || (in && !s->in)) {
+		free_op(s);
+		return luaL_error(L, "out of memory");
+	}
+	s->run_timeout = timeout;
+	s->exit_status = 0;
+	s->signal[0] = 0;
+	lua_settop(L, 1);
+	s->op = OP_RUN;
+	s->busy = 1;
+	return fr_await(L, work, finish, s);
+}
+
+static int l_run(lua_State *L) { return start_run(L, 1); }
+static int l_read(lua_State *L) { return start_run(L, 0); }
+
+/* s:write_file(path, content [, mode=0600]) -> true | nil, err */
+static int l_write_file(lua_State *L)
+{
+	sess_t *s = tosess(L);
+	size_t plen, clen;
+	const char *path = luaL_checklstring(L, 2, &plen);
+	const char *content = luaL_checklstring(L, 3, &clen);
+	lua_Integer mode = luaL_optinteger(L, 4, 0600);
+	luaL_argcheck(L, plen > 0 && strlen(path) == plen, 2, "path must be a non-empty string without NUL");
+	luaL_argcheck(L, mode >= 0 && mode <= 07777, 4, "mode must be 0..07777 (e.g. tonumber('640', 8))");
+	if (fr_dry_run()) {
+		char t[4300];
+		snprintf(t, sizeof t, "write_file %s (%zu bytes, mode %04o)", path, clen, (unsigned)mode);
+		fr_record("ssh", s->target, t);
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	free_op(s);
+	s->path = strdup(path);
+	s->in = malloc(clen ? clen : 1);
+	if (!s->path || !s->in) {
+		free_op(s);
+		return luaL_error(L, "out of memory");
+	}
+	memcpy(s->in, content, clen);
+	s->inlen = clen;
+	s->mode = (long)mode;
+	lua_settop(L, 1);
+	s->op = OP_WRITE_FILE;
+	s->busy = 1;
+	return fr_await(L, work, finish, s);
+}
+
+static int l_close(lua_State *L)
+{
+	sess_t *s = luaL_checkudata(L, 1, SESS_MT);
+	if (s->busy)
+		return luaL_error(L, "cannot close ssh session %s: in use by another coroutine", s->target);
+	free_op(s);
+	free_params(s);
+	teardown(s);
+	return 0;
+}
+
+/* __gc and __close: never raise; a handle collected while its worker still runs is left to it. */
+static int l_gc(lua_State *L)
+{
+	sess_t *s = luaL_checkudata(L, 1, SESS_MT);
+	if (s->busy) {
+		s->leaked = 1;
+		return 0;
+	}
+	return l_close(L);
+}
+
+static int l_tostring(lua_State *L)
+{
+	sess_t *s = luaL_checkudata(L, 1, SESS_MT);
+	lua_pushfstring(L, "ssh session %s (%s)", s->target, s->sess ? "open" : "closed");
+	return 1;
+}
+
+static const luaL_Reg funcs[] = {
+	{"connect", l_connect},
+	{NULL, NULL},
+};
+
+static const luaL_Reg methods[] = {
+	{"run", l_run},
+	{"read", l_read},
+	{"write_file", l_write_file},
+	{"close", l_close},
+	{NULL, NULL},
+};
+
+static const luaL_Reg metamethods[] = {
+	{"__index", NULL},
+	{"__gc", l_gc},
+	{"__close", l_gc},
+	{"__tostring", l_tostring},
+	{NULL, NULL},
+};
+
 int luaopen_flashrun_ssh(lua_State *L)
 {
-	lua_newtable(L);
+	static int inited;
+	if (!inited) { /* not thread-safe: once, on the Lua thread */
+		if (libssh2_init(0))
+			return luaL_error(L, "cannot initialise libssh2");
+		inited = 1;
+	}
+	luaL_newmetatable(L, SESS_MT);
+	luaL_setfuncs(L, metamethods, 0);
+	luaL_newlibtable(L, methods);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	luaL_newlib(L, funcs);
 	return 1;
 }
