@@ -5,6 +5,10 @@
  * worker pool and yields, and the scheduler resumes the coroutine when the work is done.
  * Outside parallel() (main thread, not yieldable) the work simply runs inline.
  */
+/* runtime/ is on the include path, so this file shadows the system <sched.h> that
+ * <pthread.h> includes: pull the system one in too, or cpu_set_t & co. go missing. */
+#include_next <sched.h>
+
 #ifndef FLASHRUN_SCHED_H
 #define FLASHRUN_SCHED_H
 

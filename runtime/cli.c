@@ -1,0 +1,253 @@
+/* cli.c — flashrun's command line.
+ *
+ *   flashrun PLAN.lua [--si HOST:PORT] [--ti HOST:PORT] [--config FILE] [--dry-run] [--list]
+ *            [--set KEY=VALUE]... [--state-dir DIR] [--log-json FILE] [-v|-q]
+ *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop -config FILE   (the old tool's form)
+ *
+ * Everything is checked here, before Lua starts, so a typo costs one clear line and exit 2
+ * (the old tool crashed on `-si` without a port).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "cli.h"
+
+void fr_cli_usage(void)
+{
+	fputs("usage: flashrun PLAN.lua [options]\n"
+	      "       flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop [-config FILE]\n"
+	      "options:\n"
+	      "  --si HOST:PORT      source (production) router; overrides [source] host/port\n"
+	      "  --ti HOST:PORT      target (standby) router; overrides [target] host/port\n"
+	      "  --config FILE       INI file (default ./flashback.ini when it exists)\n"
+	      "  --set SEC.KEY=VALUE override one config value (KEY alone means site.KEY)\n"
+	      "  --dry-run           read live, print every write instead of doing it\n"
+	      "  --list              print the plan's steps and exit (connects nowhere)\n"
+	      "  --state-dir DIR     journal and lock directory (default ./log)\n"
+	      "  --log-json FILE     also write every log event as a JSON line to FILE\n"
+	      "  -v, --verbose       debug messages     -q, --quiet  warnings and errors only\n"
+	      "  -h, --help          this text          --version    print the version\n"
+	      "exit: 0 done, 1 a step failed, 2 usage or config error, 3 a precheck refused,\n"
+	      "      4 another run holds the lock\n",
+	      stdout);
+}
+
+static int usage_error(const char *fmt, const char *what)
+{
+	fputs("flashrun: ", stderr);
+	fprintf(stderr, fmt, what);
+	fputs(" (see flashrun --help)\n", stderr);
+	return -1;
+}
+
+/* HOST:PORT, with [v6]:PORT accepted. The port must be 1..65535 and all digits. */
+static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *arg)
+{
+	const char *colon = strrchr(arg, ':');
+	if (colon == NULL || colon[1] == '\0') {
+		fprintf(stderr, "flashrun: %s '%s' has no port: expected HOST:PORT\n", opt, arg);
+		return -1;
+	}
+	const char *host = arg;
+	size_t hlen = (size_t)(colon - arg);
+	if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
+		host++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof ep->hostbuf) {
+		fprintf(stderr, "flashrun: %s '%s' has no valid host: expected HOST:PORT\n", opt, arg);
+		return -1;
+	}
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] < '0' || colon[1] > '9' || errno != 0) {
+		fprintf(stderr, "flashrun: %s '%s': port '%s' is not a number\n", opt, arg, colon + 1);
+		return -1;
+	}
+	if (port < 1 || port > 65535) {
+		fprintf(stderr, "flashrun: %s '%s': port %ld is out of range 1-65535\n", opt, arg, port);
+		return -1;
+	}
+	memcpy(ep->hostbuf, host, hlen);
+	ep->hostbuf[hlen] = '\0';
+	ep->host = ep->hostbuf;
+	ep->port = (int)port;
+	return 0;
+}
+
+/* Options that take a value; both `--opt VALUE` and `--opt=VALUE`. Single-dash spellings are
+ * the old tool's. */
+enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
+	      O_QUIET, O_HELP, O_VERSION, O_NONE };
+
+static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[] = {
+	{ "--si", O_SI, 1 },          { "-si", O_SI, 1 },         { "--ti", O_TI, 1 },
+	{ "-ti", O_TI, 1 },           { "--config", O_CONFIG, 1 }, { "-config", O_CONFIG, 1 },
+	{ "--set", O_SET, 1 },        { "--state-dir", O_STATE, 1 }, { "--log-json", O_JSON, 1 },
+	{ "-f", O_FUNC, 1 },          { "--dry-run", O_DRY, 0 },   { "--list", O_LIST, 0 },
+	{ "-v", O_VERBOSE, 0 },       { "--verbose", O_VERBOSE, 0 }, { "-q", O_QUIET, 0 },
+	{ "--quiet", O_QUIET, 0 },    { "-h", O_HELP, 0 },        { "--help", O_HELP, 0 },
+	{ "--version", O_VERSION, 0 },
+};
+
+static int lookup(const char *arg, const char **inline_value)
+{
+	*inline_value = NULL;
+	for (size_t i = 0; i < sizeof OPTS / sizeof OPTS[0]; i++) {
+		size_t len = strlen(OPTS[i].name);
+		if (strncmp(arg, OPTS[i].name, len) != 0)
+			continue;
+		if (arg[len] == '\0')
+			return (int)i;
+		if (arg[len] == '=' && OPTS[i].takes_value) {
+			*inline_value = arg + len + 1;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static int apply_value(struct fr_cli *cli, enum opt_id id, const char *name, const char *v)
+{
+	switch (id) {
+	case O_SI: return parse_endpoint(&cli->si, name, v);
+	case O_TI: return parse_endpoint(&cli->ti, name, v);
+	case O_CONFIG: cli->config = v; return 0;
+	case O_STATE: cli->state_dir = v; return 0;
+	case O_JSON: cli->log_json = v; return 0;
+	case O_FUNC:
+		if (strchr(v, '/') != NULL || strchr(v, '.') != NULL || *v == '\0')
+			return usage_error("-f '%s': expected a plan name such as verify, start or stop", v);
+		cli->function = v;
+		return 0;
+	case O_SET:
+		if (strchr(v, '=') == NULL || *v == '=')
+			return usage_error("--set '%s': expected KEY=VALUE", v);
+		cli->sets[cli->nsets++] = v;
+		return 0;
+	default: return 0;
+	}
+}
+
+static void apply_flag(struct fr_cli *cli, enum opt_id id)
+{
+	switch (id) {
+	case O_DRY: cli->dry_run = true; break;
+	case O_LIST: cli->list = true; break;
+	case O_VERBOSE: cli->verbosity = 1; break;
+	case O_QUIET: cli->verbosity = -1; break;
+	case O_HELP: cli->help = true; break;
+	case O_VERSION: cli->version = true; break;
+	default: break;
+	}
+}
+
+static int parse_one(struct fr_cli *cli, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i], *value;
+	int k = lookup(arg, &value);
+	if (k < 0) {
+		if (arg[0] == '-' && arg[1] != '\0')
+			return usage_error("unknown option '%s'", arg);
+		if (cli->plan != NULL)
+			return usage_error("unexpected argument '%s': only one plan per run", arg);
+		cli->plan = arg;
+		return 0;
+	}
+	if (!OPTS[k].takes_value) {
+		apply_flag(cli, OPTS[k].id);
+		return 0;
+	}
+	if (value == NULL) {
+		if (*i + 1 >= argc)
+			return usage_error("option '%s' needs a value", OPTS[k].name);
+		value = argv[++*i];
+	}
+	return apply_value(cli, OPTS[k].id, OPTS[k].name, value);
+}
+
+static int check_plan(struct fr_cli *cli)
+{
+	if (cli->help || cli->version)
+		return 0;
+	if (cli->plan != NULL && cli->function != NULL)
+		return usage_error("give either a plan file or -f NAME, not both%s", "");
+	if (cli->plan == NULL && cli->function == NULL)
+		return usage_error("no plan given: flashrun PLAN.lua [options]%s", "");
+	if (cli->plan != NULL && access(cli->plan, R_OK) != 0)
+		return usage_error("plan file '%s' not found or not readable", cli->plan);
+	if (cli->config != NULL && access(cli->config, R_OK) != 0)
+		return usage_error("config file '%s' not found or not readable", cli->config);
+	return 0;
+}
+
+int fr_cli_parse(struct fr_cli *cli, int argc, char **argv)
+{
+	memset(cli, 0, sizeof *cli);
+	cli->state_dir = "log";
+	cli->sets = calloc((size_t)argc + 1, sizeof *cli->sets);
+	if (cli->sets == NULL) {
+		fputs("flashrun: out of memory\n", stderr);
+		return -1;
+	}
+	for (int i = 1; i < argc; i++)
+		if (parse_one(cli, argc, argv, &i) != 0)
+			return -1;
+	return check_plan(cli);
+}
+
+void fr_cli_free(struct fr_cli *cli)
+{
+	free(cli->sets);
+	cli->sets = NULL;
+}
+
+static void set_string(lua_State *L, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	lua_pushstring(L, value);
+	lua_setfield(L, -2, key);
+}
+
+static void set_endpoint(lua_State *L, const char *key, const struct fr_endpoint *ep)
+{
+	if (ep->host == NULL)
+		return;
+	lua_createtable(L, 0, 2);
+	set_string(L, "host", ep->host);
+	lua_pushinteger(L, ep->port);
+	lua_setfield(L, -2, "port");
+	lua_setfield(L, -2, key);
+}
+
+void fr_cli_push(lua_State *L, const struct fr_cli *cli)
+{
+	lua_createtable(L, 0, 16);
+	set_string(L, "plan", cli->plan);
+	set_string(L, "function", cli->function);
+	set_string(L, "config", cli->config);
+	set_string(L, "state_dir", cli->state_dir);
+	set_string(L, "log_json", cli->log_json);
+	set_endpoint(L, "si", &cli->si);
+	set_endpoint(L, "ti", &cli->ti);
+	lua_createtable(L, cli->nsets, 0);
+	for (int i = 0; i < cli->nsets; i++) {
+		lua_pushstring(L, cli->sets[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "sets");
+	lua_pushinteger(L, cli->verbosity);
+	lua_setfield(L, -2, "verbosity");
+	lua_pushboolean(L, cli->dry_run);
+	lua_setfield(L, -2, "dry_run");
+	lua_pushboolean(L, cli->list);
+	lua_setfield(L, -2, "list");
+}

@@ -1,0 +1,37 @@
+/* cli.h — the command line, parsed and checked before any Lua runs. */
+#ifndef FLASHRUN_CLI_H
+#define FLASHRUN_CLI_H
+
+#include <stdbool.h>
+#include <lua.h>
+
+enum { FR_EXIT_OK = 0, FR_EXIT_STEP = 1, FR_EXIT_USAGE = 2, FR_EXIT_REFUSED = 3,
+       FR_EXIT_LOCKED = 4 };
+
+struct fr_endpoint {
+	const char *host; /* points into argv, or NULL when not given */
+	char hostbuf[256];
+	int port;
+};
+
+struct fr_cli {
+	const char *plan;      /* a path, or NULL with `function` set (old -f form) */
+	const char *function;  /* -f verify|start|stop: runs plans/<function>.lua */
+	const char *config;    /* NULL: ./flashback.ini when it exists */
+	const char *state_dir; /* default "log" */
+	const char *log_json;
+	struct fr_endpoint si, ti;
+	const char **sets;     /* --set KEY=VALUE, in order */
+	int nsets;
+	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
+	bool dry_run, list, help, version;
+};
+
+/* Parses argv into cli. Returns 0, or -1 after printing one line naming what was wrong. */
+int fr_cli_parse(struct fr_cli *cli, int argc, char **argv);
+void fr_cli_free(struct fr_cli *cli);
+void fr_cli_usage(void);
+/* Pushes the parsed command line as a Lua table (the bootstrap's argument). */
+void fr_cli_push(lua_State *L, const struct fr_cli *cli);
+
+#endif

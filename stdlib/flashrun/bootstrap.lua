@@ -1,0 +1,93 @@
+-- flashrun.bootstrap — what the flashrun binary runs (runtime/embed.c loads this file by
+-- path, calls it with the parsed command line, and exits with the integer it returns).
+--
+-- cli = { plan=, function=, config=, state_dir=, log_json=, si={host=,port=}, ti=, sets={},
+--         verbosity=-1|0|1, dry_run=, list=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
+--         pid=, host= }
+local cli = ...
+
+local log = require "flashrun.log"
+local errors = require "flashrun.errors"
+
+local function setup_log()
+  local level = cli.verbosity > 0 and "debug" or (cli.verbosity < 0 and "warn" or "info")
+  log.setup { level = level, dry_run = cli.dry_run }
+  if cli.log_json then
+    local ok, err = log.setup { json = cli.log_json }
+    if not ok then errors.usage("--log-json: cannot open %s", tostring(err)) end
+  end
+end
+
+-- The plan file: as given, or plans/<name>.lua next to the stdlib (old -f form).
+local function plan_path()
+  if cli.plan then return cli.plan end
+  local path = cli.root .. "/plans/" .. cli["function"] .. ".lua"
+  local f = io.open(path, "r")
+  if not f then
+    errors.usage("-f %s: no such plan (looked for %s)", cli["function"], path)
+  end
+  f:close()
+  return path
+end
+
+-- Modules next to the plan are found before the stdlib's.
+local function add_plan_dir(path)
+  local dir = path:match("^(.*)/[^/]*$") or "."
+  package.path = dir .. "/?.lua;" .. package.path
+end
+
+-- Takes the lock and loads the journal; returns nil or an exit code.
+local function open_journal(plan)
+  local journal = require "flashrun.journal"
+  local redo = require "flashrun.redo"
+  local holder = { pid = cli.pid, host = cli.host, started = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+                   plan = plan.name }
+  local j, err, why = redo.open(cli.state_dir, holder)
+  if not j then
+    if why == "locked" then
+      log.error("%s", tostring(err))
+      return errors.LOCKED
+    end
+    errors.usage("cannot open the journal in %s: %s", cli.state_dir, tostring(err))
+  end
+  journal.attach(j, plan.name)
+  return nil
+end
+
+local function main()
+  setup_log()
+  local path = plan_path()
+  add_plan_dir(path)
+  local config = require("flashrun.settings").build(cli)
+  require("flashrun.globals").install(_G, config, cli.dry_run)
+  local planmod = require "flashrun.plan"
+  local plan = planmod.load(path)
+  if cli.list then
+    planmod.list(plan, io.stdout)
+    return 0
+  end
+  require("flashrun.settings").check(config, plan.needs)
+  if plan.journal ~= false then
+    local code = open_journal(plan)
+    if code then return code end
+  end
+  local journal = require "flashrun.journal"
+  local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run)
+  journal.detach()
+  if not ok then error(code, 0) end
+  return code
+end
+
+local function handler(e)
+  if errors.is(e) then return e end
+  return debug.traceback(tostring(e), 2)
+end
+
+local ok, res = xpcall(main, handler)
+if ok then return res end
+if errors.is(res) then
+  log.error("%s", res.msg)
+  return res.code
+end
+log.error("internal error: %s", tostring(res))
+return 1

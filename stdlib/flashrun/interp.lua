@@ -1,0 +1,132 @@
+-- flashrun.interp — run a validated plan: number and time each step, journal what is done,
+-- stop at the first failure, undo completed steps in reverse (never past an irreversible
+-- one), print the plan's recovery text when the rollback could not be completed, and resume
+-- an unfinished run by skipping the steps it already did.
+local log = require "flashrun.log"
+local sched = require "flashrun.sched"
+local errors = require "flashrun.errors"
+local journal = require "flashrun.journal"
+local planmod = require "flashrun.plan"
+
+local M = {}
+
+local function utc() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
+-- Error values keep their identity (refuse tables); strings get the step's traceback.
+local function handler(e)
+  if errors.is(e) then return e end
+  return { msg = tostring(e), traceback = debug.traceback(tostring(e), 2) }
+end
+
+local function message(e) return errors.is(e) and e.msg or e.msg end
+
+-- The plan's record in the journal: a fresh one unless the last run did not finish.
+local function plan_record(doc, name)
+  local rec = doc.plans[name]
+  if rec and rec.status ~= "done" then
+    rec.steps_done = rec.steps_done or {}
+    local n = 0
+    for _ in pairs(rec.steps_done) do n = n + 1 end
+    log.info("resuming plan %s: the run started %s did not finish (%s); %d step(s) already done",
+             name, tostring(rec.started), tostring(rec.status), n)
+    rec.status = "running"
+    return rec, true
+  end
+  rec = { status = "running", steps_done = {}, started = utc() }
+  doc.plans[name] = rec
+  return rec, false
+end
+
+local function run_step(step, ctx)
+  local t0 = sched.now()
+  log.step(step.name)
+  local ok, res = xpcall(step.run, handler, ctx)
+  log.step(nil)
+  return ok, res, sched.now() - t0
+end
+
+-- Undo completed steps (indexes in `done`) in reverse. Returns true when all were undone.
+local function rollback(plan, done, rec, ctx)
+  local total = #plan.steps
+  for j = #done, 1, -1 do
+    local i = done[j]
+    local step = plan.steps[i]
+    local label = planmod.label(i, total, step.name)
+    if step.irreversible then
+      log.warn("%s is irreversible: not undoing it or anything before it", label)
+      return false
+    end
+    if step.undo then
+      log.info("undo %s …", label)
+      log.step(step.name)
+      local ok, res = xpcall(step.undo, handler, ctx)
+      log.step(nil)
+      if not ok then
+        log.error("undo %s failed: %s", label, message(res))
+        if res.traceback then log.debug("%s", res.traceback) end
+        return false
+      end
+      log.info("undo %s … ok", label)
+    end
+    rec.steps_done[step.name] = nil
+    journal.save()
+  end
+  return true
+end
+
+local function fail(plan, i, res, secs, done, rec, ctx)
+  local label = planmod.label(i, #plan.steps, plan.steps[i].name)
+  local refused = errors.is(res) and res.kind == "refuse"
+  log.error("%s … %s (%.2f s): %s", label, refused and "REFUSED" or "FAILED", secs, message(res))
+  if res.traceback then log.debug("%s", res.traceback) end
+  rec.status, rec.failed_step, rec.finished = "failed", plan.steps[i].name, utc()
+  rec.error = log.mask(message(res))
+  journal.save()
+  local clean = rollback(plan, done, rec, ctx)
+  if not clean and plan.recovery then
+    log.error("the rollback could not be completed; recovery:\n%s", plan.recovery)
+  end
+  local what = refused and "refused" or "failed"
+  log.error("plan %s %s at %s: %s", plan.name, what, label, message(res))
+  return refused and errors.REFUSED or 1
+end
+
+-- run(plan, config, dry_run) -> exit code
+function M.run(plan, config, dry_run)
+  local doc = journal.document()
+  local rec = plan_record(doc, plan.name)
+  journal.save()
+  local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config }
+  local t0, total, done = sched.now(), #plan.steps, {}
+  log.info("plan %s: %s (%d steps%s)", plan.name, plan.description, total,
+           dry_run and ", dry run" or "")
+  for i, step in ipairs(plan.steps) do
+    local label = planmod.label(i, total, step.name)
+    if rec.steps_done[step.name] and not step.always then
+      log.info("%s … skipped (done by an earlier run)", label)
+    else
+      log.info("%s …", label)
+      local ok, res, secs = run_step(step, ctx)
+      if ok and res ~= nil and type(res) ~= "table" then
+        ok, res = false, { msg = "run() must return nil or a table, not a " .. type(res) }
+      end
+      if not ok then
+        local code = fail(plan, i, res, secs, done, rec, ctx)
+        log.info("plan %s ended after %.2f s", plan.name, sched.now() - t0)
+        return code
+      end
+      local jok, jerr = pcall(journal.step_done, step.name, res)
+      if not jok then
+        return fail(plan, i, { msg = tostring(jerr) }, secs, done, rec, ctx)
+      end
+      log.info("%s … ok (%.2f s)", label, secs)
+    end
+    done[#done + 1] = i
+  end
+  rec.status, rec.finished = "done", utc()
+  journal.save()
+  log.info("plan %s done in %.2f s", plan.name, sched.now() - t0)
+  return 0
+end
+
+return M

@@ -1,0 +1,99 @@
+-- flashrun.journal — the `redo` global: a JSON document over the flashrun.redo journal file.
+--
+-- Document shape (what a resumed run and the next plan read back):
+--   { state = { ... },                      -- ctx.state, shared by all plans (stop reads start's)
+--     plans = { [plan name] = { status = "running" | "done" | "failed",
+--                               steps_done = { [step name] = true, ... },
+--                               started = "2024-05-01T10:00:00Z", finished = ...,
+--                               failed_step = name, error = masked message } } }
+-- The document is kept in memory and written through on every change, so in dry-run (where
+-- flashrun.redo records writes instead of doing them) the run still sees its own progress.
+-- Without an open journal (plan.journal == false, --list) everything stays in memory.
+local cjson = require "cjson"
+
+local M = {}
+local handle -- flashrun.redo journal, or nil
+local doc = { state = {}, plans = {} }
+local current -- name of the plan being run
+
+-- cjson decodes every number as a float; ports and counters should come back as integers.
+local function integers(v)
+  if type(v) == "number" then return math.tointeger(v) or v end
+  if type(v) ~= "table" then return v end
+  for k, x in pairs(v) do v[k] = integers(x) end
+  return v
+end
+
+local function decode(text)
+  if text == nil or text == "" then return {} end
+  local ok, t = pcall(cjson.decode, text)
+  if not ok or type(t) ~= "table" then
+    error("the journal is not a JSON object (" .. tostring(t) .. "); move it aside to start over", 0)
+  end
+  return integers(t)
+end
+
+local function persist()
+  if not handle then return true end
+  local text = cjson.encode(doc)
+  local ok, err = handle:write(text)
+  if ok == nil and err ~= nil then error("cannot write the journal: " .. tostring(err), 0) end
+  return true
+end
+
+-- attach(j, plan): adopt an open flashrun.redo journal and load its document.
+function M.attach(j, plan)
+  handle, current = j, plan
+  doc = decode(j and j:read())
+  doc.state = doc.state or {}
+  doc.plans = doc.plans or {}
+end
+
+function M.detach()
+  if handle then pcall(handle.close, handle) end
+  handle = nil
+end
+
+function M.document() return doc end
+
+-- redo.read() -> the journal document ({} fields when empty)
+function M.read() return doc end
+
+-- redo.write(tbl): replace the document
+function M.write(t)
+  if type(t) ~= "table" then error("redo.write: expected a table", 2) end
+  doc = t
+  doc.state = doc.state or {}
+  doc.plans = doc.plans or {}
+  return persist()
+end
+
+-- redo.step_done(name, data): the current plan finished step `name`; data merges into state.
+function M.step_done(name, data)
+  if type(name) ~= "string" then error("redo.step_done: expected a step name", 2) end
+  if data ~= nil and type(data) ~= "table" then error("redo.step_done: data must be a table", 2) end
+  for k, v in pairs(data or {}) do doc.state[k] = v end
+  local rec = current and doc.plans[current]
+  if rec then rec.steps_done[name] = true end
+  return persist()
+end
+
+-- Interpreter use: plan record changed (status, undo), persist it.
+function M.save() return persist() end
+
+-- redo.truncate(): forget everything
+function M.truncate()
+  doc = { state = {}, plans = {} }
+  if handle then
+    local ok, err = handle:truncate()
+    if ok == nil and err ~= nil then error("cannot truncate the journal: " .. tostring(err), 0) end
+  end
+  return true
+end
+
+-- The global the plans see: functions only, no access to the handle.
+M.global = {
+  read = M.read, write = M.write, step_done = M.step_done, truncate = M.truncate,
+}
+
+return M

@@ -1,0 +1,106 @@
+-- flashrun.plan — load a plan file and check its declaration (NSE Script.new, lsyncd
+-- checkgauge): required fields and types, unknown keys rejected by name. Problems raise
+-- errors.usage (exit 2) naming the file.
+local errors = require "flashrun.errors"
+
+local M = {}
+
+-- key -> { type, required }
+local PLAN_FIELDS = {
+  name = { "string", true }, description = { "string", true }, steps = { "table", true },
+  needs = { "table", false }, journal = { "boolean", false }, recovery = { "string", false },
+}
+local STEP_FIELDS = {
+  name = { "string", true }, run = { "function", true }, undo = { "function", false },
+  always = { "boolean", false }, irreversible = { "boolean", false },
+  description = { "string", false },
+}
+
+local function check_fields(t, fields, where, path)
+  for k in pairs(t) do
+    if not fields[k] then
+      errors.usage("plan %s: unknown key '%s' in %s", path, tostring(k), where)
+    end
+  end
+  for k, spec in pairs(fields) do
+    local v = t[k]
+    if v == nil and spec[2] then
+      errors.usage("plan %s: %s has no '%s' (%s required)", path, where, k, spec[1])
+    elseif v ~= nil and type(v) ~= spec[1] then
+      errors.usage("plan %s: '%s' in %s must be a %s, not a %s", path, k, where, spec[1], type(v))
+    end
+  end
+end
+
+local function check_steps(plan, path)
+  local steps, seen = plan.steps, {}
+  if #steps == 0 then errors.usage("plan %s: 'steps' is empty", path) end
+  for k in pairs(steps) do
+    if math.type(k) ~= "integer" or k < 1 or k > #steps then
+      errors.usage("plan %s: 'steps' must be a list (found key '%s')", path, tostring(k))
+    end
+  end
+  for i, step in ipairs(steps) do
+    local where = string.format("step %d", i)
+    if type(step) ~= "table" then errors.usage("plan %s: %s is not a table", path, where) end
+    check_fields(step, STEP_FIELDS, where, path)
+    -- Steps are journaled by name: two with one name would share a "done" mark.
+    if seen[step.name] then
+      errors.usage("plan %s: steps %d and %d are both named '%s'", path, seen[step.name], i, step.name)
+    end
+    seen[step.name] = i
+  end
+end
+
+local function check_needs(plan, path)
+  for i, sec in ipairs(plan.needs or {}) do
+    if type(sec) ~= "string" then
+      errors.usage("plan %s: needs[%d] must be a config section name", path, i)
+    end
+  end
+end
+
+-- validate(decl, path) -> decl
+function M.validate(decl, path)
+  if type(decl) ~= "table" then
+    errors.usage("plan %s must return a table (the plan declaration), not a %s", path, type(decl))
+  end
+  check_fields(decl, PLAN_FIELDS, "the plan", path)
+  check_steps(decl, path)
+  check_needs(decl, path)
+  return decl
+end
+
+-- load(path) -> validated declaration. The chunk runs with the (locked) globals.
+function M.load(path)
+  local chunk, err = loadfile(path, "t")
+  if not chunk then errors.usage("cannot load plan: %s", err) end
+  local ok, decl = xpcall(chunk, debug.traceback)
+  if not ok then
+    if errors.is(decl) then error(decl, 0) end
+    errors.usage("plan %s failed while loading: %s", path, tostring(decl))
+  end
+  return M.validate(decl, path)
+end
+
+-- "Step 03/14": at least two digits, as many as the step count needs.
+function M.label(i, total, name)
+  local width = math.max(2, #tostring(total))
+  return string.format("Step %0" .. width .. "d/%0" .. width .. "d %s", i, total, name)
+end
+
+-- list(plan, out): the numbered steps, for --list. Touches nothing outside the process.
+function M.list(plan, out)
+  out:write(string.format("%s: %s\n", plan.name, plan.description))
+  for i, step in ipairs(plan.steps) do
+    local marks = {}
+    if step.always then marks[#marks + 1] = "always" end
+    if step.irreversible then marks[#marks + 1] = "irreversible" end
+    if not step.undo then marks[#marks + 1] = "no undo" end
+    out:write(M.label(i, #plan.steps, step.name))
+    if #marks > 0 then out:write("  (", table.concat(marks, ", "), ")") end
+    out:write("\n")
+  end
+end
+
+return M
