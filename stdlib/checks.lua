@@ -1,0 +1,132 @@
+-- checks.lua — the prechecks of a drill (plans/verify.lua runs them; plans/start.lua runs them
+-- again before it touches anything). Each check adds a line to the report; failures are
+-- collected and refused together so the DBA sees everything at once.
+local shell = require "shell"
+local router = require "router"
+local server = require "server"
+local cluster = require "cluster"
+local site = require "site"
+local wait = require "wait"
+local M = {}
+
+local function report(r, ok, fmt, ...)
+  local line = fmt:format(...)
+  if ok then log.info("ok    %s", line) else log.error("FAIL  %s", line); r.failures[#r.failures + 1] = line end
+  return ok
+end
+
+-- df/du over ssh: {used_pct, avail_kb, datadir_kb}
+local function disk(s, datadir)
+  local q = shell.quote(datadir)
+  local dfl = cluster.read(s, "df -Pk " .. q .. " | awk 'NR==2 {print $4, $5}'")
+  if not dfl then return nil end
+  local avail, pct = dfl:match("^(%d+)%s+(%d+)%%")
+  local du = cluster.read(s, "du -sk " .. q .. " 2>/dev/null | awk '{print $1}'") or ""
+  return { used_pct = tonumber(pct), avail_kb = tonumber(avail), datadir_kb = tonumber(du:match("%d+") or "0") }
+end
+M.disk = disk
+
+-- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
+-- opts.quiet_disk: skip the side-instance space check (used when it was already done).
+function M.run(opts)
+  opts = opts or {}
+  local r = { failures = {}, nodes = {} }
+  local src_router = cluster.try_connect("source", config.source.host, config.source.port)
+  local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)
+  report(r, src_router ~= nil, "source router %s:%d answers SQL", config.source.host, config.source.port)
+  report(r, tgt_router ~= nil, "standby router %s:%d answers SQL", config.target.host, config.target.port)
+  if not (src_router and tgt_router) then refuse("routers unreachable:\n  " .. table.concat(r.failures, "\n  ")) end
+  r.src_router, r.tgt_router = src_router, tgt_router
+  local topo = cluster.topology(src_router, tgt_router)
+  r.topo = topo
+
+  for _, side in ipairs({ "source", "target" }) do
+    for _, d in ipairs(topo[side].nodes) do
+      report(r, not d.down, "%s dataserver %s (%s) status '%s'", side, d.name, d.id, d.status)
+    end
+    report(r, topo[side].primary ~= nil, "%s cluster has a primary (Master_Online)", side)
+  end
+  local se = topo.source.standby_entry
+  report(r, se ~= nil, "the standby router is registered on the source router as %s", router.STANDBY_SERVER)
+  if se then report(r, not se.down, "%s status is '%s'", router.STANDBY_SERVER, se.status) end
+
+  -- Every node: SQL and ssh.
+  for _, side in ipairs({ "source", "target" }) do
+    for _, d in ipairs(topo[side].nodes) do
+      local conn, err = cluster.try_connect(side, d.host, d.port)
+      local okc = report(r, conn ~= nil, "%s node %s answers SQL%s", side, d.id, conn and "" or (": " .. tostring(err)))
+      local oks, s = pcall(cluster.ssh, side, d.host)
+      report(r, oks, "%s node %s reachable by ssh%s", side, d.id, oks and "" or (": " .. tostring(s)))
+      r.nodes[side .. "/" .. d.id] = { side = side, ds = d, conn = okc and conn or nil, ssh = oks and s or nil }
+    end
+  end
+  if #r.failures > 0 then refuse("prechecks failed:\n  " .. table.concat(r.failures, "\n  ")) end
+
+  -- GTID containment: the standby must not carry transactions production lacks.
+  local sp = r.nodes["source/" .. topo.source.primary.id]
+  local tp = r.nodes["target/" .. topo.target.primary.id]
+  local src_exec = server.executed(sp.conn)
+  for _, side_node in pairs(r.nodes) do
+    if side_node.side == "target" then
+      local ex = server.executed(side_node.conn)
+      local errant = gtid.subtract(ex, src_exec)
+      report(r, errant == "", "standby node %s executed GTIDs are contained in the source's%s",
+             side_node.ds.id, errant == "" and "" or ("; missing on the source: " .. errant))
+    end
+  end
+
+  -- Replication into the standby: running, no delay.
+  local rs = server.replica_status(tp.conn)
+  if report(r, rs ~= nil, "standby master %s is a replica", tp.ds.id) then
+    report(r, rs.io_running and rs.sql_running, "standby master %s replication threads running (io=%s sql=%s%s)",
+           tp.ds.id, tostring(rs.io_running), tostring(rs.sql_running),
+           (rs.last_io_error ~= "" or rs.last_sql_error ~= "") and (", error: " .. rs.last_io_error .. rs.last_sql_error) or "")
+    local max_delay = tonumber(config.site and config.site.max_delay) or 0
+    local okd = pcall(wait.wait_until, "the standby master has no replication delay", function()
+      local st = server.replica_status(tp.conn)
+      if st and st.seconds_behind and st.seconds_behind <= max_delay then return true end
+      return false, "seconds behind = " .. tostring(st and st.seconds_behind)
+    end, 10)
+    local st = server.replica_status(tp.conn)
+    report(r, okd and st ~= nil and st.seconds_behind ~= nil and st.seconds_behind <= max_delay,
+           "standby master %s seconds behind source = %s (allowed %d)", tp.ds.id, tostring(st and st.seconds_behind), max_delay)
+  end
+  for _, d in ipairs(topo.target.nodes) do
+    if d.role ~= "primary" then
+      local st = server.replica_status(r.nodes["target/" .. d.id].conn)
+      report(r, st ~= nil and st.io_running and st.sql_running, "standby joiner %s replicates (io=%s sql=%s)",
+             d.id, tostring(st and st.io_running), tostring(st and st.sql_running))
+    end
+  end
+
+  -- Disk: use of every datadir filesystem, and room for a side instance on every standby node.
+  local threshold = site.num("disk_threshold")
+  local margin_kb = site.num("disk_margin_mb") * 1024
+  for key, n in pairs(r.nodes) do
+    local datadir = server.variable(n.conn, "datadir")
+    local dk = disk(n.ssh, datadir)
+    if report(r, dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(datadir)) then
+      report(r, dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
+      if n.side == "target" then
+        report(r, dk.avail_kb >= dk.datadir_kb + margin_kb,
+               "%s: %d MB free for a side instance of %d MB (+%d MB margin)", key,
+               dk.avail_kb // 1024, dk.datadir_kb // 1024, margin_kb // 1024)
+      end
+    end
+  end
+
+  -- Source binlog retention: how long the standby may stay detached.
+  local expire = server.variable(sp.conn, "binlog_expire_logs_seconds")
+  log.info("info  source binlog retention: binlog_expire_logs_seconds=%s (%.1f days); purged: %s",
+           tostring(expire), (tonumber(expire) or 0) / 86400, server.purged(sp.conn) ~= "" and server.purged(sp.conn) or "(none)")
+  return r
+end
+
+function M.refuse_if_failed(r)
+  if #r.failures > 0 then
+    refuse(("%d precheck(s) failed:\n  %s"):format(#r.failures, table.concat(r.failures, "\n  ")))
+  end
+  log.info("all prechecks passed")
+end
+
+return M

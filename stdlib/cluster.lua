@@ -1,0 +1,94 @@
+-- cluster.lua — connections to routers, nodes and hosts, with the credentials of the cluster
+-- ("source" or "target") they belong to. Functions here use only globals and their arguments,
+-- so they also work inside parallel() workers.
+local shell = require "shell"
+local router = require "router"
+local M = {}
+
+local function creds(side)
+  local c = config[side]
+  if not c then error("no [" .. side .. "] section in the configuration", 0) end
+  return c
+end
+
+-- A SQL connection, or an error naming host:port and the user (never the password).
+function M.connect(side, host, port, opts)
+  local c = creds(side)
+  opts = opts or {}
+  local conn, err = sql{ host = host, port = math.floor(tonumber(port)), user = opts.user or c.mysql_user,
+                         password = opts.password or c.mysql_password, database = opts.database,
+                         timeout = opts.timeout }
+  if not conn then
+    error(("cannot connect to %s:%s as %s: %s"):format(host, tostring(port), opts.user or c.mysql_user, tostring(err)), 0)
+  end
+  return conn
+end
+
+function M.try_connect(side, host, port, opts)
+  local ok, conn = pcall(M.connect, side, host, port, opts)
+  if ok then return conn end
+  return nil, conn
+end
+
+function M.router(side)
+  local c = creds(side)
+  return M.connect(side, c.host, c.port)
+end
+
+local sessions = {}
+
+-- An ssh session to a node's host (sys_user over sys_port), cached per cluster and host.
+function M.ssh(side, host)
+  local key = side .. "/" .. host
+  if sessions[key] then return sessions[key] end
+  if not shell.is_host(host) then error("refusing ssh to unusable host " .. tostring(host), 0) end
+  local c = creds(side)
+  local s, err = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
+                      key = c.ssh_key, known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
+  if not s then error(("cannot ssh to %s:%s as %s: %s"):format(host, tostring(c.sys_port), tostring(c.sys_user), tostring(err)), 0) end
+  sessions[key] = s
+  return s
+end
+
+-- Runs a write command; raises with its stderr unless it exits 0.
+function M.run(s, cmd, opts)
+  local out, err, status = s:run(cmd, opts)
+  if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
+  if status ~= 0 then
+    error(("remote command failed (exit %s): %s: %s"):format(tostring(status), cmd, (err ~= "" and err or out)), 0)
+  end
+  return out
+end
+
+-- A read-only probe; returns stdout (trimmed) or nil, stderr.
+function M.read(s, cmd)
+  local out, err, status = s:read(cmd)
+  if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
+  if status ~= 0 then return nil, (err ~= "" and err or out) end
+  return (out:gsub("%s+$", ""))
+end
+
+-- Both clusters as the routers see them: {source = {nodes, primary, standby_entry}, target = {...}}.
+function M.topology(src_router, tgt_router)
+  local t = {}
+  for side, conn in pairs({ source = src_router, target = tgt_router }) do
+    local nodes, standby = router.nodes(conn)
+    t[side] = { nodes = nodes, primary = router.primary(nodes), standby_entry = standby }
+  end
+  return t
+end
+
+-- Random password for a one-off account: 24 characters from /dev/urandom, registered as a secret.
+function M.random_password()
+  local f = assert(io.open("/dev/urandom", "rb"))
+  local bytes = f:read(24); f:close()
+  local alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+  local t = {}
+  for i = 1, #bytes do
+    local b = bytes:byte(i) % #alphabet + 1
+    t[i] = alphabet:sub(b, b)
+  end
+  return secret("Fr" .. table.concat(t) .. "9_")
+end
+
+return M

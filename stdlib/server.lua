@@ -1,0 +1,169 @@
+-- server.lua — MySQL helpers that hide the 8.0 / 8.4+ vocabulary change behind one normalized
+-- vocabulary. 8.0.x (GreatDB 8.0.26) speaks SHOW SLAVE STATUS / SHOW MASTER STATUS / STOP SLAVE /
+-- CHANGE MASTER TO; 8.4 and later removed those for SHOW REPLICA STATUS / SHOW BINARY LOG STATUS /
+-- STOP REPLICA / CHANGE REPLICATION SOURCE TO. The choice is made from the server's version.
+local shell = require "shell"
+local M = {}
+
+-- SQL NULL may arrive as nil, a cjson.null/lightuserdata sentinel, or the text "NULL".
+function M.value(v)
+  if v == nil or type(v) == "userdata" or type(v) == "lightuserdata" then return nil end
+  return v
+end
+
+local function q1(conn, stmt)
+  local rows, err = conn:query(stmt)
+  if not rows then error(("%s failed: %s"):format(stmt, tostring(err)), 0) end
+  return rows[1], rows
+end
+
+-- Column value by any of the given names (first present wins).
+local function col(row, ...)
+  if not row then return nil end
+  for i = 1, select("#", ...) do
+    local v = M.value(row[select(i, ...)])
+    if v ~= nil then return v end
+  end
+  return nil
+end
+M.col = col
+
+local version_cache = setmetatable({}, { __mode = "k" })
+
+-- Returns major, minor, patch (numbers) and the full version text.
+function M.version(conn)
+  local c = version_cache[conn]
+  if not c then
+    local row = q1(conn, "SELECT VERSION() AS v")
+    local text = tostring(col(row, "v", "VERSION()") or "")
+    local a, b, p = text:match("^(%d+)%.(%d+)%.(%d+)")
+    if not a then error("cannot parse server version " .. text, 0) end
+    c = { tonumber(a), tonumber(b), tonumber(p), text }
+    version_cache[conn] = c
+  end
+  return c[1], c[2], c[3], c[4]
+end
+
+function M.version_numbers(text)
+  local a, b, p = tostring(text or ""):match("^(%d+)%.(%d+)%.(%d+)")
+  if not a then error("cannot parse server version " .. tostring(text), 0) end
+  return tonumber(a), tonumber(b), tonumber(p)
+end
+
+-- The version a set of statements was chosen for can also be given directly: {8,0,26}.
+local function ver_of(x)
+  if type(x) == "table" and x[1] then return x[1], x[2], x[3] end
+  return M.version(x)
+end
+
+local function at_least(x, a, b, p)
+  local A, B, P = ver_of(x)
+  if A ~= a then return A > a end
+  if B ~= b then return B > b end
+  return P >= p
+end
+M.at_least = at_least
+
+-- true when the server only understands the REPLICA/SOURCE vocabulary (8.4+).
+function M.new_vocabulary(x) return at_least(x, 8, 4, 0) end
+
+function M.sql(x, what)
+  local new = M.new_vocabulary(x)
+  local t = {
+    replica_status = new and "SHOW REPLICA STATUS" or "SHOW SLAVE STATUS",
+    binlog_status = new and "SHOW BINARY LOG STATUS" or "SHOW MASTER STATUS",
+    stop_replica = new and "STOP REPLICA" or "STOP SLAVE",
+    start_replica = new and "START REPLICA" or "START SLAVE",
+    reset_replica_all = new and "RESET REPLICA ALL" or "RESET SLAVE ALL",
+    skip_replica_start = at_least(x, 8, 0, 26) and "skip_replica_start" or "skip_slave_start",
+  }
+  return assert(t[what], "unknown statement " .. tostring(what))
+end
+
+local function yes(v) return v == "Yes" or v == "ON" end
+
+local function norm_gtid(s)
+  if s == nil then return "" end
+  return (tostring(s):gsub("%s+", ""))
+end
+
+-- Normalized replication status of the default channel, or nil when the server is no replica.
+-- Fields: io_running, sql_running (booleans), io_state, retrieved_gtid_set, executed_gtid_set,
+-- seconds_behind (number, nil when NULL), source_host, source_port, source_user, auto_position,
+-- last_io_error, last_sql_error, channel.
+function M.replica_status(conn)
+  local rows, err = conn:query(M.sql(conn, "replica_status"))
+  if not rows then error("replica status failed: " .. tostring(err), 0) end
+  local r
+  for _, row in ipairs(rows) do
+    local ch = col(row, "Channel_Name") or ""
+    if ch == "" then r = row break end
+  end
+  r = r or rows[1]
+  if not r then return nil end
+  local sb = col(r, "Seconds_Behind_Source", "Seconds_Behind_Master")
+  return {
+    io_running = yes(col(r, "Replica_IO_Running", "Slave_IO_Running")),
+    sql_running = yes(col(r, "Replica_SQL_Running", "Slave_SQL_Running")),
+    io_state = col(r, "Replica_IO_State", "Slave_IO_State") or "",
+    retrieved_gtid_set = norm_gtid(col(r, "Retrieved_Gtid_Set")),
+    executed_gtid_set = norm_gtid(col(r, "Executed_Gtid_Set")),
+    seconds_behind = sb and tonumber(sb) or nil,
+    source_host = col(r, "Source_Host", "Master_Host"),
+    source_port = tonumber(col(r, "Source_Port", "Master_Port")),
+    source_user = col(r, "Source_User", "Master_User"),
+    auto_position = tostring(col(r, "Auto_Position") or "") == "1",
+    last_io_error = col(r, "Last_IO_Error") or "",
+    last_sql_error = col(r, "Last_SQL_Error") or "",
+    channel = col(r, "Channel_Name") or "",
+  }
+end
+
+-- {file, position, executed_gtid_set} from SHOW MASTER STATUS / SHOW BINARY LOG STATUS.
+function M.binlog_status(conn)
+  local r = q1(conn, M.sql(conn, "binlog_status"))
+  if not r then return nil end
+  return { file = col(r, "File"), position = tonumber(col(r, "Position")),
+           executed_gtid_set = norm_gtid(col(r, "Executed_Gtid_Set")) }
+end
+
+function M.executed(conn)
+  return norm_gtid(col(q1(conn, "SELECT @@GLOBAL.gtid_executed AS g"), "g"))
+end
+
+function M.purged(conn)
+  return norm_gtid(col(q1(conn, "SELECT @@GLOBAL.gtid_purged AS g"), "g"))
+end
+
+function M.variable(conn, name)
+  assert(name:match("^[%w_]+$"), "bad variable name")
+  return col(q1(conn, "SELECT @@GLOBAL." .. name .. " AS v"), "v")
+end
+
+-- CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO with GTID auto-positioning. The password
+-- appears only inside the statement (the runtime masks registered secrets in any output).
+function M.change_source_sql(x, host, port, user, password)
+  assert(shell.is_host(host) and shell.is_port(port), "bad replication source")
+  local new = at_least(x, 8, 0, 23)
+  local k = new and { "CHANGE REPLICATION SOURCE TO SOURCE_HOST=", ", SOURCE_PORT=", ", SOURCE_USER=",
+                      ", SOURCE_PASSWORD=", ", SOURCE_AUTO_POSITION=1" }
+                or { "CHANGE MASTER TO MASTER_HOST=", ", MASTER_PORT=", ", MASTER_USER=",
+                      ", MASTER_PASSWORD=", ", MASTER_AUTO_POSITION=1" }
+  local s = k[1] .. shell.sql_string(host) .. k[2] .. math.floor(tonumber(port)) .. k[3] ..
+    shell.sql_string(user) .. k[4] .. shell.sql_string(password) .. k[5]
+  if at_least(x, 8, 0, 27) then s = s .. (new and ", GET_SOURCE_PUBLIC_KEY=1" or ", GET_MASTER_PUBLIC_KEY=1") end
+  return s
+end
+
+-- The replication account of the default channel as stored on the server (connection metadata
+-- repository). Kept in memory only; never journaled.
+function M.replication_account(conn)
+  local rows = conn:query("SELECT Host, Port, User_name, User_password FROM mysql.slave_master_info WHERE Channel_name = ''")
+  local r = rows and rows[1]
+  if not r then return nil end
+  local pw = col(r, "User_password") or ""
+  if pw ~= "" then secret(pw) end
+  return { host = col(r, "Host"), port = tonumber(col(r, "Port")), user = col(r, "User_name"), password = pw }
+end
+
+return M

@@ -1,0 +1,86 @@
+-- shell.lua — quoting for remote shell commands and SQL literals, and validators for names and
+-- paths that come from routers and servers before they reach a command line or a statement.
+local M = {}
+
+-- POSIX single-quote escaping: 'it'\''s'. Safe for any byte except NUL.
+function M.quote(s)
+  s = tostring(s)
+  if s:find("\0", 1, true) then error("shell.quote: NUL byte in argument", 2) end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- A string literal for SQL (backslash and quote escaped; the servers run without NO_BACKSLASH_ESCAPES).
+function M.sql_string(s)
+  s = tostring(s)
+  return "'" .. s:gsub("\\", "\\\\"):gsub("'", "''"):gsub("\0", "\\0") .. "'"
+end
+
+-- Names a router or a server hands us (dataserver names, users, plugin names).
+function M.is_name(s)
+  return type(s) == "string" and #s > 0 and #s <= 128 and s:match("^[%w_%-%.]+$") ~= nil
+end
+
+-- Host names and IPv4/IPv6 literals.
+function M.is_host(s)
+  return type(s) == "string" and #s > 0 and #s <= 255 and s:match("^[%w%.%-:%[%]]+$") ~= nil
+    and not s:match("^%-")
+end
+
+function M.is_port(p)
+  p = tonumber(p)
+  return p ~= nil and p == math.floor(p) and p > 0 and p < 65536
+end
+
+-- Normalizes an absolute path: collapses "//" and "/./", drops a trailing "/". Returns nil for
+-- relative paths, ".." components or characters we do not put on a command line.
+function M.normpath(p)
+  if type(p) ~= "string" or p:sub(1, 1) ~= "/" then return nil end
+  if not p:match("^[%w_%-%./+@:=,]+$") then return nil end
+  local parts = {}
+  for part in p:gmatch("[^/]+") do
+    if part == ".." then return nil end
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+function M.is_path(p) return M.normpath(p) ~= nil end
+
+function M.dirname(p)
+  p = assert(M.normpath(p), "dirname: not an absolute path")
+  local d = p:match("^(.*)/[^/]*$")
+  if d == nil or d == "" then return "/" end
+  return d
+end
+
+function M.basename(p)
+  p = assert(M.normpath(p), "basename: not an absolute path")
+  return p:match("([^/]*)$")
+end
+
+-- True when path is strictly below root (both normalized), never equal to it.
+function M.is_under(path, root)
+  path, root = M.normpath(path), M.normpath(root)
+  if not path or not root then return false end
+  if root == "/" then return path ~= "/" end
+  return path:sub(1, #root + 1) == root .. "/" and #path > #root + 1
+end
+
+-- The guard every destructive remote command (rm -rf, mv) goes through. Raises unless path is a
+-- clean absolute path at least two levels deep, strictly inside data_root, and — when given —
+-- exactly the path recorded in the journal.
+function M.guard(path, data_root, recorded)
+  local p = M.normpath(path)
+  if not p or p == "/" then error(("refusing to touch %q: not a clean absolute path"):format(tostring(path)), 2) end
+  local depth = select(2, p:gsub("/", ""))
+  if depth < 2 then error(("refusing to touch %q: too close to /"):format(p), 2) end
+  if not M.is_under(p, data_root) then
+    error(("refusing to touch %q: outside the data root %q"):format(p, tostring(data_root)), 2)
+  end
+  if recorded ~= nil and M.normpath(recorded) ~= p then
+    error(("refusing to touch %q: the journal recorded %q"):format(p, tostring(recorded)), 2)
+  end
+  return p
+end
+
+return M

@@ -1,0 +1,223 @@
+-- side.lua — the side instance (restore point) of a standby node, and the swap that puts its data
+-- in place of the node's. m is a node's site model (site.discover) as journaled by start.
+local shell = require "shell"
+local server = require "server"
+local cluster = require "cluster"
+local site = require "site"
+local wait = require "wait"
+local M = {}
+
+M.CLONE_USER = "flashrun_clone"
+local Q = shell.quote
+
+local function conf_path(m) return m.side_dir .. "/my.cnf" end
+local function sock(m) return m.side_dir .. "/mysqld.sock" end
+
+-- pid of a live mysqld whose pid file is given, or nil.
+local function live_pid(s, pid_file)
+  local pid = cluster.read(s, "cat " .. Q(pid_file) .. " 2>/dev/null")
+  if pid and pid:match("^%d+$") and cluster.read(s, "kill -0 " .. pid .. " 2>/dev/null && echo up") == "up" then
+    return pid
+  end
+end
+M.live_pid = live_pid
+
+-- Stops a mysqld (and its mysqld_safe) by SHUTDOWN when it answers, by SIGTERM otherwise, and waits
+-- until the process is gone. conn_fn returns a connection or nil.
+function M.shutdown(s, what, pid_file, conn_fn)
+  local pid = live_pid(s, pid_file)
+  if not pid then return end
+  local conn = conn_fn and conn_fn()
+  local sent = false
+  if conn then sent = conn:exec("SHUTDOWN") ~= nil; conn:close() end
+  if not sent then cluster.run(s, "kill -TERM " .. pid) end
+  wait.wait_until(what .. " has shut down", function()
+    return cluster.read(s, "kill -0 " .. pid .. " 2>/dev/null && echo up") ~= "up", "pid " .. pid .. " still alive"
+  end, site.num("start_timeout"))
+end
+
+-- Starts mysqld_safe detached from the ssh channel.
+function M.start_safe(s, m, conf, out_file)
+  cluster.run(s, ("cd / && setsid nohup %s --defaults-file=%s --user=%s </dev/null >%s 2>&1 &")
+    :format(Q(m.mysqld_safe), Q(conf), Q(m.os_user), Q(out_file)))
+end
+
+-- Waits until host:port answers SQL with the target's credentials (or opts), returns the connection.
+function M.wait_answers(what, host, port, opts, timeout)
+  local conn
+  wait.wait_until(what .. " answers SQL", function()
+    local c, err = cluster.try_connect("target", host, port, opts)
+    if not c then return false, err end
+    local rows = c:query("SELECT 1 AS one")
+    if not rows then c:close(); return false, "SELECT 1 failed" end
+    conn = c
+    return true
+  end, timeout or site.num("start_timeout"))
+  return conn
+end
+
+-- Creates, initializes and starts the side instance of node m; creates the one-off clone account
+-- and installs the clone plugin. Returns nothing; the password lives only in memory (m is not
+-- journaled with it).
+function M.prepare(m, password)
+  local s = cluster.ssh("target", m.host)
+  local sd = shell.guard(m.side_dir, m.data_root)
+  -- Leftover from an interrupted run: stop it and start over.
+  M.shutdown(s, m.id .. " old side instance", sd .. "/mysqld.pid", nil)
+  cluster.run(s, "rm -rf -- " .. Q(sd))
+  local conf_text = cluster.read(s, "cat " .. Q(m.conf))
+  if not conf_text then error(m.id .. ": cannot read " .. m.conf, 0) end
+  local text, dirs = site.side_conf(m, conf_text, m.version)
+  local mk = { "mkdir -p -m 0750 -- " .. Q(sd) }
+  for _, d in ipairs(dirs) do mk[#mk + 1] = "mkdir -p -- " .. Q(shell.guard(d, sd)) end
+  cluster.run(s, table.concat(mk, " && "))
+  local ok, err = s:write_file(conf_path(m), text, tonumber("0644", 8))
+  if not ok then error(m.id .. ": cannot write " .. conf_path(m) .. ": " .. tostring(err), 0) end
+  cluster.run(s, ("chown -R %s -- %s"):format(Q(m.os_user), Q(sd)))
+  -- mysqld refuses to initialize into a non-empty datadir, so it is created empty above.
+  cluster.run(s, ("%s --defaults-file=%s --initialize-insecure --user=%s")
+    :format(Q(m.mysqld), Q(conf_path(m)), Q(m.os_user)))
+  M.start_safe(s, m, conf_path(m), sd .. "/mysqld_safe.out")
+  wait.wait_until(m.id .. " side instance answers on its socket", function()
+    local out, _, st = s:read(("%s --no-defaults -uroot -S %s -N -e 'SELECT 1'"):format(Q(m.mysql), Q(sock(m))))
+    return st == 0 and out and out:match("1") ~= nil, "not yet"
+  end, site.num("start_timeout"))
+  -- The account and the plugin, fed through stdin: the password never reaches a command line.
+  local stmts = table.concat({
+    ("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY %s;"):format(M.CLONE_USER, shell.sql_string(password)),
+    ("GRANT ALL ON *.* TO '%s'@'%%';"):format(M.CLONE_USER),
+    "INSTALL PLUGIN clone SONAME 'mysql_clone.so';",
+  }, "\n") .. "\n"
+  cluster.run(s, ("%s --no-defaults -uroot -S %s"):format(Q(m.mysql), Q(sock(m))), { stdin = stmts })
+end
+
+-- Makes sure the clone plugin is active on the donor (INSTALL PLUGIN is not binlogged).
+function M.donor_plugin(donor_conn)
+  local rows = donor_conn:query("SELECT PLUGIN_STATUS FROM INFORMATION_SCHEMA.PLUGINS WHERE PLUGIN_NAME = 'clone'")
+  if rows and rows[1] and server.value(rows[1].PLUGIN_STATUS) == "ACTIVE" then return end
+  local sro = server.variable(donor_conn, "super_read_only")
+  if tostring(sro) == "1" then donor_conn:exec("SET GLOBAL super_read_only = 0") end
+  local n, err = donor_conn:exec("INSTALL PLUGIN clone SONAME 'mysql_clone.so'")
+  if tostring(sro) == "1" then donor_conn:exec("SET GLOBAL super_read_only = 1") end
+  if n == nil and not tostring(err):find("already exists", 1, true) then
+    error("cannot install the clone plugin on the donor: " .. tostring(err), 0)
+  end
+end
+
+-- True when the side instance of m answers with the target's credentials and holds exactly gtids.
+function M.holds(m, gtids)
+  local c = cluster.try_connect("target", m.host, m.side_port, { timeout = 5 })
+  if not c then return false, "side instance does not answer" end
+  local ex = server.executed(c)
+  c:close()
+  if gtid.equal(ex, gtids) then return true end
+  return false, "side instance holds " .. ex
+end
+
+-- Clones the donor into the side instance of m. The donor's password appears only inside the
+-- CLONE statement (masked in any output).
+function M.clone(m, donor, password, frozen)
+  if M.holds(m, frozen) then log.info("%s: side instance already holds the restore point", m.id); return end
+  local c = cluster.connect("target", m.host, m.side_port,
+                            { user = M.CLONE_USER, password = password, timeout = site.num("clone_timeout") })
+  local t0 = now()
+  local function x(stmt)
+    local n, err, errno = c:exec(stmt)
+    if n == nil then return nil, err, errno end
+    return n
+  end
+  assert(x(("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))))
+  log.info("%s: cloning from donor %s", m.id, donor.id)
+  local n, err, errno = x(("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s"):format(
+    shell.sql_string(config.target.mysql_user), shell.sql_string(donor.host), donor.port,
+    shell.sql_string(config.target.mysql_password)))
+  c:close()
+  -- The recipient restarts itself after a remote clone (mysqld_safe brings it back); the client
+  -- may see the connection drop (2013) or "restart" errors — the data decides, below.
+  if n == nil and errno ~= 2013 and errno ~= 2006 and errno ~= 3707 then
+    error(("%s: CLONE INSTANCE from %s failed: %s (%s)"):format(m.id, donor.id, tostring(err), tostring(errno)), 0)
+  end
+  if dry_run then return end
+  local conn = M.wait_answers(m.id .. " side instance after clone", m.host, m.side_port, nil, site.num("start_timeout"))
+  local rows = conn:query("SELECT STAGE, STATE, TIMESTAMPDIFF(MICROSECOND, BEGIN_TIME, END_TIME) / 1e6 AS secs, DATA FROM performance_schema.clone_progress")
+  if rows then
+    for _, r in ipairs(rows) do
+      log.info("%s: clone stage %-10s %-12s %6.2f s %s bytes", m.id, tostring(server.value(r.STAGE)),
+               tostring(server.value(r.STATE)), tonumber(server.value(r.secs)) or 0, tostring(server.value(r.DATA) or 0))
+    end
+  else
+    log.info("%s: clone progress not available (performance_schema off)", m.id)
+  end
+  conn:close()
+  wait.wait_until(m.id .. " side instance holds the donor's GTID set", function() return M.holds(m, frozen) end, 30)
+  log.info("%s: clone done in %.1f s", m.id, now() - t0)
+end
+
+-- Pairs (node path, side path) of the directories swapped for node m.
+function M.swap_pairs(m)
+  local pairs_ = {}
+  for _, d in ipairs(m.data_dirs or { m.datadir }) do
+    local sp = (d == m.datadir) and (m.side_dir .. "/dbdata") or (m.side_dir .. d:sub(#m.instance_dir + 1))
+    pairs_[#pairs_ + 1] = { node = d, side = sp, bak = d .. ".flashback_bak" }
+  end
+  return pairs_
+end
+
+-- Phase 1 of the restore of node m: shut down its side instance and the node itself. All nodes go
+-- through phase 1 before any node restarts, so no restored joiner can fetch the drill's
+-- transactions from a master that still runs on the drill data.
+function M.stop_node(m)
+  local s = cluster.ssh("target", m.host)
+  local sd = shell.guard(m.side_dir, m.data_root)
+  if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "no" then return end -- restored already
+  M.shutdown(s, m.id .. " side instance", sd .. "/mysqld.pid",
+             function() return cluster.try_connect("target", m.host, m.side_port) end)
+  M.shutdown(s, m.id, m.pid_file, function() return cluster.try_connect("target", m.host, m.port) end)
+end
+
+-- Phase 2: put the cloned data in place of node m's data: keep the node's directories as
+-- *.flashback_bak, move the clone's in (rename, same filesystem), keep the node's own identity
+-- files (auto.cnf: server_uuid; keys; persisted variables), start the node with its own conf,
+-- wait until it answers with the restore point's GTID set; only then remove the backups and the
+-- side dir. Safe to re-run at any point.
+function M.swap_and_start(m, frozen)
+  local s = cluster.ssh("target", m.host)
+  local sd = shell.guard(m.side_dir, m.data_root)
+  local pp = M.swap_pairs(m)
+  local pending = cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "yes"
+  if pending then
+    if live_pid(s, m.pid_file) and not dry_run then
+      error(m.id .. " is running; phase 1 (shutdown) did not complete", 0)
+    end
+    local script = { "set -e" }
+    for _, p in ipairs(pp) do
+      local node, side_, bak = shell.guard(p.node, m.data_root), shell.guard(p.side, m.data_root), shell.guard(p.bak, m.data_root)
+      -- States: (a) untouched: node+side, no bak; (b) half: bak+side, no node; (c) swapped: bak+node, no side.
+      script[#script + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(Q(bak), Q(node), Q(bak))
+      script[#script + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(Q(node), Q(side_), Q(node))
+    end
+    local dd, ddbak = shell.guard(m.datadir, m.data_root), shell.guard(m.datadir .. ".flashback_bak", m.data_root)
+    for _, f in ipairs({ "auto.cnf", "mysqld-auto.cnf", "ca-key.pem", "ca.pem", "client-cert.pem", "client-key.pem",
+                         "private_key.pem", "public_key.pem", "server-cert.pem", "server-key.pem" }) do
+      script[#script + 1] = ("if [ -e %s/%s ]; then cp -p -- %s/%s %s/%s; fi"):format(Q(ddbak), f, Q(ddbak), f, Q(dd), f)
+    end
+    for _, p in ipairs(pp) do script[#script + 1] = ("chown -R %s -- %s"):format(Q(m.os_user), Q(p.node)) end
+    cluster.run(s, table.concat(script, "\n"))
+  end
+  if not live_pid(s, m.pid_file) then M.start_safe(s, m, m.conf, "/dev/null") end
+  local conn = M.wait_answers(m.id, m.host, m.port, nil, site.num("start_timeout"))
+  local ex = server.executed(conn)
+  conn:close()
+  if pending and not dry_run and not gtid.equal(ex, frozen) then
+    error(("%s restarted with GTID set %s, expected the restore point %s; backups kept as *.flashback_bak"):format(m.id, ex, frozen), 0)
+  end
+  if pending then
+    local rm = {}
+    for _, p in ipairs(pp) do rm[#rm + 1] = "rm -rf -- " .. Q(shell.guard(p.bak, m.data_root)) end
+    rm[#rm + 1] = "rm -rf -- " .. Q(sd)
+    cluster.run(s, table.concat(rm, " && "))
+    log.info("%s restored to the restore point", m.id)
+  end
+end
+
+return M

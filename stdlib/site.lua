@@ -1,0 +1,240 @@
+-- site.lua — where each node keeps its data, configuration and binaries.
+-- Everything is derived from the live server (@@datadir, @@basedir, @@pid_file, and the running
+-- mysqld's --defaults-file read from /proc over ssh) and can be overridden by [site] keys in the
+-- configuration or --set site.KEY=VALUE. Nothing about /data/mysqldata, /data/app/mysql-<ver> or
+-- my<5 chars>.conf is assumed.
+local shell = require "shell"
+local server = require "server"
+local M = {}
+
+-- Documented [site] keys and their defaults (README: "Site settings").
+M.defaults = {
+  side_port = "18000",          -- port of the side (restore point) instance on each node
+  side_dir = "",                -- default <instance_dir>/flashback_side; must share the datadir's filesystem
+  side_buffer_pool = "128M",    -- innodb_buffer_pool_size of the side instance
+  disk_threshold = "45",        -- max % used on the datadir filesystem
+  disk_margin_mb = "256",       -- free space needed beyond the datadir size on nodes hosting a side instance
+  data_root = "",               -- destructive commands stay strictly below it; default parent of instance_dir
+  instance_dir = "",            -- default dirname(@@datadir)
+  conf_file = "",               -- default the running mysqld's --defaults-file
+  basedir = "",                 -- default @@basedir
+  mysqld = "", mysqld_safe = "", mysql = "",   -- default <basedir>/bin/<name>
+  os_user = "",                 -- default the owner of the running mysqld process
+  start_timeout = "180",        -- seconds for an instance to answer after a start
+  apply_timeout = "600",        -- seconds for the standby to apply what it received
+  clone_timeout = "3600",       -- seconds for one clone
+  repl_user = "",               -- replication account of the standby master towards production
+}
+
+function M.get(key)
+  local v = config.site and config.site[key]
+  if v == nil or v == "" then v = M.defaults[key] end
+  return v
+end
+
+function M.num(key) return tonumber(M.get(key)) or error("site." .. key .. " must be a number", 0) end
+
+local function path_setting(key)
+  local v = M.get(key)
+  if v == nil or v == "" then return nil end
+  local p = shell.normpath(v)
+  if not p then error(("site.%s=%q is not a clean absolute path"):format(key, v), 0) end
+  return p
+end
+
+local function read1(s, cmd)
+  local out, err, status = s:read(cmd)
+  if out == nil then error("ssh: " .. tostring(err), 0) end
+  if status ~= 0 then return nil, (err ~= "" and err or out) end
+  return (out:gsub("%s+$", ""))
+end
+
+-- The running mysqld's command line and owner, from its pid file.
+local function process_of(s, pid_file)
+  local pid = read1(s, "cat " .. shell.quote(pid_file))
+  if not pid or not pid:match("^%d+$") then return nil end
+  local args = read1(s, "tr '\\000' '\\n' < /proc/" .. pid .. "/cmdline")
+  local user = read1(s, "stat -c %U /proc/" .. pid)
+  return { pid = pid, args = args or "", user = user }
+end
+
+-- Builds the site model of one node. conn: SQL connection to the node; s: ssh session to its host.
+function M.discover(node, conn, s)
+  local datadir = shell.normpath((server.variable(conn, "datadir") or ""))
+  if not datadir then error(node.id .. ": @@datadir is not a clean absolute path", 0) end
+  local basedir = path_setting("basedir") or shell.normpath(server.variable(conn, "basedir") or "")
+  local pid_file = server.variable(conn, "pid_file") or ""
+  if pid_file:sub(1, 1) ~= "/" then pid_file = datadir .. "/" .. pid_file end
+  local _, _, _, vtext = server.version(conn)
+
+  local proc = process_of(s, pid_file) or { args = "" }
+  local conf = path_setting("conf_file")
+  if not conf then
+    for a in proc.args:gmatch("[^\n]+") do
+      local f = a:match("^%-%-defaults%-file=(.+)$")
+      if f then conf = shell.normpath(f) end
+    end
+  end
+  if not conf then
+    error(node.id .. ": cannot find the mysqld --defaults-file; set site.conf_file", 0)
+  end
+  local instance_dir = path_setting("instance_dir") or shell.dirname(datadir)
+  local data_root = path_setting("data_root")
+  if not data_root then
+    data_root = shell.dirname(instance_dir)
+    if data_root == "/" then data_root = instance_dir end
+  end
+  if instance_dir == "/" then error(node.id .. ": the datadir sits directly under /; set site.instance_dir and site.data_root", 0) end
+  local bin = basedir and (basedir .. "/bin/") or ""
+  local m = {
+    id = node.id, host = node.host, port = node.port, name = node.name, role = node.role,
+    version = vtext,
+    datadir = datadir, instance_dir = instance_dir, data_root = data_root, conf = conf,
+    basedir = basedir, pid_file = pid_file,
+    mysqld = path_setting("mysqld") or (bin .. "mysqld"),
+    mysqld_safe = path_setting("mysqld_safe") or (bin .. "mysqld_safe"),
+    mysql = path_setting("mysql") or (bin .. "mysql"),
+    os_user = M.get("os_user") ~= "" and M.get("os_user") or proc.user or "mysql",
+    side_port = M.num("side_port"),
+    side_dir = path_setting("side_dir") or (instance_dir .. "/flashback_side"),
+  }
+  if not shell.is_name(m.os_user) then error(node.id .. ": unusable os user " .. tostring(m.os_user), 0) end
+  for _, k in ipairs({ "mysqld", "mysqld_safe", "mysql", "conf", "side_dir" }) do
+    if not shell.is_path(m[k]) then error(("%s: %s path %q is not clean"):format(node.id, k, tostring(m[k])), 0) end
+  end
+  if not shell.is_under(m.side_dir, m.data_root) then
+    error(("%s: side dir %s is not under the data root %s; adjust site.side_dir or site.data_root"):format(node.id, m.side_dir, m.data_root), 0)
+  end
+  if not shell.is_under(m.datadir, m.data_root) then
+    error(("%s: datadir %s is not under the data root %s; set site.data_root"):format(node.id, m.datadir, m.data_root), 0)
+  end
+  return m
+end
+
+-- Keys whose values are paths that must not be shared between the node and its side instance.
+local PATH_KEYS = {
+  datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true,
+  ["log-bin"] = true, ["relay-log"] = true, ["log-bin-index"] = true, ["relay-log-index"] = true,
+  ["innodb-data-home-dir"] = true, ["innodb-log-group-home-dir"] = true, ["innodb-undo-directory"] = true,
+  ["innodb-tmpdir"] = true, ["general-log-file"] = true, ["slow-query-log-file"] = true,
+  ["innodb-temp-tablespaces-dir"] = true, ["innodb-redo-log-archive-dirs"] = true,
+  ["mysqlx-socket"] = true, ["secure-file-priv"] = true, ["log-slave-updates"] = false,
+}
+-- Keys the side instance must not inherit (ports, replication start, routing identity).
+local DROP_KEYS = {
+  port = true, ["mysqlx-port"] = true, ["admin-port"] = true, ["report-port"] = true, ["report-host"] = true,
+  mysqlx = true, ["innodb-buffer-pool-size"] = true, ["skip-slave-start"] = true, ["skip-replica-start"] = true,
+  ["super-read-only"] = true, ["read-only"] = true, ["bind-address"] = true,
+  ["loose-group-replication-start-on-boot"] = true, ["group-replication-start-on-boot"] = true,
+  ["plugin-load"] = false, user = true, ["init-file"] = true,
+}
+
+local function canon(k) return (k:lower():gsub("_", "-"):gsub("^loose%-", "")) end
+
+-- Derives the side instance's option file from the node's: every path under the instance dir is
+-- moved under the side dir, paths elsewhere get a private copy under the side dir, ports and
+-- replication auto-start are replaced. Returns the text and the list of directories to create.
+function M.side_conf(m, conf_text, version)
+  local out, dirs, seen = {}, { [m.side_dir .. "/dbdata"] = true, [m.side_dir .. "/tmp"] = true }, false
+  local section
+  local function remap(key, v)
+    local p = shell.normpath(v)
+    if not p then return v end   -- relative paths stay relative to the (side) datadir
+    if p == m.instance_dir or shell.is_under(p, m.instance_dir) then
+      p = m.side_dir .. p:sub(#m.instance_dir + 1)
+    else
+      p = m.side_dir .. "/ext/" .. shell.basename(p)
+    end
+    return p
+  end
+  local function add_dir_of(key, p)
+    if not shell.is_path(p) then return end
+    local isdir = key:find("dir", 1, true) or key == "tmpdir" or key == "datadir"
+    dirs[isdir and p or shell.dirname(p)] = true
+  end
+  local overrides = {
+    "port = " .. m.side_port,
+    "mysqlx = OFF",
+    "datadir = " .. m.side_dir .. "/dbdata",
+    "socket = " .. m.side_dir .. "/mysqld.sock",
+    "pid-file = " .. m.side_dir .. "/mysqld.pid",
+    "log-error = " .. m.side_dir .. "/error.log",
+    "tmpdir = " .. m.side_dir .. "/tmp",
+    "innodb_buffer_pool_size = " .. M.get("side_buffer_pool"),
+    server.sql({ server.version_numbers(version) }, "skip_replica_start") .. " = ON",
+    "bind-address = " .. m.host,
+  }
+  local fixed = { datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true }
+  for line in (conf_text .. "\n"):gmatch("([^\n]*)\n") do
+    local sec = line:match("^%s*%[([^%]]+)%]")
+    if sec then
+      section = sec:lower()
+      out[#out + 1] = line
+      if section == "mysqld" and not seen then
+        seen = true
+        for _, o in ipairs(overrides) do out[#out + 1] = o end
+      end
+    elseif section and (section == "mysqld" or section:match("^mysqld%-") or section == "server" or section == "mysqld_safe" or section == "client" or section == "mysql") then
+      local k, v = line:match("^%s*([%w_%-%.]+)%s*=%s*(.-)%s*$")
+      local bare = (not k) and line:match("^%s*([%w_%-%.]+)%s*$")
+      local ck = canon(k or bare or "")
+      if (k or bare) and (DROP_KEYS[ck] or fixed[ck]) and section ~= "client" and section ~= "mysql" then
+        out[#out + 1] = "# (flashrun side instance) " .. line
+      elseif k and (PATH_KEYS[ck] or ck == "socket" or ck == "pid-file") then
+        local vv = v:gsub('^"(.*)"$', "%1")
+        local nv = remap(ck, vv)
+        if section == "client" or section == "mysql" then
+          if ck == "socket" then nv = m.side_dir .. "/mysqld.sock" end
+        else
+          add_dir_of(ck, nv)
+        end
+        out[#out + 1] = k .. " = " .. nv
+      elseif k and (ck == "port") then
+        out[#out + 1] = k .. " = " .. m.side_port
+      else
+        out[#out + 1] = line
+      end
+    else
+      out[#out + 1] = line
+    end
+  end
+  if not seen then
+    out[#out + 1] = "[mysqld]"
+    for _, o in ipairs(overrides) do out[#out + 1] = o end
+  end
+  local dl = {}
+  for d in pairs(dirs) do if shell.is_under(d, m.side_dir) then dl[#dl + 1] = d end end
+  table.sort(dl)
+  return table.concat(out, "\n") .. "\n", dl
+end
+
+-- Directories used by the node that hold data written by the server (datadir plus any binlog,
+-- relay log, redo or undo location under the instance dir but outside the datadir). They are
+-- swapped together with the datadir in stop, or the old binary logs would bring the drill's
+-- GTIDs back.
+function M.data_dirs(m, conf_text)
+  local list = { m.datadir }
+  local keys = { ["log-bin"] = "file", ["relay-log"] = "file", ["innodb-log-group-home-dir"] = "dir",
+                 ["innodb-undo-directory"] = "dir", ["innodb-data-home-dir"] = "dir" }
+  local section
+  local set = { [m.datadir] = true }
+  for line in (conf_text .. "\n"):gmatch("([^\n]*)\n") do
+    local sec = line:match("^%s*%[([^%]]+)%]")
+    if sec then section = sec:lower()
+    elseif section == "mysqld" or (section and section:match("^mysqld%-")) then
+      local k, v = line:match("^%s*([%w_%-%.]+)%s*=%s*(.-)%s*$")
+      if k and keys[canon(k)] then
+        local p = shell.normpath((v:gsub('^"(.*)"$', "%1")))
+        if p then
+          local d = keys[canon(k)] == "file" and shell.dirname(p) or p
+          if shell.is_under(d, m.instance_dir) and not (d == m.datadir or shell.is_under(d, m.datadir)) and not set[d] then
+            set[d] = true; list[#list + 1] = d
+          end
+        end
+      end
+    end
+  end
+  return list
+end
+
+return M
