@@ -1,0 +1,110 @@
+#!/bin/bash
+# with-servers.sh {ssh|mysql} COMMAND... — bring up a throwaway sshd (127.0.0.1:22222) or mysqld
+# (127.0.0.1:34000) from the lab's Debian rootfs, run COMMAND with the connection details in the
+# environment, stop the server, and return COMMAND's status (77 = skipped).
+#
+# The rootfs is never modified: the server runs chrooted inside a private mount namespace where
+# a temporary directory is bound over <rootfs>/tmp and /mnt, private copies over /etc/passwd,
+# /etc/shadow and /etc/group, and a tmpfs over /run.
+set -eu
+what=$1; shift
+R=${FLASHRUN_ROOTFS:-/var/cache/flashrun-lab/prefetch}
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (unshare --mount, chroot)"
+command -v unshare >/dev/null || skip "unshare not found"
+
+T=$(mktemp -d /tmp/fr-drivers-$what.XXXXXX)
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+mkdir -p "$T/tmp" "$T/mnt" "$T/etc"
+chmod 1777 "$T/tmp"
+
+wait_port() { # port seconds
+	i=0
+	while [ $i -lt $(($2 * 10)) ]; do
+		if bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; then return 0; fi
+		if ! kill -0 "$pid" 2>/dev/null; then return 1; fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+case $what in
+ssh)
+	[ -x "$R/usr/sbin/sshd" ] || skip "no sshd in $R"
+	command -v ssh-keygen >/dev/null || skip "ssh-keygen not found"
+	command -v openssl >/dev/null || skip "openssl not found"
+	cp "$R/etc/passwd" "$R/etc/shadow" "$R/etc/group" "$T/etc/"
+	pw=$(openssl rand -hex 12)
+	hash=$(printf '%s' "$pw" | openssl passwd -6 -stdin)
+	echo "frtest:x:4242:4242:flashrun test:/tmp/home:/bin/sh" >>"$T/etc/passwd"
+	echo "frtest:$hash:19000:0:99999:7:::" >>"$T/etc/shadow"
+	echo "frtest:x:4242:" >>"$T/etc/group"
+	# a second user with the key only (password login impossible)
+	echo "frkey:x:4243:4243:flashrun test:/tmp/keyhome:/bin/sh" >>"$T/etc/passwd"
+	echo "frkey:*:19000:0:99999:7:::" >>"$T/etc/shadow"
+	echo "frkey:x:4243:" >>"$T/etc/group"
+	mkdir -p "$T/tmp/home/.ssh" "$T/tmp/keyhome/.ssh" "$T/client"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/tmp/hostkey" -C flashrun-test-host
+	ssh-keygen -q -t ed25519 -N '' -f "$T/client/id_ed25519" -C flashrun-test-user
+	cp "$T/client/id_ed25519.pub" "$T/tmp/home/.ssh/authorized_keys"
+	cp "$T/client/id_ed25519.pub" "$T/tmp/keyhome/.ssh/authorized_keys"
+	chown -R 4242:4242 "$T/tmp/home"
+	chown -R 4243:4243 "$T/tmp/keyhome"
+	cat >"$T/tmp/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port 22222
+HostKey /tmp/hostkey
+PidFile none
+UsePAM no
+StrictModes no
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+Subsystem sftp /usr/lib/openssh/sftp-server
+LogLevel ERROR
+EOF
+	unshare --mount --propagation private sh -c '
+		R=$1; T=$2
+		mount --bind "$T/tmp" "$R/tmp"
+		for f in passwd shadow group; do mount --bind "$T/etc/$f" "$R/etc/$f"; done
+		mount -t tmpfs tmpfs "$R/run" && mkdir -p "$R/run/sshd"
+		mount -t proc proc "$R/proc" 2>/dev/null || true
+		exec chroot "$R" /usr/sbin/sshd -D -e -f /tmp/sshd_config' sh "$R" "$T" 2>"$T/server.log" &
+	pid=$!
+	wait_port 22222 10 || { cat "$T/server.log"; echo "FAIL: sshd did not start"; exit 1; }
+	export FR_SSH_HOST=127.0.0.1 FR_SSH_PORT=22222 FR_SSH_USER=frtest FR_SSH_KEYUSER=frkey \
+		FR_SSH_PASSWORD="$pw" FR_SSH_KEY="$T/client/id_ed25519" FR_SSH_DIR="$T/client" \
+		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOMEDIR="$T/tmp/home"
+	;;
+mysql)
+	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"
+	unshare --mount --propagation private sh -c '
+		R=$1; T=$2
+		mount --bind "$T/tmp" "$R/tmp"
+		mount --bind "$T/mnt" "$R/mnt"
+		mount -t tmpfs tmpfs "$R/run"
+		mount -t proc proc "$R/proc" 2>/dev/null || true
+		chroot "$R" /usr/sbin/mysqld --no-defaults --initialize-insecure --user=root \
+			--datadir=/mnt/data --log-error=/tmp/init.err || { cat "$T/tmp/init.err"; exit 1; }
+		exec chroot "$R" /usr/sbin/mysqld --no-defaults --user=root --datadir=/mnt/data \
+			--bind-address=127.0.0.1 --port=34000 --mysqlx=OFF --socket=/tmp/mysqld.sock \
+			--log-error=/tmp/mysqld.err --pid-file=/tmp/mysqld.pid --skip-log-bin' \
+		sh "$R" "$T" >"$T/server.log" 2>&1 &
+	pid=$!
+	wait_port 34000 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
+	export FR_MYSQL_HOST=127.0.0.1 FR_MYSQL_PORT=34000
+	;;
+*)
+	echo "usage: $0 {ssh|mysql} command..." >&2; exit 2 ;;
+esac
+
+set +e
+"$@"
+rc=$?
+exit $rc
