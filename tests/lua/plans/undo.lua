@@ -1,0 +1,18 @@
+-- Fails at step 4 when site.fail_at=4; site.barrier=yes makes step 2 irreversible.
+-- Every run/undo prints a marker line the test checks the order of.
+local function mark(what) return function() log.info("MARK %s", what) end end
+local barrier = config.site.barrier == "yes"
+return {
+  name = "undo-test",
+  description = "undo order and the irreversible barrier",
+  recovery = "RECOVERY: put things back by hand",
+  steps = {
+    { name = "a", run = mark("run-a"), undo = mark("undo-a") },
+    { name = "b", run = mark("run-b"), undo = mark("undo-b"), irreversible = barrier },
+    { name = "c", run = mark("run-c"), undo = mark("undo-c") },
+    { name = "d", run = function()
+        if config.site.fail_at == "4" then error("step d broke on purpose") end
+        log.info("MARK run-d")
+      end, undo = mark("undo-d") },
+  },
+}

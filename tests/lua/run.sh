@@ -1,0 +1,124 @@
+#!/bin/sh
+# Lua/runtime tests: each case runs the real flashrun binary on a plan in tests/lua/plans and
+# checks its exit code and output. Usage: run.sh /path/to/flashrun CASE
+set -u
+FR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+CASE=$2
+PLANS=$(cd "$(dirname "$0")/plans" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/flashrun-lua.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+unset FLASHRUN_SOURCE_MYSQL_PASSWORD FLASHRUN_SITE_WHICH
+
+fail() { echo "FAIL [$CASE]: $*"; echo "--- output:"; cat out 2>/dev/null; exit 1; }
+# run EXPECTED_EXIT ARGS...: output (stdout+stderr) in ./out, stdout alone in ./stdout
+run() {
+	want=$1; shift
+	"$FR" "$@" >stdout 2>stderr; got=$?
+	cat stdout stderr >out
+	[ "$got" = "$want" ] || fail "exit $got, expected $want: flashrun $*"
+}
+has() { grep -q -- "$1" out || fail "output lacks '$1'"; }
+lacks() { ! grep -q -- "$1" "${2:-out}" || fail "${2:-output} contains '$1'"; }
+# in_order A B C...: the MARK lines appear in exactly this order
+in_order() {
+	got=$(grep -o 'MARK [a-z-]*' out | sed 's/MARK //' | tr '\n' ' ')
+	[ "$got" = "$* " ] || fail "marks '$got', expected '$* '"
+}
+
+case $CASE in
+list)
+	run 0 "$PLANS/basic.lua" --list
+	has "Step 01/03 first"; has "Step 03/03 third"
+	[ ! -e log ] || fail "--list created the state dir"
+	;;
+steps)
+	run 0 "$PLANS/basic.lua"
+	has "Step 02/03 second … ok"; has "plan basic done in"; has "\[first\] first runs"
+	[ -s log/redo.json ] || fail "no journal written"
+	;;
+undo_order)
+	run 1 "$PLANS/undo.lua" --set fail_at=4
+	in_order run-a run-b run-c undo-c undo-b undo-a
+	has "plan undo-test failed at Step 04/04 d: .*step d broke on purpose"
+	lacks "RECOVERY"
+	;;
+irreversible)
+	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.barrier=yes
+	in_order run-a run-b run-c undo-c
+	has "irreversible"; has "RECOVERY: put things back by hand"
+	;;
+resume)
+	run 1 "$PLANS/resume.lua" --set fail=yes
+	has "Step 02/03 two … FAILED"; in_order run-one
+	run 0 "$PLANS/resume.lua"
+	has "resuming plan resume-test"; has "Step 01/03 one … skipped"
+	in_order run-two run-three
+	run 0 "$PLANS/reader.lua"
+	in_order state-ok
+	run 0 "$PLANS/resume.lua"   # finished last time: a fresh run does step one again
+	in_order run-one run-two run-three
+	;;
+strict_read)
+	run 1 "$PLANS/strict.lua" --set which=read
+	has "undeclared global 'no_such_global'"; has "Step 01/01 poke … FAILED"
+	;;
+strict_write)
+	run 1 "$PLANS/strict.lua" --set which=write
+	has "assignment to undeclared global 'new_global'"
+	;;
+config_readonly)
+	run 1 "$PLANS/strict.lua" --set which=config --si 127.0.0.1:3306
+	has "config.source is read-only"
+	run 1 "$PLANS/strict.lua" --set which=section --si 127.0.0.1:3306
+	has "config is read-only"
+	;;
+config_sources)
+	FLASHRUN_SOURCE_MYSQL_PASSWORD='pa#ss$word' FLASHRUN_SITE_WHICH=none \
+		run 0 "$PLANS/strict.lua" --si 127.0.0.2:3307 --set source.mysql_user=drill
+	has "MARK host=127.0.0.2 port=3307 user=drill pw=\*\*\*\*\*\*"
+	lacks 'pa#ss'
+	;;
+refuse)
+	run 3 "$PLANS/refuse.lua"
+	has "standby is not replicating"; lacks "MARK never"
+	;;
+lock)
+	"$FR" "$PLANS/hold.lua" --set hold=3 >hold.out 2>&1 &
+	pid=$!
+	i=0; while ! grep -q "MARK holding" hold.out; do i=$((i+1)); [ $i -lt 50 ] || fail "holder never started"; sleep 0.1; done
+	run 4 "$PLANS/basic.lua"
+	has "$pid"; has "hold"
+	wait $pid || fail "the holder failed"
+	run 0 "$PLANS/basic.lua"
+	;;
+secrets)
+	run 0 "$PLANS/secrets.lua" --set source.mysql_password=Sup3rS3cret --log-json audit.json --dry-run
+	has "MARK password is \*\*\*\*\*\*"; has "DRY-RUN journal"
+	for f in out audit.json; do lacks Sup3rS3cret $f; lacks Gen-Erated-42 $f; done
+	grep -q '"level":"warn"' audit.json || fail "no JSON warn line"
+	grep -q "DRY-RUN journal" stdout || fail "dry-run record not on stdout"
+	[ ! -e log/redo.json ] || fail "dry-run wrote the journal"
+	;;
+cli_errors)
+	run 2 "$PLANS/basic.lua" --si 127.0.0.1;       has "has no port"
+	run 2 "$PLANS/basic.lua" --ti 127.0.0.1:70000; has "out of range"
+	run 2 "$PLANS/basic.lua" --si 127.0.0.1:33a6;  has "is not a number"
+	run 2 "$PLANS/basic.lua" --bogus;              has "unknown option '--bogus'"
+	run 2 "$PLANS/nope.lua";                       has "plan file '.*nope.lua' not found"
+	run 2;                                         has "no plan given"
+	run 2 "$PLANS/basic.lua" --config missing.ini; has "config file 'missing.ini' not found"
+	run 2 "$PLANS/basic.lua" --set source.port=33x; has "source.port = '33x'"
+	run 2 "$PLANS/badkey.lua";                     has "unknown key 'udno' in step 1"
+	run 2 -f nosuchplan -si 127.0.0.1:1 -ti 127.0.0.1:2; has "no such plan"
+	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
+	run 0 --help; has "usage: flashrun"
+	;;
+parallel)
+	run 0 "$PLANS/parallel.lua"
+	has "overlap ok"; has "nested ok"
+	;;
+*)
+	echo "unknown case $CASE"; exit 2;;
+esac
+echo "ok [$CASE]"
