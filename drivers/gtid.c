@@ -131,6 +131,8 @@ static void normalize_intervals(gtid_tsid *t)
  * into the normalized form gtid.h promises. */
 static int normalize(gtid_set *s)
 {
+	if (s->n == 0)
+		return 0; /* s->t may be NULL, which qsort must not see */
 	qsort(s->t, s->n, sizeof *s->t, cmp_tsid_q);
 	size_t w = 0;
 	for (size_t r = 0; r < s->n; r++) {
