@@ -1,0 +1,162 @@
+-- stop — end a drill: put every standby node back to the restore point taken by start, then make
+-- the standby replicate from production again and prove it. Re-running stop after an
+-- interruption finishes the job (each step is journaled, each node's swap is idempotent).
+local router = require "router"
+local server = require "server"
+local cluster = require "cluster"
+local site = require "site"
+local side = require "side"
+local wait = require "wait"
+local shell = require "shell"
+
+local function tgt_router() return cluster.router("target") end
+
+local function targets(ctx)
+  local t = {}
+  for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then t[#t + 1] = m end end
+  return t
+end
+
+local function all_or_error(what, items, errs)
+  if not errs then return end
+  local msgs = {}
+  for i, e in pairs(errs) do msgs[#msgs + 1] = items[i].id .. ": " .. tostring(e) end
+  error(what .. " failed:\n  " .. table.concat(msgs, "\n  "), 0)
+end
+
+local function marker_schema()
+  local s = site.get("marker_schema") or "flashrun"
+  if s == "" then s = "flashrun" end
+  assert(shell.is_name(s) and not s:find("[%.%-]"), "site.marker_schema must be a plain name")
+  return s
+end
+
+return {
+  name = "stop",
+  description = "put the standby back to the restore point and make it replicate from production again",
+  needs = { "source", "target" },
+  recovery = [[
+stop did not finish. Re-run the same stop command: it resumes from the journal. Nodes whose swap
+was interrupted keep their previous data as <dir>.flashback_bak next to the datadir until they
+answer with the restore point's GTID set.]],
+  steps = {
+    { name = "read the drill from the journal", always = true, run = function(ctx)
+        local st = ctx.state
+        if type(st.sites) ~= "table" or not st.frozen or not st.donor then
+          refuse("the journal records no drill started by plans/start.lua (nothing to stop)")
+        end
+        log.info("drill started %s; donor %s; restore point %s", tostring(st.drill and st.drill.started), st.donor.id, st.frozen)
+      end },
+
+    { name = "close the standby to writes", run = function()
+        router.set_read_only(tgt_router(), true)
+      end },
+
+    { name = "check every side instance holds the restore point", run = function(ctx)
+        local bad = {}
+        for _, m in ipairs(targets(ctx)) do
+          local ok, why = side.holds(m, ctx.state.frozen)
+          if ok then log.info("%s: side instance on port %d holds the restore point", m.id, m.side_port)
+          else bad[#bad + 1] = m.id .. ": " .. tostring(why) end
+        end
+        if #bad > 0 then
+          refuse("side instances do not hold the restore point; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
+                 "\nRe-run plans/start.lua to finish the restore point, then stop again.")
+        end
+      end },
+
+    { name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
+        local t = targets(ctx)
+        -- Every node and side instance is down before any node starts again.
+        local _, e1 = parallel(t, function(m) side.stop_node(m); return true end)
+        all_or_error("shutting down", t, e1)
+        local _, e2 = parallel(t, function(m) side.swap_and_start(m, ctx.state.frozen); return true end)
+        all_or_error("restoring", t, e2)
+      end },
+
+    { name = "re-enable the donor and replication inside the standby", run = function(ctx)
+        local tr = tgt_router()
+        -- enable re-points a node's replication at the master when it is not replicating from it.
+        for _, n in ipairs(ctx.state.target_nodes) do
+          if n.role ~= "primary" then router.enable(tr, n.name) end
+        end
+        local m = ctx.state.master
+        for _, n in ipairs(ctx.state.target_nodes) do
+          if n.role ~= "primary" then
+            local c = cluster.connect("target", n.host, n.port)
+            wait.wait_until(n.id .. " replicates from the standby master", function()
+              local st = server.replica_status(c)
+              if st and st.io_running and st.sql_running and router.id(st.source_host, st.source_port) == m.id then return true end
+              return false, st and ("io=" .. tostring(st.io_running) .. " sql=" .. tostring(st.sql_running) .. " " .. st.last_io_error .. st.last_sql_error) or "no replica"
+            end, 30)
+            c:close()
+          end
+        end
+      end },
+
+    { name = "check GTIDs before re-attaching to production", run = function(ctx)
+        local topo = cluster.topology(cluster.router("source"), tgt_router())
+        local sp = topo.source.primary
+        local sc = cluster.connect("source", sp.host, sp.port)
+        local src_exec, src_purged = server.executed(sc), server.purged(sc)
+        local bad = {}
+        for _, n in ipairs(ctx.state.target_nodes) do
+          local c = cluster.connect("target", n.host, n.port)
+          local ex = server.executed(c)
+          c:close()
+          local errant = gtid.subtract(ex, src_exec)
+          if errant ~= "" then bad[#bad + 1] = ("%s carries GTIDs production lacks: %s"):format(n.id, errant) end
+          if n.role == "primary" then
+            local missing = gtid.subtract(src_purged, ex)
+            if missing ~= "" then
+              bad[#bad + 1] = ("production purged binlogs the standby master %s still needs: %s"):format(n.id, missing)
+            end
+          end
+        end
+        if #bad > 0 then refuse("cannot re-attach the standby:\n  " .. table.concat(bad, "\n  ")) end
+      end },
+
+    { name = "re-attach the standby to the source router", run = function(ctx)
+        local src = cluster.router("source")
+        local _, entry = router.nodes(src)
+        if not entry then
+          local gid = router.next_group_id(src, function(h, p) return cluster.try_connect("source", h, p) end)
+          router.add_standby(src, config.target, gid)
+        end
+        router.set_slave_mode(tgt_router(), true)
+        local m = ctx.state.master
+        local c = cluster.connect("target", m.host, m.port)
+        wait.wait_until("the standby master replicates from production", function()
+          local st = server.replica_status(c)
+          if st and st.io_running and st.sql_running then return true end
+          return false, st and (st.last_io_error .. st.last_sql_error) or "no replica"
+        end, 60)
+        c:close()
+      end },
+
+    { name = "prove replication resumed", run = function(ctx)
+        local schema = marker_schema()
+        local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
+        local src = cluster.router("source")
+        for _, stmt in ipairs({
+          ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),
+          ("CREATE TABLE IF NOT EXISTS `%s`.drill_marker (id INT PRIMARY KEY, token VARCHAR(64) NOT NULL, at DATETIME(6) NOT NULL)"):format(schema),
+          ("REPLACE INTO `%s`.drill_marker VALUES (1, %s, NOW(6))"):format(schema, shell.sql_string(token)),
+        }) do
+          local n, err = src:exec(stmt)
+          if n == nil then error("writing the replication marker on the source failed: " .. tostring(err), 0) end
+        end
+        for _, n in ipairs(ctx.state.target_nodes) do
+          local c = cluster.connect("target", n.host, n.port)
+          wait.wait_until(("the marker written on production arrives on %s"):format(n.id), function()
+            local rows = c:query(("SELECT token FROM `%s`.drill_marker WHERE id = 1"):format(schema))
+            local v = rows and rows[1] and server.value(rows[1].token)
+            return v == token, "marker not there yet"
+          end, 60)
+          c:close()
+        end
+        log.info("replication from production into every standby node is proven; the drill is over")
+        if not dry_run then redo.truncate() end
+      end },
+  },
+}
