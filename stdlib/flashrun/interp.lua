@@ -18,7 +18,8 @@ local function handler(e)
   return { msg = tostring(e), traceback = debug.traceback(tostring(e), 2) }
 end
 
-local function message(e) return errors.is(e) and e.msg or e.msg end
+-- Both error shapes (errors.new values and handler() tables) carry .msg.
+local function message(e) return e.msg end
 
 -- The plan's record in the journal: a fresh one unless the last run did not finish.
 local function plan_record(doc, name)
@@ -29,7 +30,7 @@ local function plan_record(doc, name)
     for _ in pairs(rec.steps_done) do n = n + 1 end
     log.info("resuming plan %s: the run started %s did not finish (%s); %d step(s) already done",
              name, tostring(rec.started), tostring(rec.status), n)
-    rec.status = "running"
+    rec.status, rec.failed_step, rec.error, rec.finished = "running", nil, nil, nil
     return rec, true
   end
   rec = { status = "running", steps_done = {}, started = utc() }
@@ -117,6 +118,7 @@ function M.run(plan, config, dry_run)
       end
       local jok, jerr = pcall(journal.step_done, step.name, res)
       if not jok then
+        done[#done + 1] = i -- it ran: its undo applies even though the journal did not take it
         return fail(plan, i, { msg = tostring(jerr) }, secs, done, rec, ctx)
       end
       log.info("%s … ok (%.2f s)", label, secs)
