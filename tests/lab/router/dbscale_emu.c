@@ -156,9 +156,11 @@ static option *find_opt(const char *name) {
 }
 static void set_opt(const char *name, const char *value) {
   option *o = find_opt(name);
-  if (!o && st.nopt < MAX_OPTIONS) o = &st.opt[st.nopt++];
+  if (!o && st.nopt < MAX_OPTIONS) {
+    o = &st.opt[st.nopt++];
+    copystr(o->name, sizeof o->name, name);
+  }
   if (!o) return;
-  copystr(o->name, sizeof o->name, name);
   copystr(o->value, sizeof o->value, value);
 }
 static int opt_on(const char *name) {
@@ -798,8 +800,7 @@ static int set_global(session *s, const char *name, const char *value) {
   }
   char v[128];
   copystr(v, sizeof v, value);
-  option *o = find_opt(name);
-  set_opt(o ? o->name : name, v);
+  set_opt(name, v);
   int rc = save_state();
   pthread_mutex_unlock(&st_mu);
   logf_("conn %u: option %s set to %s", s->id, name, v);
@@ -1322,11 +1323,14 @@ static int handshake(session *s) {
 
   const char *pl = plugin ? (const char *)plugin : "caching_sha2_password";
   unsigned char sw[256];
-  if (strcmp(pl, "caching_sha2_password") && strcmp(pl, "mysql_native_password")) {
-    /* Any other plugin: ask the client to switch to caching_sha2_password with the same nonce. */
+  int known_plugin = !strcmp(pl, "caching_sha2_password") || !strcmp(pl, "mysql_native_password");
+  if (!known_plugin || (resp_len == 0 && cfg.password[0])) {
+    /* Another plugin, or an empty first answer (the client wants to be asked): send an auth switch
+     * to mysql_native_password if that is what it named, else to caching_sha2_password. */
+    const char *to = !strcmp(pl, "mysql_native_password") ? "mysql_native_password" : "caching_sha2_password";
     mp_buf sb = {0};
     mp_put_u8(&sb, 0xfe);
-    mp_put_cstr(&sb, "caching_sha2_password");
+    mp_put_cstr(&sb, to);
     mp_put(&sb, nonce, sizeof nonce);
     mp_put_u8(&sb, 0);
     rc = mp_write(&s->c, sb.p, sb.len);
@@ -1339,14 +1343,15 @@ static int handshake(session *s) {
     free(r2);
     resp = sw;
     resp_len = l2;
-    pl = "caching_sha2_password";
+    if (!strcmp(to, "mysql_native_password") && resp_len == 21 && sw[20] == 0) resp_len = 20;
+    pl = to;
   }
   int sha2 = !strcmp(pl, "caching_sha2_password");
   int ok = !strcmp((const char *)user, cfg.user) &&
            (sha2 ? mp_check_caching_sha2(cfg.password, nonce, resp, resp_len)
                  : mp_check_native(cfg.password, nonce, resp, resp_len));
   if (!ok) {
-    logf_("conn %u from %s: access denied for user '%.64s'", s->id, s->peer, (const char *)user);
+    logf_("conn %u from %s: access denied for user '%.64s' (plugin %s, %zu byte response)", s->id, s->peer, (const char *)user, pl, resp_len);
     mp_send_err(&s->c, 1045, "28000", "Access denied for user '%.64s'@'%s' (using password: %s)", (const char *)user,
                 s->peer, resp_len ? "YES" : "NO");
     goto fail;
