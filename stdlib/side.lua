@@ -86,12 +86,11 @@ function M.prepare(m, password)
   local stmts = table.concat({
     ("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY %s;"):format(M.CLONE_USER, shell.sql_string(password)),
     ("GRANT ALL ON *.* TO '%s'@'%%';"):format(M.CLONE_USER),
-    "INSTALL PLUGIN clone SONAME 'mysql_clone.so';",
   }, "\n") .. "\n"
   cluster.run(s, ("%s --no-defaults -uroot -S %s"):format(Q(m.mysql), Q(sock(m))), { stdin = stmts })
 end
 
--- Makes sure the clone plugin is active on the donor (INSTALL PLUGIN is not binlogged).
+-- Makes sure the clone plugin is active on a server (INSTALL PLUGIN is not binlogged).
 function M.donor_plugin(donor_conn)
   local rows = donor_conn:query("SELECT PLUGIN_STATUS FROM INFORMATION_SCHEMA.PLUGINS WHERE PLUGIN_NAME = 'clone'")
   if rows and rows[1] and server.value(rows[1].PLUGIN_STATUS) == "ACTIVE" then return end
@@ -118,6 +117,11 @@ end
 -- CLONE statement (masked in any output).
 function M.clone(m, donor, password, frozen)
   if M.holds(m, frozen) then log.info("%s: side instance already holds the restore point", m.id); return end
+  if dry_run then
+    log.info("[dry-run] %s: would clone %s into the side instance on port %d (CLONE INSTANCE FROM %s@%s:%d)",
+             m.id, donor.id, m.side_port, config.target.mysql_user, donor.host, donor.port)
+    return
+  end
   local c = cluster.connect("target", m.host, m.side_port,
                             { user = M.CLONE_USER, password = password, timeout = site.num("clone_timeout") })
   local t0 = now()
@@ -126,6 +130,7 @@ function M.clone(m, donor, password, frozen)
     if n == nil then return nil, err, errno end
     return n
   end
+  M.donor_plugin(c)
   assert(x(("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))))
   log.info("%s: cloning from donor %s", m.id, donor.id)
   local n, err, errno = x(("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s"):format(

@@ -11,7 +11,7 @@ local M = {}
 M.defaults = {
   side_port = "18000",          -- port of the side (restore point) instance on each node
   side_dir = "",                -- default <instance_dir>/flashback_side; must share the datadir's filesystem
-  side_buffer_pool = "128M",    -- innodb_buffer_pool_size of the side instance
+  side_buffer_pool = "",        -- innodb_buffer_pool_size of the side instance (default: the node's)
   disk_threshold = "45",        -- max % used on the datadir filesystem
   disk_margin_mb = "256",       -- free space needed beyond the datadir size on nodes hosting a side instance
   data_root = "",               -- destructive commands stay strictly below it; default parent of instance_dir
@@ -123,7 +123,7 @@ local PATH_KEYS = {
 -- Keys the side instance must not inherit (ports, replication start, routing identity).
 local DROP_KEYS = {
   port = true, ["mysqlx-port"] = true, ["admin-port"] = true, ["report-port"] = true, ["report-host"] = true,
-  mysqlx = true, ["innodb-buffer-pool-size"] = true, ["skip-slave-start"] = true, ["skip-replica-start"] = true,
+  mysqlx = true, ["skip-slave-start"] = true, ["skip-replica-start"] = true,
   ["super-read-only"] = true, ["read-only"] = true, ["bind-address"] = true,
   ["loose-group-replication-start-on-boot"] = true, ["group-replication-start-on-boot"] = true,
   ["plugin-load"] = false, user = true, ["init-file"] = true,
@@ -160,10 +160,11 @@ function M.side_conf(m, conf_text, version)
     "pid-file = " .. m.side_dir .. "/mysqld.pid",
     "log-error = " .. m.side_dir .. "/error.log",
     "tmpdir = " .. m.side_dir .. "/tmp",
-    "innodb_buffer_pool_size = " .. M.get("side_buffer_pool"),
     server.sql({ server.version_numbers(version) }, "skip_replica_start") .. " = ON",
     "bind-address = " .. m.host,
   }
+  local bp = M.get("side_buffer_pool")
+  if bp ~= "" then overrides[#overrides + 1] = "innodb_buffer_pool_size = " .. bp end
   local fixed = { datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true }
   for line in (conf_text .. "\n"):gmatch("([^\n]*)\n") do
     local sec = line:match("^%s*%[([^%]]+)%]")
@@ -178,7 +179,7 @@ function M.side_conf(m, conf_text, version)
       local k, v = line:match("^%s*([%w_%-%.]+)%s*=%s*(.-)%s*$")
       local bare = (not k) and line:match("^%s*([%w_%-%.]+)%s*$")
       local ck = canon(k or bare or "")
-      if (k or bare) and (DROP_KEYS[ck] or fixed[ck]) and section ~= "client" and section ~= "mysql" then
+      if (k or bare) and (DROP_KEYS[ck] or fixed[ck] or (ck == "innodb-buffer-pool-size" and bp ~= "")) and section ~= "client" and section ~= "mysql" then
         out[#out + 1] = "# (flashrun side instance) " .. line
       elseif k and (PATH_KEYS[ck] or ck == "socket" or ck == "pid-file") then
         local vv = v:gsub('^"(.*)"$', "%1")
