@@ -9,8 +9,8 @@
  *      shared by all loops) until some pending work of one of *its* branches is done, then
  *      resumes that branch; the continuation calls finish() to push the results.
  * Work is submitted by the loop, not by fr_await, so each completion is known to belong to
- * the loop that waits for it: a nested parallel() runs its own loop and cannot steal
- * another's completions (the outer branches simply wait until the inner call returns).
+ * the loop that waits for it. A nested parallel() runs its own loop; when it has nothing to
+ * do it yields IDLE to the outer loop, so the outer siblings keep running meanwhile.
  * parallel() always runs every branch to its end, even after one fails: a job's memory
  * lives on its coroutine's stack and must outlive the worker using it.
  */
@@ -41,12 +41,14 @@ static struct {
 	pthread_cond_t work_done;   /* parallel() loops wait here */
 	struct pending *head, *tail;
 	int started;
+	unsigned long completions;  /* bumped on every done job: lets a loop sleep safely */
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-	   NULL, NULL, 0 };
+	   NULL, NULL, 0, 0 };
 
 /* Registry keys, shared by nothing outside this file: their addresses are the keys. */
 static const char SENTINEL = 0;     /* first value yielded by fr_await */
 static const char MANAGED_KEY = 0;  /* weak-keyed set of coroutines parallel() runs */
+static const char IDLE = 0;         /* yielded by a nested parallel() with nothing to do */
 
 /* ---- worker pool -------------------------------------------------------------------------- */
 
@@ -65,6 +67,7 @@ static void *worker_main(void *arg)
 		p->work(p->job);
 		pthread_mutex_lock(&pool.lock);
 		p->done = 1;
+		pool.completions++;
 		pthread_cond_broadcast(&pool.work_done);
 	}
 	return NULL;
@@ -192,22 +195,31 @@ struct branch {
 	struct pending *wait;   /* while WAITING */
 };
 
-/* Error message plus the branch's traceback; pushed on L. */
-static void push_branch_error(lua_State *L, lua_State *co, int i)
+/* Lives in a userdata at stack slot PAR, so it survives a yield of parallel() itself. */
+struct par {
+	int n, live, nerr;
+	struct branch br[];
+};
+
+/* Stack slots of l_parallel / parallel_loop. */
+enum { ITEMS = 1, FN, RESULTS, ERRORS, THREADS, PAR };
+
+/* Error message plus the branch's traceback; a non-string error (a refuse() table) is
+ * passed through untouched. Pushed on L. */
+static void push_branch_error(lua_State *L, lua_State *co)
 {
 	const char *msg = lua_tostring(co, -1);
-	if (msg == NULL) {
-		/* A non-string error (e.g. a refuse() table) is passed through untouched. */
+	if (msg == NULL)
 		lua_xmove(co, L, 1);
-		return;
-	}
-	luaL_traceback(L, co, msg, 0);
-	(void)i;
+	else
+		luaL_traceback(L, co, msg, 0);
 }
 
-/* One resume; stores the outcome in results/errors (at stack indexes res, err). */
-static void step_branch(lua_State *L, struct branch *b, int i, int res, int err, int *nerr)
+/* One resume; stores the outcome in results/errors. Returns 0 when the branch only said it
+ * is idle (a nested parallel() with nothing to do), 1 when something happened. */
+static int step_branch(lua_State *L, struct par *p, int i)
 {
+	struct branch *b = &p->br[i];
 	int nres = 0;
 	int status = lua_resume(b->co, L, b->nargs, &nres);
 	b->nargs = 0;
@@ -217,110 +229,146 @@ static void step_branch(lua_State *L, struct branch *b, int i, int res, int err,
 			b->state = WAITING;
 			lua_pop(b->co, 2);
 			pool_submit(b->wait);
-			return;
+			return 1;
+		}
+		if (nres == 1 && lua_touserdata(b->co, -1) == (void *)&IDLE) {
+			lua_pop(b->co, 1);
+			return 0;
 		}
 		/* Yielded for something else (a plain coroutine.yield): give the values back at
 		 * the next round, like a cooperative yield. */
 		b->nargs = nres;
-		return;
+		return 1;
 	}
 	b->state = DEAD;
+	p->live--;
 	if (status == LUA_OK) {
 		if (nres > 0) {
 			lua_pop(b->co, nres - 1);
 			lua_xmove(b->co, L, 1);
-			lua_rawseti(L, res, i + 1);
+			lua_rawseti(L, RESULTS, i + 1);
 		}
-		return;
+		return 1;
 	}
-	push_branch_error(L, b->co, i);
-	lua_rawseti(L, err, i + 1);
-	(*nerr)++;
+	push_branch_error(L, b->co);
+	lua_rawseti(L, ERRORS, i + 1);
+	p->nerr++;
+	return 1;
 }
 
-/* Blocks until at least one WAITING branch has its work done; marks those RUNNABLE. */
-static void wait_any(struct branch *br, int n)
+/* WAITING branches whose work is done become RUNNABLE. Returns how many. */
+static int wake_done(struct par *p)
+{
+	int woke = 0;
+	pthread_mutex_lock(&pool.lock);
+	for (int i = 0; i < p->n; i++)
+		if (p->br[i].state == WAITING && p->br[i].wait->done) {
+			p->br[i].state = RUNNABLE;
+			p->br[i].wait = NULL;
+			woke++;
+		}
+	pthread_mutex_unlock(&pool.lock);
+	return woke;
+}
+
+static unsigned long completions(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	for (;;) {
-		int woke = 0;
-		for (int i = 0; i < n; i++)
-			if (br[i].state == WAITING && br[i].wait->done) {
-				br[i].state = RUNNABLE;
-				br[i].wait = NULL;
-				woke = 1;
-			}
-		if (woke)
-			break;
-		pthread_cond_wait(&pool.work_done, &pool.lock);
-	}
+	unsigned long c = pool.completions;
 	pthread_mutex_unlock(&pool.lock);
+	return c;
+}
+
+/* Blocks until some work anywhere completes after `seen` was read. */
+static void wait_completion(unsigned long seen)
+{
+	pthread_mutex_lock(&pool.lock);
+	while (pool.completions == seen)
+		pthread_cond_wait(&pool.work_done, &pool.lock);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static int parallel_continue(lua_State *L, int status, lua_KContext ctx);
+
+/* Rounds until every branch is dead. With nothing to do, a nested parallel() (running in a
+ * branch of an outer one) yields IDLE so its outer siblings keep going; the outermost loop
+ * blocks until some work completes. */
+static int parallel_loop(lua_State *L)
+{
+	struct par *p = lua_touserdata(L, PAR);
+	while (p->live > 0) {
+		unsigned long seen = completions();
+		int progress = 0;
+		for (int i = 0; i < p->n; i++)
+			if (p->br[i].state == RUNNABLE)
+				progress |= step_branch(L, p, i);
+		progress |= wake_done(p);
+		if (progress || p->live == 0)
+			continue;
+		if (lua_isyieldable(L) && is_managed(L)) {
+			lua_pushlightuserdata(L, (void *)&IDLE);
+			return lua_yieldk(L, 1, 0, parallel_continue);
+		}
+		wait_completion(seen);
+	}
+	lua_pushvalue(L, RESULTS);
+	if (p->nerr > 0)
+		lua_pushvalue(L, ERRORS);
+	else
+		lua_pushnil(L);
+	return 2;
+}
+
+static int parallel_continue(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	(void)ctx;
+	lua_settop(L, PAR);
+	return parallel_loop(L);
 }
 
 static void mark_managed(lua_State *L, int co_index)
 {
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &MANAGED_KEY);
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &MANAGED_KEY) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_newtable(L);
+		lua_pushliteral(L, "k");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &MANAGED_KEY);
+	}
 	lua_pushvalue(L, co_index);
 	lua_pushboolean(L, 1);
 	lua_rawset(L, -3);
 	lua_pop(L, 1);
 }
 
-static void ensure_managed_set(lua_State *L)
-{
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &MANAGED_KEY) == LUA_TNIL) {
-		lua_newtable(L);
-		lua_newtable(L);
-		lua_pushliteral(L, "k");
-		lua_setfield(L, -2, "__mode");
-		lua_setmetatable(L, -2);
-		lua_rawsetp(L, LUA_REGISTRYINDEX, &MANAGED_KEY);
-	}
-	lua_pop(L, 1);
-}
-
 /* parallel(items, fn) -> results, errors|nil */
 static int l_parallel(lua_State *L)
 {
-	luaL_checktype(L, 1, LUA_TTABLE);
-	luaL_checktype(L, 2, LUA_TFUNCTION);
-	int n = (int)luaL_len(L, 1);
-	lua_settop(L, 2);
-	ensure_managed_set(L);
-	lua_createtable(L, n, 0);                 /* 3: results */
-	lua_newtable(L);                          /* 4: errors */
-	lua_createtable(L, n, 0);                 /* 5: coroutines, anchored here */
-	struct branch *br = lua_newuserdatauv(L, sizeof *br * (size_t)(n ? n : 1), 0); /* 6 */
+	luaL_checktype(L, ITEMS, LUA_TTABLE);
+	luaL_checktype(L, FN, LUA_TFUNCTION);
+	int n = (int)luaL_len(L, ITEMS);
+	luaL_argcheck(L, n >= 0 && n < 100000, ITEMS, "too many items");
+	lua_settop(L, FN);
+	lua_createtable(L, n, 0);                 /* RESULTS */
+	lua_newtable(L);                          /* ERRORS */
+	lua_createtable(L, n, 0);                 /* THREADS: anchors the coroutines */
+	struct par *p = lua_newuserdatauv(L, sizeof *p + sizeof p->br[0] * (size_t)n, 0);
+	*p = (struct par){ .n = n, .live = n };
 	for (int i = 0; i < n; i++) {
 		lua_State *co = lua_newthread(L);
 		mark_managed(L, lua_gettop(L));
-		lua_rawseti(L, 5, i + 1);
-		lua_pushvalue(L, 2);
-		lua_geti(L, 1, i + 1);
+		lua_rawseti(L, THREADS, i + 1);
+		lua_pushvalue(L, FN);
+		lua_geti(L, ITEMS, i + 1);
 		lua_pushinteger(L, i + 1);
 		lua_xmove(L, co, 3);
-		br[i] = (struct branch){ .co = co, .state = RUNNABLE, .nargs = 2 };
+		p->br[i] = (struct branch){ .co = co, .state = RUNNABLE, .nargs = 2 };
 	}
-	int live = n, nerr = 0;
-	while (live > 0) {
-		int runnable = 0;
-		for (int i = 0; i < n; i++) {
-			if (br[i].state != RUNNABLE)
-				continue;
-			runnable = 1;
-			step_branch(L, &br[i], i, 3, 4, &nerr);
-			if (br[i].state == DEAD)
-				live--;
-		}
-		if (!runnable && live > 0)
-			wait_any(br, n);
-	}
-	lua_pushvalue(L, 3);
-	if (nerr > 0)
-		lua_pushvalue(L, 4);
-	else
-		lua_pushnil(L);
-	return 2;
+	return parallel_loop(L);
 }
 
 static const luaL_Reg funcs[] = {
