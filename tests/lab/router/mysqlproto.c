@@ -164,7 +164,8 @@ int mp_send_ok(mp_conn *c, uint64_t affected, uint64_t insert_id, unsigned statu
   mp_put_lenenc(&b, insert_id);
   mp_put_u16(&b, status);
   mp_put_u16(&b, warnings);
-  if (info && *info) mp_put(&b, info, strlen(info));
+  /* Both libmysqlclient and Connector/C read the info as a length-encoded string. */
+  if (info && *info) mp_put_lenstr(&b, info, strlen(info));
   return send_buf(c, &b);
 }
 
