@@ -14,6 +14,7 @@ Every expected value in the output is what the server returned, never written by
 Line format (tab separated, C-style escapes \\n \\t \\r \\v \\f \\\\ \\xHH):
   op <TAB> a <TAB> b <TAB> expected        expected "!ERR <pos>" = malformed, 1-based position
 """
+import os
 import random
 import re
 import subprocess
@@ -189,16 +190,34 @@ def random_set(rng):
     return rng.choice([",", ",\n", ", "]).join(parts)
 
 
+def mutant(rng):
+    """A valid set with one character inserted, deleted or replaced: mostly malformed, and
+    the server's error position for it is what we must report."""
+    s = random_set(rng) or U1 + ":1-5"
+    i = rng.randrange(len(s) + 1)
+    c = rng.choice("0123456789abcdefgxyzABZ_-:,{} \n+;")
+    k = rng.randrange(3)
+    if k == 0:
+        return s[:i] + c + s[i:]
+    if k == 1:
+        return s[:i] + s[i + 1:]
+    return s[:i] + c + s[i + 1:]
+
+
 def main():
-    rng = random.Random(2)
+    # GTID_VECTORS_SEED / GTID_VECTORS_PAIRS: one-off bigger comparisons (test_gtid FILE)
+    rng = random.Random(int(os.environ.get("GTID_VECTORS_SEED", "2")))
+    pairs = int(os.environ.get("GTID_VECTORS_PAIRS", "300"))
     print("# GTID vectors: every expected value is a MySQL server's answer.")
     print("# Regenerate with tests/unit/gtid_vectors.py (see its header); server: %s"
           % run("SELECT VERSION()")[1].strip())
-    for a in NORMALIZE:
+    mrng = random.Random(int(os.environ.get("GTID_VECTORS_SEED", "2")) + 1000)
+    mutants = int(os.environ.get("GTID_VECTORS_MUTANTS", "200"))
+    for a in NORMALIZE + [mutant(mrng) for _ in range(mutants)]:
         print("normalize\t%s\t\t%s" % (esc(a), esc(one("normalize", a))))
     ops = ["subtract", "subset", "union", "intersect"]
     cases = [(op, a, b) for a, b in PAIRS for op in ops]
-    randoms = [(random_set(rng), random_set(rng)) for _ in range(300)]
+    randoms = [(random_set(rng), random_set(rng)) for _ in range(pairs)]
     cases += [(op, a, b) for a, b in randoms for op in ops]
     cases += [("normalize", a, "") for a, _ in randoms]
     for (op, a, b), want in zip(cases, batch(cases)):
