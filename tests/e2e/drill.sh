@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# End-to-end drill on a running lab (LAB_DIR): checks data, not log lines.
+#   drill.sh main      verify → start → drill writes (standby) + production writes → stop; then
+#                      checksums equal, drill objects gone, replication runs, journal empty.
+#   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
+#   drill.sh resume    start killed mid-way, re-run, then stop; data checked as in main.
+#   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${FLASHRUN:-$top/build/flashrun}
+: "${LAB_DIR:?LAB_DIR must name a running lab}"
+# shellcheck disable=SC1091
+source "$LAB_DIR/env"
+lab() { "$top/tests/lab/lab" "$@"; }
+state=$LAB_DIR/e2e-state; mkdir -p "$state"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+fr() { local p=$1; shift; "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$LAB_DIR/flashback.ini" --state-dir "$state" "$@"; }
+q() { lab sql "$1" "$2" | tail -n +2; }          # rows without header
+SRC=${SI%:*}; TGT=${TI%:*}; snet=${SRC%.*}; tnet=${TGT%.*}
+tnodes=("$tnet.1:3308" "$tnet.2:3308" "$tnet.3:3308")
+smaster() { q "$SI" "SELECT @@hostname" >/dev/null; echo "$SI"; }
+
+seed() {
+  q "$SI" "CREATE DATABASE IF NOT EXISTS app; CREATE TABLE IF NOT EXISTS app.t (id INT PRIMARY KEY, v VARCHAR(40)); REPLACE INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
+}
+
+# CHECKSUM of every user table on HOST:PORT, sorted.
+checksums() {
+  local tables
+  tables=$(q "$1" "SELECT CONCAT(TABLE_SCHEMA,'.',TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('mysql','sys','information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE' ORDER BY 1" | tr '\n' ',' | sed 's/,$//')
+  [[ -n $tables ]] || return 0
+  q "$1" "CHECKSUM TABLE $tables" | sort
+}
+
+wait_synced() { # every standby node has the source's GTID set
+  local want n got i
+  want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
+  for n in "${tnodes[@]}"; do
+    for ((i = 0; i < 100; i++)); do
+      got=$(q "$n" "SELECT GTID_SUBSET('$want', @@GLOBAL.gtid_executed)" | tr -d '\n')
+      [[ $got == 1 ]] && break; sleep 0.3
+    done
+    [[ $got == 1 ]] || fail "$n did not catch up with the source"
+  done
+}
+
+check_restored() {
+  wait_synced
+  local src n
+  src=$(checksums "$SI")
+  for n in "${tnodes[@]}"; do
+    [[ $(checksums "$n") == "$src" ]] || { diff <(echo "$src") <(checksums "$n"); fail "$n table checksums differ from the source"; }
+    [[ $(q "$n" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'") == 0 ]] || fail "drill schema left on $n"
+    [[ $(q "$n" "SELECT v FROM app.t WHERE id=1") == "$1" ]] || fail "$n: app.t row 1 is not '$1'"
+    local io sq
+    io=$(lab sql "$n" "SHOW REPLICA STATUS\G" | awk '/Replica_IO_Running:/{print $2}')
+    sq=$(lab sql "$n" "SHOW REPLICA STATUS\G" | awk '/Replica_SQL_Running:/{print $2}')
+    [[ $io == Yes && $sq == Yes ]] || fail "$n replication not running (io=$io sql=$sq)"
+  done
+  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
+  if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    [[ -z $(lab ssh "$h" "ls -d /data/mysqldata/*/flashback_side /data/mysqldata/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: side or backup dirs left"
+  done
+}
+
+drill_writes() {
+  q "$TI" "CREATE DATABASE drill; CREATE TABLE drill.x (id INT PRIMARY KEY); INSERT INTO drill.x VALUES (1),(2); UPDATE app.t SET v='drill' WHERE id=1; DELETE FROM app.t WHERE id=2; ALTER TABLE app.t ADD COLUMN extra INT" || fail "drill writes through the standby router"
+  [[ $(q "$TI" "SELECT COUNT(*) FROM drill.x") == 2 ]] || fail "drill writes not visible"
+  q "$SI" "UPDATE app.t SET v='prod-during-drill' WHERE id=1; INSERT INTO app.t VALUES (10,'prod')" || fail "production writes during the drill"
+}
+
+timed() { local t0 t1 rc; t0=$(date +%s.%N); "$@"; rc=$?; t1=$(date +%s.%N); echo "wall time of $2: $(echo "$t1 - $t0" | bc) s"; return $rc; }
+
+case ${1:-main} in
+main)
+  seed; wait_synced
+  fr verify || fail "verify"
+  timed fr start || fail "start"
+  [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
+  drill_writes
+  timed fr stop || fail "stop"
+  check_restored prod-during-drill
+  echo "e2e main: ok" ;;
+dryrun)
+  seed; wait_synced
+  snap() {
+    for n in "$SI" "${tnodes[@]}"; do q "$n" "SELECT @@GLOBAL.gtid_executed"; done
+    q "$SI" "dbscale show dataservers"; q "$TI" "dbscale show dataservers"
+    for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find /data/mysqldata -maxdepth 2 | sort"; done
+    ls -la "$state" 2>/dev/null | grep -v ' \.\.\?$' | awk '{print $5, $NF}'
+  }
+  before=$(snap)
+  fr verify --dry-run || fail "verify --dry-run"
+  fr start --dry-run || fail "start --dry-run"
+  fr stop --dry-run; rc=$?; [[ $rc == 0 || $rc == 3 ]] || fail "stop --dry-run exit $rc"
+  after=$(snap)
+  [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
+  echo "e2e dryrun: ok" ;;
+resume)
+  seed; wait_synced
+  fr start & pid=$!
+  sleep "${KILL_AFTER:-4}"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  fr start || fail "re-run of start after kill"
+  drill_writes
+  fr stop || fail "stop after resumed start"
+  check_restored prod-during-drill
+  echo "e2e resume: ok" ;;
+errant)
+  seed; wait_synced
+  j="${tnodes[1]}"
+  q "$j" "SET GLOBAL super_read_only=0; CREATE DATABASE IF NOT EXISTS errant_e2e; SET GLOBAL super_read_only=1" || fail "injecting an errant GTID"
+  fr verify; rc=$?
+  # Make it harmless again: production gets an empty transaction with each errant GTID.
+  uuid=$(q "$j" "SELECT @@server_uuid")
+  errant=$(q "$j" "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, '$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')')" | tr -d '\n')
+  for g in $(echo "$errant" | tr ',' '\n' | sed -n "s/^$uuid:\(.*\)/\1/p" | tr ':' '\n'); do
+    a=${g%-*}; b=${g#*-}
+    for ((x = a; x <= b; x++)); do q "$SI" "SET gtid_next='$uuid:$x'; BEGIN; COMMIT; SET gtid_next='AUTOMATIC'"; done
+  done
+  q "$j" "SET GLOBAL super_read_only=0; DROP DATABASE IF EXISTS errant_e2e; SET GLOBAL super_read_only=1" >/dev/null
+  [[ $rc == 3 ]] || fail "verify exit $rc on an errant GTID, expected 3"
+  echo "e2e errant: ok" ;;
+*) fail "unknown case $1" ;;
+esac
