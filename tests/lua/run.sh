@@ -118,6 +118,10 @@ parallel)
 	run 0 "$PLANS/parallel.lua"
 	has "overlap ok"; has "nested ok"
 	;;
+drivers)
+	run 0 "$PLANS/unreachable.lua"
+	has "Can't connect"; has "ssh: nil"; lacks topsecretpw
+	;;
 *)
 	echo "unknown case $CASE"; exit 2;;
 esac
