@@ -44,7 +44,14 @@ end
 -- attach(j, plan): adopt an open flashrun.redo journal and load its document.
 function M.attach(j, plan)
   handle, current = j, plan
-  doc = decode(j and j:read())
+  local text, err
+  if j then
+    text, err = j:read()
+    -- nil alone means "no journal yet"; nil with a message means it exists but cannot be
+    -- read, and treating that as empty would overwrite it on the first step.
+    if text == nil and err then error("cannot read the journal: " .. tostring(err), 0) end
+  end
+  doc = decode(text)
   doc.state = doc.state or {}
   doc.plans = doc.plans or {}
 end
