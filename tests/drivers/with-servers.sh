@@ -1,6 +1,6 @@
 #!/bin/bash
 # with-servers.sh {ssh|mysql} COMMAND... — bring up a throwaway sshd (127.0.0.1:22222) or mysqld
-# (127.0.0.1:34000) from the lab's Debian rootfs, run COMMAND with the connection details in the
+# (127.0.0.1:23306) from the lab's Debian rootfs, run COMMAND with the connection details in the
 # environment, stop the server, and return COMMAND's status (77 = skipped).
 #
 # The rootfs is never modified: the server runs chrooted inside a private mount namespace where
@@ -14,9 +14,9 @@ skip() { echo "SKIP: $*"; exit 77; }
 command -v unshare >/dev/null || skip "unshare not found"
 
 T=$(mktemp -d /tmp/fr-drivers-$what.XXXXXX)
-pid=
+pid=  # unshare: it ignores SIGTERM; SIGKILL takes the whole PID namespace down (--kill-child)
 cleanup() {
-	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+	if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -69,7 +69,7 @@ AuthorizedKeysFile .ssh/authorized_keys
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel ERROR
 EOF
-	unshare --mount --propagation private sh -c '
+	unshare --mount --pid --fork --kill-child --propagation private sh -c '
 		R=$1; T=$2
 		mount --bind "$T/tmp" "$R/tmp"
 		for f in passwd shadow group; do mount --bind "$T/etc/$f" "$R/etc/$f"; done
@@ -84,21 +84,21 @@ EOF
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"
-	unshare --mount --propagation private sh -c '
+	unshare --mount --pid --fork --kill-child --propagation private sh -c '
 		R=$1; T=$2
 		mount --bind "$T/tmp" "$R/tmp"
 		mount --bind "$T/mnt" "$R/mnt"
 		mount -t tmpfs tmpfs "$R/run"
 		mount -t proc proc "$R/proc" 2>/dev/null || true
 		chroot "$R" /usr/sbin/mysqld --no-defaults --initialize-insecure --user=root \
-			--datadir=/mnt/data --log-error=/tmp/init.err || { cat "$T/tmp/init.err"; exit 1; }
+			--datadir=/mnt/data --log-error=/tmp/init.err --innodb-buffer-pool-size=32M --secure-file-priv="" || { cat "$T/tmp/init.err"; exit 1; }
 		exec chroot "$R" /usr/sbin/mysqld --no-defaults --user=root --datadir=/mnt/data \
-			--bind-address=127.0.0.1 --port=34000 --mysqlx=OFF --socket=/tmp/mysqld.sock \
-			--log-error=/tmp/mysqld.err --pid-file=/tmp/mysqld.pid --skip-log-bin' \
+			--bind-address=127.0.0.1 --port=23306 --mysqlx=OFF --socket=/tmp/mysqld.sock \
+			--log-error=/tmp/mysqld.err --pid-file=/tmp/mysqld.pid --skip-log-bin --secure-file-priv="" --innodb-buffer-pool-size=32M --performance-schema=OFF' \
 		sh "$R" "$T" >"$T/server.log" 2>&1 &
 	pid=$!
-	wait_port 34000 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
-	export FR_MYSQL_HOST=127.0.0.1 FR_MYSQL_PORT=34000
+	wait_port 23306 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
+	export FR_MYSQL_HOST=127.0.0.1 FR_MYSQL_PORT=23306
 	;;
 *)
 	echo "usage: $0 {ssh|mysql} command..." >&2; exit 2 ;;
