@@ -27,7 +27,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 #include "log.h"
 
 #define CONN_MT "flashrun.sql.conn"

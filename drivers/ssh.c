@@ -34,7 +34,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 #include "log.h"
 
 #define SESS_MT "flashrun.ssh.session"

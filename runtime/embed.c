@@ -15,7 +15,7 @@
 
 #include "embed.h"
 #include "log.h"
-#include "sched.h"
+#include "scheduler.h"
 
 extern char **environ;
 

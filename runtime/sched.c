@@ -23,7 +23,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 #define NWORKERS 16
 

@@ -24,7 +24,7 @@
 #include <lualib.h>
 #include <lauxlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 #include "log.h"
 
 int luaopen_flashrun_sql(lua_State *L);

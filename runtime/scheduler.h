@@ -1,16 +1,14 @@
-/* sched.h — blocking work off the Lua thread, so parallel() branches overlap.
+/* scheduler.h — the C side of flashrun.sched (runtime/sched.c): blocking work off the Lua
+ * thread, so parallel() branches overlap.
  *
  * The Lua state is single-threaded. parallel() runs each branch as a coroutine; a driver
  * primitive that blocks (connect, query, remote command, sleep) hands its work to a small
  * worker pool and yields, and the scheduler resumes the coroutine when the work is done.
  * Outside parallel() (main thread, not yieldable) the work simply runs inline.
  */
-/* runtime/ is on the include path, so this file shadows the system <sched.h> that
- * <pthread.h> includes: pull the system one in too, or cpu_set_t & co. go missing. */
-#include_next <sched.h>
 
-#ifndef FLASHRUN_SCHED_H
-#define FLASHRUN_SCHED_H
+#ifndef FLASHRUN_SCHEDULER_H
+#define FLASHRUN_SCHEDULER_H
 
 #include <lua.h>
 
