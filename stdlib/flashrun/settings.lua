@@ -14,7 +14,7 @@ local M = {}
 
 M.DEFAULT_FILE = "flashback.ini"
 local SECTIONS = { "source", "target", "site" }
-local PORT_KEYS = { port = true, sys_port = true, ssh_port = true }
+local PORT_KEYS = { port = true, sys_port = true }
 
 -- What "needs = {'source'}" means: the keys a section must have before a plan may run.
 M.REQUIRED = { "host", "port", "mysql_user", "mysql_password" }
