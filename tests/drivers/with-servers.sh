@@ -8,8 +8,10 @@
 # /etc/shadow and /etc/group, and a tmpfs over /run.
 set -eu
 what=$1; shift
-R=${FLASHRUN_ROOTFS:-/var/cache/flashrun-lab/prefetch}
+# the lab's cached rootfs (`tests/lab/lab rootfs` builds it; same knob as the lab)
+R=${LAB_ROOTFS:-/var/cache/flashrun-lab/rootfs-sid}
 skip() { echo "SKIP: $*"; exit 77; }
+[ -d "$R" ] || skip "no rootfs at $R (tests/lab/lab rootfs builds it; LAB_ROOTFS overrides)"
 [ "$(id -u)" = 0 ] || skip "needs root (unshare --mount, chroot)"
 command -v unshare >/dev/null || skip "unshare not found"
 

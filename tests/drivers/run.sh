@@ -1,0 +1,77 @@
+#!/bin/sh
+# run.sh FLASHRUN CASE — the driver tests: the real flashrun binary runs the test plans in this
+# directory (so they use the runtime's scheduler, dry-run recorder and masking, as plans do) and
+# this script checks exit codes and output. CASE: sql | ssh (under with-servers.sh mysql | ssh,
+# which exports the servers' FR_* details) | unreachable (no server). Exit 77 = skipped.
+set -u
+FR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+CASE=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/flashrun-drivers.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1 # no ./flashback.ini, no ./log from elsewhere
+
+skip() { echo "SKIP [$CASE]: $*"; exit 77; }
+fail() { echo "FAIL [$CASE]: $*"; echo "--- output:"; cat out 2>/dev/null; exit 1; }
+# run EXPECTED_EXIT ARGS...: stdout+stderr in ./out (and appended to ./all), stdout in ./stdout
+run() {
+	want=$1; shift
+	echo "+ flashrun $*"
+	"$FR" "$@" >stdout 2>stderr; got=$?
+	cat stdout stderr >out
+	cat out >>all
+	[ "$got" = "$want" ] || fail "exit $got, expected $want: flashrun $*"
+}
+has() { grep -qF -e "$1" "${2:-out}" || fail "${2:-output} lacks '$1'"; }
+lacks() { ! grep -qF -e "$1" "${2:-out}" || fail "${2:-output} contains '$1'"; }
+# records N: exactly N DRY-RUN lines on stdout
+records() {
+	n=$(grep -c '^DRY-RUN ' stdout)
+	[ "$n" = "$1" ] || fail "$n DRY-RUN lines, expected $1"
+}
+
+case $CASE in
+sql)
+	[ -n "${FR_MYSQL_HOST:-}" ] || skip "FR_MYSQL_HOST not set: run through with-servers.sh mysql"
+	# the test user's password, and the one the dry run tries to set; specials, no quotes
+	FR_MYSQL_FR_PW="Pw-$$-$(date +%s)-#\$x"
+	FR_MYSQL_FR_PW2="Dry-$$-$(date +%s)-%!y"
+	export FR_MYSQL_FR_PW FR_MYSQL_FR_PW2
+	run 0 "$HERE/test_sql.lua"
+	has "server "; has "4 x SELECT SLEEP(1)"; has "plan drivers-sql-live done"
+	records 0
+	run 0 "$HERE/test_sql.lua" --dry-run --set phase=dry
+	records 2
+	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: INSERT INTO t.a VALUES (3," stdout
+	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: ALTER USER 'fr'@'%' IDENTIFIED BY '******'" stdout
+	run 0 "$HERE/test_sql.lua" --set phase=after
+	for pw in "$FR_MYSQL_FR_PW" "$FR_MYSQL_FR_PW2"; do lacks "$pw" all; done
+	;;
+ssh)
+	[ -n "${FR_SSH_HOST:-}" ] || skip "FR_SSH_HOST not set: run through with-servers.sh ssh"
+	target="$FR_SSH_USER@$FR_SSH_HOST:$FR_SSH_PORT"
+	run 0 "$HERE/test_ssh.lua"
+	has "4 x remote sleep 1"; has "plan drivers-ssh-live done"
+	records 0
+	run 0 "$HERE/test_ssh.lua" --dry-run --set phase=dry
+	records 4
+	has "DRY-RUN ssh $target: touch /tmp/home/dry-marker" stdout
+	has "DRY-RUN ssh $target: cat > /tmp/home/dry2 <<stdin (12 bytes)" stdout
+	has "DRY-RUN ssh $target: write_file /tmp/home/dry3 (12 bytes, mode 0600)" stdout
+	has "DRY-RUN ssh $target: echo ****** > /tmp/home/dry4" stdout
+	lacks "s3cr3t" all
+	run 0 "$HERE/test_ssh.lua" --set phase=after
+	for f in dry-marker dry2 dry3 dry4; do [ ! -e "$FR_SSH_HOMEDIR/$f" ] || fail "the dry run created $f"; done
+	lacks "$FR_SSH_PASSWORD" all
+	;;
+unreachable)
+	run 0 "$HERE/test_unreachable.lua"
+	has "refused as expected"; has "127.0.0.1:1"; has "ok"
+	lacks "p4ssw0rd-x"
+	records 0
+	;;
+*)
+	echo "unknown case $CASE"; exit 2 ;;
+esac
+grep -E '^(server |4 x )' all
+echo "ok [$CASE]"
