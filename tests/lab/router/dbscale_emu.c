@@ -637,11 +637,22 @@ static int tokenize(const char *s, token *t) {
     if (*s == '\'' || *s == '"' || *s == '`') {
       char q = *s++;
       k->kind = T_STR;
-      while (*s && *s != q) {
+      /* MySQL string literals: a doubled quote or a backslash escape stands for the
+       * character, so a password holding both kinds of quote can still be written. */
+      for (;;) {
+        if (!*s) return -1;
+        if (*s == q && s[1] != q) break;
+        char c = *s++;
+        if (c == q) {
+          s++;
+        } else if (c == '\\' && q != '`' && *s) {
+          c = *s++;
+          c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == '0' ? 0 : c;
+          if (!c) return -1;
+        }
         if (len + 1 >= sizeof k->text) return -1;
-        k->text[len++] = *s++;
+        k->text[len++] = c;
       }
-      if (*s != q) return -1;
       s++;
     } else {
       k->kind = T_WORD;

@@ -199,6 +199,13 @@ static void test_statements(void) {
   CHECK(q(m, sql, NULL) == 1064, "an unescaped quote inside a value is a syntax error");
   snprintf(sql, sizeof sql,
            "dbscale dynamic ADD DATASERVER server_name=slave_dbscale_server,server_host=\"127.0.0.1\",server_port=%d,"
+           "server_user=\"admin\",server_password=\"%s\",dbscale_server",
+           target_port, "x'y\\\"z\"\"w");
+  CHECK(q(m, sql, NULL) == 0, "backslash-escaped and doubled quotes are accepted: %s", mysql_error(m));
+  CHECK(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 0, "remove it again: %s",
+        mysql_error(m));
+  snprintf(sql, sizeof sql,
+           "dbscale dynamic ADD DATASERVER server_name=slave_dbscale_server,server_host=\"127.0.0.1\",server_port=%d,"
            "server_user=\"admin\",server_password=\"secret\",dbscale_server",
            target_port);
   CHECK(q(m, sql, NULL) == 0, "add dataserver: %s", mysql_error(m));
