@@ -3,7 +3,7 @@
 # dbscale-emu with caching_sha2_password and reads dbscale output. Skips (77) without the rootfs/root.
 set -u
 EMU=$1
-ROOTFS=${FLASHRUN_LAB_ROOTFS:-/var/cache/flashrun-lab/prefetch}
+ROOTFS=${LAB_ROOTFS:-/var/cache/flashrun-lab/rootfs-sid}
 [ -x "$ROOTFS/usr/bin/mysql" ] && [ "$(id -u)" = 0 ] || { echo "skip: no $ROOTFS/usr/bin/mysql or not root"; exit 77; }
 DIR=$(mktemp -d /tmp/dbscale-emu-mysql9.XXXXXX)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
