@@ -38,7 +38,8 @@ end
 
 -- Starts mysqld_safe detached from the ssh channel.
 function M.start_safe(s, m, conf, out_file)
-  cluster.run(s, ("cd / && setsid nohup %s --defaults-file=%s --user=%s </dev/null >%s 2>&1 &")
+  -- "cd /;" not "cd / &&": the & must apply to the one command, so the remote shell exits at once.
+  cluster.run(s, ("cd /; nohup setsid %s --defaults-file=%s --user=%s </dev/null >%s 2>&1 &")
     :format(Q(m.mysqld_safe), Q(conf), Q(m.os_user), Q(out_file)))
 end
 
