@@ -57,6 +57,7 @@ answer with the restore point's GTID set.]],
         for _, m in ipairs(targets(ctx)) do
           local ok, why = side.holds(m, ctx.state.frozen)
           if ok then log.info("%s: side instance on port %d holds the restore point", m.id, m.side_port)
+          elseif side.restore_begun(m) then log.info("%s: restore already under way (resumed stop)", m.id)
           else bad[#bad + 1] = m.id .. ": " .. tostring(why) end
         end
         if #bad > 0 then

@@ -105,11 +105,16 @@ function M.next_group_id(source_conn, connect)
 end
 
 -- Re-register the standby router on the source router (the exact forms of the seed procedure).
+-- The password sits inside a double-quoted literal (quotes doubled, backslashes escaped); that
+-- escaped form is registered as a secret too, and a failure never echoes the statement.
 function M.add_standby(source_conn, target, group_id)
   assert(shell.is_host(target.host) and shell.is_port(target.port), "bad standby router address")
-  must(source_conn, ("dbscale dynamic add dataserver server_name=%s,server_host=\"%s\",server_port=%d,server_user=\"%s\",server_password=\"%s\",dbscale_server")
-    :format(M.STANDBY_SERVER, target.host, target.port, (target.mysql_user:gsub('[\\"]', "\\%0")),
-            (target.mysql_password:gsub('[\\"]', "\\%0"))))
+  local function dq(v) return '"' .. tostring(v):gsub("\\", "\\\\"):gsub('"', '""') .. '"' end
+  local pw = dq(target.mysql_password)
+  secret(pw:sub(2, -2))
+  local n, err = source_conn:exec(("dbscale dynamic add dataserver server_name=%s,server_host=%s,server_port=%d,server_user=%s,server_password=%s,dbscale_server")
+    :format(M.STANDBY_SERVER, dq(target.host), target.port, dq(target.mysql_user), pw))
+  if n == nil then error("dbscale dynamic add dataserver " .. M.STANDBY_SERVER .. " failed: " .. tostring(err), 0) end
   must(source_conn, ("dbscale dynamic add server datasource %s %s-1-1000-400-800 group_id = %d")
     :format(M.STANDBY_SOURCE, M.STANDBY_SERVER, group_id))
   must(source_conn, ("dbscale dynamic add slave %s to normal_0"):format(M.STANDBY_SOURCE))

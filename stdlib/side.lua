@@ -169,6 +169,15 @@ function M.swap_pairs(m)
   return pairs_
 end
 
+-- True once stop began swapping node m (a backup exists, or the side dir is gone): its side
+-- instance is legitimately down from then on.
+function M.restore_begun(m)
+  local s = cluster.ssh("target", m.host)
+  local probe = ("if [ ! -e %s ] || [ -e %s ]; then echo yes; else echo no; fi")
+    :format(Q(m.side_dir), Q(m.datadir .. ".flashback_bak"))
+  return cluster.read(s, probe) == "yes"
+end
+
 -- Phase 1 of the restore of node m: shut down its side instance and the node itself. All nodes go
 -- through phase 1 before any node restarts, so no restored joiner can fetch the drill's
 -- transactions from a master that still runs on the drill data.
@@ -200,18 +209,36 @@ function M.swap_and_start(m, frozen)
       local node, side_, bak = shell.guard(p.node, m.data_root), shell.guard(p.side, m.data_root), shell.guard(p.bak, m.data_root)
       -- States: (a) untouched: node+side, no bak; (b) half: bak+side, no node; (c) swapped: bak+node, no side.
       script[#script + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(Q(bak), Q(node), Q(bak))
-      script[#script + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(Q(node), Q(side_), Q(node))
+      if p.node == m.datadir then
+        script[#script + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(Q(node), Q(side_), Q(node))
+      else
+        -- Binary/relay log dirs outside the datadir start empty: their index files name the side
+        -- dir's paths, and the restored GTID state lives in mysql.gtid_executed (cloned).
+        script[#script + 1] = ("if [ ! -e %s ]; then mkdir -- %s; fi"):format(Q(node), Q(node))
+      end
     end
     local dd, ddbak = shell.guard(m.datadir, m.data_root), shell.guard(m.datadir .. ".flashback_bak", m.data_root)
     for _, f in ipairs({ "auto.cnf", "mysqld-auto.cnf", "ca-key.pem", "ca.pem", "client-cert.pem", "client-key.pem",
                          "private_key.pem", "public_key.pem", "server-cert.pem", "server-key.pem" }) do
       script[#script + 1] = ("if [ -e %s/%s ]; then cp -p -- %s/%s %s/%s; fi"):format(Q(ddbak), f, Q(ddbak), f, Q(dd), f)
     end
-    for _, p in ipairs(pp) do script[#script + 1] = ("chown -R %s -- %s"):format(Q(m.os_user), Q(p.node)) end
+    -- The node's error log comes back from its backup (history kept, owned by the server's user;
+    -- mysqld_safe running as root would otherwise create it root-owned).
+    for _, p in ipairs(pp) do
+      if m.log_error and shell.is_under(m.log_error, p.node) and p.node ~= m.datadir then
+        local rel = m.log_error:sub(#p.node + 1)
+        script[#script + 1] = ("if [ -e %s%s ]; then cp -p -- %s%s %s; fi"):format(Q(p.bak), Q(rel), Q(p.bak), Q(rel), Q(m.log_error))
+      end
+    end
+    for _, p in ipairs(pp) do script[#script + 1] = ("chown -R %s: -- %s"):format(Q(m.os_user), Q(p.node)) end
     cluster.run(s, table.concat(script, "\n"))
   end
   if not live_pid(s, m.pid_file) then M.start_safe(s, m, m.conf, "/dev/null") end
-  local conn = M.wait_answers(m.id, m.host, m.port, nil, site.num("start_timeout"))
+  local ok, conn = pcall(M.wait_answers, m.id, m.host, m.port, nil, site.num("start_timeout"))
+  if not ok then
+    local tail = m.log_error and cluster.read(s, "tail -n 5 " .. Q(m.log_error)) or ""
+    error(tostring(conn) .. (tail ~= "" and ("\nlast lines of " .. m.log_error .. ":\n" .. tail) or ""), 0)
+  end
   local ex = server.executed(conn)
   conn:close()
   if pending and not dry_run and not gtid.equal(ex, frozen) then

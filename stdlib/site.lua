@@ -95,6 +95,7 @@ function M.discover(node, conn, s)
     mysqld_safe = path_setting("mysqld_safe") or (bin .. "mysqld_safe"),
     mysql = path_setting("mysql") or (bin .. "mysql"),
     os_user = M.get("os_user") ~= "" and M.get("os_user") or proc.user or "mysql",
+    log_error = shell.normpath(tostring(server.variable(conn, "log_error") or "")),
     side_port = M.num("side_port"),
     side_dir = path_setting("side_dir") or (instance_dir .. "/flashback_side"),
   }
