@@ -76,14 +76,17 @@ function M.prepare(m, password)
   if not ok then error(m.id .. ": cannot write " .. conf_path(m) .. ": " .. tostring(err), 0) end
   cluster.run(s, ("chown -R %s -- %s"):format(Q(m.os_user), Q(sd)))
   -- mysqld refuses to initialize into a non-empty datadir, so it is created empty above.
+  local t0 = now()
   cluster.run(s, ("%s --defaults-file=%s --initialize-insecure --user=%s")
     :format(Q(m.mysqld), Q(conf_path(m)), Q(m.os_user)))
+  local t1 = now()
   M.start_safe(s, m, conf_path(m), sd .. "/mysqld_safe.out")
   wait.wait_until(m.id .. " side instance answers on its socket", function()
     local out, _, st = s:read(("%s --no-defaults -uroot -S %s -N -e 'SELECT 1'"):format(Q(m.mysql), Q(sock(m))))
     return st == 0 and out and out:match("1") ~= nil, "not yet"
   end, site.num("start_timeout"))
-  -- The account and the plugin, fed through stdin: the password never reaches a command line.
+  log.info("%s: side instance initialized in %.1f s, up in %.1f s", m.id, t1 - t0, now() - t1)
+  -- The account, fed through stdin: the password never reaches a command line.
   local stmts = table.concat({
     ("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY %s;"):format(M.CLONE_USER, shell.sql_string(password)),
     ("GRANT ALL ON *.* TO '%s'@'%%';"):format(M.CLONE_USER),
@@ -185,9 +188,12 @@ function M.stop_node(m)
   local s = cluster.ssh("target", m.host)
   local sd = shell.guard(m.side_dir, m.data_root)
   if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "no" then return end -- restored already
+  local t0 = now()
   M.shutdown(s, m.id .. " side instance", sd .. "/mysqld.pid",
              function() return cluster.try_connect("target", m.host, m.side_port) end)
+  local t1 = now()
   M.shutdown(s, m.id, m.pid_file, function() return cluster.try_connect("target", m.host, m.port) end)
+  log.info("%s: side instance down in %.1f s, node down in %.1f s", m.id, t1 - t0, now() - t1)
 end
 
 -- Phase 2: put the cloned data in place of node m's data: keep the node's directories as
@@ -233,6 +239,7 @@ function M.swap_and_start(m, frozen)
     for _, p in ipairs(pp) do script[#script + 1] = ("chown -R %s: -- %s"):format(Q(m.os_user), Q(p.node)) end
     cluster.run(s, table.concat(script, "\n"))
   end
+  local t0 = now()
   if not live_pid(s, m.pid_file) then M.start_safe(s, m, m.conf, "/dev/null") end
   local ok, conn = pcall(M.wait_answers, m.id, m.host, m.port, nil, site.num("start_timeout"))
   if not ok then
@@ -249,7 +256,7 @@ function M.swap_and_start(m, frozen)
     for _, p in ipairs(pp) do rm[#rm + 1] = "rm -rf -- " .. Q(shell.guard(p.bak, m.data_root)) end
     rm[#rm + 1] = "rm -rf -- " .. Q(sd)
     cluster.run(s, table.concat(rm, " && "))
-    log.info("%s restored to the restore point", m.id)
+    log.info("%s restored to the restore point (answered %.1f s after start)", m.id, now() - t0)
   end
 end
 

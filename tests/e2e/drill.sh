@@ -21,7 +21,7 @@ tnodes=("$tnet.1:3308" "$tnet.2:3308" "$tnet.3:3308")
 smaster() { q "$SI" "SELECT @@hostname" >/dev/null; echo "$SI"; }
 
 seed() {
-  q "$SI" "CREATE DATABASE IF NOT EXISTS app; CREATE TABLE IF NOT EXISTS app.t (id INT PRIMARY KEY, v VARCHAR(40)); REPLACE INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
+  q "$SI" "CREATE DATABASE IF NOT EXISTS app; DROP TABLE IF EXISTS app.t; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
 }
 
 # CHECKSUM of every user table on HOST:PORT, sorted.
@@ -30,6 +30,10 @@ checksums() {
   tables=$(q "$1" "SELECT CONCAT(TABLE_SCHEMA,'.',TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('mysql','sys','information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE' ORDER BY 1" | tr '\n' ',' | sed 's/,$//')
   [[ -n $tables ]] || return 0
   q "$1" "CHECKSUM TABLE $tables" | sort
+}
+
+rstatus() { # HOST:PORT COLUMN -> value from SHOW REPLICA STATUS (tab-separated with header)
+  lab sql "$1" "SHOW REPLICA STATUS" | awk -F'\t' -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR==2{print $k}'
 }
 
 wait_synced() { # every standby node has the source's GTID set
@@ -53,8 +57,7 @@ check_restored() {
     [[ $(q "$n" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'") == 0 ]] || fail "drill schema left on $n"
     [[ $(q "$n" "SELECT v FROM app.t WHERE id=1") == "$1" ]] || fail "$n: app.t row 1 is not '$1'"
     local io sq
-    io=$(lab sql "$n" "SHOW REPLICA STATUS\G" | awk '/Replica_IO_Running:/{print $2}')
-    sq=$(lab sql "$n" "SHOW REPLICA STATUS\G" | awk '/Replica_SQL_Running:/{print $2}')
+    io=$(rstatus "$n" Replica_IO_Running); sq=$(rstatus "$n" Replica_SQL_Running)
     [[ $io == Yes && $sq == Yes ]] || fail "$n replication not running (io=$io sql=$sq)"
   done
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
@@ -67,7 +70,7 @@ check_restored() {
 drill_writes() {
   q "$TI" "CREATE DATABASE drill; CREATE TABLE drill.x (id INT PRIMARY KEY); INSERT INTO drill.x VALUES (1),(2); UPDATE app.t SET v='drill' WHERE id=1; DELETE FROM app.t WHERE id=2; ALTER TABLE app.t ADD COLUMN extra INT" || fail "drill writes through the standby router"
   [[ $(q "$TI" "SELECT COUNT(*) FROM drill.x") == 2 ]] || fail "drill writes not visible"
-  q "$SI" "UPDATE app.t SET v='prod-during-drill' WHERE id=1; INSERT INTO app.t VALUES (10,'prod')" || fail "production writes during the drill"
+  q "$SI" "UPDATE app.t SET v='prod-during-drill' WHERE id=1; REPLACE INTO app.t VALUES (10,'prod')" || fail "production writes during the drill"
 }
 
 timed() { local t0 t1 rc; t0=$(date +%s.%N); "$@"; rc=$?; t1=$(date +%s.%N); echo "wall time of $2: $(echo "$t1 - $t0" | bc) s"; return $rc; }
