@@ -6,6 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 fr=${1:-$here/build/flashrun}
+case $fr in /*) ;; *) fr=$(pwd)/$fr ;; esac
 plan=${2:-$here/plans/start.lua}
 [ -e "$plan" ] || plan=$here/tests/lua/plans/basic.lua
 runs=${3:-20}
