@@ -102,7 +102,8 @@ dryrun)
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
-  fr start & pid=$!
+  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$LAB_DIR/flashback.ini" --state-dir "$state" ) &
+  pid=$!
   sleep "${KILL_AFTER:-4}"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
   fr start || fail "re-run of start after kill"
   drill_writes
@@ -114,14 +115,15 @@ errant)
   j="${tnodes[1]}"
   q "$j" "SET GLOBAL super_read_only=0; CREATE DATABASE IF NOT EXISTS errant_e2e; SET GLOBAL super_read_only=1" || fail "injecting an errant GTID"
   fr verify; rc=$?
-  # Make it harmless again: production gets an empty transaction with each errant GTID.
+  # Make it harmless again: drop the object, then production gets an empty transaction with each
+  # errant GTID (both the create and the drop).
+  q "$j" "SET GLOBAL super_read_only=0; DROP DATABASE IF EXISTS errant_e2e; SET GLOBAL super_read_only=1" >/dev/null
   uuid=$(q "$j" "SELECT @@server_uuid")
   errant=$(q "$j" "SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, '$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')')" | tr -d '\n')
   for g in $(echo "$errant" | tr ',' '\n' | sed -n "s/^$uuid:\(.*\)/\1/p" | tr ':' '\n'); do
     a=${g%-*}; b=${g#*-}
     for ((x = a; x <= b; x++)); do q "$SI" "SET gtid_next='$uuid:$x'; BEGIN; COMMIT; SET gtid_next='AUTOMATIC'"; done
   done
-  q "$j" "SET GLOBAL super_read_only=0; DROP DATABASE IF EXISTS errant_e2e; SET GLOBAL super_read_only=1" >/dev/null
   [[ $rc == 3 ]] || fail "verify exit $rc on an errant GTID, expected 3"
   echo "e2e errant: ok" ;;
 *) fail "unknown case $1" ;;
