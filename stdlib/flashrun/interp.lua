@@ -83,7 +83,13 @@ local function fail(plan, i, res, secs, done, rec, ctx)
   rec.status, rec.failed_step, rec.finished = "failed", plan.steps[i].name, utc()
   rec.error = log.mask(message(res))
   journal.save()
-  local clean = rollback(plan, done, rec, ctx)
+  local clean = false
+  if plan.steps[i].irreversible then
+    -- It may have done part of its work: whatever came before it is what that part stands on.
+    log.warn("%s is irreversible and did not finish: nothing is undone", label)
+  else
+    clean = rollback(plan, done, rec, ctx)
+  end
   if not clean and plan.recovery then
     log.error("the rollback could not be completed; recovery:\n%s", plan.recovery)
   end

@@ -48,6 +48,13 @@ irreversible)
 	in_order run-a run-b run-c undo-c
 	has "irreversible"; has "RECOVERY: put things back by hand"
 	;;
+irreversible_failed)
+	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.last_irreversible=yes
+	in_order run-a run-b run-c
+	has "nothing is undone"; has "RECOVERY: put things back by hand"
+	run 0 "$PLANS/undo.lua"   # the re-run resumes at the failed step, not from the start
+	in_order run-d
+	;;
 resume)
 	run 1 "$PLANS/resume.lua" --set fail=yes
 	has "Step 02/03 two … FAILED"; in_order run-one

@@ -1,7 +1,9 @@
--- Fails at step 4 when site.fail_at=4; site.barrier=yes makes step 2 irreversible.
+-- Fails at step 4 when site.fail_at=4; site.barrier=yes makes step 2 irreversible,
+-- site.last_irreversible=yes makes the failing step 4 itself irreversible.
 -- Every run/undo prints a marker line the test checks the order of.
 local function mark(what) return function() log.info("MARK %s", what) end end
 local barrier = config.site.barrier == "yes"
+local last_irreversible = config.site.last_irreversible == "yes"
 return {
   name = "undo-test",
   description = "undo order and the irreversible barrier",
@@ -13,6 +15,6 @@ return {
     { name = "d", run = function()
         if config.site.fail_at == "4" then error("step d broke on purpose") end
         log.info("MARK run-d")
-      end, undo = mark("undo-d") },
+      end, undo = mark("undo-d"), irreversible = last_irreversible },
   },
 }
