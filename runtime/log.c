@@ -34,10 +34,8 @@ static const char *const LEVEL_LOWER[] = { "debug", "info", "warn", "error" };
 
 /* ---- masking ---------------------------------------------------------------------------- */
 
-void fr_mask_add(const char *secret)
+static void remember(const char *secret)
 {
-	if (secret == NULL || *secret == '\0')
-		return; /* an empty secret would match everywhere and hide nothing */
 	for (size_t i = 0; i < g.nsecrets; i++)
 		if (strcmp(g.secrets[i], secret) == 0)
 			return;
@@ -56,6 +54,50 @@ void fr_mask_add(const char *secret)
 		at--;
 	}
 	g.secrets[at] = copy;
+}
+
+/* A copy of s with a backslash before every character in `special` and every `doubled`
+ * character written twice (0: none); NULL when that changes nothing. */
+static char *escaped(const char *s, const char *special, char doubled)
+{
+	size_t n = strlen(s);
+	char *out = malloc(2 * n + 1), *o = out;
+	if (out == NULL) {
+		fputs("flashrun: out of memory registering a secret\n", stderr);
+		abort();
+	}
+	for (; *s; s++) {
+		if (*s == doubled)
+			*o++ = *s;
+		else if (strchr(special, *s) != NULL)
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o = '\0';
+	if ((size_t)(o - out) == n) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A secret also travels escaped: inside an SQL string literal ('' or \'), a dbscale "..."
+ * value, or the journal's JSON (cjson writes \" \\ and \/). Each spelling is masked. */
+void fr_mask_add(const char *secret)
+{
+	if (secret == NULL || *secret == '\0')
+		return; /* an empty secret would match everywhere and hide nothing */
+	remember(secret);
+	char *variants[] = {
+		escaped(secret, "'\"\\", 0), escaped(secret, "\"\\/", 0),
+		escaped(secret, "\\", '\''), escaped(secret, "\\", '"'),
+		escaped(secret, "", '\''), escaped(secret, "", '"'),
+	};
+	for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
+		if (variants[i] != NULL)
+			remember(variants[i]);
+		free(variants[i]);
+	}
 }
 
 /* Finds the earliest secret occurrence at or after text; longest secret wins on ties. */

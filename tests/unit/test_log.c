@@ -72,6 +72,14 @@ int main(void)
 	CHECK(strstr(out, "DRY-RUN sql 127.0.0.1:3306: SET PASSWORD = '******'") != NULL,
 	      "fr_record line wrong: %s", out);
 
+	/* The same secret written inside SQL literals, a dbscale "..." value or cjson output. */
+	fr_mask_add("q'u\"o\\te/x");
+	expect_mask("BY 'q\\'u\\\"o\\\\te/x'", "BY '******'");
+	expect_mask("BY 'q''u\"o\\\\te/x'", "BY '******'");
+	expect_mask("server_password=\"q'u\"\"o\\\\te/x\"", "server_password=\"******\"");
+	expect_mask("{\"pw\":\"q'u\\\"o\\\\te\\/x\"}", "{\"pw\":\"******\"}");
+	expect_mask("raw q'u\"o\\te/x", "raw ******");
+
 	CHECK(!fr_dry_run(), "dry-run on by default");
 	fr_set_dry_run(true);
 	CHECK(fr_dry_run(), "fr_set_dry_run(true) ignored");
