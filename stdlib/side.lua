@@ -121,9 +121,16 @@ end
 -- CLONE statement (masked in any output).
 function M.clone(m, donor, password, frozen)
   if M.holds(m, frozen) then log.info("%s: side instance already holds the restore point", m.id); return end
+  local valid_donor = ("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))
+  local clone = ("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s"):format(
+    shell.sql_string(config.target.mysql_user), shell.sql_string(donor.host), donor.port,
+    shell.sql_string(config.target.mysql_password))
   if dry_run then
-    log.info("[dry-run] %s: would clone %s into the side instance on port %d (CLONE INSTANCE FROM %s@%s:%d)",
-             m.id, donor.id, m.side_port, config.target.mysql_user, donor.host, donor.port)
+    -- The side instance does not exist in a rehearsal: show what would be sent to it.
+    local target = ("%s:%d"):format(m.host, m.side_port)
+    log.would("sql", target, "INSTALL PLUGIN clone SONAME 'mysql_clone.so'")
+    log.would("sql", target, valid_donor)
+    log.would("sql", target, clone)
     return
   end
   local c = cluster.connect("target", m.host, m.side_port,
@@ -135,11 +142,9 @@ function M.clone(m, donor, password, frozen)
     return n
   end
   M.donor_plugin(c)
-  assert(x(("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))))
+  assert(x(valid_donor))
   log.info("%s: cloning from donor %s", m.id, donor.id)
-  local n, err, errno = x(("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s"):format(
-    shell.sql_string(config.target.mysql_user), shell.sql_string(donor.host), donor.port,
-    shell.sql_string(config.target.mysql_password)))
+  local n, err, errno = x(clone)
   c:close()
   -- The recipient restarts itself after a remote clone (mysqld_safe brings it back); the client
   -- may see the connection drop (2013) or "restart" errors — the data decides, below.

@@ -20,6 +20,13 @@ end
 -- Looked up at call time: the gtid module may be a placeholder while it is being written.
 local function gtid_subtract(a, b) return require("flashrun.gtid").subtract(a, b) end
 
+-- log.would(kind, target, text): in dry-run, records a call that cannot be made even as a read
+-- (its server does not exist yet: a side instance before it is created). Outside dry-run it
+-- does nothing, so a plan cannot print a fake record into a real run's output.
+local function would(kind, target, text)
+  if log.dry_run() then log.record(kind, target, text) end
+end
+
 function M.install(g, config, dry_run)
   g.config = config
   g.dry_run = dry_run
@@ -30,7 +37,7 @@ function M.install(g, config, dry_run)
   g.gtid_subtract = gtid_subtract
   g.redo = journal.global
   g.log = { debug = log.debug, info = log.info, warn = log.warn, error = log.error,
-            event = log.event }
+            event = log.event, would = would }
   g.secret = log.secret
   g.refuse = errors.refuse
   g.cjson = require "cjson"

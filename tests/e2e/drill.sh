@@ -11,10 +11,25 @@ bin=${FLASHRUN:-$top/build/flashrun}
 : "${LAB_DIR:?LAB_DIR must name a running lab}"
 # shellcheck disable=SC1091
 source "$LAB_DIR/env"
+# shellcheck disable=SC1091
+source "$LAB_DIR/secrets.env"   # LAB_MYSQL_PASSWORD: to prove no output ever shows it
 lab() { "$top/tests/lab/lab" "$@"; }
 state=$LAB_DIR/e2e-state; mkdir -p "$state"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-fr() { local p=$1; shift; "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$LAB_DIR/flashback.ini" --state-dir "$state" "$@"; }
+out=$LAB_DIR/e2e-flashrun.out   # everything flashrun printed, searched for passwords at the end
+fr() {
+  local p=$1; shift
+  "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$LAB_DIR/flashback.ini" --state-dir "$state" "$@" 2>&1 | tee -a "$out"
+}
+no_password_shown() {
+  local pw f
+  for pw in "$LAB_MYSQL_PASSWORD" "$LAB_SYS_PASSWORD"; do
+    for f in "$out" "$state"/*; do
+      [[ -f $f ]] || continue
+      ! grep -q -F -- "$pw" "$f" || fail "$f shows a password"
+    done
+  done
+}
 q() { lab sql "$1" "$2" | tail -n +2; }          # rows without header
 SRC=${SI%:*}; TGT=${TI%:*}; snet=${SRC%.*}; tnet=${TGT%.*}
 tnodes=("$tnet.1:3308" "$tnet.2:3308" "$tnet.3:3308")
@@ -73,7 +88,46 @@ drill_writes() {
   q "$SI" "UPDATE app.t SET v='prod-during-drill' WHERE id=1; REPLACE INTO app.t VALUES (10,'prod')" || fail "production writes during the drill"
 }
 
-timed() { local t0 t1 rc; t0=$(date +%s.%N); "$@"; rc=$?; t1=$(date +%s.%N); echo "wall time of $2: $(echo "$t1 - $t0" | bc) s"; return $rc; }
+timed() {
+  local t0 t1 rc; t0=$(date +%s%N); "$@"; rc=$?; t1=$(date +%s%N)
+  printf 'wall time of %s: %d.%03d s\n' "$2" $(((t1 - t0) / 1000000000)) $((((t1 - t0) / 1000000) % 1000))
+  return $rc
+}
+
+# What a dry-run must leave alone: GTID sets, router state, files under the data roots, and the
+# journal (the state dir's lock file is flashrun's own coordination, not state).
+snap() {
+  local n h
+  for n in "$SI" "${tnodes[@]}"; do q "$n" "SELECT @@GLOBAL.gtid_executed"; done
+  q "$SI" "dbscale show dataservers"; q "$TI" "dbscale show dataservers"
+  q "$TI" "dbscale show options"
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find /data/mysqldata -maxdepth 3 ! -path '*/dbdata/*' -printf '%p %s\\n' | grep -v -e '/tmp/' -e '\\.err ' -e '/logfile/' | sort"; done
+  ls -la "$state" 2>/dev/null | grep -v -e ' \.\.\?$' -e ' flashrun.lock$' | awk '{print $5, $NF}'
+  [[ -f $state/redo.json ]] && sha256sum "$state/redo.json"
+}
+
+# The general log of every node, so a dry-run can prove no write statement reached a server.
+all_nodes() { echo "$snet.1:3308" "$snet.2:3308" "$snet.3:3308" "${tnodes[@]}"; }
+declare -A log_since
+general_log_on() {
+  local n
+  for n in $(all_nodes); do
+    log_since[$n]=$(q "$n" "SELECT NOW(6)") || fail "reading the clock of $n"
+    q "$n" "SET GLOBAL log_output='TABLE'; SET GLOBAL general_log=ON" || fail "enabling the general log on $n"
+  done
+}
+# Fails naming every write statement the general logs recorded since general_log_on.
+general_log_no_writes() {
+  local n writes=""
+  for n in $(all_nodes); do q "$n" "SET GLOBAL general_log=OFF" >/dev/null; done
+  for n in $(all_nodes); do
+    writes+=$(q "$n" "SELECT argument FROM mysql.general_log WHERE command_type='Query' AND event_time >= '${log_since[$n]}'" |
+      grep -v -i -e '^SET GLOBAL general_log' -e '^SET GLOBAL log_output' |
+      grep -i -E '^[[:space:]]*(/\*.*\*/)?[[:space:]]*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|TRUNCATE|RENAME|GRANT|REVOKE|SET[[:space:]]+(GLOBAL|PERSIST|@@GLOBAL)|STOP|START|CHANGE|RESET|CLONE|INSTALL|UNINSTALL|SHUTDOWN|RESTART|KILL|FLUSH|PURGE|LOAD|LOCK)' |
+      sed "s|^|$n: |")
+  done
+  [[ -z $writes ]] || { echo "$writes"; fail "a dry-run sent write statements"; }
+}
 
 case ${1:-main} in
 main)
@@ -82,23 +136,27 @@ main)
   timed fr start || fail "start"
   [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
   drill_writes
+  # stop rehearsed in the middle of a real drill: it reads the journal start wrote, changes nothing
+  before=$(snap); general_log_on
+  fr stop --dry-run >"$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run during the drill"
+  general_log_no_writes; after=$(snap)
+  [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "stop --dry-run changed something"; }
+  grep -q '^DRY-RUN ssh .*mysqld_safe' "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
   timed fr stop || fail "stop"
   check_restored prod-during-drill
+  no_password_shown
   echo "e2e main: ok" ;;
 dryrun)
   seed; wait_synced
-  snap() {
-    for n in "$SI" "${tnodes[@]}"; do q "$n" "SELECT @@GLOBAL.gtid_executed"; done
-    q "$SI" "dbscale show dataservers"; q "$TI" "dbscale show dataservers"
-    for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find /data/mysqldata -maxdepth 2 | sort"; done
-    ls -la "$state" 2>/dev/null | grep -v ' \.\.\?$' | awk '{print $5, $NF}'
-  }
-  before=$(snap)
+  before=$(snap); general_log_on
   fr verify --dry-run || fail "verify --dry-run"
-  fr start --dry-run || fail "start --dry-run"
-  fr stop --dry-run; rc=$?; [[ $rc == 0 || $rc == 3 ]] || fail "stop --dry-run exit $rc"
-  after=$(snap)
+  fr start --dry-run >"$LAB_DIR/start-dry-run.out" || fail "start --dry-run"
+  fr stop --dry-run; rc=$?; [[ $rc == 3 ]] || fail "stop --dry-run with no drill started: exit $rc, expected 3"
+  general_log_no_writes; after=$(snap)
+  grep -q '^DRY-RUN sql .*CLONE INSTANCE' "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone"
+  ! grep -q -F -- "$LAB_MYSQL_PASSWORD" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run printed the MySQL password"
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
+  no_password_shown
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
@@ -109,6 +167,7 @@ resume)
   drill_writes
   fr stop || fail "stop after resumed start"
   check_restored prod-during-drill
+  no_password_shown
   echo "e2e resume: ok" ;;
 errant)
   seed; wait_synced
@@ -125,6 +184,7 @@ errant)
     for ((x = a; x <= b; x++)); do q "$SI" "SET gtid_next='$uuid:$x'; BEGIN; COMMIT; SET gtid_next='AUTOMATIC'"; done
   done
   [[ $rc == 3 ]] || fail "verify exit $rc on an errant GTID, expected 3"
+  no_password_shown
   echo "e2e errant: ok" ;;
 *) fail "unknown case $1" ;;
 esac
