@@ -102,9 +102,15 @@ answer with the restore point's GTID set.]],
         local src_exec, src_purged = server.executed(sc), server.purged(sc)
         local bad = {}
         for _, n in ipairs(ctx.state.target_nodes) do
-          local c = cluster.connect("target", n.host, n.port)
-          local ex = server.executed(c)
-          c:close()
+          local ex
+          if dry_run then
+            -- The swap was only rehearsed: judge the GTID set every node will have after it.
+            ex = ctx.state.frozen
+          else
+            local c = cluster.connect("target", n.host, n.port)
+            ex = server.executed(c)
+            c:close()
+          end
           local errant = gtid.subtract(ex, src_exec)
           if errant ~= "" then bad[#bad + 1] = ("%s carries GTIDs production lacks: %s"):format(n.id, errant) end
           if n.role == "primary" then
