@@ -46,7 +46,10 @@ end
 -- Starts mysqld_safe detached from the ssh channel.
 function M.start_safe(s, m, conf, out_file)
   -- "cd /;" not "cd / &&": the & must apply to the one command, so the remote shell exits at once.
-  cluster.run(s, ("cd /; nohup setsid %s --defaults-file=%s --user=%s </dev/null >%s 2>&1 &")
+  -- mysqld_safe hands --user to mysqld only when it believes it is root ($USER = root or a
+  -- writable /): a uid-0 login of another name on a read-only root would start mysqld as root,
+  -- which refuses to run.
+  cluster.run(s, ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s --defaults-file=%s --user=%s </dev/null >%s 2>&1 &")
     :format(Q(m.mysqld_safe), Q(conf), Q(m.os_user), Q(out_file)))
 end
 

@@ -164,6 +164,8 @@ function M.side_conf(m, conf_text, version)
     server.sql({ server.version_numbers(version) }, "skip_replica_start") .. " = ON",
     "bind-address = " .. m.host,
   }
+  -- The node's own account, whoever starts it (mysqld switches to it when started as root).
+  if m.os_user and m.os_user ~= "" then overrides[#overrides + 1] = "user = " .. m.os_user end
   local bp = M.get("side_buffer_pool")
   if bp ~= "" then overrides[#overrides + 1] = "innodb_buffer_pool_size = " .. bp end
   local fixed = { datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true }
