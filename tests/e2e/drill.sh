@@ -16,10 +16,12 @@ source "$LAB_DIR/secrets.env"   # LAB_MYSQL_PASSWORD: to prove no output ever sh
 lab() { "$top/tests/lab/lab" "$@"; }
 state=$LAB_DIR/e2e-state; mkdir -p "$state"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+conf=$LAB_DIR/flashback.ini
+droot=${LAB_DATA_ROOT:-/data/mysqldata}
 out=$LAB_DIR/e2e-flashrun.out   # everything flashrun printed, searched for passwords at the end
 fr() {
   local p=$1; shift
-  "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$LAB_DIR/flashback.ini" --state-dir "$state" "$@" 2>&1 | tee -a "$out"
+  "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "$@" 2>&1 | tee -a "$out"
 }
 no_password_shown() {
   local pw f
@@ -78,7 +80,7 @@ check_restored() {
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
   if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    [[ -z $(lab ssh "$h" "ls -d /data/mysqldata/*/flashback_side /data/mysqldata/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: side or backup dirs left"
+    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: side or backup dirs left"
   done
 }
 
@@ -101,7 +103,7 @@ snap() {
   for n in "$SI" "${tnodes[@]}"; do q "$n" "SELECT @@GLOBAL.gtid_executed"; done
   q "$SI" "dbscale show dataservers"; q "$TI" "dbscale show dataservers"
   q "$TI" "dbscale show options"
-  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find /data/mysqldata -maxdepth 3 ! -path '*/dbdata/*' -printf '%p %s\\n' | grep -v -e '/tmp/' -e '\\.err ' -e '/logfile/' | sort"; done
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find $droot -maxdepth 3 ! -path '*/dbdata/*' -printf '%p %s\\n' | grep -v -e '/tmp/' -e '\\.err ' -e '/logfile/' | sort"; done
   ls -la "$state" 2>/dev/null | grep -v -e ' \.\.\?$' -e ' flashrun.lock$' | awk '{print $5, $NF}'
   [[ -f $state/redo.json ]] && sha256sum "$state/redo.json"
 }
@@ -129,8 +131,7 @@ general_log_no_writes() {
   [[ -z $writes ]] || { echo "$writes"; fail "a dry-run sent write statements"; }
 }
 
-case ${1:-main} in
-main)
+drill_main() {
   seed; wait_synced
   fr verify || fail "verify"
   timed fr start || fail "start"
@@ -144,8 +145,22 @@ main)
   grep -q 'nohup setsid .*mysqld_safe' "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
   timed fr stop || fail "stop"
   check_restored prod-during-drill
+}
+
+case ${1:-main} in
+main)
+  drill_main
   no_password_shown
   echo "e2e main: ok" ;;
+layout)
+  # A site laid out unlike the defaults (the lab's LAB_DATA_ROOT, LAB_BASEDIR, LAB_CONF_NAME,
+  # users and passwords), with no [site] settings at all: everything is derived from the servers.
+  conf=$LAB_DIR/flashback-nosite.ini
+  sed '/^\[site\]/,$d' "$LAB_DIR/flashback.ini" >"$conf"; chmod 600 "$conf"
+  ! grep -q '^\[site\]' "$conf" || fail "the [site] section is still there"
+  drill_main
+  no_password_shown
+  echo "e2e layout: ok" ;;
 dryrun)
   seed; wait_synced
   before=$(snap); general_log_on
@@ -160,7 +175,7 @@ dryrun)
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
-  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$LAB_DIR/flashback.ini" --state-dir "$state" ) &
+  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" ) &
   pid=$!
   sleep "${KILL_AFTER:-4}"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
   fr start || fail "re-run of start after kill"
