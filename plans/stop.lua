@@ -25,8 +25,7 @@ local function all_or_error(what, items, errs)
 end
 
 local function marker_schema()
-  local s = site.get("marker_schema") or "flashrun"
-  if s == "" then s = "flashrun" end
+  local s = site.get("marker_schema")
   assert(shell.is_name(s) and not s:find("[%.%-]"), "site.marker_schema must be a plain name")
   return s
 end
@@ -41,6 +40,7 @@ was interrupted keep their previous data as <dir>.flashback_bak next to the data
 answer with the restore point's GTID set.]],
   steps = {
     { name = "read the drill from the journal", always = true, run = function(ctx)
+        site.check_settings()
         local st = ctx.state
         if type(st.sites) ~= "table" or not st.frozen or not st.donor then
           refuse("the journal records no drill started by plans/start.lua (nothing to stop)")

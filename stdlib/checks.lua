@@ -30,6 +30,7 @@ M.disk = disk
 -- opts.quiet_disk: skip the side-instance space check (used when it was already done).
 function M.run(opts)
   opts = opts or {}
+  site.check_settings()
   local r = { failures = {}, nodes = {} }
   local src_router = cluster.try_connect("source", config.source.host, config.source.port)
   local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)
@@ -81,7 +82,7 @@ function M.run(opts)
     report(r, rs.io_running and rs.sql_running, "standby master %s replication threads running (io=%s sql=%s%s)",
            tp.ds.id, tostring(rs.io_running), tostring(rs.sql_running),
            (rs.last_io_error ~= "" or rs.last_sql_error ~= "") and (", error: " .. rs.last_io_error .. rs.last_sql_error) or "")
-    local max_delay = tonumber(config.site and config.site.max_delay) or 0
+    local max_delay = site.num("max_delay")
     local okd = pcall(wait.wait_until, "the standby master has no replication delay", function()
       local st = server.replica_status(tp.conn)
       if st and st.seconds_behind and st.seconds_behind <= max_delay then return true end
@@ -89,7 +90,7 @@ function M.run(opts)
     end, 10)
     local st = server.replica_status(tp.conn)
     report(r, okd and st ~= nil and st.seconds_behind ~= nil and st.seconds_behind <= max_delay,
-           "standby master %s seconds behind source = %s (allowed %d)", tp.ds.id, tostring(st and st.seconds_behind), max_delay)
+           "standby master %s seconds behind source = %s (allowed %s)", tp.ds.id, tostring(st and st.seconds_behind), tostring(max_delay))
   end
   for _, d in ipairs(topo.target.nodes) do
     if d.role ~= "primary" then

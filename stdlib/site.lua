@@ -23,8 +23,24 @@ M.defaults = {
   start_timeout = "180",        -- seconds for an instance to answer after a start
   apply_timeout = "600",        -- seconds for the standby to apply what it received
   clone_timeout = "3600",       -- seconds for one clone
-  repl_user = "",               -- replication account of the standby master towards production
+  max_delay = "0",              -- seconds behind production verify accepts
+  marker_schema = "flashrun",   -- schema of the marker stop writes on production
 }
+
+-- A misspelt setting must not be silently ignored: the run stops naming it.
+function M.check_settings()
+  local unknown = {}
+  for k in pairs(config.site or {}) do
+    if M.defaults[k] == nil then unknown[#unknown + 1] = k end
+  end
+  if #unknown == 0 then return end
+  table.sort(unknown)
+  local known = {}
+  for k in pairs(M.defaults) do known[#known + 1] = k end
+  table.sort(known)
+  error(("unknown [site] setting%s %s (known: %s)"):format(#unknown > 1 and "s" or "",
+        table.concat(unknown, ", "), table.concat(known, ", ")), 0)
+end
 
 function M.get(key)
   local v = config.site and config.site[key]
