@@ -168,11 +168,22 @@ If start failed while building the restore point, re-run start first: it resumes
           for i, e in pairs(errs) do msgs[#msgs + 1] = targets[i].id .. ": " .. tostring(e) end
           error("preparing side instances failed:\n  " .. table.concat(msgs, "\n  "), 0)
         end
-        -- … and cloned one at a time: a donor serves one clone at a time (error 3634).
+        -- … and cloned one at a time: a donor serves one clone at a time (error 3634). Each
+        -- recipient's restart after its clone overlaps the next clone.
         local dc = cluster.connect("target", ctx.state.donor.host, ctx.state.donor.port)
         side.donor_plugin(dc)
         dc:close()
-        for _, m in ipairs(targets) do side.clone(m, ctx.state.donor, password, ctx.state.frozen) end
+        local sent = {}
+        for _, m in ipairs(targets) do
+          local t0 = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen)
+          if t0 then sent[#sent + 1] = { m = m, t0 = t0 } end
+        end
+        local _, cerrs = parallel(sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0); return true end)
+        if cerrs then
+          local msgs = {}
+          for i, e in pairs(cerrs) do msgs[#msgs + 1] = sent[i].m.id .. ": " .. tostring(e) end
+          error("cloning failed:\n  " .. table.concat(msgs, "\n  "), 0)
+        end
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do

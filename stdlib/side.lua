@@ -127,10 +127,13 @@ function M.holds(m, gtids)
   return false, "side instance holds " .. ex
 end
 
--- Clones the donor into the side instance of m. The donor's password appears only inside the
--- CLONE statement (masked in any output).
-function M.clone(m, donor, password, frozen)
-  if M.holds(m, frozen) then log.info("%s: side instance already holds the restore point", m.id); return end
+-- Sends CLONE INSTANCE to the side instance of m and returns the time it started, or nil when
+-- there is nothing to wait for (already cloned, or a rehearsal). The donor's password appears only
+-- inside the CLONE statement (masked in any output). The donor is free again as soon as the
+-- statement returns: the recipient's restart that follows is settle()'s business, so the next
+-- clone need not wait for it.
+function M.clone_send(m, donor, password, frozen)
+  if M.holds(m, frozen) then log.info("%s: side instance already holds the restore point", m.id); return nil end
   local valid_donor = ("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))
   local clone = ("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s"):format(
     shell.sql_string(config.target.mysql_user), shell.sql_string(donor.host), donor.port,
@@ -141,27 +144,32 @@ function M.clone(m, donor, password, frozen)
     log.would("sql", target, "INSTALL PLUGIN clone SONAME 'mysql_clone.so'")
     log.would("sql", target, valid_donor)
     log.would("sql", target, clone)
-    return
+    return nil
   end
   local c = cluster.connect("target", m.host, m.side_port,
                             { user = M.CLONE_USER, password = password, timeout = site.num("clone_timeout") })
   local t0 = now()
-  local function x(stmt)
-    local n, err, errno = c:exec(stmt)
-    if n == nil then return nil, err, errno end
-    return n
-  end
   M.donor_plugin(c)
-  assert(x(valid_donor))
+  assert(c:exec(valid_donor))
   log.info("%s: cloning from donor %s", m.id, donor.id)
-  local n, err, errno = x(clone)
+  local n, err, errno
+  -- 3634: the donor still finishes the previous clone; it is free within moments.
+  wait.wait_until(m.id .. " donor " .. donor.id .. " accepts the clone", function()
+    n, err, errno = c:exec(clone)
+    return n ~= nil or errno ~= 3634, err
+  end, 60)
   c:close()
   -- The recipient restarts itself after a remote clone (mysqld_safe brings it back); the client
-  -- may see the connection drop (2013) or "restart" errors — the data decides, below.
+  -- may see the connection drop (2013) or "restart" errors — the data decides, in settle().
   if n == nil and errno ~= 2013 and errno ~= 2006 and errno ~= 3707 then
     error(("%s: CLONE INSTANCE from %s failed: %s (%s)"):format(m.id, donor.id, tostring(err), tostring(errno)), 0)
   end
-  if dry_run then return end
+  return t0
+end
+
+-- Waits until the side instance of m is back from its post-clone restart holding the restore
+-- point, and reports the clone's stages.
+function M.clone_settle(m, frozen, t0)
   local conn = M.wait_answers(m.id .. " side instance after clone", m.host, m.side_port, nil, site.num("start_timeout"))
   local rows = conn:query("SELECT STAGE, STATE, TIMESTAMPDIFF(MICROSECOND, BEGIN_TIME, END_TIME) / 1e6 AS secs, DATA FROM performance_schema.clone_progress")
   if rows then

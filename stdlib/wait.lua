@@ -25,7 +25,7 @@ function M.wait_until(description, check, timeout, interval)
       error(("timed out after %.0f s waiting until %s (last: %s)"):format(timeout, description, tostring(why or "not yet")), 0)
     end
     sleep(interval)
-    interval = math.min(interval * 1.5, 1.0)
+    interval = math.min(interval * 1.5, 0.5)
   end
 end
 
