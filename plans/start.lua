@@ -187,13 +187,7 @@ If start failed while building the restore point, re-run start first: it resumes
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do
-          if m.role ~= "donor" then
-            local s = cluster.ssh("target", m.host)
-            local sd = shell.guard(m.side_dir, m.data_root)
-            side.shutdown(s, m.id .. " side instance", sd .. "/mysqld.pid",
-                          function() return cluster.try_connect("target", m.host, m.side_port) end)
-            cluster.run(s, "rm -rf -- " .. shell.quote(sd))
-          end
+          if m.role ~= "donor" then side.remove(cluster.ssh("target", m.host), m) end
         end
       end },
 

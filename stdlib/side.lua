@@ -67,15 +67,42 @@ function M.wait_answers(what, host, port, opts, timeout)
   return conn
 end
 
+-- Processes started with the side instance's option file: mysqld_safe, mysqld, and an
+-- `mysqld --initialize` that an interrupted run left going (a killed flashrun does not stop
+-- remote commands). Their pids, from /proc, matching the argument exactly.
+local function side_pids(s, m)
+  local arg = "--defaults-file=" .. conf_path(m)
+  local out = cluster.read(s, ("for p in /proc/[0-9]*; do tr '\\0' '\\n' <\"$p/cmdline\" 2>/dev/null | grep -qxF -- %s && echo \"${p#/proc/}\"; done; true")
+    :format(Q(arg))) or ""
+  local pids = {}
+  for pid in out:gmatch("%d+") do pids[#pids + 1] = pid end
+  return pids
+end
+
+-- Stops the side instance of node m (gracefully when it answers), kills whatever else still runs
+-- with its option file, and removes its directory (guarded: strictly inside the data root).
+function M.remove(s, m)
+  local sd = shell.guard(m.side_dir, m.data_root)
+  M.shutdown(s, m.id .. " side instance", sd .. "/mysqld.pid",
+             function() return cluster.try_connect("target", m.host, m.side_port) end)
+  local pids = side_pids(s, m)
+  if #pids > 0 then
+    log.info("%s: stopping leftover side-instance processes %s", m.id, table.concat(pids, " "))
+    cluster.run(s, "kill -KILL " .. table.concat(pids, " ") .. " 2>/dev/null; true")
+    wait.wait_until(m.id .. " leftover side-instance processes have gone", function()
+      return #side_pids(s, m) == 0 or dry_run, "still running"
+    end, 30)
+  end
+  cluster.run(s, "rm -rf -- " .. Q(sd))
+end
+
 -- Creates, initializes and starts the side instance of node m; creates the one-off clone account
 -- and installs the clone plugin. Returns nothing; the password lives only in memory (m is not
 -- journaled with it).
 function M.prepare(m, password)
   local s = cluster.ssh("target", m.host)
   local sd = shell.guard(m.side_dir, m.data_root)
-  -- Leftover from an interrupted run: stop it and start over.
-  M.shutdown(s, m.id .. " old side instance", sd .. "/mysqld.pid", nil)
-  cluster.run(s, "rm -rf -- " .. Q(sd))
+  M.remove(s, m) -- leftover from an interrupted run: start over
   local conf_text = cluster.read(s, "cat " .. Q(m.conf))
   if not conf_text then error(m.id .. ": cannot read " .. m.conf, 0) end
   local text, dirs = site.side_conf(m, conf_text, m.version)

@@ -46,29 +46,36 @@ local function run_step(step, ctx)
   return ok, res, sched.now() - t0
 end
 
--- Undo completed steps (indexes in `done`) in reverse. Returns true when all were undone.
-local function rollback(plan, done, rec, ctx)
-  local total = #plan.steps
+-- Runs step i's undo, if it has one. Returns false when the undo failed.
+local function undo_step(plan, i, ctx, partly)
+  local step = plan.steps[i]
+  if not step.undo then return true end
+  local label = planmod.label(i, #plan.steps, step.name)
+  log.info("undo %s%s …", label, partly and " (it failed part-way)" or "")
+  log.step(step.name)
+  local ok, res = xpcall(step.undo, handler, ctx)
+  log.step(nil)
+  if not ok then
+    log.error("undo %s failed: %s", label, message(res))
+    if res.traceback then log.debug("%s", res.traceback) end
+    return false
+  end
+  log.info("undo %s … ok", label)
+  return true
+end
+
+-- Undo the failed step `failed` (its undo must cope with a half-done step), then the completed
+-- steps (indexes in `done`) in reverse. Returns true when all were undone.
+local function rollback(plan, failed, done, rec, ctx)
+  if not undo_step(plan, failed, ctx, true) then return false end
   for j = #done, 1, -1 do
     local i = done[j]
     local step = plan.steps[i]
-    local label = planmod.label(i, total, step.name)
     if step.irreversible then
-      log.warn("%s is irreversible: not undoing it or anything before it", label)
+      log.warn("%s is irreversible: not undoing it or anything before it", planmod.label(i, #plan.steps, step.name))
       return false
     end
-    if step.undo then
-      log.info("undo %s …", label)
-      log.step(step.name)
-      local ok, res = xpcall(step.undo, handler, ctx)
-      log.step(nil)
-      if not ok then
-        log.error("undo %s failed: %s", label, message(res))
-        if res.traceback then log.debug("%s", res.traceback) end
-        return false
-      end
-      log.info("undo %s … ok", label)
-    end
+    if not undo_step(plan, i, ctx, false) then return false end
     rec.steps_done[step.name] = nil
     journal.save()
   end
@@ -88,9 +95,13 @@ local function fail(plan, i, res, secs, done, rec, ctx)
     -- It may have done part of its work: whatever came before it is what that part stands on.
     log.warn("%s is irreversible and did not finish: nothing is undone", label)
   else
-    clean = rollback(plan, done, rec, ctx)
+    clean = rollback(plan, i, done, rec, ctx)
   end
-  if not clean and plan.recovery then
+  if clean then
+    if #done > 0 or plan.steps[i].undo then
+      log.info("rollback complete: what plan %s had changed was undone", plan.name)
+    end
+  elseif plan.recovery then
     log.error("the rollback could not be completed; recovery:\n%s", plan.recovery)
   end
   local what = refused and "refused" or "failed"
@@ -123,8 +134,7 @@ function M.run(plan, config, dry_run)
         return code
       end
       local jok, jerr = pcall(journal.step_done, step.name, res)
-      if not jok then
-        done[#done + 1] = i -- it ran: its undo applies even though the journal did not take it
+      if not jok then -- it ran, but unrecorded it counts as failed: its undo runs first
         return fail(plan, i, { msg = tostring(jerr) }, secs, done, rec, ctx)
       end
       log.info("%s … ok (%.2f s)", label, secs)

@@ -131,6 +131,13 @@ general_log_no_writes() {
   [[ -z $writes ]] || { echo "$writes"; fail "a dry-run sent write statements"; }
 }
 
+killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
+  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" >>"$out" 2>&1 ) &
+  local pid=$!
+  sleep "$1"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  echo "killed $2 after $1 s"
+}
+
 drill_main() {
   seed; wait_synced
   fr verify || fail "verify"
@@ -175,15 +182,31 @@ dryrun)
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
-  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" ) &
-  pid=$!
-  sleep "${KILL_AFTER:-4}"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  killed_after "${KILL_AFTER:-4}" start
   fr start || fail "re-run of start after kill"
   drill_writes
-  fr stop || fail "stop after resumed start"
+  # stop killed in the middle of the swap (nodes down, data half moved), then re-run
+  killed_after "${STOP_KILL_AFTER:-3}" stop
+  fr stop || fail "re-run of stop after kill"
   check_restored prod-during-drill
   no_password_shown
   echo "e2e resume: ok" ;;
+rollback)
+  # start fails while building the restore point (side instances get 1 s to answer): the
+  # automatic rollback must leave the standby exactly as verify wants it.
+  seed; wait_synced
+  fr start --set site.start_timeout=1; rc=$?
+  [[ $rc == 1 ]] || fail "start with an impossible timeout: exit $rc, expected 1"
+  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
+  [[ $(q "$TI" "dbscale show dataservers" | grep -c -E 'disabled|down|abnormal') == 0 ]] || fail "rollback left a standby dataserver out of service"
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side 2>/dev/null") ]] || fail "$h: rollback left a side instance"
+  done
+  q "$SI" "REPLACE INTO app.t VALUES (11,'after-rollback')" || fail "writing on production"
+  wait_synced
+  fr verify || fail "verify after the rollback"
+  no_password_shown
+  echo "e2e rollback: ok" ;;
 errant)
   seed; wait_synced
   j="${tnodes[1]}"

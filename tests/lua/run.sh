@@ -39,13 +39,13 @@ steps)
 	;;
 undo_order)
 	run 1 "$PLANS/undo.lua" --set fail_at=4
-	in_order run-a run-b run-c undo-c undo-b undo-a
+	in_order run-a run-b run-c undo-d undo-c undo-b undo-a
 	has "plan undo-test failed at Step 04/04 d: .*step d broke on purpose"
 	lacks "RECOVERY"
 	;;
 irreversible)
 	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.barrier=yes
-	in_order run-a run-b run-c undo-c
+	in_order run-a run-b run-c undo-d undo-c
 	has "irreversible"; has "RECOVERY: put things back by hand"
 	;;
 irreversible_failed)
