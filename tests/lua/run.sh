@@ -129,6 +129,41 @@ drivers)
 	run 0 "$PLANS/unreachable.lua"
 	has "Can't connect"; has "ssh: nil"; lacks topsecretpw
 	;;
+stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait)
+	# Stdlib module tests: every step asserts; a journal-less plan writes nothing.
+	name=${CASE#stdlib_}
+	run 0 "$PLANS/$CASE.lua"
+	has "plan stdlib-$name done"; lacks "FAILED"
+	[ ! -e log ] || fail "a journal-less plan created the state dir"
+	;;
+stdlib_wait_dryrun)
+	run 0 "$PLANS/stdlib_wait.lua" --dry-run
+	has "would wait up to 5s until the side instance starts (now: call 1)"; has "plan stdlib-wait done"
+	;;
+stdlib_site_settings)
+	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=64M --set site.disk_threshold=40 --set site.max_delay=abc
+	has "plan stdlib-site done"
+	;;
+stdlib_site_unknown)
+	run 1 "$PLANS/stdlib_site.lua" --set site.bogus=1
+	has "Step 01/07 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*side_port"
+	lacks "Step 02/07"
+	run 1 "$PLANS/stdlib_site.lua" --set site.side_prot=18001 --set site.Data_root=/data
+	has "unknown \[site\] settings Data_root, side_prot"
+	;;
+stdlib_guard)
+	run 0 "$PLANS/stdlib_guard.lua" --set site.path=/data/mysqldata//a/./dbdata/ --set site.root=/data/mysqldata
+	has "MARK guarded /data/mysqldata/a/dbdata"; has "MARK after"
+	for p in / "" relative/dir /data/mysqldata/a/../../../etc /data/mysqldata /etc/passwd '/data/mysqldata/a;rm'; do
+		run 1 "$PLANS/stdlib_guard.lua" --set "site.path=$p" --set site.root=/data/mysqldata
+		has "Step 01/02 guard … FAILED"; has "refusing to touch"; lacks "MARK"
+	done
+	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/data/mysqldata/a/dbdata --set site.root=/data/mysqldata \
+		--set site.recorded=/data/mysqldata/b/dbdata
+	has 'the journal recorded "/data/mysqldata/b/dbdata"'
+	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/data --set site.root=/
+	has 'refusing to touch "/data": too close to /'
+	;;
 *)
 	echo "unknown case $CASE"; exit 2;;
 esac

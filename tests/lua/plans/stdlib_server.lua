@@ -1,0 +1,199 @@
+-- stdlib/server.lua inside the real binary: version parsing, the 8.0 / 8.4+ statement choice and
+-- the normalized replication status, against fake connections that answer like the sql driver
+-- (rows keyed by column name, rows.columns, SQL NULL as cjson.null).
+local server = require "server"
+local NULL = cjson.null
+
+local function show(v) return type(v) == "string" and ("%q"):format(v) or tostring(v) end
+local function eq(got, want, what)
+  if got ~= want then error(("%s: got %s, expected %s"):format(what, show(got), show(want)), 2) end
+end
+local function raises(text, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then error(("expected an error containing %q, got none"):format(text), 2) end
+  if not tostring(err):find(text, 1, true) then
+    error(("error %q does not contain %q"):format(tostring(err), text), 2)
+  end
+end
+
+local function rows_of(columns, list)
+  list.columns = columns
+  return list
+end
+
+-- A connection reporting `version` and answering only the statements in `answers`; any other
+-- statement fails like a server rejecting unknown syntax. conn.sent lists what was queried.
+local function fake(version, answers)
+  local c = { sent = {} }
+  function c:query(stmt)
+    self.sent[#self.sent + 1] = stmt
+    if stmt == "SELECT VERSION() AS v" then return rows_of({ "v" }, { { v = version } }) end
+    local a = answers and answers[stmt]
+    if a == nil then return nil, "[1064] (42000) You have an error in your SQL syntax near '" .. stmt .. "'", 1064 end
+    return a
+  end
+  return c
+end
+
+local UUID1 = "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+local UUID2 = "4f22ab58-82db-22f2-af44-d91bba53a673"
+
+local OLD_COLS = { "Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Slave_IO_Running",
+                   "Slave_SQL_Running", "Last_IO_Error", "Last_SQL_Error", "Seconds_Behind_Master",
+                   "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Channel_Name" }
+local NEW_COLS = { "Replica_IO_State", "Source_Host", "Source_User", "Source_Port", "Replica_IO_Running",
+                   "Replica_SQL_Running", "Last_IO_Error", "Last_SQL_Error", "Seconds_Behind_Source",
+                   "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Channel_Name" }
+
+return {
+  name = "stdlib-server",
+  description = "tests of stdlib/server.lua",
+  journal = false,
+  steps = {
+    { name = "value and col", run = function()
+        eq(server.value(NULL), nil, "cjson.null is nil"); eq(server.value(nil), nil, "nil")
+        eq(server.value(require("flashrun.sql").null), nil, "sql.null is nil")
+        eq(server.value("x"), "x", "text"); eq(server.value(0), 0, "zero"); eq(server.value(""), "", "empty text")
+        local row = { a = NULL, b = "B", c = "C" }
+        eq(server.col(row, "a", "b", "c"), "B", "first non-NULL column wins")
+        eq(server.col(row, "z", "c"), "C", "missing column skipped")
+        eq(server.col(row, "a"), nil, "NULL only"); eq(server.col(nil, "a"), nil, "no row")
+      end },
+    { name = "version parsing", run = function()
+        local function v3(text) return table.concat({ server.version_numbers(text) }, ".") end
+        eq(v3("8.0.26-greatdb"), "8.0.26", "GreatDB 8.0.26"); eq(v3("9.7.4-2"), "9.7.4", "9.7.4-2")
+        eq(v3("8.4.0"), "8.4.0", "8.4.0"); eq(v3("10.11.12-log"), "10.11.12", "two-digit parts")
+        raises("cannot parse server version", server.version_numbers, "8.0")
+        raises("cannot parse server version", server.version_numbers, "greatdb-8.0.26")
+        raises("cannot parse server version", server.version_numbers, nil)
+        local c = fake("9.7.4-2")
+        local a, b, p, text = server.version(c)
+        eq(a, 9, "major"); eq(b, 7, "minor"); eq(p, 4, "patch"); eq(text, "9.7.4-2", "text")
+        server.version(c); server.sql(c, "stop_replica")
+        eq(#c.sent, 1, "the version is asked once per connection")
+        raises("cannot parse server version", server.version, fake("unknown"))
+        local broken = { query = function() return nil, "lost connection" end }
+        raises("lost connection", server.version, broken)
+      end },
+    { name = "at_least and new_vocabulary", run = function()
+        eq(server.at_least({ 8, 0, 26 }, 8, 0, 26), true, "8.0.26 >= 8.0.26")
+        eq(server.at_least({ 8, 0, 25 }, 8, 0, 26), false, "8.0.25 >= 8.0.26")
+        eq(server.at_least({ 8, 1, 0 }, 8, 0, 26), true, "8.1.0 >= 8.0.26")
+        eq(server.at_least({ 7, 9, 99 }, 8, 0, 0), false, "7.9.99 >= 8.0.0")
+        for _, v in ipairs { { 8, 0, 26 }, { 8, 0, 40 }, { 8, 3, 99 }, { 5, 7, 44 } } do
+          eq(server.new_vocabulary(v), false, "new vocabulary " .. table.concat(v, "."))
+        end
+        for _, v in ipairs { { 8, 4, 0 }, { 8, 4, 5 }, { 9, 0, 1 }, { 9, 7, 4 }, { 10, 0, 0 } } do
+          eq(server.new_vocabulary(v), true, "new vocabulary " .. table.concat(v, "."))
+        end
+        eq(server.new_vocabulary(fake("8.0.26-greatdb")), false, "from a connection: 8.0.26")
+        eq(server.new_vocabulary(fake("9.7.4-2")), true, "from a connection: 9.7.4")
+      end },
+    { name = "statement choice by version", run = function()
+        local want = {
+          replica_status = { "SHOW SLAVE STATUS", "SHOW REPLICA STATUS" },
+          binlog_status = { "SHOW MASTER STATUS", "SHOW BINARY LOG STATUS" },
+          stop_replica = { "STOP SLAVE", "STOP REPLICA" },
+          start_replica = { "START SLAVE", "START REPLICA" },
+          reset_replica_all = { "RESET SLAVE ALL", "RESET REPLICA ALL" },
+        }
+        for what, w in pairs(want) do
+          eq(server.sql({ 8, 0, 26 }, what), w[1], what .. " on 8.0.26")
+          eq(server.sql(fake("8.0.40"), what), w[1], what .. " on 8.0.40")
+          eq(server.sql({ 8, 4, 0 }, what), w[2], what .. " on 8.4.0")
+          eq(server.sql(fake("9.7.4-2"), what), w[2], what .. " on 9.7.4")
+        end
+        eq(server.sql({ 8, 0, 25 }, "skip_replica_start"), "skip_slave_start", "option name on 8.0.25")
+        eq(server.sql({ 8, 0, 26 }, "skip_replica_start"), "skip_replica_start", "option name on 8.0.26")
+        eq(server.sql({ 9, 7, 4 }, "skip_replica_start"), "skip_replica_start", "option name on 9.7.4")
+        raises("unknown statement bogus", server.sql, { 8, 0, 26 }, "bogus")
+      end },
+    { name = "change_source_sql", run = function()
+        eq(server.change_source_sql({ 8, 0, 22 }, "10.0.0.1", 3306, "repl", "pw"),
+           "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1",
+           "8.0.22")
+        local s = server.change_source_sql({ 8, 0, 26 }, "10.0.0.1", "3306", "repl", "pw")
+        local head = "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.1', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1"
+        eq(s:sub(1, #head), head, "8.0.26 speaks the SOURCE vocabulary")
+        eq(server.change_source_sql({ 9, 7, 4 }, "db-1", 3307, "re'pl", [[p'q\r]]),
+           [[CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-1', SOURCE_PORT=3307, SOURCE_USER='re''pl', SOURCE_PASSWORD='p''q\\r', SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1]],
+           "9.7.4 with quotes and a backslash")
+        raises("bad replication source", server.change_source_sql, { 8, 0, 26 }, "h;rm", 3306, "u", "p")
+        raises("bad replication source", server.change_source_sql, { 8, 0, 26 }, "h", 0, "u", "p")
+      end },
+    { name = "replica_status on 8.0 (Slave_/Master_ columns)", run = function()
+        local c = fake("8.0.26-greatdb", { ["SHOW SLAVE STATUS"] = rows_of(OLD_COLS, { {
+          Slave_IO_State = "Waiting for source to send event", Master_Host = "127.0.31.1", Master_User = "repl",
+          Master_Port = 3306, Slave_IO_Running = "Yes", Slave_SQL_Running = "No", Last_IO_Error = "",
+          Last_SQL_Error = "Error 'x' on query", Seconds_Behind_Master = NULL,
+          Retrieved_Gtid_Set = UUID1 .. ":1-10,\n" .. UUID2 .. ":1-3",
+          Executed_Gtid_Set = UUID1 .. ":1-8,\n" .. UUID2 .. ":1-3", Auto_Position = 1, Channel_Name = "",
+        } }) })
+        local st = assert(server.replica_status(c))
+        eq(c.sent[#c.sent], "SHOW SLAVE STATUS", "statement")
+        eq(st.io_running, true, "io_running"); eq(st.sql_running, false, "sql_running")
+        eq(st.io_state, "Waiting for source to send event", "io_state")
+        eq(st.seconds_behind, nil, "NULL Seconds_Behind_Master")
+        eq(st.retrieved_gtid_set, UUID1 .. ":1-10," .. UUID2 .. ":1-3", "retrieved set, newline removed")
+        eq(st.executed_gtid_set, UUID1 .. ":1-8," .. UUID2 .. ":1-3", "executed set")
+        eq(st.source_host, "127.0.31.1", "source_host"); eq(st.source_port, 3306, "source_port")
+        eq(st.source_user, "repl", "source_user"); eq(st.auto_position, true, "auto_position")
+        eq(st.last_io_error, "", "last_io_error"); eq(st.last_sql_error, "Error 'x' on query", "last_sql_error")
+        eq(st.channel, "", "channel")
+      end },
+    { name = "replica_status on 9.x (Replica_/Source_ columns)", run = function()
+        local c = fake("9.7.4-2", { ["SHOW REPLICA STATUS"] = rows_of(NEW_COLS, { {
+          Replica_IO_State = "", Source_Host = "db-a", Source_User = "r", Source_Port = "3307",
+          Replica_IO_Running = "Connecting", Replica_SQL_Running = "Yes", Last_IO_Error = "error connecting",
+          Last_SQL_Error = "", Seconds_Behind_Source = "12", Retrieved_Gtid_Set = "", Executed_Gtid_Set = NULL,
+          Auto_Position = "0", Channel_Name = "",
+        } }) })
+        local st = assert(server.replica_status(c))
+        eq(c.sent[#c.sent], "SHOW REPLICA STATUS", "statement")
+        eq(st.io_running, false, "Connecting is not running"); eq(st.sql_running, true, "sql_running")
+        eq(st.seconds_behind, 12, "seconds_behind from text"); eq(st.source_port, 3307, "source_port from text")
+        eq(st.source_host, "db-a", "source_host"); eq(st.auto_position, false, "auto_position 0")
+        eq(st.retrieved_gtid_set, "", "empty retrieved"); eq(st.executed_gtid_set, "", "NULL executed is empty")
+        eq(st.last_io_error, "error connecting", "last_io_error")
+      end },
+    { name = "replica_status channels and no replica", run = function()
+        local rows = rows_of(NEW_COLS, {
+          { Replica_IO_Running = "No", Replica_SQL_Running = "No", Channel_Name = "group_replication_applier", Seconds_Behind_Source = 99 },
+          { Replica_IO_Running = "Yes", Replica_SQL_Running = "Yes", Channel_Name = "", Seconds_Behind_Source = 0 },
+        })
+        local st = server.replica_status(fake("8.4.2", { ["SHOW REPLICA STATUS"] = rows }))
+        eq(st.channel, "", "the default channel is picked"); eq(st.io_running, true, "its io thread")
+        eq(st.seconds_behind, 0, "its delay")
+        local old = server.replica_status(fake("8.0.26", { ["SHOW SLAVE STATUS"] = rows_of(OLD_COLS, {
+          { Slave_IO_Running = "Yes", Slave_SQL_Running = "Yes", Seconds_Behind_Master = 7, Channel_Name = "" } }) }))
+        eq(old.seconds_behind, 7, "Seconds_Behind_Master"); eq(old.sql_running, true, "Slave_SQL_Running")
+        eq(server.replica_status(fake("8.0.26", { ["SHOW SLAVE STATUS"] = rows_of(OLD_COLS, {}) })), nil,
+           "no rows: not a replica")
+        -- The wrong vocabulary for the version is never sent: the fake rejects it.
+        raises("replica status failed", server.replica_status, fake("8.0.26", { ["SHOW REPLICA STATUS"] = rows }))
+      end },
+    { name = "binlog_status, executed, purged, variable", run = function()
+        local bl = { File = "binlog.000003", Position = 157, Executed_Gtid_Set = UUID1 .. ":1-10,\n" .. UUID2 .. ":1-3" }
+        local old = fake("8.0.26-greatdb", { ["SHOW MASTER STATUS"] = rows_of({ "File", "Position", "Executed_Gtid_Set" }, { bl }) })
+        local new = fake("9.7.4-2", { ["SHOW BINARY LOG STATUS"] = rows_of({ "File", "Position", "Executed_Gtid_Set" }, { bl }) })
+        for _, c in ipairs { old, new } do
+          local b = assert(server.binlog_status(c))
+          eq(b.file, "binlog.000003", "file"); eq(b.position, 157, "position")
+          eq(b.executed_gtid_set, UUID1 .. ":1-10," .. UUID2 .. ":1-3", "executed set")
+        end
+        eq(server.binlog_status(fake("8.0.26", { ["SHOW MASTER STATUS"] = rows_of({}, {}) })), nil, "binlog off")
+        raises("SHOW BINARY LOG STATUS failed", server.binlog_status, fake("9.7.4", { ["SHOW MASTER STATUS"] = rows_of({}, { bl }) }))
+        local g = fake("8.0.26", {
+          ["SELECT @@GLOBAL.gtid_executed AS g"] = rows_of({ "g" }, { { g = UUID1 .. ":1-5,\n" .. UUID2 .. ":7" } }),
+          ["SELECT @@GLOBAL.gtid_purged AS g"] = rows_of({ "g" }, { { g = "" } }),
+          ["SELECT @@GLOBAL.datadir AS v"] = rows_of({ "v" }, { { v = "/data/mysqldata/a/dbdata/" } }),
+          ["SELECT @@GLOBAL.log_error AS v"] = rows_of({ "v" }, { { v = NULL } }),
+        })
+        eq(server.executed(g), UUID1 .. ":1-5," .. UUID2 .. ":7", "executed")
+        eq(server.purged(g), "", "purged")
+        eq(server.variable(g, "datadir"), "/data/mysqldata/a/dbdata/", "variable")
+        eq(server.variable(g, "log_error"), nil, "NULL variable")
+        raises("bad variable name", server.variable, g, "datadir; DROP TABLE x")
+      end },
+  },
+}
