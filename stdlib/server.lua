@@ -5,7 +5,8 @@
 local shell = require "shell"
 local M = {}
 
--- SQL NULL may arrive as nil, a cjson.null/lightuserdata sentinel, or the text "NULL".
+-- SQL NULL arrives as cjson.null (a light userdata) from the sql driver; nil when a column is
+-- absent. Both read as nil; any text, "NULL" included, is a value.
 function M.value(v)
   if v == nil or type(v) == "userdata" or type(v) == "lightuserdata" then return nil end
   return v
@@ -151,7 +152,8 @@ function M.change_source_sql(x, host, port, user, password)
                       ", MASTER_PASSWORD=", ", MASTER_AUTO_POSITION=1" }
   local s = k[1] .. shell.sql_string(host) .. k[2] .. math.floor(tonumber(port)) .. k[3] ..
     shell.sql_string(user) .. k[4] .. shell.sql_string(password) .. k[5]
-  if at_least(x, 8, 0, 27) then s = s .. (new and ", GET_SOURCE_PUBLIC_KEY=1" or ", GET_MASTER_PUBLIC_KEY=1") end
+  -- caching_sha2_password over plain TCP needs the source's RSA key (GET_MASTER_PUBLIC_KEY: 8.0.4+).
+  if at_least(x, 8, 0, 4) then s = s .. (new and ", GET_SOURCE_PUBLIC_KEY=1" or ", GET_MASTER_PUBLIC_KEY=1") end
   return s
 end
 

@@ -27,8 +27,12 @@ function M.is_host(s)
 end
 
 function M.is_port(p)
-  p = tonumber(p)
-  return p ~= nil and p == math.floor(p) and p > 0 and p < 65536
+  if type(p) == "string" then
+    if not p:match("^%d+$") then return false end -- no "0x10", "1e3" or " 80"
+    p = tonumber(p)
+  end
+  p = math.tointeger(p) -- 3306.0 (a port read back from JSON) is 3306
+  return p ~= nil and p > 0 and p < 65536
 end
 
 -- Normalizes an absolute path: collapses "//" and "/./", drops a trailing "/". Returns nil for
@@ -76,6 +80,9 @@ function M.guard(path, data_root, recorded)
   if depth < 2 then error(("refusing to touch %q: too close to /"):format(p), 2) end
   if not M.is_under(p, data_root) then
     error(("refusing to touch %q: outside the data root %q"):format(p, tostring(data_root)), 2)
+  end
+  if M.normpath(data_root) == "/" then
+    error(("refusing to touch %q: the data root %q is not a directory below /"):format(p, tostring(data_root)), 2)
   end
   if recorded ~= nil and M.normpath(recorded) ~= p then
     error(("refusing to touch %q: the journal recorded %q"):format(p, tostring(recorded)), 2)

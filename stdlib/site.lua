@@ -166,7 +166,7 @@ function M.side_conf(m, conf_text, version)
   end
   local function add_dir_of(key, p)
     if not shell.is_path(p) then return end
-    local isdir = key:find("dir", 1, true) or key == "tmpdir" or key == "datadir"
+    local isdir = key:find("dir", 1, true) or key == "secure-file-priv"
     dirs[isdir and p or shell.dirname(p)] = true
   end
   local overrides = {

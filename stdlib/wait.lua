@@ -18,11 +18,11 @@ function M.wait_until(description, check, timeout, interval)
     end
     why = ok and reason or v
     if dry_run then
-      log.info("[dry-run] would wait up to %ds until %s (now: %s)", timeout, description, tostring(why or "not yet"))
+      log.info("[dry-run] would wait up to %ss until %s (now: %s)", tostring(timeout), description, tostring(why or "not yet"))
       return true
     end
     if now() - t0 >= timeout then
-      error(("timed out after %.0f s waiting until %s (last: %s)"):format(timeout, description, tostring(why or "not yet")), 0)
+      error(("timed out after %.0f s waiting until %s (last: %s)"):format(tostring(timeout), description, tostring(why or "not yet")), 0)
     end
     sleep(interval)
     interval = math.min(interval * 1.5, 0.5)

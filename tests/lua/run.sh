@@ -139,6 +139,7 @@ stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait)
 stdlib_wait_dryrun)
 	run 0 "$PLANS/stdlib_wait.lua" --dry-run
 	has "would wait up to 5s until the side instance starts (now: call 1)"; has "plan stdlib-wait done"
+	has "would wait up to 1.5s until a fractional timeout"
 	;;
 stdlib_site_settings)
 	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=64M --set site.disk_threshold=40 --set site.max_delay=abc
@@ -163,6 +164,8 @@ stdlib_guard)
 	has 'the journal recorded "/data/mysqldata/b/dbdata"'
 	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/data --set site.root=/
 	has 'refusing to touch "/data": too close to /'
+	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/etc/ssh --set site.root=/
+	has 'the data root "/" is not a directory below /'; lacks "MARK"
 	;;
 *)
 	echo "unknown case $CASE"; exit 2;;

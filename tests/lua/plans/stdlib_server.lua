@@ -110,8 +110,11 @@ return {
       end },
     { name = "change_source_sql", run = function()
         eq(server.change_source_sql({ 8, 0, 22 }, "10.0.0.1", 3306, "repl", "pw"),
-           "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1",
+           "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1, GET_MASTER_PUBLIC_KEY=1",
            "8.0.22")
+        eq(server.change_source_sql({ 8, 0, 3 }, "10.0.0.1", 3306, "repl", "pw"),
+           "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1",
+           "8.0.3 predates GET_MASTER_PUBLIC_KEY")
         local s = server.change_source_sql({ 8, 0, 26 }, "10.0.0.1", "3306", "repl", "pw")
         local head = "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.1', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1"
         eq(s:sub(1, #head), head, "8.0.26 speaks the SOURCE vocabulary")

@@ -112,7 +112,7 @@ return {
       end },
     { name = "is_port", run = function()
         for _, p in ipairs { 1, 3306, 65535, "3306", 18000.0 } do eq(shell.is_port(p), true, "is_port " .. show(p)) end
-        for _, p in ipairs { 0, -1, 65536, 70000, 3306.5, "33a6", "", "abc", math.huge, -math.huge, 0 / 0 } do
+        for _, p in ipairs { 0, -1, 65536, 70000, 3306.5, "33a6", "", "abc", "0x10", "1e3", " 80", math.huge, -math.huge, 0 / 0 } do
           eq(shell.is_port(p), false, "is_port " .. show(p))
         end
         eq(shell.is_port(nil), false, "is_port nil")

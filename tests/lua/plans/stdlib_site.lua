@@ -72,7 +72,7 @@ local SEED_CONF = table.concat({
   'relay_log = "' .. I .. '/logfile/relay"',
   "log_replica_updates = ON",
   "skip_replica_start = OFF",
-  "secure_file_priv = " .. I .. "/tmp",
+  "secure_file_priv = " .. I .. "/files",
   "innodb_undo_directory = /data/undo/a1b2c3d4",
   "slow_query_log_file = slow.log",
   "mysqlx = OFF",
@@ -140,7 +140,7 @@ return {
         -- Paths under the instance dir move under the side dir; elsewhere they get a private copy.
         has_line(my, "log_bin = " .. S .. "/logfile/binlog", "log_bin remapped")
         has_line(my, "relay_log = " .. S .. "/logfile/relay", "quoted relay_log remapped")
-        has_line(my, "secure_file_priv = " .. S .. "/tmp", "secure_file_priv remapped")
+        has_line(my, "secure_file_priv = " .. S .. "/files", "secure_file_priv remapped")
         has_line(my, "innodb_undo_directory = " .. S .. "/ext/a1b2c3d4", "path outside the instance dir")
         has_line(my, "slow_query_log_file = slow.log", "relative path kept")
         has_line(my, "basedir = /data/app/mysql-8.0.26", "basedir shared")
@@ -169,7 +169,8 @@ return {
         for _, l in ipairs(client) do if l ~= "" then nonblank = nonblank + 1 end end
         eq(nonblank, 2, "[client] lines")
         -- Directories to create: all under the side dir, sorted.
-        eq(table.concat(dirs, " "), table.concat({ S .. "/dbdata", S .. "/ext/a1b2c3d4", S .. "/logfile", S .. "/tmp" }, " "), "dirs")
+        -- secure_file_priv names a directory (mysqld refuses to start without it)
+        eq(table.concat(dirs, " "), table.concat({ S .. "/dbdata", S .. "/ext/a1b2c3d4", S .. "/files", S .. "/logfile", S .. "/tmp" }, " "), "dirs")
         eq(text:sub(-1), "\n", "ends with a newline")
       end },
     { name = "side_conf option names by version", run = function()

@@ -62,6 +62,7 @@ return {
         eq(wait.wait_until("the side instance starts", check, 5, 0.05), true, "dry-run goes on")
         eq(calls(), 1, "checks in dry-run")
         assert(now() - t0 < 0.5, "dry-run waited")
+        eq(wait.wait_until("a fractional timeout", function() return false end, 1.5), true, "1.5 s in dry-run")
       end },
     { name = "raises after the timeout", run = function()
         if dry_run then return end
