@@ -2,19 +2,10 @@
 -- sql driver returns them from dbscale: every cell text, SQL NULL as cjson.null) and the dbscale
 -- statements, against fake connections that record what they are sent.
 local router = require "router"
+local check = require "check"
+local show, eq, raises = check.show, check.eq, check.raises
 local NULL = cjson.null
 
-local function show(v) return type(v) == "string" and ("%q"):format(v) or tostring(v) end
-local function eq(got, want, what)
-  if got ~= want then error(("%s: got %s, expected %s"):format(what, show(got), show(want)), 2) end
-end
-local function raises(text, fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then error(("expected an error containing %q, got none"):format(text), 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(("error %q does not contain %q"):format(tostring(err), text), 2)
-  end
-end
 
 local COLS = { "servername", "host", "port", "username", "status", "master-online-status", "master_backup",
                "remote_user", "remote_port", "max_needed_conn/max_mysql_conn", "master_priority" }

@@ -1,20 +1,9 @@
 -- stdlib/shell.lua inside the real binary: quoting proven through a real /bin/sh, SQL literals,
 -- the validators and the guard every destructive remote command goes through.
 local shell = require "shell"
+local check = require "check"
+local show, eq, raises = check.show, check.eq, check.raises
 
-local function show(v) return type(v) == "string" and ("%q"):format(v) or tostring(v) end
-local function eq(got, want, what)
-  if got ~= want then error(("%s: got %s, expected %s"):format(what, show(got), show(want)), 2) end
-end
--- fn(...) must raise an error whose text contains `text` (plain); returns the message.
-local function raises(text, fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then error(("expected an error containing %q, got none"):format(text), 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(("error %q does not contain %q"):format(tostring(err), text), 2)
-  end
-  return tostring(err)
-end
 
 -- What /bin/sh makes of a command line (io.popen runs `sh -c CMD`).
 local function sh(cmd)

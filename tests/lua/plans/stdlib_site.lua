@@ -3,18 +3,9 @@
 -- settings; the "stdlib_site_settings" case runs it again with some, and "stdlib_site_unknown"
 -- with a misspelt one, which the first step must reject.
 local site = require "site"
+local check = require "check"
+local show, eq, raises = check.show, check.eq, check.raises
 
-local function show(v) return type(v) == "string" and ("%q"):format(v) or tostring(v) end
-local function eq(got, want, what)
-  if got ~= want then error(("%s: got %s, expected %s"):format(what, show(got), show(want)), 2) end
-end
-local function raises(text, fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then error(("expected an error containing %q, got none"):format(text), 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(("error %q does not contain %q"):format(tostring(err), text), 2)
-  end
-end
 local function lines_of(text)
   local t, set = {}, {}
   for l in text:gmatch("([^\n]*)\n") do t[#t + 1] = l; set[l] = (set[l] or 0) + 1 end

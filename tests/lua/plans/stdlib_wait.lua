@@ -3,19 +3,9 @@
 -- what it waited for and the last reason. Under --dry-run (the stdlib_wait_dryrun case) it
 -- evaluates the check once and goes on.
 local wait = require "wait"
+local check = require "check"
+local show, eq, raises = check.show, check.eq, check.raises
 
-local function show(v) return type(v) == "string" and ("%q"):format(v) or tostring(v) end
-local function eq(got, want, what)
-  if got ~= want then error(("%s: got %s, expected %s"):format(what, show(got), show(want)), 2) end
-end
-local function raises(text, fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then error(("expected an error containing %q, got none"):format(text), 2) end
-  if not tostring(err):find(text, 1, true) then
-    error(("error %q does not contain %q"):format(tostring(err), text), 2)
-  end
-  return tostring(err)
-end
 
 -- A check that is true from its n-th call on, returning value; before, false + a reason.
 local function after(n, value)
