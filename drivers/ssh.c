@@ -532,7 +532,9 @@ static void do_run(sess_t *s)
 		}
 		if (n == 0 && e == 0 && libssh2_channel_eof(ch))
 			break;
-		if (!progress && wait_socket(s, deadline))
+		/* The EOF may have been read off the socket by the stderr read after the stdout read
+		 * said EAGAIN: the socket stays silent from then on, so go round instead of waiting. */
+		if (!progress && !libssh2_channel_eof(ch) && wait_socket(s, deadline))
 			goto timeout;
 	}
 close:
