@@ -123,8 +123,7 @@ If start failed while building the restore point, re-run start first: it resumes
       end },
 
     { name = "record every standby node's role and paths", run = function(ctx)
-        local sites = {}
-        for _, n in ipairs(ctx.state.target_nodes) do
+        local function record(n)
           local c = cluster.connect("target", n.host, n.port)
           local s = cluster.ssh("target", n.host)
           local m = site.discover(n, c, s)
@@ -147,7 +146,16 @@ If start failed while building the restore point, re-run start first: it resumes
           end
           log.info("%s %-7s datadir=%s conf=%s mysqld_safe=%s side=%s:%d", m.id, m.role, m.datadir, m.conf,
                    m.mysqld_safe, m.side_dir, m.side_port)
-          sites[#sites + 1] = m
+          return m
+        end
+        local sites, errs = parallel(ctx.state.target_nodes, record)
+        if errs then
+          local msgs = {}
+          for i, e in pairs(errs) do
+            if type(e) == "table" then error(e, 0) end -- a refusal stays a refusal (exit 3)
+            msgs[#msgs + 1] = ctx.state.target_nodes[i].id .. ": " .. tostring(e)
+          end
+          error("recording the standby nodes failed:\n  " .. table.concat(msgs, "\n  "), 0)
         end
         return { sites = sites }
       end },
