@@ -94,7 +94,8 @@ local live = {
       for i = 1, 4 do check(res[i] == i, "branch %d", i) end
       local el = now() - t0
       print(string.format("4 x SELECT SLEEP(1): %.2f s", el))
-      check(el < 1.8, "no overlap: %.2f s", el)
+      -- one after another they take over 4 s; the margin is for a loaded or sanitized build
+      check(el < 3, "no overlap: %.2f s", el)
     end },
   { name = "read timeout", run = function()
       local ct = assert(login("fr", pw, { read_timeout = 1 }))

@@ -128,7 +128,8 @@ local live = {
       for i = 1, 4 do check(res[i].out == i .. "\n", "branch %d: %s", i, tostring(res[i].out)); sum = sum + res[i].dt end
       local el = now() - t0
       print(string.format("4 x remote sleep 1: %.2f s elapsed (runs alone: %.2f s in total)", el, sum))
-      check(el < 1.8, "no overlap: %.2f s", el)
+      -- one after another they take over 4 s; the margin is for a loaded or sanitized build
+      check(el < 3, "no overlap: %.2f s", el)
     end },
 }
 

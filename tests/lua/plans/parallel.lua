@@ -8,7 +8,8 @@ local function check_overlap()
   local took = now() - t0
   assert(errs == nil, "unexpected branch errors")
   for i = 1, 4 do assert(results[i] == i * 11, "result " .. i .. " is " .. tostring(results[i])) end
-  assert(took >= 0.95 and took < 1.6, string.format("4 x sleep(1) took %.2f s", took))
+  -- in turn they would take 4 s; the margin is for a loaded or sanitized build
+  assert(took >= 0.95 and took < 2.5, string.format("4 x sleep(1) took %.2f s", took))
   log.info("overlap ok: %.2f s", took)
 end
 
@@ -29,12 +30,13 @@ end
 local function check_nested_and_yield()
   local t0 = now()
   local results = parallel({ 1, 2 }, function(x)
-    local inner = parallel({ 1, 2 }, function(y) sleep(0.3) return y end)
+    local inner = parallel({ 1, 2 }, function(y) sleep(1) return y end)
     coroutine.yield("something else") -- a yield that is not fr_await: resumed, not lost
     return x + inner[1] + inner[2]
   end)
   assert(results[1] == 4 and results[2] == 5, "nested results wrong")
-  assert(now() - t0 < 0.6, string.format("nested parallel took %.2f s: outer branches did not overlap", now() - t0))
+  -- 1 s if everything overlaps, 2 s if the outer branches ran in turn
+  assert(now() - t0 < 1.7, string.format("nested parallel took %.2f s: outer branches did not overlap", now() - t0))
   -- Outside parallel the main thread cannot yield: sleep runs inline.
   local t1 = now()
   sleep(0.1)
