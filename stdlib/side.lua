@@ -127,6 +127,8 @@ function M.prepare(m, password)
   local stmts = table.concat({
     ("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY %s;"):format(M.CLONE_USER, shell.sql_string(password)),
     ("GRANT ALL ON *.* TO '%s'@'%%';"):format(M.CLONE_USER),
+    -- --initialize-insecure left root without a password: not for a minute longer.
+    ("ALTER USER 'root'@'localhost' IDENTIFIED BY %s;"):format(shell.sql_string(password)),
   }, "\n") .. "\n"
   cluster.run(s, ("%s --no-defaults -uroot -S %s"):format(Q(m.mysql), Q(sock(m))), { stdin = stmts })
 end
