@@ -39,6 +39,10 @@ replicate from production again, run:
 If start failed while building the restore point, re-run start first: it resumes where it stopped.]],
   steps = {
     { name = "check both clusters", run = function(ctx)
+        if ctx.state.drill_open then
+          refuse(("a drill is open since %s: run plans/stop.lua to end it before starting another")
+                 :format(tostring(ctx.state.drill and ctx.state.drill.started)))
+        end
         local r = checks.run()
         checks.refuse_if_failed(r)
         local topo = r.topo
@@ -206,6 +210,7 @@ If start failed while building the restore point, re-run start first: it resumes
         if tostring(server.variable(mc, "read_only")) == "1" then assert(mc:exec("SET GLOBAL read_only = 0")) end
         log.info("the standby is open read-write through %s:%d; run plans/stop.lua when the drill is over",
                  config.target.host, config.target.port)
+        return { drill_open = true }
       end },
   },
 }

@@ -143,6 +143,8 @@ drill_main() {
   fr verify || fail "verify"
   timed fr start || fail "start"
   [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
+  fr start >"$LAB_DIR/second-start.out"; rc=$?
+  [[ $rc == 3 ]] && grep -q "a drill is open since" "$LAB_DIR/second-start.out" || fail "a second start during the drill: exit $rc, expected a refusal (3)"
   drill_writes
   # stop rehearsed in the middle of a real drill: it reads the journal start wrote, changes nothing
   before=$(snap); general_log_on
