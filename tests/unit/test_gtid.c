@@ -9,6 +9,7 @@
  * usage: test_gtid [vectors-file]
  */
 #include "gtid.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,18 +25,7 @@ int luaopen_flashrun_gtid(lua_State *L);
 #define TEST_SOURCE_DIR "tests/unit"
 #endif
 
-static int failures, checks;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		checks++;                                                  \
-		if (!(cond)) {                                             \
-			failures++;                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
-	} while (0)
 
 /* ---------------------------------------------------------------- vectors file */
 
@@ -93,7 +83,7 @@ static gtid_set *parse_ok(const char *text, int line)
 {
 	gtid_error err;
 	gtid_set *s = gtid_parse(text, strlen(text), &err);
-	CHECK(s != NULL, "line %d: '%s' should parse: %s", line, show(text), err.msg);
+	CHECKF(s != NULL, "line %d: '%s' should parse: %s", line, show(text), err.msg);
 	return s;
 }
 
@@ -129,14 +119,14 @@ static void c_laws(gtid_set *a, gtid_set *b, int line)
 	gtid_set *du = gtid_union(d, i);
 	/* counts compared modulo 2^64: near-2^63 ranges would overflow signed sums */
 	int64_t na, nd, ni, nu, nb;
-	CHECK(gtid_equal(du, a), "line %d: (a-b) | (a&b) != a", line);
-	CHECK(gtid_is_subset(d, a) && gtid_is_subset(i, b) && gtid_is_subset(b, u), "line %d: subset laws", line);
-	CHECK(gtid_is_subset(a, b) == gtid_equal(i, a), "line %d: a<=b iff a&b==a", line);
+	CHECKF(gtid_equal(du, a), "line %d: (a-b) | (a&b) != a", line);
+	CHECKF(gtid_is_subset(d, a) && gtid_is_subset(i, b) && gtid_is_subset(b, u), "line %d: subset laws", line);
+	CHECKF(gtid_is_subset(a, b) == gtid_equal(i, a), "line %d: a<=b iff a&b==a", line);
 	gtid_count(a, &na), gtid_count(b, &nb), gtid_count(d, &nd), gtid_count(i, &ni), gtid_count(u, &nu);
-	CHECK((uint64_t)na == (uint64_t)nd + (uint64_t)ni,
+	CHECKF((uint64_t)na == (uint64_t)nd + (uint64_t)ni,
 	      "line %d: count(a)=%lld != count(a-b)+count(a&b)=%lld+%lld", line, (long long)na,
 	      (long long)nd, (long long)ni);
-	CHECK((uint64_t)nu == (uint64_t)na + (uint64_t)nb - (uint64_t)ni, "line %d: inclusion-exclusion on counts", line);
+	CHECKF((uint64_t)nu == (uint64_t)na + (uint64_t)nb - (uint64_t)ni, "line %d: inclusion-exclusion on counts", line);
 	gtid_set_free(d), gtid_set_free(i), gtid_set_free(u), gtid_set_free(du);
 }
 
@@ -184,27 +174,27 @@ static void run_vector(lua_State *L, int line, const char *op, const char *a, si
 	if (!strncmp(want, "!ERR ", 5)) {
 		size_t pos = (size_t)atol(want + 5);
 		gtid_set *s = gtid_parse(a, alen, &err);
-		CHECK(s == NULL, "line %d: '%s' must be rejected (server: error at %zu)", line, show(a), pos);
+		CHECKF(s == NULL, "line %d: '%s' must be rejected (server: error at %zu)", line, show(a), pos);
 		if (!s)
-			CHECK(err.pos == pos, "line %d: '%s': error at %zu, server says %zu (%s)", line,
+			CHECKF(err.pos == pos, "line %d: '%s': error at %zu, server says %zu (%s)", line,
 			      show(a), err.pos, pos, err.msg);
 		gtid_set_free(s);
 		char *lerr, *got = lua_apply(L, op, a, alen, b, &lerr);
 		char needle[64];
 		snprintf(needle, sizeof needle, "at position %zu:", pos);
-		CHECK(!got && lerr && strstr(lerr, needle) && strstr(lerr, "bad argument #1"),
+		CHECKF(!got && lerr && strstr(lerr, needle) && strstr(lerr, "bad argument #1"),
 		      "line %d: Lua should raise naming position %zu, got %s", line, pos,
 		      got ? show(got) : lerr);
 		free(got), free(lerr);
 		return;
 	}
 	gtid_set *sa = gtid_parse(a, alen, &err), *sb = NULL;
-	CHECK(sa != NULL, "line %d: '%s' should parse: %s", line, show(a), sa ? "" : err.msg);
+	CHECKF(sa != NULL, "line %d: '%s' should parse: %s", line, show(a), sa ? "" : err.msg);
 	if (sa)
 		sb = parse_ok(b, line);
 	if (sa && sb) {
 		char *got = c_apply(op, sa, sb);
-		CHECK(got && !strcmp(got, want), "line %d: C %s('%s', '%s') = '%s', server: '%s'", line,
+		CHECKF(got && !strcmp(got, want), "line %d: C %s('%s', '%s') = '%s', server: '%s'", line,
 		      op, show(a), show(b), got ? show(got) : "(oom)", show(want));
 		free(got);
 		c_laws(sa, sb, line);
@@ -212,7 +202,7 @@ static void run_vector(lua_State *L, int line, const char *op, const char *a, si
 	gtid_set_free(sa), gtid_set_free(sb);
 
 	char *lerr, *got = lua_apply(L, op, a, alen, b, &lerr);
-	CHECK(got && !strcmp(got, want), "line %d: Lua %s = '%s', server: '%s'", line, op,
+	CHECKF(got && !strcmp(got, want), "line %d: Lua %s = '%s', server: '%s'", line, op,
 	      got ? show(got) : lerr, show(want));
 	free(got), free(lerr);
 }
@@ -272,14 +262,14 @@ static void check_count(void)
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		gtid_set *s = parse_ok(cases[i].text, 0);
 		int64_t n = -1;
-		CHECK(s && gtid_count(s, &n) == 0 && n == cases[i].n, "count('%s') = %lld, want %lld",
+		CHECKF(s && gtid_count(s, &n) == 0 && n == cases[i].n, "count('%s') = %lld, want %lld",
 		      show(cases[i].text), (long long)n, (long long)cases[i].n);
 		gtid_set_free(s);
 	}
 	/* two maximal ranges do not fit in 63 bits: reported, not wrapped */
 	gtid_set *s = parse_ok(UA ":1-9223372036854775806," UB ":1-9", 0);
 	int64_t n;
-	CHECK(s && gtid_count(s, &n) == -1, "count overflow must be reported");
+	CHECKF(s && gtid_count(s, &n) == -1, "count overflow must be reported");
 	gtid_set_free(s);
 }
 
@@ -287,21 +277,21 @@ static void check_structure(void)
 {
 	/* the struct is part of the API: check it holds what the text says */
 	gtid_set *s = parse_ok(UB ":x:4," UA ":9-8:TAG:3-1:1-2:5," UA ":7", 0);
-	CHECK(s && s->n == 3, "3 tsids expected, got %zu", s ? s->n : 0);
+	CHECKF(s && s->n == 3, "3 tsids expected, got %zu", s ? s->n : 0);
 	if (s && s->n == 3) {
-		CHECK(s->t[0].uuid[0] == 0x3e && s->t[0].tag[0] == '\0' && s->t[0].n == 1 &&
+		CHECKF(s->t[0].uuid[0] == 0x3e && s->t[0].tag[0] == '\0' && s->t[0].n == 1 &&
 			      s->t[0].iv[0].first == 7 && s->t[0].iv[0].last == 7, "untagged UA:7");
-		CHECK(!strcmp(s->t[1].tag, "tag") && s->t[1].n == 2 && s->t[1].iv[1].first == 5,
+		CHECKF(!strcmp(s->t[1].tag, "tag") && s->t[1].n == 2 && s->t[1].iv[1].first == 5,
 		      "UA:tag:1-2:5");
-		CHECK(s->t[2].uuid[15] == 0xaa && !strcmp(s->t[2].tag, "x"), "UB:x");
+		CHECKF(s->t[2].uuid[15] == 0xaa && !strcmp(s->t[2].tag, "x"), "UB:x");
 	}
 	gtid_set_free(s);
 
 	gtid_error err;
-	CHECK(gtid_parse("zz", 2, &err) == NULL && err.pos == 1 && strstr(err.msg, "position 1") &&
+	CHECKF(gtid_parse("zz", 2, &err) == NULL && err.pos == 1 && strstr(err.msg, "position 1") &&
 		      strstr(err.msg, "expected"), "error message names position and expectation: %s",
 	      err.msg);
-	CHECK(gtid_parse(UA ":1\0", sizeof UA + 3, NULL) == NULL, "embedded NUL rejected (err may be NULL)");
+	CHECKF(gtid_parse(UA ":1\0", sizeof UA + 3, NULL) == NULL, "embedded NUL rejected (err may be NULL)");
 }
 
 static void check_big(void)
@@ -321,8 +311,8 @@ static void check_big(void)
 	int64_t cnt;
 	gtid_count(d, &cnt);
 	/* odd numbers 1..19999: 10000; odd multiples of 3 (3, 9, ..., 19995): 3333 */
-	CHECK(cnt == 10000 - 3333, "big subtract count %lld", (long long)cnt);
-	CHECK(d->n == 1 && d->t[0].n == (size_t)cnt, "big subtract intervals");
+	CHECKF(cnt == 10000 - 3333, "big subtract count %lld", (long long)cnt);
+	CHECKF(d->n == 1 && d->t[0].n == (size_t)cnt, "big subtract intervals");
 	gtid_set_free(sa), gtid_set_free(sb), gtid_set_free(d);
 	free(a), free(b);
 }

@@ -6,17 +6,14 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "check.h"
 
-static int failures;
 
-#define CHECK(cond, ...) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__); \
-	fputc('\n', stderr); } } while (0)
 
 static void expect_mask(const char *in, const char *want)
 {
 	char *got = fr_mask_dup(in);
-	CHECK(got != NULL && strcmp(got, want) == 0, "mask(\"%s\") = \"%s\", want \"%s\"", in,
+	CHECKF(got != NULL && strcmp(got, want) == 0, "mask(\"%s\") = \"%s\", want \"%s\"", in,
 	      got ? got : "(null)", want);
 	free(got);
 }
@@ -64,12 +61,12 @@ int main(void)
 	expect_mask("", "");
 
 	char *out = capture(stderr, log_secret);
-	CHECK(strstr(out, "pa#ss$word") == NULL, "fr_log leaked the secret: %s", out);
-	CHECK(strstr(out, "password=******") != NULL, "fr_log line not masked: %s", out);
-	CHECK(strstr(out, "INFO") != NULL, "fr_log line lacks its level: %s", out);
+	CHECKF(strstr(out, "pa#ss$word") == NULL, "fr_log leaked the secret: %s", out);
+	CHECKF(strstr(out, "password=******") != NULL, "fr_log line not masked: %s", out);
+	CHECKF(strstr(out, "INFO") != NULL, "fr_log line lacks its level: %s", out);
 
 	out = capture(stdout, record_secret);
-	CHECK(strstr(out, "DRY-RUN sql 127.0.0.1:3306: SET PASSWORD = '******'") != NULL,
+	CHECKF(strstr(out, "DRY-RUN sql 127.0.0.1:3306: SET PASSWORD = '******'") != NULL,
 	      "fr_record line wrong: %s", out);
 
 	/* The same secret written inside SQL literals, a dbscale "..." value or cjson output. */
@@ -80,9 +77,9 @@ int main(void)
 	expect_mask("{\"pw\":\"q'u\\\"o\\\\te\\/x\"}", "{\"pw\":\"******\"}");
 	expect_mask("raw q'u\"o\\te/x", "raw ******");
 
-	CHECK(!fr_dry_run(), "dry-run on by default");
+	CHECKF(!fr_dry_run(), "dry-run on by default");
 	fr_set_dry_run(true);
-	CHECK(fr_dry_run(), "fr_set_dry_run(true) ignored");
+	CHECKF(fr_dry_run(), "fr_set_dry_run(true) ignored");
 
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
