@@ -152,16 +152,7 @@ If start failed while building the restore point, re-run start first: it resumes
                    m.mysqld_safe, m.side_dir, m.side_port)
           return m
         end
-        local sites, errs = parallel(ctx.state.target_nodes, record)
-        if errs then
-          local msgs = {}
-          for i, e in pairs(errs) do
-            if type(e) == "table" then error(e, 0) end -- a refusal stays a refusal (exit 3)
-            msgs[#msgs + 1] = ctx.state.target_nodes[i].id .. ": " .. tostring(e)
-          end
-          error("recording the standby nodes failed:\n  " .. table.concat(msgs, "\n  "), 0)
-        end
-        return { sites = sites }
+        return { sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record) }
       end },
 
     { name = "build the restore point (side instances cloned from the donor)",
@@ -170,16 +161,10 @@ If start failed while building the restore point, re-run start first: it resumes
         for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then targets[#targets + 1] = m end end
         local password = cluster.random_password()
         -- Side instances are prepared in parallel …
-        local _, errs = parallel(targets, function(m)
-          if side.holds(m, ctx.state.frozen) then return true end
-          side.prepare(m, password)
+        cluster.on_each("preparing side instances", targets, function(m)
+          if not side.holds(m, ctx.state.frozen) then side.prepare(m, password) end
           return true
         end)
-        if errs then
-          local msgs = {}
-          for i, e in pairs(errs) do msgs[#msgs + 1] = targets[i].id .. ": " .. tostring(e) end
-          error("preparing side instances failed:\n  " .. table.concat(msgs, "\n  "), 0)
-        end
         -- … and cloned one at a time: a donor serves one clone at a time (error 3634). Each
         -- recipient's restart after its clone overlaps the next clone.
         local dc = cluster.connect("target", ctx.state.donor.host, ctx.state.donor.port)
@@ -188,14 +173,9 @@ If start failed while building the restore point, re-run start first: it resumes
         local sent = {}
         for _, m in ipairs(targets) do
           local t0 = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen)
-          if t0 then sent[#sent + 1] = { m = m, t0 = t0 } end
+          if t0 then sent[#sent + 1] = { id = m.id, m = m, t0 = t0 } end
         end
-        local _, cerrs = parallel(sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0); return true end)
-        if cerrs then
-          local msgs = {}
-          for i, e in pairs(cerrs) do msgs[#msgs + 1] = sent[i].m.id .. ": " .. tostring(e) end
-          error("cloning failed:\n  " .. table.concat(msgs, "\n  "), 0)
-        end
+        cluster.on_each("cloning", sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0); return true end)
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do

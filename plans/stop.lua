@@ -17,13 +17,6 @@ local function targets(ctx)
   return t
 end
 
-local function all_or_error(what, items, errs)
-  if not errs then return end
-  local msgs = {}
-  for i, e in pairs(errs) do msgs[#msgs + 1] = items[i].id .. ": " .. tostring(e) end
-  error(what .. " failed:\n  " .. table.concat(msgs, "\n  "), 0)
-end
-
 local function marker_schema()
   local s = site.get("marker_schema")
   assert(shell.is_name(s) and not s:find("[%.%-]"), "site.marker_schema must be a plain name")
@@ -69,10 +62,8 @@ answer with the restore point's GTID set.]],
     { name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
         local t = targets(ctx)
         -- Every node and side instance is down before any node starts again.
-        local _, e1 = parallel(t, function(m) side.stop_node(m); return true end)
-        all_or_error("shutting down", t, e1)
-        local _, e2 = parallel(t, function(m) side.swap_and_start(m, ctx.state.frozen); return true end)
-        all_or_error("restoring", t, e2)
+        cluster.on_each("shutting down", t, function(m) side.stop_node(m); return true end)
+        cluster.on_each("restoring", t, function(m) side.swap_and_start(m, ctx.state.frozen); return true end)
       end },
 
     { name = "re-enable the donor and replication inside the standby", run = function(ctx)

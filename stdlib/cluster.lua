@@ -50,6 +50,20 @@ function M.ssh(side, host)
   return s
 end
 
+-- Runs fn(item) for every item (each with an .id) in parallel and returns the results; raises
+-- naming every item that failed. A refusal raised by a branch stays a refusal (exit 3).
+function M.on_each(what, items, fn)
+  local results, errs = parallel(items, fn)
+  if not errs then return results end
+  local msgs = {}
+  for i, e in pairs(errs) do
+    if type(e) == "table" then error(e, 0) end
+    msgs[#msgs + 1] = items[i].id .. ": " .. tostring(e)
+  end
+  table.sort(msgs)
+  error(what .. " failed:\n  " .. table.concat(msgs, "\n  "), 0)
+end
+
 -- Runs a write command; raises with its stderr unless it exits 0.
 function M.run(s, cmd, opts)
   local out, err, status = s:run(cmd, opts)
