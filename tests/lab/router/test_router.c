@@ -17,23 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures, checks;
+#include "check.h" /* tests/unit: the assertions every C test uses */
+
 static const char *emu_path;
 static char dir[256], conf[300], logpath[300];
 static int port, node_port[2], target_port;
 static pid_t emu_pid;
 static const char *PW = "p@ss#w$rd ok"; /* characters that broke the old tool's INI reader */
 
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    checks++;                                              \
-    if (!(cond)) {                                         \
-      failures++;                                          \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                        \
-      fputc('\n', stderr);                                 \
-    }                                                      \
-  } while (0)
 
 static int free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -127,26 +118,26 @@ static const char *const DS_COLS[] = {"servername", "host", "port", "username", 
 
 static void test_statements(void) {
   unsigned e = 0;
-  CHECK(!conn_pw("wrong", &e) && e == 1045, "wrong password must be refused with 1045, got %u", e);
+  CHECKF(!conn_pw("wrong", &e) && e == 1045, "wrong password must be refused with 1045, got %u", e);
   MYSQL *m = conn();
   MYSQL_RES *r;
   const char *v;
 
   struct timeval t0, t1;
   gettimeofday(&t0, NULL);
-  CHECK(q(m, "dbscale show dataservers", &r) == 0, "show dataservers: %s", mysql_error(m));
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0, "show dataservers: %s", mysql_error(m));
   gettimeofday(&t1, NULL);
-  CHECK(has_columns(r, DS_COLS, 11), "show dataservers columns");
-  CHECK(r && mysql_num_rows(r) == 2, "two dataservers");
-  CHECK((v = lookup(r, "normal_0_0", 5)) && !strcmp(v, "Master_Online"), "first node is Master_Online");
-  CHECK((v = lookup(r, "normal_0_0", 4)) && strstr(v, "down"), "unreachable master shows down, got %s", v);
-  CHECK((v = lookup(r, "normal_0_1", 4)) && strstr(v, "down"), "unreachable slave shows down, got %s", v);
-  CHECK((v = lookup(r, "normal_0_1", 5)) && !strcmp(v, "Not_A_Master"), "second node Not_A_Master");
-  CHECK((v = lookup(r, "normal_0_1", 3)) && !strcmp(v, "dbscale_internal"), "username is the backend user");
-  CHECK((v = lookup(r, "normal_0_1", 2)) && atoi(v) == node_port[1], "port column");
-  CHECK(t1.tv_sec - t0.tv_sec < 4, "show dataservers must stay fast with dead nodes");
+  CHECKF(has_columns(r, DS_COLS, 11), "show dataservers columns");
+  CHECKF(r && mysql_num_rows(r) == 2, "two dataservers");
+  CHECKF((v = lookup(r, "normal_0_0", 5)) && !strcmp(v, "Master_Online"), "first node is Master_Online");
+  CHECKF((v = lookup(r, "normal_0_0", 4)) && strstr(v, "down"), "unreachable master shows down, got %s", v);
+  CHECKF((v = lookup(r, "normal_0_1", 4)) && strstr(v, "down"), "unreachable slave shows down, got %s", v);
+  CHECKF((v = lookup(r, "normal_0_1", 5)) && !strcmp(v, "Not_A_Master"), "second node Not_A_Master");
+  CHECKF((v = lookup(r, "normal_0_1", 3)) && !strcmp(v, "dbscale_internal"), "username is the backend user");
+  CHECKF((v = lookup(r, "normal_0_1", 2)) && atoi(v) == node_port[1], "port column");
+  CHECKF(t1.tv_sec - t0.tv_sec < 4, "show dataservers must stay fast with dead nodes");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "  DBSCALE   Show   DataServers ; ", &r) == 0 && r && mysql_num_rows(r) == 2,
+  CHECKF(q(m, "  DBSCALE   Show   DataServers ; ", &r) == 0 && r && mysql_num_rows(r) == 2,
         "keywords are case-insensitive, whitespace flexible, trailing ';' allowed");
   if (r) mysql_free_result(r);
 
@@ -155,40 +146,40 @@ static void test_statements(void) {
                                    "master re-scramble delay", "dbscale version"};
   char hp[64];
   snprintf(hp, sizeof hp, "127.0.0.1:%d", port);
-  CHECK(q(m, "dbscale request cluster info", &r) == 0 && has_columns(r, CI, 10), "cluster info columns");
-  CHECK((v = lookup(r, "master", 2)) && !strcmp(v, hp), "cluster info host is the router address, got %s", v);
+  CHECKF(q(m, "dbscale request cluster info", &r) == 0 && has_columns(r, CI, 10), "cluster info columns");
+  CHECKF((v = lookup(r, "master", 2)) && !strcmp(v, hp), "cluster info host is the router address, got %s", v);
   if (r) mysql_free_result(r);
 
   static const char *const NG[] = {"next_group_id"};
-  CHECK(q(m, "dbscale request next group id", &r) == 0 && has_columns(r, NG, 1), "next group id");
-  CHECK(r && mysql_num_rows(r) == 1 && (v = lookup(r, "1", 0)), "next group id starts at 1");
+  CHECKF(q(m, "dbscale request next group id", &r) == 0 && has_columns(r, NG, 1), "next group id");
+  CHECKF(r && mysql_num_rows(r) == 1 && (v = lookup(r, "1", 0)), "next group id starts at 1");
   if (r) mysql_free_result(r);
 
   static const char *const OPT[] = {"Variable_name", "Value"};
-  CHECK(q(m, "dbscale show options like '%slave-dbscale-mode%'", &r) == 0 && has_columns(r, OPT, 2) &&
+  CHECKF(q(m, "dbscale show options like '%slave-dbscale-mode%'", &r) == 0 && has_columns(r, OPT, 2) &&
             mysql_num_rows(r) == 1 && (v = lookup(r, "slave-dbscale-mode", 1)) && !strcmp(v, "0"),
         "slave-dbscale-mode defaults to 0");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale show options like 'transparent-mode'", &r) == 0 && r && mysql_num_rows(r) == 1,
+  CHECKF(q(m, "dbscale show options like 'transparent-mode'", &r) == 0 && r && mysql_num_rows(r) == 1,
         "transparent-mode reported");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale set global 'slave-dbscale-mode'=1", NULL) == 0, "set slave-dbscale-mode: %s", mysql_error(m));
-  CHECK(q(m, "dbscale show options like 'slave-dbscale-mode'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
+  CHECKF(q(m, "dbscale set global 'slave-dbscale-mode'=1", NULL) == 0, "set slave-dbscale-mode: %s", mysql_error(m));
+  CHECKF(q(m, "dbscale show options like 'slave-dbscale-mode'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
             !strcmp(v, "1"),
         "slave-dbscale-mode now 1");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale set global 'no-such-option'=1", NULL) == 1193, "unknown option refused");
+  CHECKF(q(m, "dbscale set global 'no-such-option'=1", NULL) == 1193, "unknown option refused");
 
   /* read-only */
-  CHECK(q(m, "dbscale set global \"enable-read-only\" = 1", NULL) == 0, "set read-only");
-  CHECK(q(m, "insert into t values (1)", NULL) == 1290, "write refused when read-only: %u %s", mysql_errno(m),
+  CHECKF(q(m, "dbscale set global \"enable-read-only\" = 1", NULL) == 0, "set read-only");
+  CHECKF(q(m, "insert into t values (1)", NULL) == 1290, "write refused when read-only: %u %s", mysql_errno(m),
         mysql_error(m));
-  CHECK(q(m, "/* c */ DELETE FROM t", NULL) == 1290, "delete refused when read-only");
-  CHECK(q(m, "set global read_only=0", NULL) == 1290, "SET GLOBAL refused when read-only");
-  CHECK(q(m, "select 1", NULL) == 1105, "reads are forwarded (master unreachable -> 1105), got %u", mysql_errno(m));
-  CHECK(q(m, "stop replica", NULL) == 1105, "replication control passes read-only, got %u", mysql_errno(m));
-  CHECK(q(m, "dbscale set global 'enable-read-only' = 0", NULL) == 0, "clear read-only");
-  CHECK(q(m, "insert into t values (1)", NULL) == 1105, "writes forwarded again, got %u", mysql_errno(m));
+  CHECKF(q(m, "/* c */ DELETE FROM t", NULL) == 1290, "delete refused when read-only");
+  CHECKF(q(m, "set global read_only=0", NULL) == 1290, "SET GLOBAL refused when read-only");
+  CHECKF(q(m, "select 1", NULL) == 1105, "reads are forwarded (master unreachable -> 1105), got %u", mysql_errno(m));
+  CHECKF(q(m, "stop replica", NULL) == 1105, "replication control passes read-only, got %u", mysql_errno(m));
+  CHECKF(q(m, "dbscale set global 'enable-read-only' = 0", NULL) == 0, "clear read-only");
+  CHECKF(q(m, "insert into t values (1)", NULL) == 1105, "writes forwarded again, got %u", mysql_errno(m));
 
   /* the slave_dbscale_server registration, as the drill's stop phase does it */
   char sql[512];
@@ -196,54 +187,54 @@ static void test_statements(void) {
            "dbscale dynamic ADD DATASERVER server_name=slave_dbscale_server,server_host=\"127.0.0.1\",server_port=%d,"
            "server_user=\"admin\",server_password=\"%s\",dbscale_server",
            target_port, "x'y\"z");
-  CHECK(q(m, sql, NULL) == 1064, "an unescaped quote inside a value is a syntax error");
+  CHECKF(q(m, sql, NULL) == 1064, "an unescaped quote inside a value is a syntax error");
   snprintf(sql, sizeof sql,
            "dbscale dynamic ADD DATASERVER server_name=slave_dbscale_server,server_host=\"127.0.0.1\",server_port=%d,"
            "server_user=\"admin\",server_password=\"%s\",dbscale_server",
            target_port, "x'y\\\"z\"\"w");
-  CHECK(q(m, sql, NULL) == 0, "backslash-escaped and doubled quotes are accepted: %s", mysql_error(m));
-  CHECK(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 0, "remove it again: %s",
+  CHECKF(q(m, sql, NULL) == 0, "backslash-escaped and doubled quotes are accepted: %s", mysql_error(m));
+  CHECKF(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 0, "remove it again: %s",
         mysql_error(m));
   snprintf(sql, sizeof sql,
            "dbscale dynamic ADD DATASERVER server_name=slave_dbscale_server,server_host=\"127.0.0.1\",server_port=%d,"
            "server_user=\"admin\",server_password=\"secret\",dbscale_server",
            target_port);
-  CHECK(q(m, sql, NULL) == 0, "add dataserver: %s", mysql_error(m));
-  CHECK(q(m, sql, NULL) == 1105, "adding it twice fails");
-  CHECK(q(m, "dbscale dynamic add server datasource slave_dbscale_source slave_dbscale_server-1-1000-400-800 group_id = 7",
+  CHECKF(q(m, sql, NULL) == 0, "add dataserver: %s", mysql_error(m));
+  CHECKF(q(m, sql, NULL) == 1105, "adding it twice fails");
+  CHECKF(q(m, "dbscale dynamic add server datasource slave_dbscale_source slave_dbscale_server-1-1000-400-800 group_id = 7",
           NULL) == 0,
         "add server datasource: %s", mysql_error(m));
-  CHECK(q(m, "dbscale dynamic add server datasource x nosuch-1-1000-400-800 group_id =8", NULL) == 1105,
+  CHECKF(q(m, "dbscale dynamic add server datasource x nosuch-1-1000-400-800 group_id =8", NULL) == 1105,
         "datasource on a missing dataserver fails");
-  CHECK(q(m, "dbscale request next group id", &r) == 0 && lookup(r, "8", 0), "next group id follows the used ones");
+  CHECKF(q(m, "dbscale request next group id", &r) == 0 && lookup(r, "8", 0), "next group id follows the used ones");
   if (r) mysql_free_result(r);
   static const char *const SRC[] = {"datasource_name", "type", "server", "server_spec", "group_id"};
-  CHECK(q(m, "dbscale show datasource type=server", &r) == 0 && has_columns(r, SRC, 5) &&
+  CHECKF(q(m, "dbscale show datasource type=server", &r) == 0 && has_columns(r, SRC, 5) &&
             (v = lookup(r, "slave_dbscale_source", 4)) && !strcmp(v, "7"),
         "server datasource listed with its group id");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 3 &&
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 3 &&
             (v = lookup(r, "slave_dbscale_server", 4)) && strstr(v, "down"),
         "a router-type dataserver whose router does not answer shows down");
-  CHECK((v = lookup(r, "slave_dbscale_server", 7)) && !*v, "router-type dataserver has no remote_user");
+  CHECKF((v = lookup(r, "slave_dbscale_server", 7)) && !*v, "router-type dataserver has no remote_user");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale dynamic add slave slave_dbscale_source to normal_0", NULL) == 1105,
+  CHECKF(q(m, "dbscale dynamic add slave slave_dbscale_source to normal_0", NULL) == 1105,
         "add slave fails when the target router is down");
   static const char *const REP[] = {"datasource_name", "type", "master_source", "slave_sources", "group_id"};
-  CHECK(q(m, "dbscale show datasource type =replication", &r) == 0 && has_columns(r, REP, 5) &&
+  CHECKF(q(m, "dbscale show datasource type =replication", &r) == 0 && has_columns(r, REP, 5) &&
             (v = lookup(r, "normal_0", 3)) && !strstr(v, "slave_dbscale_source"),
         "a failed add slave does not register the slave");
   if (r) mysql_free_result(r);
 
   /* enable/disable */
-  CHECK(q(m, "dbscale disable dataserver normal_0_0", NULL) == 1105, "the master cannot be disabled");
-  CHECK(q(m, "dbscale disable dataserver normal_0_1", NULL) == 0, "disable: %s", mysql_error(m));
-  CHECK(q(m, "dbscale show dataservers", &r) == 0 && (v = lookup(r, "normal_0_1", 4)) && strstr(v, "disabled"),
+  CHECKF(q(m, "dbscale disable dataserver normal_0_0", NULL) == 1105, "the master cannot be disabled");
+  CHECKF(q(m, "dbscale disable dataserver normal_0_1", NULL) == 0, "disable: %s", mysql_error(m));
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && (v = lookup(r, "normal_0_1", 4)) && strstr(v, "disabled"),
         "disabled dataserver says so, got %s", v ? v : "nothing");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale enable dataserver normal_0_1", NULL) == 1105, "enable needs the node to answer");
-  CHECK(q(m, "dbscale enable dataserver slave_dbscale_server", NULL) == 0, "enable of a router-type server is a no-op");
-  CHECK(q(m, "dbscale enable dataserver nosuch", NULL) == 1105, "enable of a missing server fails");
+  CHECKF(q(m, "dbscale enable dataserver normal_0_1", NULL) == 1105, "enable needs the node to answer");
+  CHECKF(q(m, "dbscale enable dataserver slave_dbscale_server", NULL) == 0, "enable of a router-type server is a no-op");
+  CHECKF(q(m, "dbscale enable dataserver nosuch", NULL) == 1105, "enable of a missing server fails");
 
   /* syntax errors */
   static const char *const bad[] = {"dbscale", "dbscale foo", "dbscale show", "dbscale show dataservers extra",
@@ -255,13 +246,13 @@ static void test_statements(void) {
                                     "dbscale show options like", "dbscale enable dataserver", "dbscale dynamic remove",
                                     "dbscale \x01\x02\xff"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    CHECK(q(m, bad[i], NULL) == 1064, "'%s' must be a syntax error, got %u", bad[i], mysql_errno(m));
+    CHECKF(q(m, bad[i], NULL) == 1064, "'%s' must be a syntax error, got %u", bad[i], mysql_errno(m));
   mysql_close(m);
 }
 
 static void test_persistence(void) {
   MYSQL *m = conn();
-  CHECK(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 1105,
+  CHECKF(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 1105,
         "a dataserver used by a datasource cannot be removed");
   mysql_close(m);
   stop_emu();
@@ -269,28 +260,28 @@ static void test_persistence(void) {
   m = conn();
   MYSQL_RES *r;
   const char *v;
-  CHECK(q(m, "dbscale show options like 'slave-dbscale-mode'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
+  CHECKF(q(m, "dbscale show options like 'slave-dbscale-mode'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
             !strcmp(v, "1"),
         "option survives a restart");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 3 &&
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 3 &&
             (v = lookup(r, "normal_0_1", 4)) && strstr(v, "disabled"),
         "dataservers and disabled flag survive a restart");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale show datasource type=server", &r) == 0 && lookup(r, "slave_dbscale_source", 0),
+  CHECKF(q(m, "dbscale show datasource type=server", &r) == 0 && lookup(r, "slave_dbscale_source", 0),
         "datasource survives a restart");
   if (r) mysql_free_result(r);
-  CHECK(q(m, "dbscale dynamic remove datasource slave_dbscale_source", NULL) == 0, "remove datasource");
-  CHECK(q(m, "dbscale dynamic remove dataserver slave_dbscale_server;", NULL) == 0, "remove dataserver");
-  CHECK(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 1105, "second remove fails");
-  CHECK(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 2, "back to two dataservers");
+  CHECKF(q(m, "dbscale dynamic remove datasource slave_dbscale_source", NULL) == 0, "remove datasource");
+  CHECKF(q(m, "dbscale dynamic remove dataserver slave_dbscale_server;", NULL) == 0, "remove dataserver");
+  CHECKF(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 1105, "second remove fails");
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 2, "back to two dataservers");
   if (r) mysql_free_result(r);
   mysql_close(m);
   /* the state file must not be readable by others: it holds a password */
   char sp[320];
   snprintf(sp, sizeof sp, "%s/state", dir);
   FILE *f = fopen(sp, "r");
-  CHECK(f != NULL, "state file exists");
+  CHECKF(f != NULL, "state file exists");
   if (f) fclose(f);
 }
 
@@ -337,14 +328,14 @@ static int read_packet(int fd) {
 static void test_hostile(void) {
   /* garbage handshake response -> ERR, connection closed */
   int fd = raw_connect();
-  CHECK(fd >= 0 && read_packet(fd) == 10, "greeting is protocol v10");
+  CHECKF(fd >= 0 && read_packet(fd) == 10, "greeting is protocol v10");
   unsigned char junk[64];
   for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(i * 37 + 11);
   unsigned char hdr[4] = {sizeof junk, 0, 0, 1};
   send(fd, hdr, 4, MSG_NOSIGNAL);
   send(fd, junk, sizeof junk, MSG_NOSIGNAL);
-  CHECK(read_packet(fd) == 0xff, "garbage handshake answered with ERR");
-  CHECK(read_packet(fd) == -1, "and the connection is closed");
+  CHECKF(read_packet(fd) == 0xff, "garbage handshake answered with ERR");
+  CHECKF(read_packet(fd) == -1, "and the connection is closed");
   close(fd);
 
   /* a 0xFFFFFF length followed by a truncated body, then hang up */
@@ -360,7 +351,7 @@ static void test_hostile(void) {
   read_packet(fd);
   unsigned char tiny[6] = {2, 0, 0, 1, 0x41, 0x42};
   send(fd, tiny, sizeof tiny, MSG_NOSIGNAL);
-  CHECK(read_packet(fd) == 0xff, "2-byte handshake response answered with ERR");
+  CHECKF(read_packet(fd) == 0xff, "2-byte handshake response answered with ERR");
   close(fd);
   fd = raw_connect();
   send(fd, "\x01", 1, MSG_NOSIGNAL);
@@ -368,13 +359,13 @@ static void test_hostile(void) {
 
   /* after login: unknown commands, huge and multi-packet queries */
   MYSQL *m = conn();
-  CHECK(m != NULL, "still accepts logins after garbage");
+  CHECKF(m != NULL, "still accepts logins after garbage");
   if (!m) return;
   MYSQL_STMT *st = mysql_stmt_init(m);
-  CHECK(mysql_stmt_prepare(st, "select 1", 8) != 0 && mysql_stmt_errno(st) == 1047,
+  CHECKF(mysql_stmt_prepare(st, "select 1", 8) != 0 && mysql_stmt_errno(st) == 1047,
         "COM_STMT_PREPARE answered with ERR 1047, got %u", mysql_stmt_errno(st));
   mysql_stmt_close(st);
-  CHECK(mysql_ping(m) == 0, "session keeps working after an unknown command");
+  CHECKF(mysql_ping(m) == 0, "session keeps working after an unknown command");
 
   size_t big_len = 10u << 20;
   char *qbuf = malloc(big_len + 32);
@@ -382,7 +373,7 @@ static void test_hostile(void) {
   memset(qbuf + strlen(qbuf), 'x', big_len);
   qbuf[27 + big_len] = '\'';
   qbuf[28 + big_len] = 0;
-  CHECK(mysql_real_query(m, qbuf, strlen(qbuf)) != 0 && mysql_errno(m) == 1064, "10 MB dbscale statement -> 1064, got %u",
+  CHECKF(mysql_real_query(m, qbuf, strlen(qbuf)) != 0 && mysql_errno(m) == 1064, "10 MB dbscale statement -> 1064, got %u",
         mysql_errno(m));
   free(qbuf);
   big_len = 17u << 20; /* more than one 16 MiB packet */
@@ -390,15 +381,15 @@ static void test_hostile(void) {
   strcpy(qbuf, "select '");
   memset(qbuf + 8, 'y', big_len);
   strcpy(qbuf + 8 + big_len, "'");
-  CHECK(mysql_real_query(m, qbuf, strlen(qbuf)) != 0 && mysql_errno(m) == 1105,
+  CHECKF(mysql_real_query(m, qbuf, strlen(qbuf)) != 0 && mysql_errno(m) == 1105,
         "17 MB query read across packets and forwarded (-> 1105 dead master), got %u %s", mysql_errno(m), mysql_error(m));
   free(qbuf);
-  CHECK(mysql_ping(m) == 0, "session alive after huge queries");
+  CHECKF(mysql_ping(m) == 0, "session alive after huge queries");
   mysql_close(m);
 
   m = conn();
   MYSQL_RES *r;
-  CHECK(m && q(m, "dbscale show dataservers", &r) == 0 && r, "server keeps serving after hostile input");
+  CHECKF(m && q(m, "dbscale show dataservers", &r) == 0 && r, "server keeps serving after hostile input");
   if (r) mysql_free_result(r);
   if (m) mysql_close(m);
 }
@@ -434,7 +425,7 @@ int main(int argc, char **argv) {
   /* the log must never contain a password */
   char cmd[600];
   snprintf(cmd, sizeof cmd, "grep -c -e 'p@ss' -e secret %s >/dev/null", logpath);
-  CHECK(system(cmd) != 0, "log %s mentions a password", logpath);
+  CHECKF(system(cmd) != 0, "log %s mentions a password", logpath);
   printf("%d checks, %d failures\n", checks, failures);
   if (!failures) {
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
