@@ -49,6 +49,7 @@ typedef struct {
 	/* the operation in flight and its outcome, filled by the worker */
 	enum op op;
 	char *stmt;           /* malloc'd copy of the statement */
+	double started;       /* when the operation was handed to a worker */
 	MYSQL_RES *res;       /* first result set of a query, freed after conversion */
 	my_ulonglong affected;
 	unsigned err_no;
@@ -299,6 +300,13 @@ static int finish(lua_State *L, void *job)
 {
 	conn_t *c = job;
 	c->busy = 0;
+	/* -v shows where a plan spends its time (the text is masked like every log line) */
+	if (c->op == OP_CONNECT)
+		fr_log(FR_DEBUG, "sql %s (%.3f s): connect%s", c->target, fr_monotonic() - c->started,
+		       c->err_no ? " failed" : "");
+	else if (c->stmt)
+		fr_log(FR_DEBUG, "sql %s (%.3f s%s): %s", c->target, fr_monotonic() - c->started,
+		       c->err_no ? ", failed" : "", c->stmt);
 	free(c->stmt);
 	c->stmt = NULL;
 	switch (c->op) {
@@ -366,6 +374,7 @@ static int l_connect(lua_State *L)
 	lua_settop(L, 1); /* finish() pushes the handle (index 1) back */
 	c->op = OP_CONNECT;
 	c->busy = 1;
+	c->started = fr_monotonic();
 	return fr_await(L, work, finish, c);
 }
 
@@ -387,6 +396,7 @@ static int start_stmt(lua_State *L, enum op op)
 	lua_settop(L, 1);
 	c->op = op;
 	c->busy = 1;
+	c->started = fr_monotonic();
 	return fr_await(L, work, finish, c);
 }
 

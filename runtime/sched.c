@@ -147,7 +147,7 @@ int fr_await(lua_State *L, fr_work_fn work, fr_finish_fn finish, void *job)
 
 /* ---- sleep, now --------------------------------------------------------------------------- */
 
-static double monotonic(void)
+double fr_monotonic(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -180,7 +180,7 @@ static int l_sleep(lua_State *L)
 
 static int l_now(lua_State *L)
 {
-	lua_pushnumber(L, monotonic());
+	lua_pushnumber(L, fr_monotonic());
 	return 1;
 }
 

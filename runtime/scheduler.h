@@ -22,6 +22,9 @@ typedef int (*fr_finish_fn)(lua_State *L, void *job);
  * keeps the stack) or in a handle the caller owns. May yield; nothing after it runs. */
 int fr_await(lua_State *L, fr_work_fn work, fr_finish_fn finish, void *job);
 
+/* Seconds on the monotonic clock: durations, deadlines. */
+double fr_monotonic(void);
+
 int luaopen_flashrun_sched(lua_State *L); /* sleep, now, parallel */
 
 #endif
