@@ -68,6 +68,7 @@ typedef struct {
 	struct buf out, err_out;
 	int exit_status;
 	char signal[32];
+	double started;        /* when the operation was handed to a worker */
 
 	int failed, closed_after; /* closed_after: the session was torn down (timeout) */
 	char added_key[200];      /* accept-new: the host key fingerprint we just trusted */
@@ -173,13 +174,6 @@ static const char *ssh_errmsg(sess_t *s)
 	return msg && *msg ? msg : "unknown libssh2 error";
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void b64(const unsigned char *in, size_t n, char *out)
 {
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -217,7 +211,7 @@ static int wait_socket(sess_t *s, double deadline)
 		p.events = POLLIN;
 	int ms = -1;
 	if (deadline > 0) {
-		double left = deadline - now();
+		double left = deadline - fr_monotonic();
 		if (left <= 0)
 			return -1;
 		ms = (int)(left * 1000) + 1;
@@ -226,7 +220,7 @@ static int wait_socket(sess_t *s, double deadline)
 	do
 		rc = poll(&p, 1, ms);
 	while (rc < 0 && errno == EINTR);
-	return rc == 0 && deadline > 0 && now() >= deadline ? -1 : 0;
+	return rc == 0 && deadline > 0 && fr_monotonic() >= deadline ? -1 : 0;
 }
 
 static int tcp_connect(sess_t *s)
@@ -462,7 +456,7 @@ static void do_connect(sess_t *s)
 
 static void do_run(sess_t *s)
 {
-	double deadline = s->run_timeout > 0 ? now() + s->run_timeout : 0;
+	double deadline = s->run_timeout > 0 ? fr_monotonic() + s->run_timeout : 0;
 	LIBSSH2_SESSION *ss = s->sess;
 	LIBSSH2_CHANNEL *ch;
 	int rc;
@@ -643,6 +637,8 @@ static int finish(lua_State *L, void *job)
 	switch (s->op) {
 	case OP_CONNECT:
 		wipe_free(&s->password);
+		fr_log(FR_DEBUG, "ssh %s (%.2f s): connect%s", s->target, fr_monotonic() - s->started,
+		       s->failed ? " failed" : "");
 		if (s->failed) {
 			teardown(s);
 			free_params(s);
@@ -658,6 +654,9 @@ static int finish(lua_State *L, void *job)
 			free_op(s);
 			return push_error(L, s);
 		}
+		/* -v shows where a plan spends its time */
+		fr_log(FR_DEBUG, "ssh %s (%.2f s, exit %d): %s", s->target, fr_monotonic() - s->started,
+		       s->exit_status, s->cmd);
 		/* may raise (memory): the buffers stay in the handle and are freed later */
 		lua_pushlstring(L, s->out.p ? s->out.p : "", s->out.len);
 		lua_pushlstring(L, s->err_out.p ? s->err_out.p : "", s->err_out.len);
@@ -757,6 +756,7 @@ static int l_connect(lua_State *L)
 	lua_settop(L, 1);
 	s->op = OP_CONNECT;
 	s->busy = 1;
+	s->started = fr_monotonic();
 	return fr_await(L, work, finish, s);
 }
 
@@ -816,6 +816,7 @@ static int start_run(lua_State *L, int is_write)
 	lua_settop(L, 1);
 	s->op = OP_RUN;
 	s->busy = 1;
+	s->started = fr_monotonic();
 	return fr_await(L, work, finish, s);
 }
 
@@ -877,6 +878,14 @@ static int l_gc(lua_State *L)
 	return l_close(L);
 }
 
+/* s:is_open() -> false once closed (by close, or by a command that timed out) */
+static int l_is_open(lua_State *L)
+{
+	sess_t *s = luaL_checkudata(L, 1, SESS_MT);
+	lua_pushboolean(L, s->sess != NULL);
+	return 1;
+}
+
 static int l_tostring(lua_State *L)
 {
 	sess_t *s = luaL_checkudata(L, 1, SESS_MT);
@@ -894,6 +903,7 @@ static const luaL_Reg methods[] = {
 	{"read", l_read},
 	{"write_file", l_write_file},
 	{"close", l_close},
+	{"is_open", l_is_open},
 	{NULL, NULL},
 };
 

@@ -37,10 +37,11 @@ end
 
 local sessions = {}
 
--- An ssh session to a node's host (sys_user over sys_port), cached per cluster and host.
+-- An ssh session to a node's host (sys_user over sys_port), cached per cluster and host; a new
+-- one when the cached one was closed (a command that timed out closes its session).
 function M.ssh(side, host)
   local key = side .. "/" .. host
-  if sessions[key] then return sessions[key] end
+  if sessions[key] and sessions[key]:is_open() then return sessions[key] end
   if not shell.is_host(host) then error("refusing ssh to unusable host " .. tostring(host), 0) end
   local c = creds(side)
   local s, err = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,

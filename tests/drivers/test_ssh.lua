@@ -70,6 +70,7 @@ local live = {
     end },
   { name = "run, read, stdin, big output, timeout", run = function()
       local s <close> = assert(connect())
+      check(s:is_open(), "a new session says it is closed")
       local out, e, st = s:run("echo out; echo err >&2; exit 3")
       check(out == "out\n" and e == "err\n" and st == 3, "run: %q %q %s", out, e, st)
       out, e, st = s:read("id -un")
@@ -87,6 +88,7 @@ local live = {
       check(out == nil and e:find("did not finish"), "timeout: %s", tostring(e))
       check(now() - t0 < 3, "timeout took %.1f s", now() - t0)
       check(not pcall(s.run, s, "true"), "session usable after timeout")
+      check(not s:is_open(), "a session closed by a timeout says it is open")
     end },
   { name = "write_file", run = function()
       local s <close> = assert(connect())
