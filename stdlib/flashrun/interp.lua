@@ -68,6 +68,7 @@ end
 -- steps (indexes in `done`) in reverse. Returns true when all were undone.
 local function rollback(plan, failed, done, rec, ctx)
   if not undo_step(plan, failed, ctx, true) then return false end
+  journal.step_undone(plan.steps[failed].name)
   for j = #done, 1, -1 do
     local i = done[j]
     local step = plan.steps[i]
@@ -76,8 +77,7 @@ local function rollback(plan, failed, done, rec, ctx)
       return false
     end
     if not undo_step(plan, i, ctx, false) then return false end
-    rec.steps_done[step.name] = nil
-    journal.save()
+    journal.step_undone(step.name)
   end
   return true
 end

@@ -4,6 +4,7 @@
 --   { state = { ... },                      -- ctx.state, shared by all plans (stop reads start's)
 --     plans = { [plan name] = { status = "running" | "done" | "failed",
 --                               steps_done = { [step name] = true, ... },
+--                               state_keys = { [step name] = { key, ... } }, -- what each step set
 --                               started = "2024-05-01T10:00:00Z", finished = ...,
 --                               failed_step = name, error = masked message } } }
 -- The document is kept in memory and written through on every change, so in dry-run (where
@@ -79,9 +80,26 @@ end
 function M.step_done(name, data)
   if type(name) ~= "string" then error("redo.step_done: expected a step name", 2) end
   if data ~= nil and type(data) ~= "table" then error("redo.step_done: data must be a table", 2) end
-  for k, v in pairs(data or {}) do doc.state[k] = v end
+  local keys = {}
+  for k, v in pairs(data or {}) do doc.state[k] = v; keys[#keys + 1] = k end
   local rec = current and doc.plans[current]
-  if rec then rec.steps_done[name] = true end
+  if rec then
+    rec.steps_done[name] = true
+    rec.state_keys = rec.state_keys or {}
+    rec.state_keys[name] = #keys > 0 and keys or nil
+  end
+  return persist()
+end
+
+-- Interpreter use: step `name` was undone; it counts as not done and what it put into the
+-- state is gone (a later plan must not take a rolled-back start for a drill).
+function M.step_undone(name)
+  local rec = current and doc.plans[current]
+  if rec then
+    rec.steps_done[name] = nil
+    for _, k in ipairs(rec.state_keys and rec.state_keys[name] or {}) do doc.state[k] = nil end
+    if rec.state_keys then rec.state_keys[name] = nil end
+  end
   return persist()
 end
 

@@ -42,11 +42,17 @@ undo_order)
 	in_order run-a run-b run-c undo-d undo-c undo-b undo-a
 	has "plan undo-test failed at Step 04/04 d: .*step d broke on purpose"
 	lacks "RECOVERY"
+	# undone steps leave nothing behind in the state (a rolled-back start is no drill)
+	grep -q '"status":"failed"' log/redo.json || fail "the journal does not record the failure"
+	lacks key_ log/redo.json
 	;;
 irreversible)
 	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.barrier=yes
 	in_order run-a run-b run-c undo-d undo-c
 	has "irreversible"; has "RECOVERY: put things back by hand"
+	grep -q '"key_a":"run-a"' log/redo.json && grep -q '"key_b":"run-b"' log/redo.json ||
+		fail "the state of the steps kept (before the barrier) is gone"
+	lacks key_c log/redo.json
 	;;
 irreversible_failed)
 	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.last_irreversible=yes

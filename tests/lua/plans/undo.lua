@@ -1,7 +1,11 @@
 -- Fails at step 4 when site.fail_at=4; site.barrier=yes makes step 2 irreversible,
 -- site.last_irreversible=yes makes the failing step 4 itself irreversible.
--- Every run/undo prints a marker line the test checks the order of.
+-- Every run/undo prints a marker line the test checks the order of; steps a-c each leave a key
+-- in the journal's state (key_a ...), which undoing the step must take away.
 local function mark(what) return function() log.info("MARK %s", what) end end
+local function mark_keep(what, key)
+  return function() log.info("MARK %s", what); return { [key] = what } end
+end
 local barrier = config.site.barrier == "yes"
 local last_irreversible = config.site.last_irreversible == "yes"
 return {
@@ -9,9 +13,9 @@ return {
   description = "undo order and the irreversible barrier",
   recovery = "RECOVERY: put things back by hand",
   steps = {
-    { name = "a", run = mark("run-a"), undo = mark("undo-a") },
-    { name = "b", run = mark("run-b"), undo = mark("undo-b"), irreversible = barrier },
-    { name = "c", run = mark("run-c"), undo = mark("undo-c") },
+    { name = "a", run = mark_keep("run-a", "key_a"), undo = mark("undo-a") },
+    { name = "b", run = mark_keep("run-b", "key_b"), undo = mark("undo-b"), irreversible = barrier },
+    { name = "c", run = mark_keep("run-c", "key_c"), undo = mark("undo-c") },
     { name = "d", run = function()
         if config.site.fail_at == "4" then error("step d broke on purpose") end
         log.info("MARK run-d")
