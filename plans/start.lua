@@ -172,10 +172,10 @@ If start failed while building the restore point, re-run start first: it resumes
         dc:close()
         local sent = {}
         for _, m in ipairs(targets) do
-          local t0 = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen)
-          if t0 then sent[#sent + 1] = { id = m.id, m = m, t0 = t0 } end
+          local t0, relaunch = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen)
+          if t0 then sent[#sent + 1] = { id = m.id, m = m, t0 = t0, relaunch = relaunch } end
         end
-        cluster.on_each("cloning", sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0); return true end)
+        cluster.on_each("cloning", sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0, x.relaunch); return true end)
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do

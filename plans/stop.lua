@@ -49,6 +49,7 @@ answer with the restore point's GTID set.]],
         local bad = {}
         for _, m in ipairs(targets(ctx)) do
           local ok, why = side.holds(m, ctx.state.frozen)
+          if not ok and not side.restore_begun(m) and side.ensure_up(m) then ok, why = side.holds(m, ctx.state.frozen) end
           if ok then log.info("%s: side instance on port %d holds the restore point", m.id, m.side_port)
           elseif side.restore_begun(m) then log.info("%s: restore already under way (resumed stop)", m.id)
           else bad[#bad + 1] = m.id .. ": " .. tostring(why) end

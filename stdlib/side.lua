@@ -12,10 +12,11 @@ local Q = shell.quote
 
 local function conf_path(m) return m.side_dir .. "/my.cnf" end
 local function sock(m) return m.side_dir .. "/mysqld.sock" end
+local function pid_file(m) return m.side_dir .. "/mysqld.pid" end
 
 -- pid of a live mysqld whose pid file is given, or nil.
-local function live_pid(s, pid_file)
-  local pid = cluster.read(s, "cat " .. Q(pid_file) .. " 2>/dev/null")
+local function live_pid(s, file)
+  local pid = cluster.read(s, "cat " .. Q(file) .. " 2>/dev/null")
   if pid and pid:match("^%d+$") and cluster.read(s, "kill -0 " .. pid .. " 2>/dev/null && echo up") == "up" then
     return pid
   end
@@ -24,8 +25,8 @@ M.live_pid = live_pid
 
 -- Stops a mysqld (and its mysqld_safe) by SHUTDOWN when it answers, by SIGTERM otherwise, and waits
 -- until the process is gone. conn_fn returns a connection or nil.
-function M.shutdown(s, what, pid_file, conn_fn)
-  local pid = live_pid(s, pid_file)
+function M.shutdown(s, what, file, conn_fn)
+  local pid = live_pid(s, file)
   if not pid then return end
   local conn = conn_fn and conn_fn()
   local sent = false
@@ -40,7 +41,7 @@ function M.shutdown(s, what, pid_file, conn_fn)
   if not sent then cluster.run(s, "kill -TERM " .. pid) end
   wait.wait_until(what .. " has shut down", function()
     return cluster.read(s, "kill -0 " .. pid .. " 2>/dev/null && echo up") ~= "up", "pid " .. pid .. " still alive"
-  end, site.num("start_timeout"))
+  end, site.num("stop_timeout"))
 end
 
 -- Starts mysqld_safe detached from the ssh channel.
@@ -51,6 +52,41 @@ function M.start_safe(s, m, conf, out_file)
   -- which refuses to run.
   cluster.run(s, ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s --defaults-file=%s --user=%s </dev/null >%s 2>&1 &")
     :format(Q(m.mysqld_safe), Q(conf), Q(m.os_user), Q(out_file)))
+end
+
+-- How the side instance is started (site.side_launcher):
+--   mysqld       `mysqld --daemonize`, which returns once the server accepts connections (or with
+--                its failure). Nothing restarts it after the clone: flashrun does.
+--   mysqld_safe  the way the nodes run; it restarts the server after the clone by itself. Its
+--                start-up is a long shell script: seconds of CPU on a small host, per start.
+local function launcher() return site.get("side_launcher") end -- checked by site.check_settings
+
+-- Answers SQL on its socket, as root of a fresh (--initialize-insecure) instance.
+local function answers_on_socket(s, m)
+  local out, _, st = s:read(("%s --no-defaults -uroot -S %s -N -e 'SELECT 1'"):format(Q(m.mysql), Q(sock(m))))
+  return st == 0 and out and out:match("1") ~= nil, "not yet"
+end
+
+-- Starts the (stopped) side instance of m. With mysqld_safe, waits until it answers on its socket
+-- when `fresh` (before the clone, root has no password yet); otherwise the caller waits.
+function M.launch(s, m, fresh)
+  if launcher() == "mysqld_safe" then
+    M.start_safe(s, m, conf_path(m), m.side_dir .. "/mysqld_safe.out")
+    if fresh then
+      wait.wait_until(m.id .. " side instance answers on its socket", function() return answers_on_socket(s, m) end,
+                      site.num("start_timeout"))
+    end
+    return
+  end
+  local out, err, st = s:run(("cd / && %s --defaults-file=%s --user=%s --daemonize </dev/null >>%s 2>&1")
+    :format(Q(m.mysqld), Q(conf_path(m)), Q(m.os_user), Q(m.side_dir .. "/mysqld.out")),
+    { timeout = site.num("start_timeout") })
+  if out == nil then error(("%s: starting the side instance: %s"):format(m.id, tostring(err)), 0) end
+  if st ~= 0 then
+    local tail = cluster.read(s, "tail -n 5 " .. Q(m.side_dir .. "/error.log")) or ""
+    error(("%s: the side instance did not start (mysqld exit %s)%s"):format(m.id, tostring(st),
+          tail ~= "" and (":\n" .. tail) or ""), 0)
+  end
 end
 
 -- Waits until host:port answers SQL with the target's credentials (or opts), returns the connection.
@@ -72,10 +108,10 @@ end
 -- remote commands). Their pids, from /proc, matching the argument exactly.
 local function side_pids(s, m)
   local arg = "--defaults-file=" .. conf_path(m)
-  local out = cluster.read(s, ("for p in /proc/[0-9]*; do tr '\\0' '\\n' <\"$p/cmdline\" 2>/dev/null | grep -qxF -- %s && echo \"${p#/proc/}\"; done; true")
-    :format(Q(arg))) or ""
+  -- One grep over every process's NUL-separated arguments: a loop of forks costs seconds here.
+  local out = cluster.read(s, ("grep -lzxF -- %s /proc/[0-9]*/cmdline 2>/dev/null; true"):format(Q(arg))) or ""
   local pids = {}
-  for pid in out:gmatch("%d+") do pids[#pids + 1] = pid end
+  for pid in out:gmatch("/proc/(%d+)/cmdline") do pids[#pids + 1] = pid end
   return pids
 end
 
@@ -83,7 +119,7 @@ end
 -- with its option file, and removes its directory (guarded: strictly inside the data root).
 function M.remove(s, m)
   local sd = shell.guard(m.side_dir, m.data_root)
-  M.shutdown(s, m.id .. " side instance", sd .. "/mysqld.pid",
+  M.shutdown(s, m.id .. " side instance", pid_file(m),
              function() return cluster.try_connect("target", m.host, m.side_port) end)
   local pids = side_pids(s, m)
   if #pids > 0 then
@@ -117,11 +153,7 @@ function M.prepare(m, password)
   cluster.run(s, ("%s --defaults-file=%s --initialize-insecure --user=%s")
     :format(Q(m.mysqld), Q(conf_path(m)), Q(m.os_user)))
   local t1 = now()
-  M.start_safe(s, m, conf_path(m), sd .. "/mysqld_safe.out")
-  wait.wait_until(m.id .. " side instance answers on its socket", function()
-    local out, _, st = s:read(("%s --no-defaults -uroot -S %s -N -e 'SELECT 1'"):format(Q(m.mysql), Q(sock(m))))
-    return st == 0 and out and out:match("1") ~= nil, "not yet"
-  end, site.num("start_timeout"))
+  M.launch(s, m, true)
   log.info("%s: side instance initialized in %.1f s, up in %.1f s", m.id, t1 - t0, now() - t1)
   -- The account, fed through stdin: the password never reaches a command line.
   local stmts = table.concat({
@@ -131,6 +163,20 @@ function M.prepare(m, password)
     ("ALTER USER 'root'@'localhost' IDENTIFIED BY %s;"):format(shell.sql_string(password)),
   }, "\n") .. "\n"
   cluster.run(s, ("%s --no-defaults -uroot -S %s"):format(Q(m.mysql), Q(sock(m))), { stdin = stmts })
+end
+
+-- Starts the side instance of m again when it is down with its data in place (its host restarted
+-- during the drill, or it stopped: nothing supervises it). Returns true when it started it.
+function M.ensure_up(m)
+  local s = cluster.ssh("target", m.host)
+  if live_pid(s, pid_file(m)) then return false end
+  local datadir = m.side_dir .. "/dbdata"
+  if cluster.read(s, ("test -d %s && echo yes || echo no"):format(Q(datadir))) ~= "yes" then return false end
+  log.warn("%s: the side instance is not running; starting it on %s", m.id, datadir)
+  M.launch(s, m)
+  local c = M.wait_answers(m.id .. " side instance", m.host, m.side_port, nil, site.num("start_timeout"))
+  if c then c:close() end -- none in a rehearsal
+  return true
 end
 
 -- Makes sure the clone plugin is active on a server (INSTALL PLUGIN is not binlogged).
@@ -156,8 +202,9 @@ function M.holds(m, gtids)
   return false, "side instance holds " .. ex
 end
 
--- Sends CLONE INSTANCE to the side instance of m and returns the time it started, or nil when
--- there is nothing to wait for (already cloned, or a rehearsal). The donor's password appears only
+-- Sends CLONE INSTANCE to the side instance of m and returns the time it started and whether
+-- flashrun must start the server again (nothing supervises it), or nil when there is nothing to
+-- wait for (already cloned, or a rehearsal). The donor's password appears only
 -- inside the CLONE statement (masked in any output). The donor is free again as soon as the
 -- statement returns: the recipient's restart that follows is settle()'s business, so the next
 -- clone need not wait for it.
@@ -193,12 +240,20 @@ function M.clone_send(m, donor, password, frozen)
   if n == nil and errno ~= 2013 and errno ~= 2006 and errno ~= 3707 then
     error(("%s: CLONE INSTANCE from %s failed: %s (%s)"):format(m.id, donor.id, tostring(err), tostring(errno)), 0)
   end
-  return t0
+  -- 3707: the data is cloned, but no supervisor restarts the server: it shuts down instead.
+  return t0, errno == 3707
 end
 
 -- Waits until the side instance of m is back from its post-clone restart holding the restore
--- point, and reports the clone's stages.
-function M.clone_settle(m, frozen, t0)
+-- point (starting it when `relaunch`: see clone_send), and reports the clone's stages.
+function M.clone_settle(m, frozen, t0, relaunch)
+  if relaunch then
+    local s = cluster.ssh("target", m.host)
+    wait.wait_until(m.id .. " side instance has shut down after the clone", function()
+      return not live_pid(s, pid_file(m)), "still running"
+    end, site.num("stop_timeout"))
+    M.launch(s, m)
+  end
   local conn = M.wait_answers(m.id .. " side instance after clone", m.host, m.side_port, nil, site.num("start_timeout"))
   local rows = conn:query("SELECT STAGE, STATE, TIMESTAMPDIFF(MICROSECOND, BEGIN_TIME, END_TIME) / 1e6 AS secs, DATA FROM performance_schema.clone_progress")
   if rows then
@@ -241,7 +296,7 @@ function M.stop_node(m)
   local sd = shell.guard(m.side_dir, m.data_root)
   if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "no" then return end -- restored already
   local t0 = now()
-  M.shutdown(s, m.id .. " side instance", sd .. "/mysqld.pid",
+  M.shutdown(s, m.id .. " side instance", pid_file(m),
              function() return cluster.try_connect("target", m.host, m.side_port) end)
   local t1 = now()
   M.shutdown(s, m.id, m.pid_file, function() return cluster.try_connect("target", m.host, m.port) end)

@@ -11,6 +11,7 @@ local M = {}
 M.defaults = {
   side_port = "18000",          -- port of the side (restore point) instance on each node
   side_dir = "",                -- default <instance_dir>/flashback_side; must share the datadir's filesystem
+  side_launcher = "mysqld",      -- how side instances start: mysqld (--daemonize) or mysqld_safe
   side_buffer_pool = "",        -- innodb_buffer_pool_size of the side instance (default: the node's)
   disk_threshold = "45",        -- max % used on the datadir filesystem
   disk_margin_mb = "256",       -- free space needed beyond the datadir size on nodes hosting a side instance
@@ -21,6 +22,7 @@ M.defaults = {
   mysqld = "", mysqld_safe = "", mysql = "",   -- default <basedir>/bin/<name>
   os_user = "",                 -- default the owner of the running mysqld process
   start_timeout = "180",        -- seconds for an instance to answer after a start
+  stop_timeout = "600",         -- seconds for an instance to shut down (a big buffer pool takes long)
   apply_timeout = "600",        -- seconds for the standby to apply what it received
   clone_timeout = "3600",       -- seconds for one clone
   max_delay = "0",              -- seconds behind production verify accepts
@@ -28,12 +30,24 @@ M.defaults = {
 }
 
 -- A misspelt setting must not be silently ignored: the run stops naming it.
+-- Settings that take one of a few words.
+M.choices = { side_launcher = { "mysqld", "mysqld_safe" } }
+
+local function check_choices()
+  for k, words in pairs(M.choices) do
+    local v = M.get(k)
+    local ok = false
+    for _, w in ipairs(words) do ok = ok or v == w end
+    if not ok then error(("site.%s must be %s, not %q"):format(k, table.concat(words, " or "), tostring(v)), 0) end
+  end
+end
+
 function M.check_settings()
   local unknown = {}
   for k in pairs(config.site or {}) do
     if M.defaults[k] == nil then unknown[#unknown + 1] = k end
   end
-  if #unknown == 0 then return end
+  if #unknown == 0 then return check_choices() end
   table.sort(unknown)
   local known = {}
   for k in pairs(M.defaults) do known[#known + 1] = k end

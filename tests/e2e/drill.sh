@@ -3,7 +3,8 @@
 #   drill.sh main      verify → start → drill writes (standby) + production writes → stop; then
 #                      checksums equal, drill objects gone, replication runs, journal empty.
 #   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
-#   drill.sh resume    start killed mid-way, re-run, then stop; data checked as in main.
+#   drill.sh resume    start killed mid-way, re-run; a side instance killed during the drill;
+#                      stop killed mid-way, re-run; data checked as in main.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,9 +20,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 conf=$LAB_DIR/flashback.ini
 droot=${LAB_DATA_ROOT:-/data/mysqldata}
 out=$LAB_DIR/e2e-flashrun.out   # everything flashrun printed, searched for passwords at the end
+extra=()                        # options every run gets (a case may add settings)
+launcher=mysqld                 # what side instances must run under (site.side_launcher)
 fr() {
   local p=$1; shift
-  "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "$@" 2>&1 | tee -a "$out"
+  "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" "$@" 2>&1 | tee -a "$out"
 }
 no_password_shown() {
   local pw f
@@ -131,8 +134,18 @@ general_log_no_writes() {
   [[ -z $writes ]] || { echo "$writes"; fail "a dry-run sent write statements"; }
 }
 
+side_runs_under() { # LAUNCHER: the side instance on the standby master runs under it
+  local procs
+  procs=$(lab ssh "$tnet.1" 'for f in $(grep -l -z -F -- /flashback_side/my.cnf /proc/[0-9]*/cmdline 2>/dev/null); do tr "\0" " " <"$f"; echo; done')
+  case $1 in
+    mysqld_safe) grep -q '/mysqld_safe ' <<<"$procs" || { echo "$procs"; fail "the side instance does not run under mysqld_safe"; } ;;
+    mysqld) grep -q -- '--daemonize' <<<"$procs" && ! grep -q '/mysqld_safe ' <<<"$procs" ||
+              { echo "$procs"; fail "the side instance was not started by mysqld --daemonize"; } ;;
+  esac
+}
+
 killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
-  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" >>"$out" 2>&1 ) &
+  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" >>"$out" 2>&1 ) &
   local pid=$!
   sleep "$1"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
   echo "killed $2 after $1 s"
@@ -143,6 +156,7 @@ drill_main() {
   fr verify || fail "verify"
   timed fr start || fail "start"
   [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
+  side_runs_under "$launcher"
   fr start >"$LAB_DIR/second-start.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "a drill is open since" "$LAB_DIR/second-start.out" || fail "a second start during the drill: exit $rc, expected a refusal (3)"
   drill_writes
@@ -167,6 +181,8 @@ layout)
   conf=$LAB_DIR/flashback-nosite.ini
   sed '/^\[site\]/,$d' "$LAB_DIR/flashback.ini" >"$conf"; chmod 600 "$conf"
   ! grep -q '^\[site\]' "$conf" || fail "the [site] section is still there"
+  # The one setting given: side instances run under mysqld_safe, like the nodes.
+  extra=(--set side_launcher=mysqld_safe); launcher=mysqld_safe
   drill_main
   no_password_shown
   echo "e2e layout: ok" ;;
@@ -187,8 +203,13 @@ resume)
   killed_after "${KILL_AFTER:-4}" start
   fr start || fail "re-run of start after kill"
   drill_writes
+  # a side instance dies during the drill (nothing supervises it): stop starts it again
+  side_pid=$(lab ssh "$tnet.1" "cat $droot/*/flashback_side/mysqld.pid") || fail "no side instance on $tnet.1"
+  lab ssh "$tnet.1" "kill -9 $side_pid; while kill -0 $side_pid 2>/dev/null; do sleep 0.1; done" || fail "killing the side instance"
   # stop killed in the middle of the swap (nodes down, data half moved), then re-run
-  killed_after "${STOP_KILL_AFTER:-3}" stop
+  killed_after "${STOP_KILL_AFTER:-5}" stop
+  grep -q "$tnet.1:3308: the side instance is not running; starting it" "$out" || fail "stop did not start the dead side instance"
+
   fr stop || fail "re-run of stop after kill"
   check_restored prod-during-drill
   no_password_shown
@@ -204,6 +225,9 @@ rollback)
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side 2>/dev/null") ]] || fail "$h: rollback left a side instance"
   done
+  fr stop >"$LAB_DIR/stop-after-rollback.out"; rc=$?
+  [[ $rc == 3 ]] && grep -q "records no drill" "$LAB_DIR/stop-after-rollback.out" ||
+    fail "stop after a rolled-back start: exit $rc, expected a refusal (3): nothing to stop"
   q "$SI" "REPLACE INTO app.t VALUES (11,'after-rollback')" || fail "writing on production"
   wait_synced
   fr verify || fail "verify after the rollback"
