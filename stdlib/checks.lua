@@ -26,6 +26,31 @@ local function disk(s, datadir)
 end
 M.disk = disk
 
+-- A dotted quad as /proc/net/tcp prints it, in both byte orders (the kernel prints the address
+-- in host order): {"0134007F", "7F003401"} for 127.0.52.1; nil for a name.
+local function proc_net_ipv4(host)
+  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return nil end
+  return { ("%02X%02X%02X%02X"):format(d, c, b, a), ("%02X%02X%02X%02X"):format(a, b, c, d) }
+end
+
+-- The local addresses of TCP sockets in LISTEN state on `port`, from /proc/net/tcp{,6} text, that
+-- a server bound to host:port would collide with: the wildcard, host itself, or anything when host
+-- is a name.
+function M.listeners(text, host, port)
+  local mine = proc_net_ipv4(host)
+  local found = {}
+  for addr, lport, st in text:gmatch("\n%s*%d+:%s+(%x+):(%x+)%s+%x+:%x+%s+(%x+)") do
+    if st == "0A" and tonumber(lport, 16) == port then
+      local v4 = #addr == 32 and addr:sub(1, 24) == "0000000000000000FFFF0000" and addr:sub(25) or addr
+      local clash = addr:match("^0+$") or not mine
+      for _, m in ipairs(mine or {}) do clash = clash or v4 == m end
+      if clash then found[#found + 1] = addr end
+    end
+  end
+  return found
+end
+
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
 -- opts.quiet_disk: skip the side-instance space check (used when it was already done).
 function M.run(opts)
@@ -109,6 +134,11 @@ function M.run(opts)
     if report(r, dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(datadir)) then
       report(r, dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
       if n.side == "target" then
+        local port = site.num("side_port")
+        local net = cluster.read(n.ssh, "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null") or ""
+        local taken = M.listeners("\n" .. net, n.ds.host, port)
+        report(r, #taken == 0, "%s: side instance port %d %s", key, port,
+               #taken == 0 and "is free" or "is taken: something listens on it (set site.side_port to a free port)")
         report(r, dk.avail_kb >= dk.datadir_kb + margin_kb,
                "%s: %d MB free for a side instance of %d MB (+%d MB margin)", key,
                dk.avail_kb // 1024, dk.datadir_kb // 1024, margin_kb // 1024)

@@ -5,7 +5,8 @@
 #   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
 #   drill.sh resume    start killed mid-way, re-run; a side instance killed during the drill;
 #                      stop killed mid-way, re-run; data checked as in main.
-#   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks.
+#   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, and
+#                      a standby node whose side-instance port is taken.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${FLASHRUN:-$top/build/flashrun}
@@ -248,6 +249,15 @@ errant)
     for ((x = a; x <= b; x++)); do q "$SI" "SET gtid_next='$uuid:$x'; BEGIN; COMMIT; SET gtid_next='AUTOMATIC'"; done
   done
   [[ $rc == 3 ]] || fail "verify exit $rc on an errant GTID, expected 3"
+  # Something else listens on a standby node's side port: verify says so (the lab's hosts share
+  # one network namespace, so a listener started here is on that host's address).
+  perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => 18000, Listen => 1, ReuseAddr => 1) or die "listen: $!\n"; sleep 60' "$tnet.3" &
+  listener=$!; sleep 0.5
+  fr verify >"$LAB_DIR/verify-port.out"; rc=$?
+  kill $listener; wait $listener 2>/dev/null
+  [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.3:3308: side instance port 18000 is taken: something listens on it" "$LAB_DIR/verify-port.out" ||
+    fail "verify with the side port taken on $tnet.3: exit $rc, expected a refusal naming the port"
+  fr verify >/dev/null || fail "verify once the port is free again"
   no_password_shown
   echo "e2e errant: ok" ;;
 *) fail "unknown case $1" ;;
