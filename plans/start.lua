@@ -170,9 +170,11 @@ If start failed while building the restore point, re-run start first: it resumes
         local dc = cluster.connect("target", ctx.state.donor.host, ctx.state.donor.port)
         side.donor_plugin(dc)
         dc:close()
+        local donor_bytes
+        for _, m in ipairs(ctx.state.sites) do if m.role == "donor" then donor_bytes = side.datadir_bytes(m) end end
         local sent = {}
         for _, m in ipairs(targets) do
-          local t0, relaunch = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen)
+          local t0, relaunch = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen, donor_bytes)
           if t0 then sent[#sent + 1] = { id = m.id, m = m, t0 = t0, relaunch = relaunch } end
         end
         cluster.on_each("cloning", sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0, x.relaunch); return true end)

@@ -202,13 +202,66 @@ function M.holds(m, gtids)
   return false, "side instance holds " .. ex
 end
 
+local function human(bytes)
+  if bytes >= 2 ^ 30 then return ("%.1f GiB"):format(bytes / 2 ^ 30) end
+  return ("%.0f MiB"):format(bytes / 2 ^ 20)
+end
+
+-- Bytes under a node's datadir (du), or nil: what a clone of it will copy, roughly (the redo
+-- and temporary files are not copied as such).
+function M.datadir_bytes(m)
+  local out = cluster.read(cluster.ssh("target", m.host), "du -sb --exclude='#innodb_redo' --exclude='ib_logfile*' --exclude='#innodb_temp' --exclude=ibtmp1 -- "
+                           .. Q(m.datadir) .. " 2>/dev/null")
+  return tonumber(out and out:match("^%d+"))
+end
+
+-- Logs how far the clone into m's side instance got, every site.progress_interval seconds while
+-- cloning() says so. The recipient's performance_schema.clone_progress has the stage and its
+-- bytes when it is on; otherwise the growth of the side datadir since the clone began (a fresh
+-- instance holds no user data to drop) against the size of the donor's datadir.
+local function report_progress(m, password, donor_bytes, t0, cloning)
+  local s = cluster.ssh("target", m.host)
+  local interval = site.num("progress_interval")
+  local function du()
+    local out = cluster.read(s, "du -sb " .. Q(m.side_dir .. "/dbdata") .. " 2>/dev/null")
+    return tonumber(out and out:match("^%d+"))
+  end
+  local base = du()
+  local next_at, conn = now() + interval, nil
+  while cloning() do
+    sleep(0.05) -- short: the clone's end must not wait for this branch
+    if cloning() and now() >= next_at then
+      conn = conn or cluster.try_connect("target", m.host, m.side_port, { user = M.CLONE_USER, password = password, timeout = 5 })
+      local rows = conn and conn:query("SELECT STAGE, ESTIMATE, DATA FROM performance_schema.clone_progress WHERE STATE = 'In Progress'")
+      local r = rows and rows[1]
+      local done, total, stage = nil, donor_bytes, ""
+      if r then
+        stage = " [" .. tostring(server.value(r.STAGE)) .. "]"
+        done, total = tonumber(server.value(r.DATA)), tonumber(server.value(r.ESTIMATE))
+      else
+        local now_bytes = du()
+        done = now_bytes and base and math.max(0, now_bytes - base)
+      end
+      if done and total and total > 0 then
+        log.info("%s: cloning for %.0f s: %s of ~%s (%d%%)%s", m.id, now() - t0, human(done), human(total),
+                 math.min(99, math.floor(done * 100 / total)), stage)
+      else
+        log.info("%s: cloning for %.0f s: %s so far%s", m.id, now() - t0, done and human(done) or "?", stage)
+      end
+      next_at = now() + interval
+    end
+  end
+  if conn then conn:close() end
+  return true
+end
+
 -- Sends CLONE INSTANCE to the side instance of m and returns the time it started and whether
 -- flashrun must start the server again (nothing supervises it), or nil when there is nothing to
 -- wait for (already cloned, or a rehearsal). The donor's password appears only
 -- inside the CLONE statement (masked in any output). The donor is free again as soon as the
 -- statement returns: the recipient's restart that follows is settle()'s business, so the next
 -- clone need not wait for it.
-function M.clone_send(m, donor, password, frozen)
+function M.clone_send(m, donor, password, frozen, donor_bytes)
   if M.holds(m, frozen) then log.info("%s: side instance already holds the restore point", m.id); return nil end
   local valid_donor = ("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))
   local clone = ("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s"):format(
@@ -227,14 +280,23 @@ function M.clone_send(m, donor, password, frozen)
   local t0 = now()
   M.donor_plugin(c)
   assert(c:exec(valid_donor))
-  log.info("%s: cloning from donor %s", m.id, donor.id)
+  log.info("%s: cloning from donor %s (%s)", m.id, donor.id, donor_bytes and ("~" .. human(donor_bytes)) or "size unknown")
   local n, err, errno
-  -- 3634: the donor still finishes the previous clone; it is free within moments.
-  wait.wait_until(m.id .. " donor " .. donor.id .. " accepts the clone", function()
-    n, err, errno = c:exec(clone)
-    return n ~= nil or errno ~= 3634, err
-  end, 60)
+  local cloning = true
+  local _, errs = parallel({ "clone", "progress" }, function(branch)
+    if branch == "progress" then
+      return report_progress(m, password, donor_bytes, t0, function() return cloning end)
+    end
+    -- 3634: the donor still finishes the previous clone; it is free within moments.
+    local ok, e = pcall(wait.wait_until, m.id .. " donor " .. donor.id .. " accepts the clone", function()
+      n, err, errno = c:exec(clone)
+      return n ~= nil or errno ~= 3634, err
+    end, 60)
+    cloning = false
+    if not ok then error(e, 0) end
+  end)
   c:close()
+  if errs then error(errs[1] or errs[2], 0) end
   -- The recipient restarts itself after a remote clone (mysqld_safe brings it back); the client
   -- may see the connection drop (2013) or "restart" errors — the data decides, in settle().
   if n == nil and errno ~= 2013 and errno ~= 2006 and errno ~= 3707 then

@@ -201,8 +201,10 @@ dryrun)
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
+  extra=(--set progress_interval=0.1)   # the lab's clones take a fraction of a second
   killed_after "${KILL_AFTER:-4}" start
   fr start || fail "re-run of start after kill"
+  grep -q "cloning for [0-9]* s: [0-9.]* [MG]iB of ~[0-9.]* [MG]iB ([0-9]*%)" "$out" || fail "no clone progress reported"
   drill_writes
   # a side instance dies during the drill (nothing supervises it): stop starts it again
   side_pid=$(lab ssh "$tnet.1" "cat $droot/*/flashback_side/mysqld.pid") || fail "no side instance on $tnet.1"
