@@ -109,9 +109,43 @@ local function fail(plan, i, res, secs, done, rec, ctx)
   return refused and errors.REFUSED or 1
 end
 
+-- The endpoints (host:port) of the config sections the plan needs, e.g. both routers.
+local function endpoints(plan, config)
+  local e = {}
+  for _, sec in ipairs(plan.needs or {}) do
+    local c = config[sec]
+    if type(c) == "table" and c.host then e[sec] = c.host .. ":" .. tostring(c.port) end
+  end
+  return e
+end
+
+-- A journal belongs to the clusters it was written for: a run against other routers must not
+-- resume, or end, somebody else's drill. An empty state is claimed by this run. Returns an
+-- error message, or nil.
+local function foreign_journal(doc, plan, config)
+  local mine = endpoints(plan, config)
+  if next(doc.state) == nil then
+    doc.owner = next(mine) and mine or nil
+    return nil
+  end
+  local theirs = {}
+  for sec, hp in pairs(doc.owner or {}) do
+    if mine[sec] and mine[sec] ~= hp then theirs[#theirs + 1] = ("[%s] %s, not %s"):format(sec, hp, mine[sec]) end
+  end
+  if #theirs == 0 then return nil end
+  table.sort(theirs)
+  return ("the journal in this state directory belongs to other clusters (%s): run with their "
+          .. "--si/--ti, or give these clusters their own --state-dir"):format(table.concat(theirs, "; "))
+end
+
 -- run(plan, config, dry_run) -> exit code
 function M.run(plan, config, dry_run)
   local doc = journal.document()
+  local foreign = foreign_journal(doc, plan, config)
+  if foreign then
+    log.error("plan %s refused: %s", plan.name, foreign)
+    return errors.REFUSED
+  end
   local rec = plan_record(doc, plan.name)
   journal.save()
   local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config }

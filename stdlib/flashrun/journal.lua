@@ -2,6 +2,7 @@
 --
 -- Document shape (what a resumed run and the next plan read back):
 --   { state = { ... },                      -- ctx.state, shared by all plans (stop reads start's)
+--     owner = { [section] = "host:port" },  -- the clusters the state is about (plan.needs)
 --     plans = { [plan name] = { status = "running" | "done" | "failed",
 --                               steps_done = { [step name] = true, ... },
 --                               state_keys = { [step name] = { key, ... } }, -- what each step set

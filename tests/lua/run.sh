@@ -72,6 +72,19 @@ resume)
 	run 0 "$PLANS/resume.lua"   # finished last time: a fresh run does step one again
 	in_order run-one run-two run-three
 	;;
+owner)
+	export FLASHRUN_TARGET_MYSQL_PASSWORD=pw
+	run 1 "$PLANS/owner.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u --set fail=yes
+	in_order run-one; grep -q '"owner":{"target":"127.0.0.5:3307"}' log/redo.json || fail "owner not recorded"
+	run 3 "$PLANS/owner.lua" --ti 127.0.0.6:3307 --set target.mysql_user=u
+	has "belongs to other clusters (\[target\] 127.0.0.5:3307, not 127.0.0.6:3307)"; lacks MARK
+	run 3 "$PLANS/owner.lua" --ti 127.0.0.5:3308 --set target.mysql_user=u
+	has "not 127.0.0.5:3308"
+	run 0 "$PLANS/owner.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u
+	in_order run-two run-three   # its own router resumes it; the last step emptied the journal
+	run 0 "$PLANS/owner.lua" --ti 127.0.0.6:3307 --set target.mysql_user=u
+	in_order run-one run-two run-three
+	;;
 strict_read)
 	run 1 "$PLANS/strict.lua" --set which=read
 	has "undeclared global 'no_such_global'"; has "Step 01/01 poke … FAILED"
