@@ -34,7 +34,8 @@ void fr_cli_usage(void)
 	      "  -v, --verbose       debug messages     -q, --quiet  warnings and errors only\n"
 	      "  -h, --help          this text          --version    print the version\n"
 	      "exit: 0 done, 1 a step failed, 2 usage or config error, 3 a precheck refused,\n"
-	      "      4 another run holds the lock\n",
+	      "      4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM (stopped\n"
+	      "      at the next step or wait, rolled back like a failure)\n",
 	      stdout);
 }
 

@@ -24,6 +24,7 @@ int luaopen_flashrun_ssh(lua_State *L);
 int luaopen_flashrun_gtid(lua_State *L);
 int luaopen_flashrun_config(lua_State *L);
 int luaopen_flashrun_redo(lua_State *L);
+int luaopen_flashrun_signals(lua_State *L);
 
 /* Relative to the stdlib root: shared with stdlib/flashrun/bootstrap.lua by name only. */
 #define BOOTSTRAP "flashrun/bootstrap.lua"
@@ -34,6 +35,7 @@ static const luaL_Reg PRELOAD[] = {
 	{ "flashrun.gtid", luaopen_flashrun_gtid },
 	{ "flashrun.config", luaopen_flashrun_config },
 	{ "flashrun.redo", luaopen_flashrun_redo },
+	{ "flashrun.signals", luaopen_flashrun_signals },
 	{ "flashrun.sched", luaopen_flashrun_sched },
 	{ "flashrun.log", luaopen_flashrun_log },
 	{ "cjson", luaopen_cjson },

@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 
 #include "scheduler.h"
+#include "signals.h"
 
 #define NWORKERS 16
 
@@ -82,11 +83,14 @@ static int pool_start(void)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigset_t old;
+	fr_signals_block(&old); /* inherited by the workers */
 	for (int i = 0; i < NWORKERS; i++) {
 		pthread_t t;
 		if (pthread_create(&t, &attr, worker_main, NULL) == 0)
 			pool.started++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return pool.started > 0 ? 0 : -1;
 }

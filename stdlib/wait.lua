@@ -4,13 +4,16 @@ local M = {}
 -- Polls check() until it returns a truthy value, which is returned. check may return
 -- `false, why` to say what it is still waiting for; errors it raises count as "not yet" (a
 -- server that is still starting refuses connections). Raises after timeout seconds with the last
--- reason. In dry-run the condition is evaluated once, logged, and the plan goes on.
+-- reason. In dry-run the condition is evaluated once, logged, and the plan goes on. A SIGINT or
+-- SIGTERM ends the wait with an error: waits are where a plan spends its time.
 function M.wait_until(description, check, timeout, interval)
   timeout = timeout or 60
   interval = interval or 0.2
   local t0 = now()
   local why
   while true do
+    local sig = interrupted()
+    if sig then error("interrupted while waiting until " .. description, 0) end
     local ok, v, reason = pcall(check)
     if ok and v then
       if dry_run then log.info("[dry-run] %s: already true", description) end

@@ -33,6 +33,7 @@ function M.install(g, config, dry_run)
   g.sql = callable("flashrun.sql")
   g.ssh = callable("flashrun.ssh")
   g.sleep, g.now, g.parallel = sched.sleep, sched.now, sched.parallel
+  g.interrupted = require("flashrun.signals").interrupted
   g.gtid = require "flashrun.gtid"
   g.gtid_subtract = gtid_subtract
   g.redo = journal.global

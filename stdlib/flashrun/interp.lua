@@ -1,12 +1,14 @@
 -- flashrun.interp — run a validated plan: number and time each step, journal what is done,
 -- stop at the first failure, undo completed steps in reverse (never past an irreversible
 -- one), print the plan's recovery text when the rollback could not be completed, and resume
--- an unfinished run by skipping the steps it already did.
+-- an unfinished run by skipping the steps it already did. SIGINT/SIGTERM stop the run at the
+-- next step boundary (or wait) and roll back like a failure; the exit code is then 128 + signal.
 local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local errors = require "flashrun.errors"
 local journal = require "flashrun.journal"
 local planmod = require "flashrun.plan"
+local signals = require "flashrun.signals"
 
 local M = {}
 
@@ -66,9 +68,11 @@ end
 
 -- Undo the failed step `failed` (its undo must cope with a half-done step), then the completed
 -- steps (indexes in `done`) in reverse. Returns true when all were undone.
-local function rollback(plan, failed, done, rec, ctx)
-  if not undo_step(plan, failed, ctx, true) then return false end
-  journal.step_undone(plan.steps[failed].name)
+local function rollback(plan, failed, done, rec, ctx, not_started)
+  if not not_started then
+    if not undo_step(plan, failed, ctx, true) then return false end
+    journal.step_undone(plan.steps[failed].name)
+  end
   for j = #done, 1, -1 do
     local i = done[j]
     local step = plan.steps[i]
@@ -82,20 +86,31 @@ local function rollback(plan, failed, done, rec, ctx)
   return true
 end
 
-local function fail(plan, i, res, secs, done, rec, ctx)
+local EXIT_ON_SIGNAL = { SIGINT = 130, SIGTERM = 143 }
+
+-- Step i failed with res (or, not_started, was not run because the run was interrupted).
+local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   local label = planmod.label(i, #plan.steps, plan.steps[i].name)
-  local refused = errors.is(res) and res.kind == "refuse"
-  log.error("%s … %s (%.2f s): %s", label, refused and "REFUSED" or "FAILED", secs, message(res))
+  -- Taken from here on: the rollback's own waits must work (a new signal interrupts it).
+  local sig = signals.interrupted(true)
+  local refused = not sig and errors.is(res) and res.kind == "refuse"
+  if not_started then
+    log.error("%s … not started: interrupted (%s)", label, sig or "?")
+  elseif sig then
+    log.error("%s … INTERRUPTED (%s) after %.2f s: %s", label, sig, secs, message(res))
+  else
+    log.error("%s … %s (%.2f s): %s", label, refused and "REFUSED" or "FAILED", secs, message(res))
+  end
   if res.traceback then log.debug("%s", res.traceback) end
   rec.status, rec.failed_step, rec.finished = "failed", plan.steps[i].name, utc()
   rec.error = log.mask(message(res))
   journal.save()
   local clean = false
-  if plan.steps[i].irreversible then
+  if plan.steps[i].irreversible and not not_started then
     -- It may have done part of its work: whatever came before it is what that part stands on.
     log.warn("%s is irreversible and did not finish: nothing is undone", label)
   else
-    clean = rollback(plan, i, done, rec, ctx)
+    clean = rollback(plan, i, done, rec, ctx, not_started)
   end
   if clean then
     if #done > 0 or plan.steps[i].undo then
@@ -104,9 +119,9 @@ local function fail(plan, i, res, secs, done, rec, ctx)
   elseif plan.recovery then
     log.error("the rollback could not be completed; recovery:\n%s", plan.recovery)
   end
-  local what = refused and "refused" or "failed"
+  local what = sig and ("interrupted (" .. sig .. ")") or refused and "refused" or "failed"
   log.error("plan %s %s at %s: %s", plan.name, what, label, message(res))
-  return refused and errors.REFUSED or 1
+  return sig and EXIT_ON_SIGNAL[sig] or refused and errors.REFUSED or 1
 end
 
 -- The endpoints (host:port) of the config sections the plan needs, e.g. both routers.
@@ -156,6 +171,10 @@ function M.run(plan, config, dry_run)
     local label = planmod.label(i, total, step.name)
     if rec.steps_done[step.name] and not step.always then
       log.info("%s … skipped (done by an earlier run)", label)
+    elseif signals.interrupted() then
+      local code = fail(plan, i, { msg = "the run was interrupted before this step" }, 0, done, rec, ctx, true)
+      log.info("plan %s ended after %.2f s", plan.name, sched.now() - t0)
+      return code
     else
       log.info("%s …", label)
       local ok, res, secs = run_step(step, ctx)
