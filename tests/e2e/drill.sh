@@ -218,9 +218,17 @@ resume)
   no_password_shown
   echo "e2e resume: ok" ;;
 rollback)
-  # start fails while building the restore point (side instances get 1 s to answer): the
-  # automatic rollback must leave the standby exactly as verify wants it.
+  # start interrupted (SIGINT), then failing while building the restore point (side instances
+  # get 1 s to answer): the automatic rollback must leave the standby exactly as verify wants it.
   seed; wait_synced
+  # Ctrl-C while start builds the restore point: it stops at the next wait and rolls back.
+  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" >"$LAB_DIR/start-sigint.out" 2>&1 ) &
+  pid=$!
+  for ((i = 0; i < 200; i++)); do grep -q "Step 07/08" "$LAB_DIR/start-sigint.out" && break; sleep 0.1; done
+  sleep 1; kill -INT $pid; wait $pid; rc=$?; cat "$LAB_DIR/start-sigint.out" >>"$out"
+  [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-sigint.out" ||
+    { tail -20 "$LAB_DIR/start-sigint.out"; fail "start interrupted by SIGINT: exit $rc, expected 130 after a complete rollback"; }
+  fr verify >/dev/null || fail "verify after the interrupted start"
   fr start --set site.start_timeout=1; rc=$?
   [[ $rc == 1 ]] || fail "start with an impossible timeout: exit $rc, expected 1"
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
