@@ -23,11 +23,11 @@ local function live_pid(s, file)
 end
 M.live_pid = live_pid
 
--- Stops a mysqld (and its mysqld_safe) by SHUTDOWN when it answers, by SIGTERM otherwise, and waits
--- until the process is gone. conn_fn returns a connection or nil.
-function M.shutdown(s, what, file, conn_fn)
+-- Asks a mysqld to stop: SHUTDOWN when it answers, SIGTERM otherwise. Returns its pid, or nil
+-- when none runs. conn_fn returns a connection or nil.
+local function request_shutdown(s, file, conn_fn)
   local pid = live_pid(s, file)
-  if not pid then return end
+  if not pid then return nil end
   local conn = conn_fn and conn_fn()
   local sent = false
   if conn then
@@ -39,9 +39,32 @@ function M.shutdown(s, what, file, conn_fn)
     conn:close()
   end
   if not sent then cluster.run(s, "kill -TERM " .. pid) end
+  return pid
+end
+
+-- Waits until process pid on s has ended. Each probe watches it remotely for up to 2 s, so the
+-- end is seen within 50 ms without a round trip per look (and an interrupt within 2 s).
+local function wait_gone(s, what, pid)
+  local probe = ("for i in $(seq 40); do kill -0 %d 2>/dev/null || { echo gone; exit 0; }; sleep 0.05; done; echo up")
+    :format(math.tointeger(tonumber(pid)))
   wait.wait_until(what .. " has shut down", function()
-    return cluster.read(s, "kill -0 " .. pid .. " 2>/dev/null && echo up") ~= "up", "pid " .. pid .. " still alive"
-  end, site.num("stop_timeout"))
+    return cluster.read(s, probe) == "gone", "pid " .. pid .. " still alive"
+  end, site.num("stop_timeout"), 0.01)
+end
+
+-- Stops mysqlds (with their mysqld_safe) on one host together, and waits until every one is gone.
+-- servers: list of { what =, pid_file =, conn_fn = }.
+function M.shutdown_all(s, servers)
+  local waiting = {}
+  for _, x in ipairs(servers) do
+    local pid = request_shutdown(s, x.pid_file, x.conn_fn)
+    if pid then waiting[#waiting + 1] = { what = x.what, pid = pid } end
+  end
+  for _, w in ipairs(waiting) do wait_gone(s, w.what, w.pid) end
+end
+
+function M.shutdown(s, what, file, conn_fn)
+  M.shutdown_all(s, { { what = what, pid_file = file, conn_fn = conn_fn } })
 end
 
 -- Starts mysqld_safe detached from the ssh channel.
@@ -311,9 +334,8 @@ end
 function M.clone_settle(m, frozen, t0, relaunch)
   if relaunch then
     local s = cluster.ssh("target", m.host)
-    wait.wait_until(m.id .. " side instance has shut down after the clone", function()
-      return not live_pid(s, pid_file(m)), "still running"
-    end, site.num("stop_timeout"))
+    local pid = live_pid(s, pid_file(m))
+    if pid then wait_gone(s, m.id .. " side instance (after the clone)", pid) end
     M.launch(s, m)
   end
   local conn = M.wait_answers(m.id .. " side instance after clone", m.host, m.side_port, nil, site.num("start_timeout"))
@@ -358,11 +380,12 @@ function M.stop_node(m)
   local sd = shell.guard(m.side_dir, m.data_root)
   if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "no" then return end -- restored already
   local t0 = now()
-  M.shutdown(s, m.id .. " side instance", pid_file(m),
-             function() return cluster.try_connect("target", m.host, m.side_port) end)
-  local t1 = now()
-  M.shutdown(s, m.id, m.pid_file, function() return cluster.try_connect("target", m.host, m.port) end)
-  log.info("%s: side instance down in %.1f s, node down in %.1f s", m.id, t1 - t0, now() - t1)
+  M.shutdown_all(s, {
+    { what = m.id .. " side instance", pid_file = pid_file(m),
+      conn_fn = function() return cluster.try_connect("target", m.host, m.side_port) end },
+    { what = m.id, pid_file = m.pid_file, conn_fn = function() return cluster.try_connect("target", m.host, m.port) end },
+  })
+  log.info("%s: node and side instance down in %.1f s", m.id, now() - t0)
 end
 
 -- Phase 2: put the cloned data in place of node m's data: keep the node's directories as
