@@ -308,7 +308,10 @@ function M.clone_send(m, donor, password, frozen, donor_bytes)
   local cloning = true
   local _, errs = parallel({ "clone", "progress" }, function(branch)
     if branch == "progress" then
-      return report_progress(m, password, donor_bytes, t0, function() return cloning end)
+      -- Progress is for the operator: failing to measure it must not fail the clone.
+      local ok, e = pcall(report_progress, m, password, donor_bytes, t0, function() return cloning end)
+      if not ok then log.warn("%s: no clone progress: %s", m.id, tostring(e)) end
+      return true
     end
     -- 3634: the donor still finishes the previous clone; it is free within moments.
     local ok, e = pcall(wait.wait_until, m.id .. " donor " .. donor.id .. " accepts the clone", function()
@@ -319,7 +322,7 @@ function M.clone_send(m, donor, password, frozen, donor_bytes)
     if not ok then error(e, 0) end
   end)
   c:close()
-  if errs then error(errs[1] or errs[2], 0) end
+  if errs then error(errs[1], 0) end
   -- The recipient restarts itself after a remote clone (mysqld_safe brings it back); the client
   -- may see the connection drop (2013) or "restart" errors — the data decides, in settle().
   if n == nil and errno ~= 2013 and errno ~= 2006 and errno ~= 3707 then
