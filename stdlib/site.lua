@@ -12,7 +12,7 @@ M.defaults = {
   side_port = "18000",          -- port of the side (restore point) instance on each node
   side_dir = "",                -- default <instance_dir>/flashback_side; must share the datadir's filesystem
   side_launcher = "mysqld",      -- how side instances start: mysqld (--daemonize) or mysqld_safe
-  side_buffer_pool = "",        -- innodb_buffer_pool_size of the side instance (default: the node's)
+  side_buffer_pool = "128M",    -- innodb_buffer_pool_size of the side instance; "node": the node's own
   disk_threshold = "45",        -- max % used on the datadir filesystem
   disk_margin_mb = "256",       -- free space needed beyond the datadir size on nodes hosting a side instance
   data_root = "",               -- destructive commands stay strictly below it; default parent of instance_dir
@@ -197,7 +197,10 @@ function M.side_conf(m, conf_text, version)
   }
   -- The node's own account, whoever starts it (mysqld switches to it when started as root).
   if m.os_user and m.os_user ~= "" then overrides[#overrides + 1] = "user = " .. m.os_user end
+  -- The side instance only receives a clone and then idles during the drill: a second buffer
+  -- pool the size of the node's would double what the host must hold.
   local bp = M.get("side_buffer_pool")
+  if bp == "node" then bp = "" end
   if bp ~= "" then overrides[#overrides + 1] = "innodb_buffer_pool_size = " .. bp end
   local fixed = { datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true }
   for line in (conf_text .. "\n"):gmatch("([^\n]*)\n") do

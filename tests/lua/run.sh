@@ -189,6 +189,8 @@ stdlib_wait_dryrun)
 stdlib_site_settings)
 	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=64M --set site.disk_threshold=40 --set site.max_delay=abc
 	has "plan stdlib-site done"
+	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=node --set site.disk_threshold=40 --set site.max_delay=abc
+	has "plan stdlib-site done"
 	;;
 stdlib_site_unknown)
 	run 1 "$PLANS/stdlib_site.lua" --set site.bogus=1

@@ -34,7 +34,7 @@ local function unset(list, key, what)
   end
 end
 
-local BP = config.site.side_buffer_pool   -- set by the stdlib_site_settings case
+local BP = config.site.side_buffer_pool or "128M"  -- the default, or set by the stdlib_site_settings cases
 
 -- A node laid out like the seed: /data/mysqldata/<instance>/{dbdata,logfile,tmp,socket,pid}.
 local I = "/data/mysqldata/a1b2c3d4"
@@ -92,12 +92,12 @@ return {
         eq(site.get("marker_schema"), "flashrun", "marker_schema default")
         eq(site.num("start_timeout"), 180, "start_timeout"); eq(site.num("clone_timeout"), 3600, "clone_timeout")
         eq(site.get("no_such_key"), nil, "unknown key")
-        if BP then
+        if config.site.side_buffer_pool then
           eq(site.get("side_buffer_pool"), BP, "side_buffer_pool from --set")
           eq(site.num("disk_threshold"), 40, "disk_threshold from --set")
           raises("site.max_delay must be a number", site.num, "max_delay")
         else
-          eq(site.get("side_buffer_pool"), "", "side_buffer_pool default")
+          eq(site.get("side_buffer_pool"), "128M", "side_buffer_pool default")
           eq(site.num("disk_threshold"), 45, "disk_threshold default")
           eq(site.num("max_delay"), 0, "max_delay default")
         end
@@ -142,7 +142,7 @@ return {
             assert(v:sub(1, #S + 1) == S .. "/", "a path of the node is still used: " .. l)
           end
         end
-        if BP then
+        if BP ~= "node" then
           has_line(my, "innodb_buffer_pool_size = " .. BP, "side buffer pool")
           has_line(my, "# (flashrun side instance) innodb_buffer_pool_size = 32M", "node buffer pool commented")
         else
