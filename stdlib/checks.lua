@@ -26,6 +26,13 @@ local function disk(s, datadir)
 end
 M.disk = disk
 
+-- Bytes of a MySQL size setting ("128M", "1G", "134217728"), or nil.
+function M.size_bytes(v)
+  local n, unit = tostring(v):upper():match("^%s*(%d+)%s*([KMGT]?)B?%s*$")
+  if not n then return nil end
+  return math.tointeger(tonumber(n) * ({ [""] = 1, K = 2 ^ 10, M = 2 ^ 20, G = 2 ^ 30, T = 2 ^ 40 })[unit])
+end
+
 -- A dotted quad as /proc/net/tcp prints it, in both byte orders (the kernel prints the address
 -- in host order): {"0134007F", "7F003401"} for 127.0.52.1; nil for a name.
 local function proc_net_ipv4(host)
@@ -141,7 +148,11 @@ function M.run(opts)
     local n = r.nodes[x.key]
     local datadir = server.variable(n.conn, "datadir")
     local net = n.side == "target" and (cluster.read(n.ssh, "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null") or "") or nil
-    return { datadir = datadir, disk = disk(n.ssh, datadir), taken = net and M.listeners("\n" .. net, n.ds.host, port) }
+    local mem = n.side == "target" and cluster.read(n.ssh, "awk '/^MemAvailable:/ {print $2}' /proc/meminfo") or nil
+    local bp = site.get("side_buffer_pool")
+    if bp == "node" then bp = server.variable(n.conn, "innodb_buffer_pool_size") end
+    return { datadir = datadir, disk = disk(n.ssh, datadir), taken = net and M.listeners("\n" .. net, n.ds.host, port),
+             mem_kb = tonumber(mem and mem:match("^%d+")), bp_bytes = M.size_bytes(bp) }
   end)
   for i, x in ipairs(all) do
     local key, n, mz = x.key, r.nodes[x.key], measured[i] or {}
@@ -156,6 +167,13 @@ function M.run(opts)
         report(r, dk.avail_kb >= dk.datadir_kb + margin_kb,
                "%s: %d MB free for a side instance of %d MB (+%d MB margin)", key,
                dk.avail_kb // 1024, dk.datadir_kb // 1024, margin_kb // 1024)
+        -- A side instance the host cannot hold invites the OOM killer, whose likeliest victim is
+        -- the node's own mysqld.
+        local need_mb = mz.bp_bytes and (mz.bp_bytes // 2 ^ 20 + site.num("memory_margin_mb"))
+        report(r, mz.mem_kb ~= nil and need_mb ~= nil and mz.mem_kb // 1024 >= need_mb,
+               "%s: %s MB of memory available for a side instance (buffer pool %s + %d MB margin)", key,
+               mz.mem_kb and tostring(mz.mem_kb // 1024) or "?", tostring(site.get("side_buffer_pool")) ..
+               (mz.bp_bytes and "" or " (not a size)"), site.num("memory_margin_mb"))
       end
     end
   end

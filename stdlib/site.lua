@@ -15,6 +15,7 @@ M.defaults = {
   side_buffer_pool = "128M",    -- innodb_buffer_pool_size of the side instance; "node": the node's own
   disk_threshold = "45",        -- max % used on the datadir filesystem
   disk_margin_mb = "256",       -- free space needed beyond the datadir size on nodes hosting a side instance
+  memory_margin_mb = "512",     -- available memory needed beyond the side buffer pool on those nodes
   data_root = "",               -- destructive commands stay strictly below it; default parent of instance_dir
   instance_dir = "",            -- default dirname(@@datadir)
   conf_file = "",               -- default the running mysqld's --defaults-file

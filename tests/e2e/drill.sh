@@ -6,7 +6,8 @@
 #   drill.sh resume    start killed mid-way, re-run; a side instance killed during the drill;
 #                      stop killed mid-way, re-run; data checked as in main.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, and
-#                      a standby node whose side-instance port is taken.
+#                      a standby node whose side-instance port is taken, or without the memory
+#                      a side instance needs.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${FLASHRUN:-$top/build/flashrun}
@@ -268,6 +269,10 @@ errant)
   [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.3:3308: side instance port 18000 is taken: something listens on it" "$LAB_DIR/verify-port.out" ||
     fail "verify with the side port taken on $tnet.3: exit $rc, expected a refusal naming the port"
   fr verify >/dev/null || fail "verify once the port is free again"
+  # A side instance the standby hosts could not hold in memory (a 64 TB margin here).
+  fr verify --set memory_margin_mb=67108864 >"$LAB_DIR/verify-memory.out"; rc=$?
+  [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.1:3308: [0-9]* MB of memory available for a side instance (buffer pool 128M + 67108864 MB margin)" "$LAB_DIR/verify-memory.out" ||
+    fail "verify with too little memory for a side instance: exit $rc, expected a refusal naming the memory"
   no_password_shown
   echo "e2e errant: ok" ;;
 *) fail "unknown case $1" ;;

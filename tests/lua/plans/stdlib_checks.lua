@@ -36,5 +36,16 @@ return {
         eq(n("  1: 7F340003:4650 00000000:0000 0A 0 0", "127.0.52.3", 18000), 0, "a byte order that matches neither")
         eq(n("  1: 7F003403:4650 00000000:0000 0A 0 0", "127.0.52.3", 18000), 1, "a big-endian kernel's order")
       end },
+    { name = "size_bytes", run = function()
+        eq(checks.size_bytes("128M"), 134217728, "128M")
+        eq(checks.size_bytes("1G"), 1073741824, "1G")
+        eq(checks.size_bytes("512m"), 536870912, "lower-case unit")
+        eq(checks.size_bytes(134217728), 134217728, "a number (the server's variable)")
+        eq(checks.size_bytes("64K"), 65536, "64K")
+        eq(checks.size_bytes("2GB"), 2147483648, "a trailing B")
+        eq(checks.size_bytes("node"), nil, "not a size")
+        eq(checks.size_bytes("1.5G"), nil, "fractions are not MySQL sizes")
+        eq(checks.size_bytes(""), nil, "empty")
+      end },
   },
 }
