@@ -157,27 +157,11 @@ If start failed while building the restore point, re-run start first: it resumes
 
     { name = "build the restore point (side instances cloned from the donor)",
       run = function(ctx)
-        local targets = {}
-        for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then targets[#targets + 1] = m end end
-        local password = cluster.random_password()
-        -- Side instances are prepared in parallel …
-        cluster.on_each("preparing side instances", targets, function(m)
-          if not side.holds(m, ctx.state.frozen) then side.prepare(m, password) end
-          return true
-        end)
-        -- … and cloned one at a time: a donor serves one clone at a time (error 3634). Each
-        -- recipient's restart after its clone overlaps the next clone.
-        local dc = cluster.connect("target", ctx.state.donor.host, ctx.state.donor.port)
-        side.donor_plugin(dc)
-        dc:close()
-        local donor_bytes
-        for _, m in ipairs(ctx.state.sites) do if m.role == "donor" then donor_bytes = side.datadir_bytes(m) end end
-        local sent = {}
-        for _, m in ipairs(targets) do
-          local t0, relaunch = side.clone_send(m, ctx.state.donor, password, ctx.state.frozen, donor_bytes)
-          if t0 then sent[#sent + 1] = { id = m.id, m = m, t0 = t0, relaunch = relaunch } end
+        local targets, donor_site = {}, nil
+        for _, m in ipairs(ctx.state.sites) do
+          if m.role == "donor" then donor_site = m else targets[#targets + 1] = m end
         end
-        cluster.on_each("cloning", sent, function(x) side.clone_settle(x.m, ctx.state.frozen, x.t0, x.relaunch); return true end)
+        side.build(targets, ctx.state.donor, ctx.state.frozen, donor_site)
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do

@@ -46,18 +46,33 @@ answer with the restore point's GTID set.]],
       end },
 
     { name = "check every side instance holds the restore point", run = function(ctx)
-        local bad = {}
+        local st, bad, lost = ctx.state, {}, {}
         for _, m in ipairs(targets(ctx)) do
-          local ok, why = side.holds(m, ctx.state.frozen)
-          if not ok and not side.restore_begun(m) and side.ensure_up(m) then ok, why = side.holds(m, ctx.state.frozen) end
+          local ok, why = side.holds(m, st.frozen)
+          if not ok and not side.restore_begun(m) and side.ensure_up(m) then ok, why = side.holds(m, st.frozen) end
           if ok then log.info("%s: side instance on port %d holds the restore point", m.id, m.side_port)
           elseif side.restore_begun(m) then log.info("%s: restore already under way (resumed stop)", m.id)
-          else bad[#bad + 1] = m.id .. ": " .. tostring(why) end
+          else bad[#bad + 1] = m.id .. ": " .. tostring(why); lost[#lost + 1] = m end
         end
-        if #bad > 0 then
+        if #bad == 0 then return end
+        if not st.drill_open then
           refuse("side instances do not hold the restore point; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
-                 "\nRe-run plans/start.lua to finish the restore point, then stop again.")
+                 "\nstart did not finish: re-run plans/start.lua to finish the restore point, then stop again.")
         end
+        -- The donor was frozen at the restore point for the whole drill: a lost side instance is
+        -- cloned from it again, as start did.
+        local dc = cluster.connect("target", st.donor.host, st.donor.port)
+        local held = server.executed(dc)
+        dc:close()
+        if not gtid.equal(held, st.frozen) and not dry_run then
+          refuse(("side instances do not hold the restore point, and the donor %s no longer does either (it holds %s); "
+                  .. "nothing was touched:\n  %s\nThe drill's data cannot be thrown away automatically: rebuild "
+                  .. "these nodes from production by hand."):format(st.donor.id, held, table.concat(bad, "\n  ")))
+        end
+        for _, b in ipairs(bad) do log.warn("%s; rebuilding it from donor %s", b, st.donor.id) end
+        local donor_site
+        for _, m in ipairs(st.sites) do if m.role == "donor" then donor_site = m end end
+        side.build(lost, st.donor, st.frozen, donor_site)
       end },
 
     { name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)

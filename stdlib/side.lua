@@ -356,6 +356,28 @@ function M.clone_settle(m, frozen, t0, relaunch)
   log.info("%s: clone done in %.1f s", m.id, now() - t0)
 end
 
+-- Builds the restore point on the nodes `targets` (site models): a side instance on each,
+-- prepared in parallel, then cloned from the donor one at a time (a donor serves one clone at a
+-- time: error 3634), each recipient's restart overlapping the next clone. Nodes whose side
+-- instance already holds `frozen` are left as they are. donor_site (optional) sizes the progress.
+function M.build(targets, donor, frozen, donor_site)
+  local password = cluster.random_password()
+  cluster.on_each("preparing side instances", targets, function(m)
+    if not M.holds(m, frozen) then M.prepare(m, password) end
+    return true
+  end)
+  local dc = cluster.connect("target", donor.host, donor.port)
+  M.donor_plugin(dc)
+  dc:close()
+  local donor_bytes = donor_site and M.datadir_bytes(donor_site)
+  local sent = {}
+  for _, m in ipairs(targets) do
+    local t0, relaunch = M.clone_send(m, donor, password, frozen, donor_bytes)
+    if t0 then sent[#sent + 1] = { id = m.id, m = m, t0 = t0, relaunch = relaunch } end
+  end
+  cluster.on_each("cloning", sent, function(x) M.clone_settle(x.m, frozen, x.t0, x.relaunch); return true end)
+end
+
 -- Pairs (node path, side path) of the directories swapped for node m.
 function M.swap_pairs(m)
   local pairs_ = {}

@@ -5,6 +5,7 @@
 #   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
 #   drill.sh resume    start killed mid-way, re-run; a side instance killed during the drill;
 #                      stop killed mid-way, re-run; data checked as in main.
+#   drill.sh lost      a side instance destroyed during the drill: stop rebuilds it from the donor.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, and
 #                      a standby node whose side-instance port is taken, or without the memory
 #                      a side instance needs.
@@ -218,6 +219,21 @@ resume)
   check_restored prod-during-drill
   no_password_shown
   echo "e2e resume: ok" ;;
+lost)
+  # A side instance's data is destroyed during the drill: stop clones it again from the donor,
+  # which was frozen at the restore point all along, and the drill still ends restored.
+  seed; wait_synced
+  fr start || fail "start"
+  drill_writes
+  victim=$tnet.1   # the standby master always hosts a side instance
+  lab ssh "$victim" "p=\$(cat $droot/*/flashback_side/mysqld.pid); kill -9 \$p; while kill -0 \$p 2>/dev/null; do sleep 0.1; done; rm -rf $droot/*/flashback_side/dbdata" ||
+    fail "destroying the side instance on $victim"
+  fr stop >"$LAB_DIR/stop-lost.out" || { tail -20 "$LAB_DIR/stop-lost.out"; fail "stop after a side instance was lost"; }
+  grep -q "$victim:3308: side instance does not answer; rebuilding it from donor" "$LAB_DIR/stop-lost.out" ||
+    fail "stop did not say it rebuilt the lost side instance"
+  check_restored prod-during-drill
+  no_password_shown
+  echo "e2e lost: ok" ;;
 rollback)
   # start interrupted (SIGINT), then failing while building the restore point (side instances
   # get 1 s to answer): the automatic rollback must leave the standby exactly as verify wants it.
