@@ -5,7 +5,7 @@
 --     owner = { [section] = "host:port" },  -- the clusters the state is about (plan.needs)
 --     plans = { [plan name] = { status = "running" | "done" | "failed",
 --                               steps_done = { [step name] = true, ... },
---                               state_keys = { [step name] = { key, ... } }, -- what each step set
+--                               state_keys = { [step name] = { key, ... } }, -- what each step added
 --                               started = "2024-05-01T10:00:00Z", finished = ...,
 --                               failed_step = name, error = masked message } } }
 -- The document is kept in memory and written through on every change, so in dry-run (where
@@ -81,8 +81,11 @@ end
 function M.step_done(name, data)
   if type(name) ~= "string" then error("redo.step_done: expected a step name", 2) end
   if data ~= nil and type(data) ~= "table" then error("redo.step_done: data must be a table", 2) end
-  local keys = {}
-  for k, v in pairs(data or {}) do doc.state[k] = v; keys[#keys + 1] = k end
+  local keys = {} -- the keys this step brought in; one it overwrote predates it and stays
+  for k, v in pairs(data or {}) do
+    if doc.state[k] == nil then keys[#keys + 1] = k end
+    doc.state[k] = v
+  end
   local rec = current and doc.plans[current]
   if rec then
     rec.steps_done[name] = true
@@ -92,8 +95,8 @@ function M.step_done(name, data)
   return persist()
 end
 
--- Interpreter use: step `name` was undone; it counts as not done and what it put into the
--- state is gone (a later plan must not take a rolled-back start for a drill).
+-- Interpreter use: step `name` was undone; it counts as not done and the keys it added to the
+-- state are gone (a later plan must not take a rolled-back start for a drill).
 function M.step_undone(name)
   local rec = current and doc.plans[current]
   if rec then

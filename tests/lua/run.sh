@@ -50,7 +50,7 @@ irreversible)
 	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.barrier=yes
 	in_order run-a run-b run-c undo-d undo-c
 	has "irreversible"; has "RECOVERY: put things back by hand"
-	grep -q '"key_a":"run-a"' log/redo.json && grep -q '"key_b":"run-b"' log/redo.json ||
+	grep -q '"key_a":"overwritten-by-c"' log/redo.json && grep -q '"key_b":"run-b"' log/redo.json ||
 		fail "the state of the steps kept (before the barrier) is gone"
 	lacks key_c log/redo.json
 	;;

@@ -15,7 +15,10 @@ return {
   steps = {
     { name = "a", run = mark_keep("run-a", "key_a"), undo = mark("undo-a") },
     { name = "b", run = mark_keep("run-b", "key_b"), undo = mark("undo-b"), irreversible = barrier },
-    { name = "c", run = mark_keep("run-c", "key_c"), undo = mark("undo-c") },
+    { name = "c", run = function()
+        -- also overwrites key_a: undoing c must not take away a key that predates it
+        log.info("MARK run-c"); return { key_c = "run-c", key_a = "overwritten-by-c" }
+      end, undo = mark("undo-c") },
     { name = "d", run = function()
         if config.site.fail_at == "4" then error("step d broke on purpose") end
         log.info("MARK run-d")
