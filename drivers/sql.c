@@ -29,6 +29,7 @@
 
 #include "scheduler.h"
 #include "log.h"
+#include "options.h"
 
 #define CONN_MT "flashrun.sql.conn"
 
@@ -59,24 +60,13 @@ typedef struct {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void wipe_free(char **p)
-{
-	if (*p) {
-		volatile char *v = *p;
-		while (*v)
-			*v++ = 0;
-		free(*p);
-		*p = NULL;
-	}
-}
-
 static void free_params(conn_t *c)
 {
 	free(c->host);
 	c->host = NULL;
 	free(c->user);
 	c->user = NULL;
-	wipe_free(&c->password);
+	fr_wipe_free(&c->password);
 	free(c->database);
 	c->database = NULL;
 }
@@ -115,10 +105,8 @@ static int push_error(lua_State *L, conn_t *c)
 {
 	char buf[1400];
 	snprintf(buf, sizeof buf, "%s: [%u] (%s) %s", c->target, c->err_no, c->sqlstate, c->err);
-	char *masked = fr_mask_dup(buf);
 	lua_pushnil(L);
-	lua_pushstring(L, masked ? masked : buf);
-	free(masked);
+	fr_push_masked(L, buf);
 	lua_pushinteger(L, c->err_no);
 	lua_pushstring(L, c->sqlstate);
 	return 4;
@@ -132,23 +120,6 @@ static unsigned opt_uint(lua_State *L, int t, const char *key, unsigned dflt)
 		lua_Number n = lua_tonumber(L, -1);
 		luaL_argcheck(L, n >= 0 && n < 4e9, 1, lua_pushfstring(L, "'%s' out of range", key));
 		v = (unsigned)(n + 0.999); /* a fraction of a second rounds up, never to 0 = "none" */
-	}
-	lua_pop(L, 1);
-	return v;
-}
-
-static char *opt_str(lua_State *L, int t, const char *key, int required)
-{
-	char *v = NULL;
-	int ty = lua_getfield(L, t, key);
-	if (ty == LUA_TNIL) {
-		if (required)
-			luaL_error(L, "sql{}: '%s' is required", key);
-	} else {
-		luaL_argcheck(L, ty == LUA_TSTRING, 1, lua_pushfstring(L, "'%s' must be a string", key));
-		v = strdup(lua_tostring(L, -1));
-		if (!v)
-			luaL_error(L, "out of memory");
 	}
 	lua_pop(L, 1);
 	return v;
@@ -347,9 +318,9 @@ static int l_connect(lua_State *L)
 	luaL_setmetatable(L, CONN_MT);
 	lua_insert(L, 1); /* [1] handle, [2] options */
 
-	c->host = opt_str(L, 2, "host", 1);
-	c->user = opt_str(L, 2, "user", 1);
-	c->database = opt_str(L, 2, "database", 0);
+	c->host = fr_opt_str(L, 2, "host", 1, "sql{}");
+	c->user = fr_opt_str(L, 2, "user", 1, "sql{}");
+	c->database = fr_opt_str(L, 2, "database", 0, "sql{}");
 	lua_Integer port = 3306;
 	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
 		int ok;
@@ -363,7 +334,7 @@ static int l_connect(lua_State *L)
 	c->write_timeout = opt_uint(L, 2, "write_timeout", 60);
 	if (c->connect_timeout == 0)
 		c->connect_timeout = 10;
-	c->password = opt_str(L, 2, "password", 0); /* last: nothing below raises before use */
+	c->password = fr_opt_str(L, 2, "password", 0, "sql{}"); /* last: nothing below raises before use */
 	snprintf(c->target, sizeof c->target, "%s:%u", c->host, c->port);
 
 	c->my = mysql_init(NULL);

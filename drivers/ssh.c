@@ -36,6 +36,7 @@
 
 #include "scheduler.h"
 #include "log.h"
+#include "options.h"
 
 #define SESS_MT "flashrun.ssh.session"
 
@@ -77,17 +78,6 @@ typedef struct {
 
 /* ---------------------------------------------------------------- helpers */
 
-static void wipe_free(char **p)
-{
-	if (*p) {
-		volatile char *v = *p;
-		while (*v)
-			*v++ = 0;
-		free(*p);
-		*p = NULL;
-	}
-}
-
 static void buf_free(struct buf *b)
 {
 	free(b->p);
@@ -118,7 +108,7 @@ static void free_params(sess_t *s)
 	s->host = NULL;
 	free(s->user);
 	s->user = NULL;
-	wipe_free(&s->password);
+	fr_wipe_free(&s->password);
 	free(s->key);
 	s->key = NULL;
 	free(s->known_hosts);
@@ -623,10 +613,8 @@ static int push_error(lua_State *L, sess_t *s)
 {
 	char buf[1400];
 	snprintf(buf, sizeof buf, "%s: %s", s->target, s->err);
-	char *masked = fr_mask_dup(buf);
 	lua_pushnil(L);
-	lua_pushstring(L, masked ? masked : buf);
-	free(masked);
+	fr_push_masked(L, buf);
 	return 2;
 }
 
@@ -636,7 +624,7 @@ static int finish(lua_State *L, void *job)
 	s->busy = 0;
 	switch (s->op) {
 	case OP_CONNECT:
-		wipe_free(&s->password);
+		fr_wipe_free(&s->password);
 		fr_log(FR_DEBUG, "ssh %s (%.2f s): connect%s", s->target, fr_monotonic() - s->started,
 		       s->failed ? " failed" : "");
 		if (s->failed) {
@@ -689,23 +677,6 @@ static sess_t *tosess(lua_State *L)
 	return s;
 }
 
-static char *opt_str(lua_State *L, int t, const char *key, int required)
-{
-	char *v = NULL;
-	int ty = lua_getfield(L, t, key);
-	if (ty == LUA_TNIL) {
-		if (required)
-			luaL_error(L, "ssh{}: '%s' is required", key);
-	} else {
-		luaL_argcheck(L, ty == LUA_TSTRING, 1, lua_pushfstring(L, "'%s' must be a string", key));
-		v = strdup(lua_tostring(L, -1));
-		if (!v)
-			luaL_error(L, "out of memory");
-	}
-	lua_pop(L, 1);
-	return v;
-}
-
 /* ssh.connect{...} -> session | nil, err */
 static int l_connect(lua_State *L)
 {
@@ -718,10 +689,10 @@ static int l_connect(lua_State *L)
 	luaL_setmetatable(L, SESS_MT);
 	lua_insert(L, 1); /* [1] handle, [2] options */
 
-	s->host = opt_str(L, 2, "host", 1);
-	s->user = opt_str(L, 2, "user", 1);
-	s->key = opt_str(L, 2, "key", 0);
-	s->known_hosts = opt_str(L, 2, "known_hosts", 0);
+	s->host = fr_opt_str(L, 2, "host", 1, "ssh{}");
+	s->user = fr_opt_str(L, 2, "user", 1, "ssh{}");
+	s->key = fr_opt_str(L, 2, "key", 0, "ssh{}");
+	s->known_hosts = fr_opt_str(L, 2, "known_hosts", 0, "ssh{}");
 	lua_Integer port = 22;
 	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
 		int ok;
@@ -747,7 +718,7 @@ static int l_connect(lua_State *L)
 		snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", home && *home ? home : "/root");
 		s->known_hosts = strdup(buf);
 	}
-	s->password = opt_str(L, 2, "password", 0); /* last: nothing below raises */
+	s->password = fr_opt_str(L, 2, "password", 0, "ssh{}"); /* last: nothing below raises */
 	snprintf(s->target, sizeof s->target, "%s@%s:%u", s->user, s->host, s->port);
 	if (!s->host || !s->user || !s->known_hosts) {
 		free_params(s);
