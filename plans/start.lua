@@ -157,16 +157,11 @@ If start failed while building the restore point, re-run start first: it resumes
 
     { name = "build the restore point (side instances cloned from the donor)",
       run = function(ctx)
-        local targets, donor_site = {}, nil
-        for _, m in ipairs(ctx.state.sites) do
-          if m.role == "donor" then donor_site = m else targets[#targets + 1] = m end
-        end
+        local targets, donor_site = side.split(ctx.state.sites)
         side.build(targets, ctx.state.donor, ctx.state.frozen, donor_site)
       end,
       undo = function(ctx)
-        for _, m in ipairs(ctx.state.sites or {}) do
-          if m.role ~= "donor" then side.remove(cluster.ssh("target", m.host), m) end
-        end
+        for _, m in ipairs((side.split(ctx.state.sites))) do side.remove(cluster.ssh("target", m.host), m) end
       end },
 
     { name = "open the standby read-write", irreversible = true, run = function(ctx)

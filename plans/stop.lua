@@ -11,11 +11,7 @@ local shell = require "shell"
 
 local function tgt_router() return cluster.router("target") end
 
-local function targets(ctx)
-  local t = {}
-  for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then t[#t + 1] = m end end
-  return t
-end
+local function targets(ctx) return (side.split(ctx.state.sites)) end
 
 local function marker_schema()
   local s = site.get("marker_schema")
@@ -70,9 +66,7 @@ answer with the restore point's GTID set.]],
                   .. "these nodes from production by hand."):format(st.donor.id, held, table.concat(bad, "\n  ")))
         end
         for _, b in ipairs(bad) do log.warn("%s; rebuilding it from donor %s", b, st.donor.id) end
-        local donor_site
-        for _, m in ipairs(st.sites) do if m.role == "donor" then donor_site = m end end
-        side.build(lost, st.donor, st.frozen, donor_site)
+        side.build(lost, st.donor, st.frozen, select(2, side.split(st.sites)))
       end },
 
     { name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)

@@ -230,12 +230,17 @@ local function human(bytes)
   return ("%.0f MiB"):format(bytes / 2 ^ 20)
 end
 
--- Bytes under a node's datadir (du), or nil: what a clone of it will copy, roughly (the redo
--- and temporary files are not copied as such).
-function M.datadir_bytes(m)
-  local out = cluster.read(cluster.ssh("target", m.host), "du -sb --exclude='#innodb_redo' --exclude='ib_logfile*' --exclude='#innodb_temp' --exclude=ibtmp1 -- "
-                           .. Q(m.datadir) .. " 2>/dev/null")
+-- Bytes under dir on s (du), or nil; `options` are more du options.
+local function du_bytes(s, dir, options)
+  local out = cluster.read(s, ("du -sb %s-- %s 2>/dev/null"):format(options or "", Q(dir)))
   return tonumber(out and out:match("^%d+"))
+end
+
+-- Bytes under a node's datadir, or nil: what a clone of it will copy, roughly (the redo and
+-- temporary files are not copied as such).
+function M.datadir_bytes(m)
+  return du_bytes(cluster.ssh("target", m.host), m.datadir,
+                  "--exclude='#innodb_redo' --exclude='ib_logfile*' --exclude='#innodb_temp' --exclude=ibtmp1 ")
 end
 
 -- Logs how far the clone into m's side instance got, every site.progress_interval seconds while
@@ -245,10 +250,7 @@ end
 local function report_progress(m, password, donor_bytes, t0, cloning)
   local s = cluster.ssh("target", m.host)
   local interval = site.num("progress_interval")
-  local function du()
-    local out = cluster.read(s, "du -sb " .. Q(m.side_dir .. "/dbdata") .. " 2>/dev/null")
-    return tonumber(out and out:match("^%d+"))
-  end
+  local function du() return du_bytes(s, m.side_dir .. "/dbdata") end
   local base = du()
   local next_at, conn = now() + interval, nil
   while cloning() do
@@ -354,6 +356,15 @@ function M.clone_settle(m, frozen, t0, relaunch)
   conn:close()
   wait.wait_until(m.id .. " side instance holds the donor's GTID set", function() return M.holds(m, frozen) end, 30)
   log.info("%s: clone done in %.1f s", m.id, now() - t0)
+end
+
+-- The journaled site models of a drill, split: the nodes that get a side instance, and the donor.
+function M.split(sites)
+  local targets, donor = {}, nil
+  for _, m in ipairs(sites or {}) do
+    if m.role == "donor" then donor = m else targets[#targets + 1] = m end
+  end
+  return targets, donor
 end
 
 -- Builds the restore point on the nodes `targets` (site models): a side instance on each,
