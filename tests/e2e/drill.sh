@@ -147,6 +147,12 @@ side_runs_under() { # LAUNCHER: the side instance on the standby master runs und
   esac
 }
 
+kill_side_instance() { # HOST: SIGKILL its side instance's mysqld and wait until it is gone
+  local pid
+  pid=$(lab ssh "$1" "cat $droot/*/flashback_side/mysqld.pid") || fail "no side instance on $1"
+  lab ssh "$1" "kill -9 $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || fail "killing the side instance on $1"
+}
+
 killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
   ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" >>"$out" 2>&1 ) &
   local pid=$!
@@ -209,8 +215,7 @@ resume)
   grep -q "cloning for [0-9]* s: [0-9.]* [MG]iB of ~[0-9.]* [MG]iB ([0-9]*%)" "$out" || fail "no clone progress reported"
   drill_writes
   # a side instance dies during the drill (nothing supervises it): stop starts it again
-  side_pid=$(lab ssh "$tnet.1" "cat $droot/*/flashback_side/mysqld.pid") || fail "no side instance on $tnet.1"
-  lab ssh "$tnet.1" "kill -9 $side_pid; while kill -0 $side_pid 2>/dev/null; do sleep 0.1; done" || fail "killing the side instance"
+  kill_side_instance "$tnet.1"
   # stop killed in the middle of the swap (nodes down, data half moved), then re-run
   killed_after "${STOP_KILL_AFTER:-5}" stop
   grep -q "$tnet.1:3308: the side instance is not running; starting it" "$out" || fail "stop did not start the dead side instance"
@@ -226,8 +231,8 @@ lost)
   fr start || fail "start"
   drill_writes
   victim=$tnet.1   # the standby master always hosts a side instance
-  lab ssh "$victim" "p=\$(cat $droot/*/flashback_side/mysqld.pid); kill -9 \$p; while kill -0 \$p 2>/dev/null; do sleep 0.1; done; rm -rf $droot/*/flashback_side/dbdata" ||
-    fail "destroying the side instance on $victim"
+  kill_side_instance "$victim"
+  lab ssh "$victim" "rm -rf $droot/*/flashback_side/dbdata" || fail "destroying the side instance's data on $victim"
   fr stop >"$LAB_DIR/stop-lost.out" || { tail -20 "$LAB_DIR/stop-lost.out"; fail "stop after a side instance was lost"; }
   grep -q "$victim:3308: side instance does not answer; rebuilding it from donor" "$LAB_DIR/stop-lost.out" ||
     fail "stop did not say it rebuilt the lost side instance"

@@ -86,28 +86,29 @@ owner)
 	in_order run-one run-two run-three
 	;;
 interrupt)
-	# signal the run once it is in step two ($2: signal, $3: mode); output in ./out
-	signal_run() {
-		"$FR" "$PLANS/interrupt.lua" --set "mode=$2" >stdout 2>stderr &
+	# in_step_two MODE: start the run in the background ($pid) and wait until it is in step two.
+	# signal SIG...: send each signal (0.2 s apart), wait for the end; exit in $got, output in ./out
+	in_step_two() {
+		"$FR" "$PLANS/interrupt.lua" --set "mode=$1" >stdout 2>stderr &
 		pid=$!; i=0
 		while ! grep -q "MARK run-two" stderr 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-		kill -s "$1" $pid; wait $pid; got=$?; cat stdout stderr >out
 	}
-	signal_run INT wait
+	signal() {
+		for sig in "$@"; do kill -s "$sig" $pid; sleep 0.2; done
+		wait $pid; got=$?; cat stdout stderr >out
+	}
+	in_step_two wait; signal INT
 	[ "$got" = 130 ] || fail "exit $got after SIGINT in a wait, expected 130"
 	has "Step 02/03 two … INTERRUPTED (SIGINT) after [0-9.]* s: interrupted while waiting until a condition that never holds"
 	in_order run-one run-two undo-two undo-one; has "plan interrupt-test interrupted (SIGINT) at Step 02/03"
 	has "rollback complete"
 	grep -q '"one":true' log/redo.json && fail "the undone step's state is still in the journal"
-	signal_run TERM between
+	in_step_two between; signal TERM
 	[ "$got" = 143 ] || fail "exit $got after SIGTERM between steps, expected 143"
 	in_order run-one run-two undo-two undo-one
 	has "Step 03/03 three … not started: interrupted (SIGTERM)"
 	# a second signal before the safe point ends the run at once (the journal stays for a re-run)
-	"$FR" "$PLANS/interrupt.lua" --set mode=between >stdout 2>stderr &
-	pid=$!; i=0
-	while ! grep -q "MARK run-two" stderr 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	kill -INT $pid; sleep 0.2; kill -INT $pid; wait $pid; got=$?; cat stdout stderr >out
+	in_step_two between; signal INT INT
 	[ "$got" = 130 ] || fail "exit $got after two SIGINTs, expected 130 (killed by the signal)"
 	lacks "MARK undo"; grep -q '"status":"running"' log/redo.json || fail "the journal does not show the run as unfinished"
 	;;
