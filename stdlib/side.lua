@@ -23,12 +23,55 @@ local function live_pid(s, file)
 end
 M.live_pid = live_pid
 
--- Asks a mysqld to stop: SHUTDOWN when it answers, SIGTERM otherwise. Returns its pid, or nil
--- when none runs. conn_fn returns a connection or nil.
-local function request_shutdown(s, file, conn_fn)
+-- Pids of the processes with one of args among their arguments, exactly: a server's mysqld_safe
+-- and mysqld, found before mysqld writes its pid file (late in its start-up). One grep over every
+-- process's NUL-separated arguments: a loop of forks costs seconds on a small host. (The glob is
+-- expanded before grep runs, so grep never finds its own arguments.)
+local function pids_with_arg(s, args)
+  local e = {}
+  for _, a in ipairs(args) do e[#e + 1] = "-e " .. Q(a) end
+  local out = cluster.read(s, ("grep -lzxF %s /proc/[0-9]*/cmdline 2>/dev/null; true"):format(table.concat(e, " "))) or ""
+  local pids = {}
+  for pid in out:gmatch("/proc/(%d+)/cmdline") do pids[#pids + 1] = pid end
+  return pids
+end
+
+-- The arguments that mark the processes of a node's server and of its side instance.
+local function node_args(m) return { "--defaults-file=" .. m.conf, "--pid-file=" .. m.pid_file } end
+local function side_args(m) return { "--defaults-file=" .. conf_path(m) } end
+
+-- Shutdown descriptions (see request_shutdown) of node m's server and of its side instance.
+local function node_server(m)
+  return { what = m.id, pid_file = m.pid_file, args = node_args(m),
+           conn_fn = function() return cluster.try_connect("target", m.host, m.port) end }
+end
+local function side_server(m, settle)
+  return { what = m.id .. " side instance", pid_file = pid_file(m), args = settle and side_args(m) or nil,
+           conn_fn = function() return cluster.try_connect("target", m.host, m.side_port) end }
+end
+
+-- pid of the server with this pid file, once it is up. A server an interrupted run left starting
+-- has processes but no pid file yet: waiting for it is the only safe move, since a second server
+-- started beside it would share its datadir and logs, and a signal would interrupt its recovery.
+-- Returns nil when no such server runs.
+local function settled_pid(s, what, file, args)
   local pid = live_pid(s, file)
+  if pid or not args or #pids_with_arg(s, args) == 0 then return pid end
+  log.info("%s is still starting (an interrupted run started it); waiting until it is up", what)
+  wait.wait_until(what .. " has started or gone", function()
+    pid = live_pid(s, file)
+    return pid ~= nil or #pids_with_arg(s, args) == 0, "starting, no pid file yet"
+  end, site.num("start_timeout"))
+  return pid
+end
+
+-- Asks a mysqld to stop: SHUTDOWN when it answers, SIGTERM otherwise. Returns its pid, or nil
+-- when none runs. x: { what =, pid_file =, args =, conn_fn = }; conn_fn returns a connection or
+-- nil; without args, a server still starting is not waited for.
+local function request_shutdown(s, x)
+  local pid = settled_pid(s, x.what, x.pid_file, x.args)
   if not pid then return nil end
-  local conn = conn_fn and conn_fn()
+  local conn = x.conn_fn and x.conn_fn()
   local sent = false
   if conn then
     -- A binlog dump thread whose replica has gone only notices at its next heartbeat, and
@@ -53,19 +96,24 @@ local function wait_gone(s, what, pid)
 end
 
 -- Stops mysqlds (with their mysqld_safe) on one host together, and waits until every one is gone.
--- servers: list of { what =, pid_file =, conn_fn = }.
+-- servers: list of { what =, pid_file =, args =, conn_fn = } (see request_shutdown).
 function M.shutdown_all(s, servers)
   local waiting = {}
   for _, x in ipairs(servers) do
-    local pid = request_shutdown(s, x.pid_file, x.conn_fn)
+    local pid = request_shutdown(s, x)
     if pid then waiting[#waiting + 1] = { what = x.what, pid = pid } end
   end
   for _, w in ipairs(waiting) do wait_gone(s, w.what, w.pid) end
+  -- mysqld_safe outlives its mysqld by a moment: until it has gone, the server counts as running.
+  for _, x in ipairs(servers) do
+    if x.args then
+      wait.wait_until(x.what .. " has no process left", function()
+        return #pids_with_arg(s, x.args) == 0, "mysqld_safe still ending"
+      end, site.num("stop_timeout"), 0.05)
+    end
+  end
 end
 
-function M.shutdown(s, what, file, conn_fn)
-  M.shutdown_all(s, { { what = what, pid_file = file, conn_fn = conn_fn } })
-end
 
 -- Starts mysqld_safe detached from the ssh channel.
 function M.start_safe(s, m, conf, out_file)
@@ -126,30 +174,19 @@ function M.wait_answers(what, host, port, opts, timeout)
   return conn
 end
 
--- Processes started with the side instance's option file: mysqld_safe, mysqld, and an
--- `mysqld --initialize` that an interrupted run left going (a killed flashrun does not stop
--- remote commands). Their pids, from /proc, matching the argument exactly.
-local function side_pids(s, m)
-  local arg = "--defaults-file=" .. conf_path(m)
-  -- One grep over every process's NUL-separated arguments: a loop of forks costs seconds here.
-  local out = cluster.read(s, ("grep -lzxF -- %s /proc/[0-9]*/cmdline 2>/dev/null; true"):format(Q(arg))) or ""
-  local pids = {}
-  for pid in out:gmatch("/proc/(%d+)/cmdline") do pids[#pids + 1] = pid end
-  return pids
-end
-
 -- Stops the side instance of node m (gracefully when it answers), kills whatever else still runs
 -- with its option file, and removes its directory (guarded: strictly inside the data root).
 function M.remove(s, m)
   local sd = shell.guard(m.side_dir, m.data_root)
-  M.shutdown(s, m.id .. " side instance", pid_file(m),
-             function() return cluster.try_connect("target", m.host, m.side_port) end)
-  local pids = side_pids(s, m)
+  M.shutdown_all(s, { side_server(m) })
+  -- What else still runs with its option file: an `mysqld --initialize` an interrupted run left
+  -- going (a killed flashrun does not stop remote commands), or a server that never came up.
+  local pids = pids_with_arg(s, side_args(m))
   if #pids > 0 then
     log.info("%s: stopping leftover side-instance processes %s", m.id, table.concat(pids, " "))
     cluster.run(s, "kill -KILL " .. table.concat(pids, " ") .. " 2>/dev/null; true")
     wait.wait_until(m.id .. " leftover side-instance processes have gone", function()
-      return #side_pids(s, m) == 0 or dry_run, "still running"
+      return #pids_with_arg(s, side_args(m)) == 0 or dry_run, "still running"
     end, 30)
   end
   cluster.run(s, "rm -rf -- " .. Q(sd))
@@ -192,7 +229,7 @@ end
 -- during the drill, or it stopped: nothing supervises it). Returns true when it started it.
 function M.ensure_up(m)
   local s = cluster.ssh("target", m.host)
-  if live_pid(s, pid_file(m)) then return false end
+  if settled_pid(s, m.id .. " side instance", pid_file(m), side_args(m)) then return false end
   local datadir = m.side_dir .. "/dbdata"
   if cluster.read(s, ("test -d %s && echo yes || echo no"):format(Q(datadir))) ~= "yes" then return false end
   log.warn("%s: the side instance is not running; starting it on %s", m.id, datadir)
@@ -416,12 +453,13 @@ function M.stop_node(m)
   local sd = shell.guard(m.side_dir, m.data_root)
   if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "no" then return end -- restored already
   local t0 = now()
-  M.shutdown_all(s, {
-    { what = m.id .. " side instance", pid_file = pid_file(m),
-      conn_fn = function() return cluster.try_connect("target", m.host, m.side_port) end },
-    { what = m.id, pid_file = m.pid_file, conn_fn = function() return cluster.try_connect("target", m.host, m.port) end },
-  })
+  M.shutdown_all(s, { side_server(m, true), node_server(m) })
   log.info("%s: node and side instance down in %.1f s", m.id, now() - t0)
+end
+
+-- True when node m's server runs or is starting: a live pid file, or processes with its arguments.
+local function server_runs(s, m)
+  return live_pid(s, m.pid_file) ~= nil or #pids_with_arg(s, node_args(m)) > 0
 end
 
 -- Phase 2: put the cloned data in place of node m's data: keep the node's directories as
@@ -435,7 +473,7 @@ function M.swap_and_start(m, frozen)
   local pp = M.swap_pairs(m)
   local pending = cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "yes"
   if pending then
-    if live_pid(s, m.pid_file) and not dry_run then
+    if server_runs(s, m) and not dry_run then
       error(m.id .. " is running; phase 1 (shutdown) did not complete", 0)
     end
     local script = { "set -e" }
@@ -469,7 +507,8 @@ function M.swap_and_start(m, frozen)
   end
   local t0 = now()
   -- In a rehearsal the node is still running (its shutdown was only recorded): show the start.
-  if dry_run or not live_pid(s, m.pid_file) then M.start_safe(s, m, m.conf, "/dev/null") end
+  -- A node an interrupted run already started on its restored data is only waited for.
+  if dry_run or not server_runs(s, m) then M.start_safe(s, m, m.conf, "/dev/null") end
   local ok, conn = pcall(M.wait_answers, m.id, m.host, m.port, nil, site.num("start_timeout"))
   if not ok then
     local tail = m.log_error and cluster.read(s, "tail -n 5 " .. Q(m.log_error)) or ""
