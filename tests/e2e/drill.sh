@@ -160,6 +160,21 @@ killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
   echo "killed $2 after $1 s"
 }
 
+killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its output matches PATTERN
+  local log=$LAB_DIR/killed-$2.out pid i
+  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
+  pid=$!
+  for ((i = 0; i < 2400; i++)); do
+    grep -q -- "$1" "$log" 2>/dev/null && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  cat "$log" >>"$out"
+  grep -q -- "$1" "$log" || fail "$2 ended without printing '$1'"
+  echo "killed $2 when it printed '$1'"
+}
+
 drill_main() {
   seed; wait_synced
   fr verify || fail "verify"
@@ -216,11 +231,14 @@ resume)
   drill_writes
   # a side instance dies during the drill (nothing supervises it): stop starts it again
   kill_side_instance "$tnet.1"
-  # stop killed in the middle of the swap (nodes down, data half moved), then re-run
-  killed_after "${STOP_KILL_AFTER:-5}" stop
+  # stop killed in the middle of the swap: data moved, the nodes still starting when the re-run
+  # begins (it must wait for them, not start a second server on the same data)
+  killed_when "nohup setsid .*mysqld_safe" stop
   grep -q "$tnet.1:3308: the side instance is not running; starting it" "$out" || fail "stop did not start the dead side instance"
 
   fr stop || fail "re-run of stop after kill"
+  grep -q "is still starting (an interrupted run started it); waiting until it is up" "$out" ||
+    fail "the re-run of stop did not wait for the nodes the killed run was starting"
   check_restored prod-during-drill
   no_password_shown
   echo "e2e resume: ok" ;;
