@@ -59,7 +59,10 @@ function M.on_each(what, items, fn)
   local msgs = {}
   for i, e in pairs(errs) do
     if type(e) == "table" then error(e, 0) end
-    msgs[#msgs + 1] = items[i].id .. ": " .. tostring(e)
+    -- The branch's traceback is for the developer (-v), the message for the operator.
+    local msg, trace = tostring(e):match("^(.-)\n(stack traceback:.*)$")
+    if trace then log.debug("%s: %s\n%s", items[i].id, msg, trace) end
+    msgs[#msgs + 1] = items[i].id .. ": " .. (msg or tostring(e))
   end
   table.sort(msgs)
   error(what .. " failed:\n  " .. table.concat(msgs, "\n  "), 0)
