@@ -13,6 +13,15 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${FLASHRUN:-$top/build/flashrun}
 : "${LAB_DIR:?LAB_DIR must name a running lab}"
+# A failed case may leave the lab mid-drill: the next case starts on a fresh lab, so one failure
+# is reported once instead of in every case after it.
+broken=$LAB_DIR.failed
+if [[ -e $broken ]]; then
+  echo "a previous case failed ($(cat "$broken")): rebuilding the lab"
+  "$top/tests/e2e/fresh-lab.sh" >/dev/null || { echo "FAIL: rebuilding the lab" >&2; exit 1; }
+  rm -f "$broken"
+fi
+trap 'rc=$?; [[ $rc == 0 ]] || echo "${1:-main}" >"$broken"' EXIT
 # shellcheck disable=SC1091
 source "$LAB_DIR/env"
 # shellcheck disable=SC1091
