@@ -36,6 +36,12 @@ local function add_plan_dir(path)
   package.path = dir .. "/?.lua;" .. package.path
 end
 
+local function exists(dir)
+  local f = io.open(dir .. "/.", "r")
+  if f then f:close() end
+  return f ~= nil
+end
+
 -- Takes the lock and loads the journal; returns nil or an exit code.
 local function open_journal(plan)
   local journal = require "flashrun.journal"
@@ -68,8 +74,14 @@ local function main()
   end
   require("flashrun.settings").check(config, plan.needs)
   if plan.journal ~= false then
-    local code = open_journal(plan)
-    if code then return code end
+    if cli.dry_run and not exists(cli.state_dir) then
+      -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.
+      log.info("[dry-run] no state dir %s yet: rehearsing on an empty journal", cli.state_dir)
+      require("flashrun.journal").attach(nil, plan.name, cli.state_dir .. "/redo.json")
+    else
+      local code = open_journal(plan)
+      if code then return code end
+    end
   end
   local journal = require "flashrun.journal"
   local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run)

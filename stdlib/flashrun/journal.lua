@@ -15,6 +15,7 @@ local cjson = require "cjson"
 
 local M = {}
 local handle -- flashrun.redo journal, or nil
+local rehearsed -- without a handle: the journal path a rehearsal records its writes against
 local doc = { state = {}, plans = {} }
 local current -- name of the plan being run
 
@@ -36,16 +37,21 @@ local function decode(text)
 end
 
 local function persist()
-  if not handle then return true end
+  if not handle then
+    -- flashrun.redo masks its records; this is the same record for a journal not yet created.
+    if rehearsed then require("flashrun.log").record("journal", rehearsed, cjson.encode(doc)) end
+    return true
+  end
   local text = cjson.encode(doc)
   local ok, err = handle:write(text)
   if ok == nil and err ~= nil then error("cannot write the journal: " .. tostring(err), 0) end
   return true
 end
 
--- attach(j, plan): adopt an open flashrun.redo journal and load its document.
-function M.attach(j, plan)
-  handle, current = j, plan
+-- attach(j, plan [, rehearsed]): adopt an open flashrun.redo journal and load its document.
+-- Without j, the document starts empty; a dry run passes the path its journal would have.
+function M.attach(j, plan, rehearsal_path)
+  handle, current, rehearsed = j, plan, rehearsal_path
   local text, err
   if j then
     text, err = j:read()
@@ -116,6 +122,8 @@ function M.truncate()
   if handle then
     local ok, err = handle:truncate()
     if ok == nil and err ~= nil then error("cannot truncate the journal: " .. tostring(err), 0) end
+  elseif rehearsed then
+    require("flashrun.log").record("journal", rehearsed, "remove")
   end
   return true
 end

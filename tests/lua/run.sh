@@ -151,7 +151,13 @@ secrets)
 	for f in out audit.json; do lacks Sup3rS3cret $f; lacks Gen-Erated-42 $f; done
 	grep -q '"level":"warn"' audit.json || fail "no JSON warn line"
 	grep -q "DRY-RUN journal" stdout || fail "dry-run record not on stdout"
+	[ ! -e log ] || fail "dry-run created the state dir"
+	has "no state dir log yet: rehearsing on an empty journal"
+	# with a state dir, a rehearsal reads it (and still writes no journal)
+	mkdir log
+	run 0 "$PLANS/secrets.lua" --set source.mysql_password=Sup3rS3cret --dry-run
 	[ ! -e log/redo.json ] || fail "dry-run wrote the journal"
+	lacks "rehearsing on an empty journal"
 	;;
 cli_errors)
 	run 2 "$PLANS/basic.lua" --si 127.0.0.1;       has "has no port"
