@@ -321,6 +321,16 @@ errant)
   fr verify --set memory_margin_mb=67108864 >"$LAB_DIR/verify-memory.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.1:3308: [0-9]* MB of memory available for a side instance (buffer pool 128M + 67108864 MB margin)" "$LAB_DIR/verify-memory.out" ||
     fail "verify with too little memory for a side instance: exit $rc, expected a refusal naming the memory"
+  # A standby host answering with another host's key (each lab host has its own): refused.
+  kh=$LAB_DIR/ssh/known_hosts; forged=$LAB_DIR/known_hosts.forged
+  k2=$(grep -F "[$tnet.2]:" "$kh" | cut -d' ' -f2,3)
+  [[ -n $k2 ]] || fail "no known_hosts entry for $tnet.2"
+  awk -v h="[$tnet.3]:" -v k="$k2" 'index($1, h) == 1 { $0 = $1 " " k } { print }' "$kh" >"$forged"
+  fr verify --set target.known_hosts="$forged" >"$LAB_DIR/verify-hostkey.out"; rc=$?
+  [[ $rc == 3 ]] && grep -q "$tnet.3.*does not match the one recorded for \[$tnet.3\]" "$LAB_DIR/verify-hostkey.out" ||
+    fail "verify with a wrong host key for $tnet.3: exit $rc, expected a refusal naming the mismatch"
+  ! grep -q "does not match the one recorded for \[$tnet.[12]\]" "$LAB_DIR/verify-hostkey.out" ||
+    fail "verify refused a host whose key is right"
   no_password_shown
   echo "e2e errant: ok" ;;
 *) fail "unknown case $1" ;;
