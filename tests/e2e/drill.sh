@@ -148,7 +148,7 @@ general_log_no_writes() {
 
 side_runs_under() { # LAUNCHER: the side instance on the standby master runs under it
   local procs
-  procs=$(lab ssh "$tnet.1" 'for f in $(grep -l -z -F -- /flashback_side/my.cnf /proc/[0-9]*/cmdline 2>/dev/null); do tr "\0" " " <"$f"; echo; done')
+  procs=$(lab ssh "$tnet.1" 'for f in $(grep -l -z -F -- /flashback_side/my.cnf /proc/[0-9]*/cmdline 2>/dev/null); do tr "\0" " " <"$f" 2>/dev/null; echo; done')
   case $1 in
     mysqld_safe) grep -q '/mysqld_safe ' <<<"$procs" || { echo "$procs"; fail "the side instance does not run under mysqld_safe"; } ;;
     mysqld) grep -q -- '--daemonize' <<<"$procs" && ! grep -q '/mysqld_safe ' <<<"$procs" ||
