@@ -62,7 +62,9 @@ function M.on_each(what, items, fn)
     -- The branch's traceback is for the developer (-v), the message for the operator.
     local msg, trace = tostring(e):match("^(.-)\n(stack traceback:.*)$")
     if trace then log.debug("%s: %s\n%s", items[i].id, msg, trace) end
-    msgs[#msgs + 1] = items[i].id .. ": " .. (msg or tostring(e))
+    msg = msg or tostring(e)
+    -- Most messages name their node already.
+    msgs[#msgs + 1] = (msg:sub(1, #items[i].id) == items[i].id) and msg or (items[i].id .. ": " .. msg)
   end
   table.sort(msgs)
   error(what .. " failed:\n  " .. table.concat(msgs, "\n  "), 0)
