@@ -131,12 +131,14 @@ If start failed while building the restore point, re-run start first: it resumes
           local c = cluster.connect("target", n.host, n.port)
           local s = cluster.ssh("target", n.host)
           local m = site.discover(n, c, s)
+          local vars = site.data_variables(c)
           c:close()
           m.role = (n.id == ctx.state.donor.id) and "donor" or n.role
-          local conf_text = cluster.read(s, "cat " .. shell.quote(m.conf))
-          if not conf_text then error(n.id .. ": cannot read " .. m.conf, 0) end
-          m.data_dirs = site.data_dirs(m, conf_text)
+          local outside
+          m.data_dirs, outside = site.data_dirs(m, vars)
           if m.role ~= "donor" then
+            local why = site.outside_message(m, outside)
+            if why then refuse(why) end
             -- The swap in stop is a rename: the side dir must share the datadir's filesystem.
             local dev = {}
             for _, d in ipairs({ m.instance_dir, table.unpack(m.data_dirs) }) do

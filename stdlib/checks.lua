@@ -58,6 +58,14 @@ function M.listeners(text, host, port)
   return found
 end
 
+-- Whether stop could restore standby node n (see site.discover and site.data_dirs): its option
+-- file, and the refusal when the server writes data where stop could not swap it, or nil.
+local function layout(n)
+  local m = site.discover(n.ds, n.conn, n.ssh)
+  local _, outside = site.data_dirs(m, site.data_variables(n.conn))
+  return m.conf, site.outside_message(m, outside)
+end
+
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
 -- opts.quiet_disk: skip the side-instance space check (used when it was already done).
 function M.run(opts)
@@ -152,7 +160,8 @@ function M.run(opts)
     local bp = site.get("side_buffer_pool")
     if bp == "node" then bp = server.variable(n.conn, "innodb_buffer_pool_size") end
     return { datadir = datadir, disk = disk(n.ssh, datadir), taken = net and M.listeners("\n" .. net, n.ds.host, port),
-             mem_kb = tonumber(mem and mem:match("^%d+")), bp_bytes = M.size_bytes(bp) }
+             mem_kb = tonumber(mem and mem:match("^%d+")), bp_bytes = M.size_bytes(bp),
+             layout = n.side == "target" and { pcall(layout, n) } or nil }
   end)
   for i, x in ipairs(all) do
     local key, n, mz = x.key, r.nodes[x.key], measured[i] or {}
@@ -162,6 +171,10 @@ function M.run(opts)
     elseif report(r, dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(mz.datadir)) then
       report(r, dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
       if n.side == "target" then
+        local ok, conf, why = table.unpack(mz.layout)
+        if not ok then why = tostring(conf) end
+        if why and why:sub(1, #n.ds.id + 2) == n.ds.id .. ": " then why = why:sub(#n.ds.id + 3) end
+        report(r, why == nil, "%s: %s", key, why or ("site layout understood (option file " .. tostring(conf) .. ")"))
         report(r, #mz.taken == 0, "%s: side instance port %d %s", key, port,
                #mz.taken == 0 and "is free" or "is taken: something listens on it (set site.side_port to a free port)")
         report(r, dk.avail_kb >= dk.datadir_kb + margin_kb,

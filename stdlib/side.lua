@@ -209,6 +209,16 @@ function M.prepare(m, password)
   local ok, err = s:write_file(conf_path(m), text, tonumber("0644", 8))
   if not ok then error(m.id .. ": cannot write " .. conf_path(m) .. ": " .. tostring(err), 0) end
   cluster.run(s, ("chown -R %s -- %s"):format(Q(m.os_user), Q(sd)))
+  -- The derived file moves every path it names; an option file the node's includes (or a
+  -- default file mysqld reads besides) could still point the side instance at the node's own
+  -- binary logs or sockets. What mysqld would really use decides, before it ever runs.
+  local printed = cluster.read(s, ("%s --defaults-file=%s --print-defaults"):format(Q(m.mysqld), Q(conf_path(m))))
+  if not printed then error(m.id .. ": cannot read the side instance's options (mysqld --print-defaults)", 0) end
+  local foreign = site.foreign_paths(m, printed)
+  if #foreign > 0 then
+    error(("%s: the side instance would still use the node's files: %s (from a file %s includes?). "
+           .. "Move these options into %s itself"):format(m.id, table.concat(foreign, ", "), m.conf, m.conf), 0)
+  end
   -- mysqld refuses to initialize into a non-empty datadir, so it is created empty above.
   local t0 = now()
   cluster.run(s, ("%s --defaults-file=%s --initialize-insecure --user=%s")

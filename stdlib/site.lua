@@ -247,33 +247,80 @@ function M.side_conf(m, conf_text, version)
   return table.concat(out, "\n") .. "\n", dl
 end
 
--- Directories used by the node that hold data written by the server (datadir plus any binlog,
--- relay log, redo or undo location under the instance dir but outside the datadir). They are
--- swapped together with the datadir in stop, or the old binary logs would bring the drill's
--- GTIDs back.
-function M.data_dirs(m, conf_text)
-  local list = { m.datadir }
-  local keys = { ["log-bin"] = "file", ["relay-log"] = "file", ["innodb-log-group-home-dir"] = "dir",
-                 ["innodb-undo-directory"] = "dir", ["innodb-data-home-dir"] = "dir" }
-  local section
-  local set = { [m.datadir] = true }
-  for line in (conf_text .. "\n"):gmatch("([^\n]*)\n") do
-    local sec = line:match("^%s*%[([^%]]+)%]")
-    if sec then section = sec:lower()
-    elseif section == "mysqld" or (section and section:match("^mysqld%-")) then
-      local k, v = line:match("^%s*([%w_%-%.]+)%s*=%s*(.-)%s*$")
-      if k and keys[canon(k)] then
-        local p = shell.normpath((v:gsub('^"(.*)"$', "%1")))
-        if p then
-          local d = keys[canon(k)] == "file" and shell.dirname(p) or p
-          if shell.is_under(d, m.instance_dir) and not (d == m.datadir or shell.is_under(d, m.datadir)) and not set[d] then
-            set[d] = true; list[#list + 1] = d
-          end
-        end
+-- The path options in `mysqld --print-defaults` output (the side instance's effective options,
+-- includes resolved) that still name something outside the side dir: { "key=value", ... }.
+-- The last occurrence of an option is the one that counts.
+function M.foreign_paths(m, printed)
+  local args = (printed:match("arguments:%s*\n(.*)$") or printed):gsub("%s+%-%-", "\n--")
+  local last, order = {}, {}
+  for line in ("\n" .. args .. "\n"):gmatch("\n%-%-([^\n]*)") do
+    local k, v = line:match("^([%w_%-%.]+)=(.-)%s*$")
+    if k then
+      local ck = canon(k)
+      if PATH_KEYS[ck] then
+        if not last[ck] then order[#order + 1] = ck end
+        last[ck] = { key = k, value = v }
       end
     end
   end
-  return list
+  local bad = {}
+  for _, ck in ipairs(order) do
+    local x = last[ck]
+    if x.value:sub(1, 1) == "/" then
+      local p = shell.normpath(x.value)
+      if not (p and (p == m.side_dir or shell.is_under(p, m.side_dir))) then bad[#bad + 1] = x.key .. "=" .. x.value end
+    end
+  end
+  return bad
+end
+
+-- Server variables naming where a server writes data besides its datadir.
+M.DATA_VARIABLES = { "log_bin_basename", "relay_log_basename", "innodb_log_group_home_dir",
+                     "innodb_undo_directory", "innodb_data_home_dir" }
+
+-- Their values on a live server (read from the server, not its option file: includes and
+-- command-line options count too).
+function M.data_variables(conn)
+  local vars = {}
+  for _, v in ipairs(M.DATA_VARIABLES) do vars[v] = server.variable(conn, v) end
+  return vars
+end
+
+-- Directories node m's server writes data to: its datadir first, then every binary log, relay
+-- log, redo, undo or system tablespace directory under the instance dir but outside the datadir.
+-- Those are swapped together with the datadir in stop, or the old binary logs would bring the
+-- drill's GTIDs back. vars: M.data_variables. Second result: the ones outside the instance dir,
+-- { {variable =, dir =}, ... }, which stop could not swap: the caller refuses.
+function M.data_dirs(m, vars)
+  local list, outside, set = { m.datadir }, {}, { [m.datadir] = true }
+  for _, name in ipairs(M.DATA_VARIABLES) do
+    local v = vars[name]
+    v = (v ~= nil and v ~= false) and tostring(v) or ""
+    if v ~= "" and v ~= "NULL" then
+      local p = shell.normpath(v:sub(1, 1) == "/" and v or (m.datadir .. "/" .. v))
+      local d = p and (name:find("basename", 1, true) and shell.dirname(p) or p)
+      if not d then -- "..", "//": not worth guessing where a swap would have to go
+        outside[#outside + 1] = { variable = name, dir = v, unclear = true }
+      elseif not (d == m.datadir or shell.is_under(d, m.datadir)) and not set[d] then
+        set[d] = true
+        if shell.is_under(d, m.instance_dir) then list[#list + 1] = d
+        else outside[#outside + 1] = { variable = name, dir = d } end
+      end
+    end
+  end
+  return list, outside
+end
+
+-- The refusal for data directories stop could not swap (data_dirs' second result), or nil.
+function M.outside_message(m, outside)
+  if #outside == 0 then return nil end
+  local what = {}
+  for _, o in ipairs(outside) do
+    what[#what + 1] = ("@@%s in %s%s"):format(o.variable, o.dir, o.unclear and " (not a clean path)" or "")
+  end
+  return ("%s writes data outside its instance dir %s (%s): stop could not put the restore point "
+          .. "there. Set site.instance_dir (and site.data_root) to a directory holding the datadir and "
+          .. "these, on one filesystem"):format(m.id, m.instance_dir, table.concat(what, ", "))
 end
 
 return M

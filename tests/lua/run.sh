@@ -201,12 +201,12 @@ stdlib_site_settings)
 	;;
 stdlib_site_unknown)
 	run 1 "$PLANS/stdlib_site.lua" --set site.bogus=1
-	has "Step 01/07 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*side_port"
+	has "Step 01/08 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*side_port"
 	lacks "Step 02/07"
 	run 1 "$PLANS/stdlib_site.lua" --set site.side_prot=18001 --set site.Data_root=/data
 	has "unknown \[site\] settings Data_root, side_prot"
 	run 1 "$PLANS/stdlib_site.lua" --set site.side_launcher=systemd
-	has "Step 01/07 check_settings … FAILED"; has 'site.side_launcher must be mysqld or mysqld_safe, not "systemd"'
+	has "Step 01/08 check_settings … FAILED"; has 'site.side_launcher must be mysqld or mysqld_safe, not "systemd"'
 	run 0 "$PLANS/stdlib_site.lua" --set site.side_launcher=mysqld_safe
 	;;
 stdlib_guard)

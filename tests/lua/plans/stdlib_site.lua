@@ -246,12 +246,51 @@ return {
         eq(l[at + 1], "port = 18000", "with the forced settings")
         has_line(section(t2, "client"), "user=x", "[client] user kept")
       end },
+    { name = "foreign_paths", run = function()
+        local printed = "/opt/bin/mysqld would have been started with the following arguments:\n" ..
+          "--user=mysql --datadir=" .. I .. "/dbdata --log-bin=" .. I .. "/logfile/binlog --port=3306 " ..
+          "--datadir=" .. S .. "/dbdata --socket=" .. S .. "/mysqld.sock --plugin_dir=/usr/lib/mysql/plugin " ..
+          "--log_bin=" .. S .. "/logfile/binlog --relay-log=relay --loose-general_log_file=/var/log/general.log " ..
+          "--tmpdir=" .. S .. "/../x "
+        eq(table.concat(site.foreign_paths(SEED, printed), " "),
+           "loose-general_log_file=/var/log/general.log tmpdir=" .. S .. "/../x",
+           "the last value of each path option counts; relative and non-path options pass")
+        eq(#site.foreign_paths(SEED, "mysqld would have been started with the following arguments:\n--datadir=" .. S .. "/dbdata \n"), 0,
+           "all inside the side dir")
+      end },
     { name = "data_dirs", run = function()
-        eq(table.concat(site.data_dirs(SEED, SEED_CONF), " "), I .. "/dbdata " .. I .. "/logfile", "seed layout")
-        eq(table.concat(site.data_dirs(SEED, "[mysqld]\nlog_bin=binlog\nrelay_log=" .. I .. "/dbdata/relay\n"), " "),
-           I .. "/dbdata", "logs inside the datadir")
-        eq(table.concat(site.data_dirs(SEED, "[mysqld]\nlog_bin=/var/lib/binlog/b\ninnodb_undo_directory=" .. I ..
-           "/undo\n[client]\nlog_bin=" .. I .. "/x/y\n"), " "), I .. "/dbdata " .. I .. "/undo", "outside and [client] ignored")
+        local D = I .. "/dbdata"
+        local function dirs(vars)
+          local list, outside = site.data_dirs(SEED, vars)
+          local o = {}
+          for _, x in ipairs(outside) do o[#o + 1] = x.variable .. "=" .. x.dir end
+          return table.concat(list, " "), table.concat(o, " ")
+        end
+        -- The seed's layout: logs in <instance>/logfile, InnoDB files in the datadir ("./").
+        local l, o = dirs({ log_bin_basename = I .. "/logfile/binlog", relay_log_basename = I .. "/logfile/relay",
+                            innodb_log_group_home_dir = "./", innodb_undo_directory = "./", innodb_data_home_dir = "" })
+        eq(l, D .. " " .. I .. "/logfile", "seed layout"); eq(o, "", "seed layout: nothing outside")
+        -- MySQL's defaults: everything inside the datadir; binary log off (NULL).
+        l, o = dirs({ log_bin_basename = false, relay_log_basename = D .. "/n1-relay-bin",
+                      innodb_log_group_home_dir = "./", innodb_undo_directory = D .. "/", innodb_data_home_dir = "" })
+        eq(l, D, "logs inside the datadir"); eq(o, "", "defaults: nothing outside")
+        -- Redo and undo elsewhere under the instance dir (relative to the datadir too).
+        l, o = dirs({ log_bin_basename = I .. "/logfile/binlog", relay_log_basename = I .. "/logfile/relay",
+                      innodb_log_group_home_dir = I .. "/redo", innodb_undo_directory = I .. "/undo/" })
+        eq(l, D .. " " .. I .. "/logfile " .. I .. "/redo " .. I .. "/undo", "redo and undo under the instance dir")
+        eq(o, "", "under the instance dir: nothing outside")
+        -- Binary logs on another volume: stop could not swap them.
+        l, o = dirs({ log_bin_basename = "/binlog/3306/mysql-bin", relay_log_basename = D .. "/relay",
+                      innodb_undo_directory = "/data/mysqldata/undo" })
+        eq(l, D, "only the datadir swappable")
+        eq(o, "log_bin_basename=/binlog/3306 innodb_undo_directory=/data/mysqldata/undo", "outside")
+        local msg = site.outside_message(SEED, (select(2, site.data_dirs(SEED, { log_bin_basename = "/binlog/3306/b" }))))
+        assert(msg and msg:find("@@log_bin_basename in /binlog/3306", 1, true) and msg:find("site.instance_dir", 1, true),
+               "refusal: " .. tostring(msg))
+        eq(site.outside_message(SEED, {}), nil, "no refusal when nothing is outside")
+        -- A path with "..": refused rather than guessed.
+        l, o = dirs({ innodb_log_group_home_dir = "../redo" })
+        eq(l, D, "unclear path not swapped"); eq(o, "innodb_log_group_home_dir=../redo", "unclear path refused")
       end },
   },
 }
