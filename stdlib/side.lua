@@ -212,8 +212,10 @@ function M.prepare(m, password)
   -- The derived file moves every path it names; an option file the node's includes (or a
   -- default file mysqld reads besides) could still point the side instance at the node's own
   -- binary logs or sockets. What mysqld would really use decides, before it ever runs.
-  local printed = cluster.read(s, ("%s --defaults-file=%s --print-defaults"):format(Q(m.mysqld), Q(conf_path(m))))
-  if not printed then error(m.id .. ": cannot read the side instance's options (mysqld --print-defaults)", 0) end
+  -- (In a rehearsal the file was not written: there is nothing to read.)
+  local print_defaults = ("%s --defaults-file=%s --print-defaults"):format(Q(m.mysqld), Q(conf_path(m)))
+  local printed = dry_run and "" or cluster.read(s, print_defaults)
+  if not printed then error(m.id .. ": cannot read the side instance's options (" .. print_defaults .. ")", 0) end
   local foreign = site.foreign_paths(m, printed)
   if #foreign > 0 then
     error(("%s: the side instance would still use the node's files: %s (from a file %s includes?). "
