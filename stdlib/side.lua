@@ -109,7 +109,8 @@ function M.shutdown_all(s, servers)
   for _, x in ipairs(servers) do
     if x.args then
       wait.wait_until(x.what .. " has no process left", function()
-        return #pids_with_arg(s, x.args) == 0, "mysqld_safe still ending"
+        local left = pids_with_arg(s, x.args)
+        return #left == 0, "still running with its option file: pid " .. table.concat(left, ", ")
       end, site.num("stop_timeout"), 0.05)
     end
   end
