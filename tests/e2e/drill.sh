@@ -5,6 +5,8 @@
 #   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
 #   drill.sh resume    start killed mid-way, re-run; a side instance killed during the drill;
 #                      stop killed mid-way, re-run; data checked as in main.
+#   drill.sh killpoints  start and stop each killed just after a router statement or a clone,
+#                      re-run; three drills, each checked as in main.
 #   drill.sh lost      a side instance destroyed during the drill: stop rebuilds it from the donor.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, and
 #                      a standby node whose side-instance port is taken, or without the memory
@@ -251,6 +253,22 @@ resume)
   check_restored prod-during-drill
   no_password_shown
   echo "e2e resume: ok" ;;
+killpoints)
+  # Killed (SIGKILL) just after a router statement or a clone, then re-run; one drill per pair of
+  # kill points (start's, stop's), each checked on the data.
+  for pair in "dynamic remove datasource|dynamic add dataserver" \
+              "disable dataserver|dynamic add server datasource" \
+              "CLONE INSTANCE|enable dataserver"; do
+    seed; wait_synced
+    killed_when "${pair%%|*}" start
+    fr start >/dev/null || fail "re-run of start after a kill at '${pair%%|*}'"
+    drill_writes
+    killed_when "${pair#*|}" stop
+    fr stop >/dev/null || fail "re-run of stop after a kill at '${pair#*|}'"
+    check_restored prod-during-drill
+  done
+  no_password_shown
+  echo "e2e killpoints: ok" ;;
 lost)
   # A side instance's data is destroyed during the drill: stop clones it again from the donor,
   # which was frozen at the restore point all along, and the drill still ends restored.
