@@ -72,6 +72,7 @@ answer with the restore point's GTID set.]],
     { name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
         local t = targets(ctx)
         -- Every node and side instance is down before any node starts again.
+        cluster.on_each("pausing replication", t, function(m) side.stop_fetching(m); return true end)
         cluster.on_each("shutting down", t, function(m) side.stop_node(m); return true end)
         cluster.on_each("restoring", t, function(m) side.swap_and_start(m, ctx.state.frozen); return true end)
       end },

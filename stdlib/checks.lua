@@ -15,16 +15,30 @@ local function report(r, ok, fmt, ...)
   return ok
 end
 
--- df/du over ssh: {used_pct, avail_kb, datadir_kb}
-local function disk(s, datadir)
+-- One round trip per node (a handshake-free ssh command still costs a tenth of a second on a
+-- loaded host): df and du of the datadir, and for a standby node its listening sockets and
+-- MemAvailable. Returns {disk = {used_pct, avail_kb, datadir_kb} or nil, net = text, mem_kb}.
+local SEP = "--flashrun-probe--"
+local function probe(s, datadir, standby)
   local q = shell.quote(datadir)
-  local dfl = cluster.read(s, "df -Pk " .. q .. " | awk 'NR==2 {print $4, $5}'")
-  if not dfl then return nil end
-  local avail, pct = dfl:match("^(%d+)%s+(%d+)%%")
-  local du = cluster.read(s, "du -sk " .. q .. " 2>/dev/null | awk '{print $1}'") or ""
-  return { used_pct = tonumber(pct), avail_kb = tonumber(avail), datadir_kb = tonumber(du:match("%d+") or "0") }
+  local parts = {
+    "df -Pk " .. q .. " | awk 'NR==2 {print $4, $5}'",
+    "du -sk " .. q .. " 2>/dev/null | awk '{print $1}'",
+  }
+  if standby then
+    parts[#parts + 1] = "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"
+    parts[#parts + 1] = "awk '/^MemAvailable:/ {print $2}' /proc/meminfo"
+  end
+  local out = cluster.read(s, table.concat(parts, "; echo " .. SEP .. "; ")) or ""
+  local sec = {}
+  for chunk in (out .. "\n" .. SEP):gmatch("(.-)\n?" .. SEP:gsub("%-", "%%-")) do sec[#sec + 1] = chunk end
+  local avail, pct = (sec[1] or ""):match("(%d+)%s+(%d+)%%")
+  local r = { net = sec[3], mem_kb = tonumber((sec[4] or ""):match("%d+")) }
+  if avail then
+    r.disk = { used_pct = tonumber(pct), avail_kb = tonumber(avail), datadir_kb = tonumber((sec[2] or ""):match("%d+") or "0") }
+  end
+  return r
 end
-M.disk = disk
 
 -- Bytes of a MySQL size setting ("128M", "1G", "134217728"), or nil.
 function M.size_bytes(v)
@@ -58,12 +72,17 @@ function M.listeners(text, host, port)
   return found
 end
 
--- Whether stop could restore standby node n (see site.discover and site.data_dirs): its option
--- file, and the refusal when the server writes data where stop could not swap it, or nil.
+-- Whether start and stop could handle standby node n: its option file, and the refusal when the
+-- server writes data where stop could not swap it or a side instance would share its files.
 local function layout(n)
   local m = site.discover(n.ds, n.conn, n.ssh)
   local _, outside = site.data_dirs(m, site.data_variables(n.conn))
-  return m.conf, site.outside_message(m, outside)
+  local why = site.outside_message(m, outside)
+  if not why then
+    local text, err = site.side_option_file(m, n.ssh)
+    if not text then why = err end
+  end
+  return m.conf, why
 end
 
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
@@ -155,12 +174,12 @@ function M.run(opts)
   local measured, failed = parallel(all, function(x)
     local n = r.nodes[x.key]
     local datadir = server.variable(n.conn, "datadir")
-    local net = n.side == "target" and (cluster.read(n.ssh, "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null") or "") or nil
-    local mem = n.side == "target" and cluster.read(n.ssh, "awk '/^MemAvailable:/ {print $2}' /proc/meminfo") or nil
+    local standby = n.side == "target"
+    local p = probe(n.ssh, datadir, standby)
     local bp = site.get("side_buffer_pool")
     if bp == "node" then bp = server.variable(n.conn, "innodb_buffer_pool_size") end
-    return { datadir = datadir, disk = disk(n.ssh, datadir), taken = net and M.listeners("\n" .. net, n.ds.host, port),
-             mem_kb = tonumber(mem and mem:match("^%d+")), bp_bytes = M.size_bytes(bp),
+    return { datadir = datadir, disk = p.disk, taken = standby and M.listeners("\n" .. (p.net or ""), n.ds.host, port),
+             mem_kb = p.mem_kb, bp_bytes = M.size_bytes(bp),
              layout = n.side == "target" and { pcall(layout, n) } or nil }
   end)
   for i, x in ipairs(all) do

@@ -141,6 +141,19 @@ function M.variable(conn, name)
   return col(q1(conn, "SELECT @@GLOBAL." .. name .. " AS v"), "v")
 end
 
+-- Several global variables in one round trip: { name = value (nil when NULL) }.
+function M.variables(conn, names)
+  local cols = {}
+  for i, name in ipairs(names) do
+    assert(name:match("^[%w_]+$"), "bad variable name")
+    cols[i] = "@@GLOBAL." .. name .. " AS " .. name
+  end
+  local row = q1(conn, "SELECT " .. table.concat(cols, ", "))
+  local t = {}
+  for _, name in ipairs(names) do t[name] = col(row, name) end
+  return t
+end
+
 -- CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO with GTID auto-positioning. The password
 -- appears only inside the statement (the runtime masks registered secrets in any output).
 function M.change_source_sql(x, host, port, user, password)

@@ -27,10 +27,13 @@ M.live_pid = live_pid
 -- and mysqld, found before mysqld writes its pid file (late in its start-up). One grep over every
 -- process's NUL-separated arguments: a loop of forks costs seconds on a small host. (The glob is
 -- expanded before grep runs, so grep never finds its own arguments.)
-local function pids_with_arg(s, args)
+local function grep_args(args)
   local e = {}
   for _, a in ipairs(args) do e[#e + 1] = "-e " .. Q(a) end
-  local out = cluster.read(s, ("grep -lzxF %s /proc/[0-9]*/cmdline 2>/dev/null; true"):format(table.concat(e, " "))) or ""
+  return ("grep -lzxF %s /proc/[0-9]*/cmdline 2>/dev/null"):format(table.concat(e, " "))
+end
+local function pids_with_arg(s, args)
+  local out = cluster.read(s, grep_args(args) .. "; true") or ""
   local pids = {}
   for pid in out:gmatch("/proc/(%d+)/cmdline") do pids[#pids + 1] = pid end
   return pids
@@ -89,8 +92,9 @@ end
 -- Waits until process pid on s has ended. Each probe watches it remotely for up to 2 s, so the
 -- end is seen within 50 ms without a round trip per look (and an interrupt within 2 s).
 local function wait_gone(s, what, pid)
-  local probe = ("for i in $(seq 40); do kill -0 %d 2>/dev/null || { echo gone; exit 0; }; sleep 0.05; done; echo up")
-    :format(math.tointeger(tonumber(pid)))
+  -- (A rehearsal looks once: nothing was asked to stop.)
+  local probe = ("for i in $(seq %d); do kill -0 %d 2>/dev/null || { echo gone; exit 0; }; sleep 0.05; done; echo up")
+    :format(dry_run and 1 or 40, math.tointeger(tonumber(pid)))
   wait.wait_until(what .. " has shut down", function()
     return cluster.read(s, probe) == "gone", "pid " .. pid .. " still alive"
   end, site.num("stop_timeout"), 0.01)
@@ -102,10 +106,18 @@ function M.shutdown_all(s, servers)
   local waiting = {}
   for _, x in ipairs(servers) do
     local pid = request_shutdown(s, x)
-    if pid then waiting[#waiting + 1] = { what = x.what, pid = pid } end
+    if pid then waiting[#waiting + 1] = { what = x.what, pid = pid, x = x } end
   end
   for _, w in ipairs(waiting) do wait_gone(s, w.what, w.pid) end
-  -- mysqld_safe outlives its mysqld by a moment: until it has gone, the server counts as running.
+  -- Until every process with its arguments has gone, a server counts as running (it may be
+  -- starting). After a clean shutdown mysqld_safe has nothing left to supervise but spends a
+  -- second or two of shell work logging so, deaf to SIGTERM: it is ended, as DBAs do.
+  for _, w in ipairs(waiting) do
+    if w.x.args then
+      cluster.run(s, ("for f in $(%s); do if tr '\\000' '\\n' <\"$f\" 2>/dev/null | grep -qxE '(.*/)?mysqld_safe'; then "
+                      .. "p=${f#/proc/}; kill -KILL \"${p%%/cmdline}\" 2>/dev/null; fi; done; true"):format(grep_args(w.x.args)))
+    end
+  end
   for _, x in ipairs(servers) do
     if x.args then
       wait.wait_until(x.what .. " has no process left", function()
@@ -200,28 +212,15 @@ end
 function M.prepare(m, password)
   local s = cluster.ssh("target", m.host)
   local sd = shell.guard(m.side_dir, m.data_root)
+  local text, dirs = site.side_option_file(m, s)
+  if not text then error(dirs, 0) end
   M.remove(s, m) -- leftover from an interrupted run: start over
-  local conf_text = cluster.read(s, "cat " .. Q(m.conf))
-  if not conf_text then error(m.id .. ": cannot read " .. m.conf, 0) end
-  local text, dirs = site.side_conf(m, conf_text, m.version)
   local mk = { "mkdir -p -m 0750 -- " .. Q(sd) }
   for _, d in ipairs(dirs) do mk[#mk + 1] = "mkdir -p -- " .. Q(shell.guard(d, sd)) end
   cluster.run(s, table.concat(mk, " && "))
   local ok, err = s:write_file(conf_path(m), text, tonumber("0644", 8))
   if not ok then error(m.id .. ": cannot write " .. conf_path(m) .. ": " .. tostring(err), 0) end
   cluster.run(s, ("chown -R %s -- %s"):format(Q(m.os_user), Q(sd)))
-  -- The derived file moves every path it names; an option file the node's includes (or a
-  -- default file mysqld reads besides) could still point the side instance at the node's own
-  -- binary logs or sockets. What mysqld would really use decides, before it ever runs.
-  -- (In a rehearsal the file was not written: there is nothing to read.)
-  local print_defaults = ("%s --defaults-file=%s --print-defaults"):format(Q(m.mysqld), Q(conf_path(m)))
-  local printed = dry_run and "" or cluster.read(s, print_defaults)
-  if not printed then error(m.id .. ": cannot read the side instance's options (" .. print_defaults .. ")", 0) end
-  local foreign = site.foreign_paths(m, printed)
-  if #foreign > 0 then
-    error(("%s: the side instance would still use the node's files: %s (from a file %s includes?). "
-           .. "Move these options into %s itself"):format(m.id, table.concat(foreign, ", "), m.conf, m.conf), 0)
-  end
   -- mysqld refuses to initialize into a non-empty datadir, so it is created empty above.
   local t0 = now()
   cluster.run(s, ("%s --defaults-file=%s --initialize-insecure --user=%s")
@@ -459,6 +458,19 @@ function M.restore_begun(m)
   return cluster.read(s, probe) == "yes"
 end
 
+-- Before phase 1: a joiner whose I/O thread reconnects to the master while the master shuts
+-- down holds that shutdown up until the dump thread's next heartbeat (about ten seconds). Joiners
+-- stop fetching first. Best effort: a node that does not answer is shut down all the same.
+function M.stop_fetching(m)
+  if m.role == "primary" then return end
+  local s = cluster.ssh("target", m.host)
+  if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(m.side_dir))) == "no" then return end -- restored already
+  local c = cluster.try_connect("target", m.host, m.port)
+  if not c then return end
+  c:exec(server.sql(c, "stop_replica") .. " IO_THREAD")
+  c:close()
+end
+
 -- Phase 1 of the restore of node m: shut down its side instance and the node itself. All nodes go
 -- through phase 1 before any node restarts, so no restored joiner can fetch the drill's
 -- transactions from a master that still runs on the drill data.
@@ -468,7 +480,7 @@ function M.stop_node(m)
   if cluster.read(s, ("test -e %s && echo yes || echo no"):format(Q(sd))) == "no" then return end -- restored already
   local t0 = now()
   M.shutdown_all(s, { side_server(m, true), node_server(m) })
-  log.info("%s: node and side instance down in %.1f s", m.id, now() - t0)
+  log.info("%s: node and side instance %s in %.1f s", m.id, dry_run and "would be down" or "down", now() - t0)
 end
 
 -- True when node m's server runs or is starting: a live pid file, or processes with its arguments.

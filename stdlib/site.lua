@@ -74,28 +74,30 @@ local function path_setting(key)
   return p
 end
 
-local function read1(s, cmd)
-  local out, err, status = s:read(cmd)
+local function read1(s, cmd, opts)
+  local out, err, status = s:read(cmd, opts)
   if out == nil then error("ssh: " .. tostring(err), 0) end
   if status ~= 0 then return nil, (err ~= "" and err or out) end
   return (out:gsub("%s+$", ""))
 end
 
 -- The running mysqld's command line and owner, from its pid file.
+-- One round trip: the pid, the owner, then the arguments one per line.
 local function process_of(s, pid_file)
-  local pid = read1(s, "cat " .. shell.quote(pid_file))
-  if not pid or not pid:match("^%d+$") then return nil end
-  local args = read1(s, "tr '\\000' '\\n' < /proc/" .. pid .. "/cmdline")
-  local user = read1(s, "stat -c %U /proc/" .. pid)
-  return { pid = pid, args = args or "", user = user }
+  local out = read1(s, ("pid=$(cat %s) && case $pid in ''|*[!0-9]*) exit 1;; esac && stat -c '%%U' /proc/$pid && tr '\\000' '\\n' < /proc/$pid/cmdline")
+    :format(shell.quote(pid_file)))
+  local user, args = (out or ""):match("^([^\n]+)\n(.*)$")
+  if not user then return nil end
+  return { args = args, user = user }
 end
 
 -- Builds the site model of one node. conn: SQL connection to the node; s: ssh session to its host.
 function M.discover(node, conn, s)
-  local datadir = shell.normpath((server.variable(conn, "datadir") or ""))
+  local v = server.variables(conn, { "datadir", "basedir", "pid_file", "log_error" })
+  local datadir = shell.normpath(v.datadir or "")
   if not datadir then error(node.id .. ": @@datadir is not a clean absolute path", 0) end
-  local basedir = path_setting("basedir") or shell.normpath(server.variable(conn, "basedir") or "")
-  local pid_file = server.variable(conn, "pid_file") or ""
+  local basedir = path_setting("basedir") or shell.normpath(v.basedir or "")
+  local pid_file = v.pid_file or ""
   if pid_file:sub(1, 1) ~= "/" then pid_file = datadir .. "/" .. pid_file end
   local _, _, _, vtext = server.version(conn)
 
@@ -127,7 +129,7 @@ function M.discover(node, conn, s)
     mysqld_safe = path_setting("mysqld_safe") or (bin .. "mysqld_safe"),
     mysql = path_setting("mysql") or (bin .. "mysql"),
     os_user = M.get("os_user") ~= "" and M.get("os_user") or proc.user or "mysql",
-    log_error = shell.normpath(tostring(server.variable(conn, "log_error") or "")),
+    log_error = shell.normpath(tostring(v.log_error or "")),
     side_port = M.num("side_port"),
     side_dir = path_setting("side_dir") or (instance_dir .. "/flashback_side"),
   }
@@ -274,6 +276,26 @@ function M.foreign_paths(m, printed)
   return bad
 end
 
+-- The side instance's option file for node m (side_conf of the node's own), checked against
+-- what mysqld would really use: the derived file moves every path it names, but an !include in
+-- the node's conf could still point the side instance at the node's binary logs or socket.
+-- mysqld reads the text from stdin, so the check writes nothing (verify runs it too).
+-- Returns the text and the directories to create, or nil and why. s: ssh session to m's host.
+function M.side_option_file(m, s)
+  local conf_text, err = read1(s, "cat " .. shell.quote(m.conf))
+  if not conf_text then return nil, ("%s: cannot read %s: %s"):format(m.id, m.conf, tostring(err)) end
+  local text, dirs = M.side_conf(m, conf_text, m.version)
+  local cmd = shell.quote(m.mysqld) .. " --defaults-file=/dev/stdin --print-defaults"
+  local printed, perr = read1(s, cmd, { stdin = text })
+  if not printed then return nil, ("%s: %s failed: %s"):format(m.id, cmd, tostring(perr)) end
+  local foreign = M.foreign_paths(m, printed)
+  if #foreign > 0 then
+    return nil, ("%s: the side instance would still use the node's files: %s (from a file %s includes?). "
+                 .. "Move these options into %s itself"):format(m.id, table.concat(foreign, ", "), m.conf, m.conf)
+  end
+  return text, dirs
+end
+
 -- Server variables naming where a server writes data besides its datadir.
 M.DATA_VARIABLES = { "log_bin_basename", "relay_log_basename", "innodb_log_group_home_dir",
                      "innodb_undo_directory", "innodb_data_home_dir" }
@@ -281,9 +303,7 @@ M.DATA_VARIABLES = { "log_bin_basename", "relay_log_basename", "innodb_log_group
 -- Their values on a live server (read from the server, not its option file: includes and
 -- command-line options count too).
 function M.data_variables(conn)
-  local vars = {}
-  for _, v in ipairs(M.DATA_VARIABLES) do vars[v] = server.variable(conn, v) end
-  return vars
+  return server.variables(conn, M.DATA_VARIABLES)
 end
 
 -- Directories node m's server writes data to: its datadir first, then every binary log, relay
