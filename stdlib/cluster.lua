@@ -80,9 +80,9 @@ function M.run(s, cmd, opts)
   return out
 end
 
--- A read-only probe; returns stdout (trimmed) or nil, stderr.
-function M.read(s, cmd)
-  local out, err, status = s:read(cmd)
+-- A read-only probe (opts as for s:read: stdin, timeout); returns stdout (trimmed) or nil, stderr.
+function M.read(s, cmd, opts)
+  local out, err, status = s:read(cmd, opts)
   if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
   if status ~= 0 then return nil, (err ~= "" and err or out) end
   return (out:gsub("%s+$", ""))

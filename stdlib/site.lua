@@ -5,6 +5,7 @@
 -- my<5 chars>.conf is assumed.
 local shell = require "shell"
 local server = require "server"
+local cluster = require "cluster"
 local M = {}
 
 -- Documented [site] keys and their defaults (README: "Site settings").
@@ -74,17 +75,10 @@ local function path_setting(key)
   return p
 end
 
-local function read1(s, cmd, opts)
-  local out, err, status = s:read(cmd, opts)
-  if out == nil then error("ssh: " .. tostring(err), 0) end
-  if status ~= 0 then return nil, (err ~= "" and err or out) end
-  return (out:gsub("%s+$", ""))
-end
-
--- The running mysqld's command line and owner, from its pid file.
--- One round trip: the pid, the owner, then the arguments one per line.
+-- The running mysqld's owner and command line (one argument per line), from its pid file, in
+-- one round trip.
 local function process_of(s, pid_file)
-  local out = read1(s, ("pid=$(cat %s) && case $pid in ''|*[!0-9]*) exit 1;; esac && stat -c '%%U' /proc/$pid && tr '\\000' '\\n' < /proc/$pid/cmdline")
+  local out = cluster.read(s, ("pid=$(cat %s) && case $pid in ''|*[!0-9]*) exit 1;; esac && stat -c '%%U' /proc/$pid && tr '\\000' '\\n' < /proc/$pid/cmdline")
     :format(shell.quote(pid_file)))
   local user, args = (out or ""):match("^([^\n]+)\n(.*)$")
   if not user then return nil end
@@ -282,11 +276,11 @@ end
 -- mysqld reads the text from stdin, so the check writes nothing (verify runs it too).
 -- Returns the text and the directories to create, or nil and why. s: ssh session to m's host.
 function M.side_option_file(m, s)
-  local conf_text, err = read1(s, "cat " .. shell.quote(m.conf))
+  local conf_text, err = cluster.read(s, "cat " .. shell.quote(m.conf))
   if not conf_text then return nil, ("%s: cannot read %s: %s"):format(m.id, m.conf, tostring(err)) end
   local text, dirs = M.side_conf(m, conf_text, m.version)
   local cmd = shell.quote(m.mysqld) .. " --defaults-file=/dev/stdin --print-defaults"
-  local printed, perr = read1(s, cmd, { stdin = text })
+  local printed, perr = cluster.read(s, cmd, { stdin = text })
   if not printed then return nil, ("%s: %s failed: %s"):format(m.id, cmd, tostring(perr)) end
   local foreign = M.foreign_paths(m, printed)
   if #foreign > 0 then
