@@ -218,7 +218,8 @@ function M.prepare(m, password)
   local mk = { "mkdir -p -m 0750 -- " .. Q(sd) }
   for _, d in ipairs(dirs) do mk[#mk + 1] = "mkdir -p -- " .. Q(shell.guard(d, sd)) end
   cluster.run(s, table.concat(mk, " && "))
-  local ok, err = s:write_file(conf_path(m), text, tonumber("0644", 8))
+  -- 0600: the node's option file may hold a [client] password, and the copy must not be wider.
+  local ok, err = s:write_file(conf_path(m), text, tonumber("0600", 8))
   if not ok then error(m.id .. ": cannot write " .. conf_path(m) .. ": " .. tostring(err), 0) end
   cluster.run(s, ("chown -R %s -- %s"):format(Q(m.os_user), Q(sd)))
   -- mysqld refuses to initialize into a non-empty datadir, so it is created empty above.
