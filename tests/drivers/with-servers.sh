@@ -25,10 +25,13 @@ trap cleanup EXIT INT TERM
 mkdir -p "$T/tmp" "$T/mnt" "$T/etc"
 chmod 1777 "$T/tmp"
 
+# FR_TEST_ADDR: the loopback address the servers listen on (one per checkout running tests).
+addr=${FR_TEST_ADDR:-127.0.0.1}
+
 wait_port() { # port seconds
 	i=0
 	while [ $i -lt $(($2 * 10)) ]; do
-		if bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; then return 0; fi
+		if bash -c "exec 3<>/dev/tcp/$addr/$1" 2>/dev/null; then return 0; fi
 		if ! kill -0 "$pid" 2>/dev/null; then return 1; fi
 		sleep 0.1; i=$((i + 1))
 	done
@@ -58,7 +61,7 @@ ssh)
 	chown -R 4242:4242 "$T/tmp/home"
 	chown -R 4243:4243 "$T/tmp/keyhome"
 	cat >"$T/tmp/sshd_config" <<EOF
-ListenAddress 127.0.0.1
+ListenAddress $addr
 Port 22222
 HostKey /tmp/hostkey
 PidFile none
@@ -80,14 +83,14 @@ EOF
 		exec chroot "$R" /usr/sbin/sshd -D -e -f /tmp/sshd_config' sh "$R" "$T" 2>"$T/server.log" &
 	pid=$!
 	wait_port 22222 10 || { cat "$T/server.log"; echo "FAIL: sshd did not start"; exit 1; }
-	export FR_SSH_HOST=127.0.0.1 FR_SSH_PORT=22222 FR_SSH_USER=frtest FR_SSH_KEYUSER=frkey \
+	export FR_SSH_HOST=$addr FR_SSH_PORT=22222 FR_SSH_USER=frtest FR_SSH_KEYUSER=frkey \
 		FR_SSH_PASSWORD="$pw" FR_SSH_KEY="$T/client/id_ed25519" FR_SSH_DIR="$T/client" \
 		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOMEDIR="$T/tmp/home"
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"
 	unshare --mount --pid --fork --kill-child --propagation private sh -c '
-		R=$1; T=$2
+		R=$1; T=$2; A=$3
 		mount --bind "$T/tmp" "$R/tmp"
 		mount --bind "$T/mnt" "$R/mnt"
 		mount -t tmpfs tmpfs "$R/run"
@@ -95,12 +98,12 @@ mysql)
 		chroot "$R" /usr/sbin/mysqld --no-defaults --initialize-insecure --user=root \
 			--datadir=/mnt/data --log-error=/tmp/init.err --innodb-buffer-pool-size=32M --secure-file-priv="" || { cat "$T/tmp/init.err"; exit 1; }
 		exec chroot "$R" /usr/sbin/mysqld --no-defaults --user=root --datadir=/mnt/data \
-			--bind-address=127.0.0.1 --port=23306 --mysqlx=OFF --socket=/tmp/mysqld.sock \
+			--bind-address=$A --port=23306 --mysqlx=OFF --socket=/tmp/mysqld.sock \
 			--log-error=/tmp/mysqld.err --pid-file=/tmp/mysqld.pid --skip-log-bin --secure-file-priv="" --innodb-buffer-pool-size=32M --performance-schema=OFF' \
-		sh "$R" "$T" >"$T/server.log" 2>&1 &
+		sh "$R" "$T" "$addr" >"$T/server.log" 2>&1 &
 	pid=$!
 	wait_port 23306 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
-	export FR_MYSQL_HOST=127.0.0.1 FR_MYSQL_PORT=23306
+	export FR_MYSQL_HOST=$addr FR_MYSQL_PORT=23306
 	;;
 *)
 	echo "usage: $0 {ssh|mysql} command..." >&2; exit 2 ;;
