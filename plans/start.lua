@@ -38,7 +38,7 @@ replicate from production again, run:
     flashrun plans/stop.lua --si SOURCE_ROUTER --ti STANDBY_ROUTER --config CONFIG
 If start failed while building the restore point, re-run start first: it resumes where it stopped.]],
   steps = {
-    { name = "check both clusters", run = function(ctx)
+    { id = "check", name = "check both clusters", run = function(ctx)
         if ctx.state.drill_open then
           refuse(("a drill is open since %s: run plans/stop.lua to end it before starting another")
                  :format(tostring(ctx.state.drill and ctx.state.drill.started)))
@@ -58,11 +58,11 @@ If start failed while building the restore point, re-run start first: it resumes
                  target_nodes = nodes, donor = false, frozen = false, sites = false }
       end },
 
-    { name = "detach the standby from the source router",
+    { id = "detach", name = "detach the standby from the source router",
       run = function() router.remove_standby(src_router()) end,
       undo = function() readd_standby() end },
 
-    { name = "stop replication once the standby master applied all it received",
+    { id = "stop_replication", name = "stop replication once the standby master applied all it received",
       run = function(ctx)
         local tr = tgt_router()
         local mc = master_conn(ctx)
@@ -86,7 +86,7 @@ If start failed while building the restore point, re-run start first: it resumes
         router.exec(tr, server.sql(mc, "start_replica"))
       end },
 
-    { name = "choose a donor holding exactly the master's GTID set", run = function(ctx)
+    { id = "choose_donor", name = "choose a donor holding exactly the master's GTID set", run = function(ctx)
         local mc = master_conn(ctx)
         local donor, frozen
         wait.wait_until("a standby replica has applied everything the master executed", function()
@@ -110,7 +110,7 @@ If start failed while building the restore point, re-run start first: it resumes
         return { donor = donor, frozen = frozen }
       end },
 
-    { name = "freeze the donor",
+    { id = "freeze_donor", name = "freeze the donor",
       run = function(ctx)
         local d = ctx.state.donor
         router.disable(tgt_router(), d.name)
@@ -126,7 +126,7 @@ If start failed while building the restore point, re-run start first: it resumes
         router.enable(tgt_router(), ctx.state.donor.name)
       end },
 
-    { name = "record every standby node's role and paths", run = function(ctx)
+    { id = "record_nodes", name = "record every standby node's role and paths", run = function(ctx)
         local function record(n)
           local c = cluster.connect("target", n.host, n.port)
           local s = cluster.ssh("target", n.host)
@@ -157,7 +157,7 @@ If start failed while building the restore point, re-run start first: it resumes
         return { sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record) }
       end },
 
-    { name = "build the restore point (side instances cloned from the donor)",
+    { id = "restore_point", name = "build the restore point (side instances cloned from the donor)",
       run = function(ctx)
         local targets, donor_site = side.split(ctx.state.sites)
         side.build(targets, ctx.state.donor, ctx.state.frozen, donor_site)
@@ -166,7 +166,7 @@ If start failed while building the restore point, re-run start first: it resumes
         for _, m in ipairs((side.split(ctx.state.sites))) do side.remove(cluster.ssh("target", m.host), m) end
       end },
 
-    { name = "open the standby read-write", irreversible = true, run = function(ctx)
+    { id = "open", name = "open the standby read-write", irreversible = true, run = function(ctx)
         router.set_read_only(tgt_router(), false)
         local mc = master_conn(ctx)
         if tostring(server.variable(mc, "super_read_only")) == "1" then assert(mc:exec("SET GLOBAL super_read_only = 0")) end

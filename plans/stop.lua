@@ -28,7 +28,7 @@ stop did not finish. Re-run the same stop command: it resumes from the journal. 
 was interrupted keep their previous data as <dir>.flashback_bak next to the datadir until they
 answer with the restore point's GTID set.]],
   steps = {
-    { name = "read the drill from the journal", always = true, run = function(ctx)
+    { id = "read_journal", name = "read the drill from the journal", always = true, run = function(ctx)
         site.check_settings()
         local st = ctx.state
         if type(st.sites) ~= "table" or not st.frozen or not st.donor then
@@ -37,11 +37,11 @@ answer with the restore point's GTID set.]],
         log.info("drill started %s; donor %s; restore point %s", tostring(st.drill and st.drill.started), st.donor.id, st.frozen)
       end },
 
-    { name = "close the standby to writes", run = function()
+    { id = "close", name = "close the standby to writes", run = function()
         router.set_read_only(tgt_router(), true)
       end },
 
-    { name = "check every side instance holds the restore point", run = function(ctx)
+    { id = "check_restore_points", name = "check every side instance holds the restore point", run = function(ctx)
         local st, bad, lost = ctx.state, {}, {}
         for _, m in ipairs(targets(ctx)) do
           local ok, why = side.holds(m, st.frozen)
@@ -69,7 +69,7 @@ answer with the restore point's GTID set.]],
         side.build(lost, st.donor, st.frozen, select(2, side.split(st.sites)))
       end },
 
-    { name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
+    { id = "swap", name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
         local t = targets(ctx)
         -- Every node and side instance is down before any node starts again.
         cluster.on_each("pausing replication", t, function(m) side.stop_fetching(m); return true end)
@@ -77,7 +77,7 @@ answer with the restore point's GTID set.]],
         cluster.on_each("restoring", t, function(m) side.swap_and_start(m, ctx.state.frozen); return true end)
       end },
 
-    { name = "re-enable the donor and replication inside the standby", run = function(ctx)
+    { id = "reenable_replication", name = "re-enable the donor and replication inside the standby", run = function(ctx)
         local tr = tgt_router()
         -- enable re-points a node's replication at the master when it is not replicating from it.
         for _, n in ipairs(ctx.state.target_nodes) do
@@ -97,7 +97,7 @@ answer with the restore point's GTID set.]],
         end
       end },
 
-    { name = "check GTIDs before re-attaching to production", run = function(ctx)
+    { id = "check_gtids", name = "check GTIDs before re-attaching to production", run = function(ctx)
         local topo = cluster.topology(cluster.router("source"), tgt_router())
         local sp = topo.source.primary
         local sc = cluster.connect("source", sp.host, sp.port)
@@ -125,7 +125,7 @@ answer with the restore point's GTID set.]],
         if #bad > 0 then refuse("cannot re-attach the standby:\n  " .. table.concat(bad, "\n  ")) end
       end },
 
-    { name = "re-attach the standby to the source router", run = function(ctx)
+    { id = "reattach", name = "re-attach the standby to the source router", run = function(ctx)
         local src = cluster.router("source")
         local _, entry = router.nodes(src)
         if not entry then
@@ -143,7 +143,7 @@ answer with the restore point's GTID set.]],
         c:close()
       end },
 
-    { name = "prove replication resumed", run = function(ctx)
+    { id = "prove_replication", name = "prove replication resumed", run = function(ctx)
         local schema = marker_schema()
         local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
         local src = cluster.router("source")

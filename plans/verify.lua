@@ -8,7 +8,7 @@ return {
   needs = { "source", "target" },
   journal = false,
   steps = {
-    { name = "check routers, nodes, replication, GTIDs and disk", always = true, run = function()
+    { id = "checks", name = "check routers, nodes, replication, GTIDs and disk", always = true, run = function()
         checks.refuse_if_failed(checks.run())
       end },
   },

@@ -71,7 +71,7 @@ end
 local function rollback(plan, failed, done, rec, ctx, not_started)
   if not not_started then
     if not undo_step(plan, failed, ctx, true) then return false end
-    journal.step_undone(plan.steps[failed].name)
+    journal.step_undone(planmod.key(plan.steps[failed]))
   end
   for j = #done, 1, -1 do
     local i = done[j]
@@ -81,7 +81,7 @@ local function rollback(plan, failed, done, rec, ctx, not_started)
       return false
     end
     if not undo_step(plan, i, ctx, false) then return false end
-    journal.step_undone(step.name)
+    journal.step_undone(planmod.key(step))
   end
   return true
 end
@@ -102,7 +102,7 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
     log.error("%s … %s (%.2f s): %s", label, refused and "REFUSED" or "FAILED", secs, message(res))
   end
   if res.traceback then log.debug("%s", res.traceback) end
-  rec.status, rec.failed_step, rec.finished = "failed", plan.steps[i].name, utc()
+  rec.status, rec.failed_step, rec.finished = "failed", planmod.key(plan.steps[i]), utc()
   rec.error = log.mask(message(res))
   journal.save()
   local clean = false
@@ -169,7 +169,7 @@ function M.run(plan, config, dry_run)
            dry_run and ", dry run" or "")
   for i, step in ipairs(plan.steps) do
     local label = planmod.label(i, total, step.name)
-    if rec.steps_done[step.name] and not step.always then
+    if rec.steps_done[planmod.key(step)] and not step.always then
       log.info("%s … skipped (done by an earlier run)", label)
     elseif signals.interrupted() then
       local code = fail(plan, i, { msg = "the run was interrupted before this step" }, 0, done, rec, ctx, true)
@@ -186,7 +186,7 @@ function M.run(plan, config, dry_run)
         log.info("plan %s ended after %.2f s", plan.name, sched.now() - t0)
         return code
       end
-      local jok, jerr = pcall(journal.step_done, step.name, res)
+      local jok, jerr = pcall(journal.step_done, planmod.key(step), res)
       if not jok then -- it ran, but unrecorded it counts as failed: its undo runs first
         return fail(plan, i, { msg = tostring(jerr) }, secs, done, rec, ctx)
       end

@@ -11,7 +11,7 @@ local PLAN_FIELDS = {
   needs = { "table", false }, journal = { "boolean", false }, recovery = { "string", false },
 }
 local STEP_FIELDS = {
-  name = { "string", true }, run = { "function", true }, undo = { "function", false },
+  id = { "string", false }, name = { "string", true }, run = { "function", true }, undo = { "function", false },
   always = { "boolean", false }, irreversible = { "boolean", false },
   description = { "string", false },
 }
@@ -32,6 +32,9 @@ local function check_fields(t, fields, where, path)
   end
 end
 
+-- The name a step is journaled and referred to by: its id, else its name.
+function M.key(step) return step.id or step.name end
+
 local function check_steps(plan, path)
   local steps, seen = plan.steps, {}
   if #steps == 0 then errors.usage("plan %s: 'steps' is empty", path) end
@@ -44,11 +47,18 @@ local function check_steps(plan, path)
     local where = string.format("step %d", i)
     if type(step) ~= "table" then errors.usage("plan %s: %s is not a table", path, where) end
     check_fields(step, STEP_FIELDS, where, path)
-    -- Steps are journaled by name: two with one name would share a "done" mark.
-    if seen[step.name] then
-      errors.usage("plan %s: steps %d and %d are both named '%s'", path, seen[step.name], i, step.name)
+    -- A step's stable id: what the journal, site extensions and reports name it by, so a
+    -- reworded name breaks none of them. A step without one is known by its name.
+    if step.id ~= nil and not step.id:match("^[a-z][a-z0-9_]*$") then
+      errors.usage("plan %s: %s has id '%s'; an id is lower-case letters, digits and '_', starting with a letter",
+                   path, where, step.id)
     end
-    seen[step.name] = i
+    -- Steps are journaled by key: two with one key would share a "done" mark.
+    local key = M.key(step)
+    if seen[key] then
+      errors.usage("plan %s: steps %d and %d are both called '%s'", path, seen[key], i, key)
+    end
+    seen[key] = i
   end
 end
 
@@ -98,6 +108,7 @@ function M.list(plan, out)
     if step.irreversible then marks[#marks + 1] = "irreversible" end
     if not step.undo then marks[#marks + 1] = "no undo" end
     out:write(M.label(i, #plan.steps, step.name))
+    if step.id then out:write("  [", step.id, "]") end
     if #marks > 0 then out:write("  (", table.concat(marks, ", "), ")") end
     out:write("\n")
   end
