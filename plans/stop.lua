@@ -28,10 +28,10 @@ end
 local function restore(m, frozen)
   local s = cluster.ssh("target", m.host)
   local where = swap.progress(s, m)
-  if where ~= "done" then
-    mysqld.shutdown(s, m)
-    swap.run(s, m)
-  end
+  -- A node whose data was swapped already may be starting (an interrupted run started it): it is
+  -- waited for, never shut down again.
+  if where == "untouched" or where == "half" then mysqld.shutdown(s, m) end
+  if where ~= "done" then swap.run(s, m) end
   local t0 = now()
   local conn = mysqld.start(s, m)
   if conn then
@@ -91,7 +91,7 @@ answer with the restore point's GTID set.]],
         for _, m in ipairs(targets(ctx)) do
           local where = swap.progress(cluster.ssh("target", m.host), m)
           local why = where == "untouched" and restore_point.damage(m, recs[m.id]) or nil
-          if where ~= "untouched" and where ~= nil then
+          if where ~= "untouched" then
             log.info("%s: restore already under way (%s)", m.id, where); intact = intact + 1
           elseif why then bad[#bad + 1] = m.id .. ": " .. why; damaged[#damaged + 1] = m
           else intact = intact + 1; log.info("%s: restore point intact (%d files)", m.id, recs[m.id].files) end

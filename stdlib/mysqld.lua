@@ -163,7 +163,9 @@ end
 -- Starts m's server unless it runs or is starting, and waits until it answers SQL. Returns the
 -- connection (nil in a rehearsal, where nothing was shut down).
 function M.start(s, m)
-  if dry_run or not M.runs(s, m) then cluster.run(s, M.start_command(m)) end
+  local st = M.state(s, m)
+  if dry_run or (not st.server and #st.helpers == 0) then cluster.run(s, M.start_command(m))
+  elseif not up_or_gone(st) then log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id) end
   local ok, conn = pcall(M.wait_answers, m)
   if not ok then
     local tail = m.log_error and cluster.read(s, "tail -n 5 " .. Q(m.log_error)) or ""

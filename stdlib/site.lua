@@ -24,7 +24,6 @@ M.defaults = {
   stop_timeout = "600",         -- seconds for an instance to shut down (a big buffer pool takes long)
   apply_timeout = "600",        -- seconds for the standby to apply what it received
   clone_timeout = "3600",       -- seconds for one clone
-  progress_interval = "10",     -- seconds between two clone progress lines
   max_delay = "0",              -- seconds behind production verify accepts
   marker_schema = "flashrun",   -- schema of the marker stop writes on production
 }

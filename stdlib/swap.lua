@@ -63,10 +63,13 @@ function M.cleanup_script(m)
   return table.concat(rm, " && ")
 end
 
--- Where node m stands: "untouched" (restore point in place, no backup), "swapped" (backup, no
--- restore point) or "done" (neither: restored and cleaned up, or never taken).
+-- Where node m stands: "untouched" (restore point in place, no backup), "half" (backup and
+-- restore point: a swap was interrupted), "swapped" (backup, restore point moved in) or "done"
+-- (neither: restored and cleaned up, or never taken).
 function M.progress(s, m)
-  local probe = ("if [ -e %s ]; then echo swapped; elif [ -e %s ]; then echo untouched; else echo done; fi")
+  local probe = ("b=; r=; [ -e %s ] && b=1; [ -e %s ] && r=1; "
+    .. "if [ -n \"$b\" ] && [ -n \"$r\" ]; then echo half; elif [ -n \"$b\" ]; then echo swapped; "
+    .. "elif [ -n \"$r\" ]; then echo untouched; else echo done; fi")
     :format(Q(m.datadir .. ".flashback_bak"), Q(m.restore_point_dir))
   return cluster.read(s, probe)
 end
