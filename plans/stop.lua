@@ -144,6 +144,14 @@ answer with the restore point's GTID set.]],
           return true
         end)
         cluster.on_each("restoring", now_, function(m) restore(m, st.frozen); return true end)
+        -- The donor keeps its own data (it is the restore point), but it may have gone down
+        -- during the drill: it is started again the same way.
+        for _, m in ipairs(st.sites) do
+          if m.role == "donor" then
+            local c = mysqld.start(cluster.ssh("target", m.host), m)
+            if c then c:close() end
+          end
+        end
         -- local strategy: a damaged restore point is taken again from a restored peer, which
         -- holds exactly the restore point (it runs without replication).
         if #later > 0 then
