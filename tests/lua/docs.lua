@@ -1,7 +1,7 @@
 -- The documentation is tested where it shows commands, paths and links:
 --   * every `flashrun` command line naming a plan (in a code block or an inline code span of
---     README.md and docs/*.md) parses: it is run with --list from a directory holding plans/
---     and a flashback.ini, and must print the plan's steps (exit 0);
+--     README.md and docs/*.md) parses: it is run with --list from a directory holding plans/,
+--     examples/ and a flashback.ini, and must print the plan's steps (exit 0);
 --   * every option any `flashrun` line shows (synopses included) is one `flashrun --help` lists;
 --   * every repository path named in code (plans/…, scripts/…, tests/…, examples/…) exists;
 --   * every relative link points to an existing file and, with #anchor, to one of its headings;
@@ -84,10 +84,11 @@ local known = {}
 for opt in help:gmatch("%f[%w-]%-%-?[%a][%w-]*") do known[opt] = true end
 if not known["--list"] then fail(FR, "--help does not list --list:\n%s", help) end
 
--- A scratch directory: plans/ of the source tree and an (empty) flashback.ini.
+-- A scratch directory: plans/ and examples/ of the source tree and an (empty) flashback.ini.
 local work = sh("mktemp -d \"${TMPDIR:-/tmp}/flashrun-docs.XXXXXX\""):gsub("%s+$", "")
 assert(work ~= "", "mktemp failed")
-assert(sh("ln -s " .. q(SRC .. "/plans") .. " " .. q(work .. "/plans") .. " && : > " .. q(work .. "/flashback.ini")) ~= nil)
+assert(sh("ln -s " .. q(SRC .. "/plans") .. " " .. q(work .. "/plans") .. " && ln -s " .. q(SRC .. "/examples")
+          .. " " .. q(work .. "/examples") .. " && : > " .. q(work .. "/flashback.ini")) ~= nil)
 
 local PLACEHOLDERS = { ["PLAN.lua"] = "plans/verify.lua", ["HOST:PORT"] = "127.0.0.1:3307",
                        FILE = "flashback.ini", DIR = "state", NAME = "verify" }
