@@ -195,20 +195,18 @@ stdlib_wait_dryrun)
 	has "would wait up to 1.5s until a fractional timeout"
 	;;
 stdlib_site_settings)
-	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=64M --set site.disk_threshold=40 --set site.max_delay=abc
-	has "plan stdlib-site done"
-	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=node --set site.disk_threshold=40 --set site.max_delay=abc
+	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=donor --set site.disk_threshold=40 --set site.max_delay=abc
 	has "plan stdlib-site done"
 	;;
 stdlib_site_unknown)
 	run 1 "$PLANS/stdlib_site.lua" --set site.bogus=1
-	has "Step 01/08 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*side_port"
-	lacks "Step 02/07"
-	run 1 "$PLANS/stdlib_site.lua" --set site.side_prot=18001 --set site.Data_root=/data
-	has "unknown \[site\] settings Data_root, side_prot"
-	run 1 "$PLANS/stdlib_site.lua" --set site.side_launcher=systemd
-	has "Step 01/08 check_settings … FAILED"; has 'site.side_launcher must be mysqld or mysqld_safe, not "systemd"'
-	run 0 "$PLANS/stdlib_site.lua" --set site.side_launcher=mysqld_safe
+	has "Step 01/03 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*restore_point"
+	lacks "Step 02/03"
+	run 1 "$PLANS/stdlib_site.lua" --set site.restore_piont=donor --set site.Data_root=/data
+	has "unknown \[site\] settings Data_root, restore_piont"
+	run 1 "$PLANS/stdlib_site.lua" --set site.restore_point=snapshot
+	has "Step 01/03 check_settings … FAILED"; has 'site.restore_point must be local or donor, not "snapshot"'
+	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=local
 	;;
 stdlib_guard)
 	run 0 "$PLANS/stdlib_guard.lua" --set site.path=/data/mysqldata//a/./dbdata/ --set site.root=/data/mysqldata
