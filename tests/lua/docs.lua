@@ -3,7 +3,8 @@
 --     README.md and docs/*.md) parses: it is run with --list from a directory holding plans/,
 --     examples/ and a flashback.ini, and must print the plan's steps (exit 0);
 --   * every option any `flashrun` line shows (synopses included) is one `flashrun --help` lists;
---   * every repository path named in code (plans/…, scripts/…, tests/…, examples/…) exists;
+--   * every repository path named in code (plans/…, scripts/…, tests/…, examples/…) exists, and
+--     every `tests/lab/lab COMMAND`, `ctest -L LABEL` and e2e_CASE named is one that exists;
 --   * every relative link points to an existing file and, with #anchor, to one of its headings;
 --   * the README stays short and links every page under docs/.
 -- INI examples are checked elsewhere. Usage: lua5.4 docs.lua FLASHRUN SOURCE_DIR
@@ -13,7 +14,7 @@ local cwd = os.getenv("PWD") or "."
 if FR:sub(1, 1) ~= "/" then FR = cwd .. "/" .. FR end
 if SRC:sub(1, 1) ~= "/" then SRC = cwd .. "/" .. SRC end
 
-local failures, checked = {}, { commands = 0, options = 0, paths = 0, links = 0 }
+local failures, checked = {}, { commands = 0, options = 0, paths = 0, links = 0, names = 0 }
 local function fail(where, fmt, ...)
   failures[#failures + 1] = where .. ": " .. string.format(fmt, ...)
 end
@@ -131,6 +132,39 @@ local function check_paths(where, text)
   end
 end
 
+-- What the pages may name besides paths: lab subcommands, ctest labels, e2e cases.
+local lab_commands, labels, e2e_tests = {}, {}, {}
+do
+  local lab = read(SRC .. "/tests/lab/lab")
+  for alts in lab:gmatch("\n%s*([%a|-]+)%)") do
+    for c in alts:gmatch("[%a-]+") do lab_commands[c] = true end
+  end
+  local p = assert(io.popen("cd " .. q(SRC) .. " && find . -name CMakeLists.txt -not -path './build*'"))
+  for f in p:lines() do
+    local cm = read(SRC .. "/" .. f)
+    for l in cm:gmatch("LABELS%s+\"?([%w_]+)") do labels[l] = true end
+    for name in cm:gmatch("(e2e_[%w_]+)") do e2e_tests[name] = true end
+    for list in cm:gmatch("foreach%(case ([^)]*)%)") do
+      for c in list:gmatch("[%w_]+") do e2e_tests["e2e_" .. c] = true end
+    end
+  end
+  p:close()
+end
+local function check_names(where, text)
+  for sub in text:gmatch("tests/lab/lab%s+([%a-]+)") do
+    checked.names = checked.names + 1
+    if not lab_commands[sub] then fail(where, "`tests/lab/lab %s`: the lab has no such command", sub) end
+  end
+  for l in text:gmatch("ctest%s+%-L%s+([%w_]+)") do
+    checked.names = checked.names + 1
+    if not labels[l] then fail(where, "`ctest -L %s`: no test has that label", l) end
+  end
+  for name in text:gmatch("(e2e_[%w_]+)") do
+    checked.names = checked.names + 1
+    if not e2e_tests[name] then fail(where, "%s: no such e2e test", name) end
+  end
+end
+
 for _, page in ipairs(pages) do
   local text = read(SRC .. "/" .. page)
   local dir = page:match("^(.*)/") or "."
@@ -140,6 +174,7 @@ for _, page in ipairs(pages) do
       check_command(where, c.text)
     end
     check_paths(where, c.text)
+    check_names(where, c.text)
   end
   local n = 0
   for line in (text .. "\n"):gmatch("(.-)\n") do
@@ -169,8 +204,8 @@ for i = 2, #pages do
 end
 
 sh("rm -rf " .. q(work))
-print(string.format("docs: %d pages, %d commands run with --list, %d options, %d paths, %d links checked",
-                    #pages, checked.commands, checked.options, checked.paths, checked.links))
+print(string.format("docs: %d pages, %d commands run with --list, %d options, %d paths, %d links, %d names checked",
+                    #pages, checked.commands, checked.options, checked.paths, checked.links, checked.names))
 if checked.commands == 0 then fail("docs", "no flashrun command found to check") end
 if #failures > 0 then
   io.stderr:write("FAIL: ", table.concat(failures, "\nFAIL: "), "\n")
