@@ -241,7 +241,9 @@ end
 function M.apply(plan, dir, opts)
   opts = opts or {}
   local abs = absolute_dir(dir, opts.origin or "site dir")
-  package.path = abs .. "/?.lua;" .. package.path -- helper modules under the site dir
+  -- Helper modules under the site dir (require "lib.x"), after the stdlib's: a site file called
+  -- like a stdlib module must not shadow it.
+  package.path = package.path .. ";" .. abs .. "/?.lua"
   local known, known_list = known_plans(opts.root or ".", plan.name)
   local base, base_file = plan, nil
   local files = {}
@@ -289,7 +291,10 @@ function M.apply(plan, dir, opts)
       site[#site + 1] = step
     end
   end
-  if #site == 0 and not base_file then return plan end
+  if #site == 0 and not base_file then
+    plan.site_dir = abs -- nothing for this plan; --list still says which site dir was read
+    return plan
+  end
 
   local by_key, is_end = {}, {}
   for _, s in ipairs(base.steps) do by_key[planmod.key(s)] = s end

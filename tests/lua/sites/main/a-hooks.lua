@@ -1,5 +1,5 @@
 -- Site steps at every kind of place, in Lua and as executables (hooks/record.sh).
-local function mark(what) return function() log.info("MARK %s", what) end end
+local mark = require("lib.marks").mark   -- a helper module under the site dir
 return {
   description = "the site tests' additions to site-test",
   extend = {
