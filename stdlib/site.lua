@@ -26,6 +26,7 @@ M.defaults = {
   clone_timeout = "3600",       -- seconds for one clone
   max_delay = "0",              -- seconds behind production verify accepts
   marker_schema = "flashrun",   -- schema of the marker stop writes on production
+  dir = "",                     -- site directory: the site's additions to the plans (--site-dir wins)
 }
 
 -- A misspelt setting must not be silently ignored: the run stops naming it.

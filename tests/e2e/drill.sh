@@ -13,6 +13,9 @@
 #   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone: rolled back.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, a
 #                      data root holding no node, a non-InnoDB table, a wrong host key.
+#   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
+#                      --list and the dry-run at their places, run in order, undone on a forced
+#                      rollback; plans/ unchanged.
 # E2E_STRATEGY (local|donor, default local) is the restore-point strategy of every run.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -376,5 +379,85 @@ errant)
     fail "verify refused a host whose key is right"
   no_password_shown
   echo "e2e errant: ok" ;;
+site)
+  # The examples' site directory: the backup job paused on every standby node for the drill, the
+  # application's smoke test once the standby is open, monitoring told how each plan ended.
+  sdir=$top/examples/site
+  export SMOKE_MYSQL="$top/tests/e2e/lab-mysql" DRILL_NOTIFY_LOG=$LAB_DIR/drills.log
+  rm -f "$DRILL_NOTIFY_LOG"
+  plans_sum=$(cat "$top"/plans/*.lua | sha256sum)
+  flag=/data/backup/backup.paused
+  seed; wait_synced
+  # The site's backup job on every standby node: a run every 0.1 s unless paused, under the lock.
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    lab ssh "$h" "mkdir -p /data/backup; rm -f $flag /data/backup/runs; nohup setsid sh -c 'while :; do [ -e $flag ] || flock /data/backup/backup.lock sh -c \"echo run >>/data/backup/runs; sleep 0.1\"; sleep 0.1; done' </dev/null >/dev/null 2>&1 & echo \$! >/data/backup/job.pid" ||
+      fail "starting the backup job on $h"
+  done
+  runs() { lab ssh "$1" "cat /data/backup/runs 2>/dev/null | wc -l"; }
+  flags() { local h n=0; for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "test -e $flag" && n=$((n + 1)); done; echo $n; }
+  # in_sequence FILE REGEX...: each matches a line after the previous one's (step numbers are
+  # left out: they move when the plans gain a step)
+  in_sequence() {
+    local f=$1 at=0 n p; shift
+    for p in "$@"; do
+      n=$(awk -v from="$at" -v pat="$p" 'NR > from && $0 ~ pat { print NR; exit }' "$f")
+      [[ -n $n ]] || { grep -n 'Step\|DRY-RUN' "$f" | tail -40; fail "$f: '$p' missing or out of order"; }
+      at=$n
+    done
+  }
+  base=("${extra[@]}")
+  extra=("${base[@]}" --site-dir "$sdir")
+  # --list: the site's steps at their places.
+  for p in start stop; do
+    ids=" $(fr $p --list | grep -o '\[[a-z_]*\]' | tr -d '[]' | tr '\n' ' ')"
+    case $p in
+      start) [[ $ids == *" check pause_backup detach "*" open smoke_test notify_monitoring " ]] || fail "start --list: $ids" ;;
+      stop) [[ $ids == *" prove_replication resume_backup notify_monitoring " ]] || fail "stop --list: $ids" ;;
+    esac
+  done
+  # The dry-run rehearses them at their places (the JSON trail keeps log lines and records in order).
+  fr start --dry-run --log-json "$LAB_DIR/site-dry.json" >/dev/null || fail "start --dry-run with the site dir"
+  S='Step [0-9]+/[0-9]+'
+  in_sequence "$LAB_DIR/site-dry.json" "$S check both clusters" "$S pause the backup job" \
+    "touch '$flag'" "$S detach" "dynamic remove datasource" "enable-read-only" \
+    "$S application smoke test" "DRY-RUN exec local: $sdir/hooks/smoke-test.sh" \
+    "$S tell the monitoring" "DRY-RUN exec local: $sdir/hooks/notify.sh"
+  [[ $(flags) == 0 && ! -e $DRILL_NOTIFY_LOG ]] || fail "the dry-run paused the job or ran a hook"
+  # A forced rollback: a failing site step of the test's own after stop_replication.
+  fsite=$LAB_DIR/site-forced; rm -rf "$fsite"; cp -r "$sdir" "$fsite"
+  echo 'return { extend = { start = { { after = "stop_replication", id = "forced_failure", name = "fail on purpose", run = function() error("forced failure") end } } } }' >"$fsite/zz-fail.lua"
+  extra=("${base[@]}" --site-dir "$fsite")
+  fr start >"$LAB_DIR/site-rollback.out"; rc=$?
+  [[ $rc == 1 ]] || fail "start with a failing site step: exit $rc, expected 1"
+  in_sequence "$LAB_DIR/site-rollback.out" "$S pause the backup job on every standby node … ok" \
+    "$S fail on purpose … FAILED" "undo $S stop replication" "undo $S detach" \
+    "undo $S pause the backup job" "rollback complete" "$S tell the monitoring"
+  [[ $(flags) == 0 ]] || fail "the rollback left the backup job paused"
+  grep -q "flashrun start failed (rollback complete, failed at forced_failure)" "$DRILL_NOTIFY_LOG" ||
+    fail "the end hook was not told the failure: $(cat "$DRILL_NOTIFY_LOG")"
+  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
+  # The drill with the examples' site dir.
+  extra=("${base[@]}" --site-dir "$sdir")
+  fp_before=$(fingerprint)
+  fr start >"$LAB_DIR/site-start.out" || fail "start with the site dir"
+  in_sequence "$LAB_DIR/site-start.out" "$S check both clusters … ok" "$S pause the backup job on every standby node … ok" \
+    "$S detach" "$S open the standby read-write … ok" "smoke test passed: wrote and read back start-" \
+    "$S application smoke test on the open standby … ok" "$S tell the monitoring how the plan ended … ok"
+  [[ $(flags) == 3 ]] || fail "the backup job is not paused on every standby node"
+  r1=$(runs "$tnet.2"); sleep 1; r2=$(runs "$tnet.2")
+  [[ $r1 == "$r2" ]] || fail "the paused backup job still ran ($r1 -> $r2 runs)"
+  drill_writes
+  fr stop >"$LAB_DIR/site-stop.out" || fail "stop with the site dir"
+  in_sequence "$LAB_DIR/site-stop.out" "$S prove replication resumed … ok" \
+    "$S resume the backup job on every standby node … ok" "$S tell the monitoring how the plan ended … ok"
+  check_restored prod-during-drill
+  [[ $(flags) == 0 ]] || fail "stop did not resume the backup job"
+  sleep 1; r3=$(runs "$tnet.2"); [[ $r3 -gt $r2 ]] || fail "the resumed backup job does not run"
+  grep -q "flashrun start done (rollback none) standby $TGT:" "$DRILL_NOTIFY_LOG" && grep -q "flashrun stop done" "$DRILL_NOTIFY_LOG" ||
+    fail "monitoring was not told: $(cat "$DRILL_NOTIFY_LOG")"
+  [[ $(cat "$top"/plans/*.lua | sha256sum) == "$plans_sum" ]] || fail "plans/ changed"
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" 'kill $(cat /data/backup/job.pid)'; done
+  no_password_shown
+  echo "e2e site: ok" ;;
 *) fail "unknown case $1" ;;
 esac
