@@ -21,6 +21,6 @@ for ((i = 1; i <= ${RUNS:-1}; i++)); do
   t0=$(date +%s%N); run start; start_ms=$(ms "$t0")
   t0=$(date +%s%N); run stop; stop_ms=$(ms "$t0")
   # The restore-point phase as start timed it (its step's line in the JSON log).
-  rp=$(grep -o 'take the restore point of every standby node … ok ([0-9.]* s)' "$state/start.json" | grep -o '[0-9.]* s')
+  rp=$(grep -o 'take the restore point of every standby node … ok ([0-9.]* s)' "$state/start.json" | grep -o '([0-9.]* s)' | tr -d '()')
   printf 'strategy %-5s  start %s s  stop %s s  restore point %s\n' "$strategy" "$(secs "$start_ms")" "$(secs "$stop_ms")" "$rp"
 done
