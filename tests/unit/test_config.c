@@ -13,6 +13,7 @@
 
 static struct fr_ini *parse(const char *text, char *err)
 {
+	SEED("ini", text, strlen(text));
 	return fr_ini_parse(text, strlen(text), "t.ini", err);
 }
 
@@ -20,6 +21,8 @@ static struct fr_ini *parse(const char *text, char *err)
 static void expect_error(int line, const char *text, size_t len, const char *want)
 {
 	char err[FR_INI_ERRLEN];
+	if (len < 65536)
+		SEED("ini", text, len);
 	struct fr_ini *ini = fr_ini_parse(text, len, "t.ini", err);
 	if (ini || !strstr(err, want)) {
 		fprintf(stderr, "%s:%d: want error containing [%s], got %s [%s]\n", __FILE__, line, want,

@@ -1,6 +1,6 @@
 /* test_endpoint.c — the one host / port / HOST:PORT grammar (runtime/endpoint.c) and the
  * configuration schema (runtime/schema.c). Every input here also seeds the endpoint fuzzer
- * (FR_SEED_DIR set: each input is written there as a file; see bench/fuzz.sh). */
+ * (check.h's SEED; see bench/fuzz.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +9,7 @@
 #include "endpoint.h"
 #include "schema.h"
 
-static int nseed;
-
-static void seed(const char *s)
-{
-	const char *dir = getenv("FR_SEED_DIR");
-	if (!dir)
-		return;
-	char path[4096];
-	snprintf(path, sizeof path, "%s/endpoint-%03d", dir, nseed++);
-	FILE *f = fopen(path, "w");
-	if (f) {
-		fputs(s, f);
-		fclose(f);
-	}
-}
+static void seed(const char *s) { SEED("endpoint", s, strlen(s)); }
 
 static void ok(int line, const char *in, const char *host, int port)
 {
