@@ -254,6 +254,23 @@ stdlib_guard)
 	FLASHRUN_TEST_PATH=/etc/ssh FLASHRUN_TEST_ROOT=/ run 1 "$PLANS/stdlib_guard.lua"
 	has 'the data root "/" is not a directory below /'; lacks "MARK"
 	;;
+docs)
+	# the documentation's examples (tests/lua/plans/docs.lua), then its flashrun commands, run
+	# with --list from a directory holding the README's configuration example as flashback.ini
+	ROOT=$(cd "$PLANS/../../.." && pwd)
+	FLASHRUN_TEST_DOCS=$ROOT run 0 "$PLANS/docs.lua"
+	has "MARK ini README.md"
+	full=$(grep -l '^\[source\]' ini-*.ini | head -1)
+	[ -n "$full" ] || fail "no INI example with a [source] section"
+	cp "$full" flashback.ini; ln -s "$ROOT/plans" plans
+	[ -s commands ] || fail "no flashrun command found in the documentation"
+	while IFS= read -r args; do
+		# shellcheck disable=SC2086 # the documented words, split as a shell would
+		eval "set -- $args"
+		run 0 "$@" --list
+		has "Step 01"
+	done <commands
+	;;
 *)
 	echo "unknown case $CASE"; exit 2;;
 esac
