@@ -30,12 +30,12 @@ function M.dataservers(conn)
     local name = server.value(r.servername) or server.value(r.Servername) or ""
     local rhost = server.value(r.host) or ""
     local rport = server.value(r.port)
-    if not shell.is_name(name) then error(("router returned an unusable server name %q"):format(name), 0) end
+    if not shell.is_name(name) then error(("router returned an unusable server name %s"):format(shell.show(name)), 0) end
     local host, herr = endpoint.host(rhost)
     local port, perr = endpoint.port(rport)
     if not host or not port then
-      error(("router returned an unusable address for %s: host %q, port %q (%s)"):format(name, rhost,
-            tostring(rport), herr or perr), 0)
+      error(("router returned an unusable address for %s: host %s, port %s (%s)"):format(name, shell.show(rhost),
+            shell.show(rport), herr or perr), 0)
     end
     local status = server.value(r.status) or ""
     local mos = server.value(r["master-online-status"]) or ""

@@ -16,6 +16,14 @@ function M.sql_string(s)
   return "'" .. s:gsub("\\", "\\\\"):gsub("'", "''"):gsub("\0", "\\0") .. "'"
 end
 
+-- A value from a router or server, quoted for a one-line message: %q, with newlines as \n (%q
+-- keeps them as a backslash and a real newline) and at most 80 bytes shown.
+function M.show(v)
+  local s = tostring(v)
+  local cut = #s > 80
+  return (("%q"):format(cut and s:sub(1, 80) or s):gsub("\\\n", "\\n")) .. (cut and "…" or "")
+end
+
 -- Names a router or a server hands us (dataserver names, users, plugin names).
 function M.is_name(s)
   return type(s) == "string" and #s > 0 and #s <= 128 and s:match("^[%w_%-%.]+$") ~= nil

@@ -254,6 +254,10 @@ stdlib_guard)
 	FLASHRUN_TEST_PATH=/etc/ssh FLASHRUN_TEST_ROOT=/ run 1 "$PLANS/stdlib_guard.lua"
 	has 'the data root "/" is not a directory below /'; lacks "MARK"
 	;;
+property_router)
+	run 0 "$PLANS/property_router.lua"
+	has "MARK seed"; has "MARK hostile: [1-9][0-9]* refused, [1-9][0-9]* accepted"
+	;;
 docs)
 	# the documentation's examples (tests/lua/plans/docs.lua), then its flashrun commands, run
 	# with --list from a directory holding the README's configuration example as flashback.ini
