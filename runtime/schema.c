@@ -227,7 +227,7 @@ static int l_keys(lua_State *L)
 	return 1;
 }
 
-/* check(section, key, value) -> value (a port as an integer) | nil, why, unknown
+/* check(section, key, value) -> value (a port as an integer, a host without brackets) | nil, why, unknown
  * why says what is wrong without the value; `unknown` is true when the key itself is unknown
  * (why then lists the known keys). */
 static int l_check(lua_State *L)
@@ -256,8 +256,11 @@ static int l_check(lua_State *L)
 		lua_pushfstring(L, "%s.%s: %s", section, key, strlen(v) != len ? "a NUL byte" : why);
 		return 2;
 	}
+	char host[FR_HOST_MAX + 1];
 	if (k->type == FR_PORT)
 		lua_pushinteger(L, atoi(v));
+	else if (k->type == FR_HOST && fr_host_parse(v, len, host, why, sizeof why))
+		lua_pushstring(L, host); /* [::1] -> ::1: brackets belong to HOST:PORT, not to a host */
 	else
 		lua_pushvalue(L, 3);
 	return 1;

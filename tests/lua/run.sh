@@ -237,6 +237,12 @@ stdlib_site_unknown)
 	# Variables outside the three sections are not configuration (test knobs, FLASHRUN_STDLIB).
 	FLASHRUN_SKIP_SANITIZE=1 FLASHRUN_OTHER_THING=x run 0 "$PLANS/stdlib_site.lua"
 	FLASHRUN_SITE_SIDE_LAUNCHER=mysqld_safe run 0 "$PLANS/stdlib_site.lua"
+	# a bracketed IPv6 host in the file or the environment is the bare address
+	printf '[source]\nhost = [::1]\nport = 3306\nmysql_user = u\n' >v6.ini
+	FLASHRUN_TEST_WHICH=none FLASHRUN_SOURCE_MYSQL_PASSWORD=x run 0 "$PLANS/strict.lua" --config v6.ini
+	has "MARK host=::1 port=3306"
+	FLASHRUN_TEST_WHICH=none FLASHRUN_SOURCE_MYSQL_PASSWORD=x FLASHRUN_SOURCE_HOST='[fe80::2]' run 0 "$PLANS/strict.lua" --config v6.ini
+	has "MARK host=fe80::2 port=3306"
 	run 0 "$PLANS/stdlib_site.lua" --set site.side_launcher=mysqld_safe
 	;;
 stdlib_guard)
