@@ -45,7 +45,7 @@ for t in "${targets[@]}"; do
 		"$f" -artifact_prefix="$B/fuzz-crashes/$t-regression-" "$reg"/* >"$B/fuzz-$t-regressions.log" 2>&1 ||
 			{ echo "fuzz.sh: $t: a regression input crashes again (see $B/fuzz-$t-regressions.log)"; status=1; }
 	fi
-	"$f" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=1024 -close_fd_mask=2 \
+	"$f" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=1024 -close_fd_mask=2 -max_len=4096 \
 		-artifact_prefix="$B/fuzz-crashes/$t-" "$corpus" "$seeds/$t" >"$B/fuzz-$t.log" 2>&1 || true
 	execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$B/fuzz-$t.log" | tail -1)
 	crashes=$(find "$B/fuzz-crashes" -name "$t-*" | wc -l)
