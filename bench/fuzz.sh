@@ -14,8 +14,9 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(ini gtid endpoint cli)
 command -v clang >/dev/null || { echo "fuzz.sh: clang not found (scripts/install-deps installs it)" >&2; exit 2; }
 
-CC=clang cmake -S "$top" -B "$B" -DFLASHRUN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$B.cmake.log" 2>&1 ||
-	{ cat "$B.cmake.log"; exit 2; }
+mkdir -p "$B"
+CC=clang cmake -S "$top" -B "$B" -DFLASHRUN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$B/cmake.log" 2>&1 ||
+	{ cat "$B/cmake.log"; exit 2; }
 build=()
 for t in "${targets[@]}"; do build+=("fuzz_$t"); done
 cmake --build "$B" -j"$(nproc 2>/dev/null || echo 2)" --target "${build[@]}" test_config test_gtid test_endpoint test_cli \

@@ -30,10 +30,10 @@ const struct fr_key FR_SCHEMA[] = {
 { ST,   "ssh_key",             FR_TEXT,  NULL,      NULL,                           false, NULL, "private key file for ssh" },
 { ST,   "known_hosts",         FR_TEXT,  NULL,      NULL,                           false, NULL, "known_hosts file (default ~/.ssh/known_hosts)" },
 { ST,   "host_key_policy",     FR_WORD,  "accept-new", "strict|accept-new|off",     false, NULL, "what to do with a host key known_hosts does not hold" },
-{ SITE, "restore_point",       FR_WORD,  "local",   "local|donor",                  false, NULL, "where each node's restore point comes from" },
+{ SITE, "restore_point",       FR_WORD,  "local",   "local|donor",                  false, NULL, "local: each node clones its own data; donor: clones from a frozen replica" },
 { SITE, "restore_point_dir",   FR_PATH,  NULL,      NULL,                           false, NULL, "default <instance_dir>/flashback_restore_point" },
 { SITE, "disk_threshold",      FR_COUNT, "45",      NULL,                           false, NULL, "max % used on the datadir filesystem" },
-{ SITE, "disk_margin_mb",      FR_COUNT, "256",     NULL,                           false, NULL, "free space needed beyond the datadir size" },
+{ SITE, "disk_margin_mb",      FR_COUNT, "256",     NULL,                           false, NULL, "free space needed beyond the data a restore point copies" },
 { SITE, "data_root",           FR_PATH,  NULL,      NULL,                           false, NULL, "destructive commands stay strictly below it; default parent of instance_dir" },
 { SITE, "instance_dir",        FR_PATH,  NULL,      NULL,                           false, NULL, "default dirname(@@datadir)" },
 { SITE, "conf_file",           FR_PATH,  NULL,      NULL,                           false, NULL, "default the running mysqld's --defaults-file" },
@@ -46,15 +46,9 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "stop_timeout",        FR_COUNT, "600",     NULL,                           false, NULL, "seconds for an instance to shut down" },
 { SITE, "apply_timeout",       FR_COUNT, "600",     NULL,                           false, NULL, "seconds for the standby to apply what it received" },
 { SITE, "clone_timeout",       FR_COUNT, "3600",    NULL,                           false, NULL, "seconds for one clone" },
-{ SITE, "progress_interval",   FR_COUNT, "10",      NULL,                           false, NULL, "seconds between two clone progress lines" },
 { SITE, "max_delay",           FR_COUNT, "0",       NULL,                           false, NULL, "seconds behind production verify accepts" },
 { SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production" },
-/* Side instances: removed with stdlib/side.lua by issue 8 (delete these five lines then). */
-{ SITE, "side_port",           FR_PORT,  "18000",   NULL,                           false, NULL, "port of the side instance (until issue 8)" },
-{ SITE, "side_dir",            FR_PATH,  NULL,      NULL,                           false, NULL, "default <instance_dir>/flashback_side (until issue 8)" },
-{ SITE, "side_launcher",       FR_WORD,  "mysqld",  "mysqld|mysqld_safe",           false, NULL, "how side instances start (until issue 8)" },
-{ SITE, "side_buffer_pool",    FR_TEXT,  "128M",    NULL,                           false, NULL, "side instance's buffer pool, or node (until issue 8)" },
-{ SITE, "memory_margin_mb",    FR_COUNT, "512",     NULL,                           false, NULL, "memory needed beyond the side buffer pool (until issue 8)" },
+{ SITE, "dir",                 FR_TEXT,  NULL,      NULL,                           false, NULL, "site directory: the site's additions to the plans (--site-dir wins)" },
 };
 const size_t FR_SCHEMA_LEN = sizeof FR_SCHEMA / sizeof FR_SCHEMA[0];
 

@@ -1,18 +1,14 @@
 -- Documentation that runs (issue 9): every ```ini block of README.md and docs/*.md parses with
 -- the real reader and schema to the values it shows (an unquoted value verbatim; a quoted one
--- unquoted by the rules the README states, re-implemented here as the oracle); the settings
--- tables list exactly the schema's keys with its defaults; every command in a ```sh block is
--- either a flashrun command (written to ./commands for run.sh to run with --list) or a script
--- of this repository. FLASHRUN_TEST_DOCS: the source tree.
+-- unquoted by the rules the docs state, re-implemented here as the oracle), and the site
+-- settings table lists exactly the schema's [site] keys with its defaults. Commands, paths and
+-- links are tests/lua/docs.lua's. FLASHRUN_TEST_DOCS: the source tree.
 local cfg = require "flashrun.config"
 local schema = require "flashrun.schema"
 local root = assert(os.getenv("FLASHRUN_TEST_DOCS"), "FLASHRUN_TEST_DOCS not set")
 
 local function read(path)
   local f = assert(io.open(path)); local t = f:read("a"); f:close(); return t
-end
-local function exists(path)
-  local f = io.open(path); if f then f:close() end; return f ~= nil
 end
 
 local function doc_files()
@@ -68,7 +64,6 @@ local function check_ini(file, b, n)
       count = count + 1
     end
   end
-  local out = assert(io.open(("ini-%d.ini"):format(n), "w")); out:write(b.text); out:close()
   log.info("MARK ini %s: %d values as shown", where, count)
   return t
 end
@@ -97,60 +92,18 @@ local function check_table_row(file, n, l, seen)
   end
 end
 
-local function check_sh(file, b, cmds)
-  local n = b.line - 1
-  for l in b.text:gmatch("([^\n]*)\n") do
-    n = n + 1
-    local cmd = l:gsub("%s+#.*$", ""):match("^%s*(.-)%s*$"):gsub("^sudo%s+", "")
-    local first = cmd:match("^(%S+)")
-    if first == "flashrun" then
-      -- a synopsis (PLAN.lua, HOST:PORT, [options]) is not a command to run
-      if not cmd:find("%u%u") and not cmd:find("%[") then
-        cmds:write(cmd:gsub("^flashrun%s+", ""), "\n")
-      end
-    elseif first and not first:match("^[#%[%-]") then -- (a synopsis continues with [ or -)
-      if not exists(root .. "/" .. first) then
-        error(("%s:%d: the command %s is not in the repository"):format(file, n, first), 0)
-      end
-      local sub = first == "tests/lab/lab" and cmd:match("^%S+%s+([%w%-]+)")
-      if sub and not read(root .. "/tests/lab/lab"):find("\n%s*" .. sub:gsub("%-", "%%-") .. "[|)]") then
-        error(("%s:%d: tests/lab/lab has no subcommand %s"):format(file, n, sub), 0)
-      end
-    end
-  end
-end
-
--- Inline examples in the prose: `flashrun …` (placeholders filled in) and `--set K=V`.
-local FILL = { ["HOST:PORT"] = "127.0.0.1:3306", FILE = "flashback.ini", ["PLAN.lua"] = "plans/verify.lua",
-               ["verify|start|stop"] = "verify", NAME = "verify" }
-local function check_inline(text, cmds)
-  for span in text:gmatch("`([^`\n]+)`") do
-    if span:match("^flashrun%s") and not span:find("%[") then
-      local cmd = span:gsub("^flashrun%s+", "")
-      for k, v in pairs(FILL) do cmd = cmd:gsub(k:gsub("%p", "%%%0"), v) end
-      -- a command names a plan; "`flashrun --dry-run` does …" talks about an option
-      if not cmd:find("%u%u") and (cmd:find("%.lua") or cmd:find("%-f ")) then cmds:write(cmd, "\n") end
-    elseif span:match("^%-%-set [%l_]+%.?[%l_]*=") then -- not a placeholder like SECTION.KEY
-      cmds:write("plans/verify.lua ", span, "\n")
-    end
-  end
-end
-
 return {
-  name = "docs",
+  name = "docs-ini",
   description = "the documentation's examples run",
   journal = false,
   steps = {
     { name = "examples", run = function()
-        local cmds = assert(io.open("commands", "w"))
         local nini, seen, tables = 0, {}, false
         for _, file in ipairs(doc_files()) do
           local text = read(root .. "/" .. file)
           for _, b in ipairs(blocks(text)) do
-            if b.lang == "ini" then nini = nini + 1; check_ini(file, b, nini)
-            elseif b.lang == "sh" then check_sh(file, b, cmds) end
+            if b.lang == "ini" then nini = nini + 1; check_ini(file, b, nini) end
           end
-          check_inline(text, cmds)
           local n, in_table = 0, false
           for l in (text .. "\n"):gmatch("([^\n]*)\n") do
             n = n + 1
@@ -159,7 +112,6 @@ return {
             elseif in_table then check_table_row(file, n, l, seen) end
           end
         end
-        cmds:close()
         assert(nini > 0, "no ```ini block found")
         assert(tables, "no settings table (| key | default |) found")
         local missing = {}
