@@ -216,7 +216,7 @@ stdlib_site_unknown)
 	run 2 "$PLANS/stdlib_site.lua" --set restore_piont=donor
 	has "--set restore_piont: unknown key 'restore_piont' in \[site\]"
 	run 2 "$PLANS/stdlib_site.lua" --set site.restore_point=snapshot
-	has "--set site.restore_point: site.restore_point: expected one of: local, donor"; lacks "Step 01"
+	has "--set site.restore_point: site.restore_point: expected one of: auto, local, donor, reflink"; lacks "Step 01"
 	run 2 "$PLANS/stdlib_site.lua" --set site.max_delay=abc
 	has "site.max_delay: expected a whole number"
 	run 2 "$PLANS/stdlib_site.lua" --set site.side_port=18001

@@ -116,7 +116,7 @@ static void test_errors(void)
 	EXPECT_ERROR("[target]\nhost_key_polcy = strict\n", "t.ini:2: unknown key 'host_key_polcy' in [target]");
 	EXPECT_ERROR("[source]\nrouter_user = x\n", "unknown key 'router_user' in [source]"); /* [target] only */
 	EXPECT_ERROR("[site]\nside_prot = 1\n", "t.ini:2: unknown key 'side_prot' in [site] (known: restore_point,");
-	EXPECT_ERROR("[site]\nrestore_point = remote\n", "t.ini:2: site.restore_point: expected one of: local, donor");
+	EXPECT_ERROR("[site]\nrestore_point = remote\n", "t.ini:2: site.restore_point: expected one of: auto, local, donor, reflink");
 	EXPECT_ERROR("[target]\nhost_key_policy = Strict\n", "expected one of: strict, accept-new, off");
 	EXPECT_ERROR("[site]\nmax_delay = abc\n", "t.ini:2: site.max_delay: expected a whole number");
 	EXPECT_ERROR("[site]\nstart_timeout = -1\n", "site.start_timeout: expected a whole number");

@@ -134,7 +134,8 @@ static void test_schema(void)
 	CHECK(k && k->secret && strcmp(k->same_as, "mysql_password") == 0);
 	CHECK(fr_schema_find("nosuch", "host") == NULL);
 	k = fr_schema_find("site", "restore_point");
-	CHECK(k && strcmp(k->def, "local") == 0 && fr_schema_check(k, "donor", why, sizeof why));
+	CHECK(k && strcmp(k->def, "auto") == 0 && fr_schema_check(k, "donor", why, sizeof why) &&
+	      !fr_schema_check(k, "snapshot", why, sizeof why));
 	/* Every secret is named like one, and every default passes its own check. */
 	for (size_t i = 0; i < FR_SCHEMA_LEN; i++) {
 		const struct fr_key *e = &FR_SCHEMA[i];
