@@ -1,6 +1,7 @@
-/* schema.c — THE configuration schema (see schema.h). Adding a setting is one line below; the
- * INI reader, the environment, --set, --si/--ti, site.get/site.num, the README's settings
- * test and the error messages all read it from here. */
+/* schema.c — THE configuration schema (see schema.h). Adding a setting is one line below (and,
+ * for [site], a row in docs/operator.md's settings table: lua.docs_ini holds the two together);
+ * the INI reader, the environment, --set, --si/--ti, site.get/site.num and the error messages
+ * all read it from here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
