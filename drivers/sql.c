@@ -27,6 +27,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "endpoint.h"
 #include "scheduler.h"
 #include "log.h"
 #include "options.h"
@@ -325,7 +326,7 @@ static int l_connect(lua_State *L)
 	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
 		int ok;
 		port = lua_tointegerx(L, -1, &ok);
-		luaL_argcheck(L, ok && port > 0 && port < 65536, 1, "'port' must be an integer 1..65535");
+		luaL_argcheck(L, ok && fr_port_valid(port), 1, "'port' must be an integer 1..65535");
 	}
 	lua_pop(L, 1);
 	c->port = (unsigned)port;

@@ -40,11 +40,11 @@ sql)
 	run 0 "$HERE/test_sql.lua"
 	has "server "; has "4 x SELECT SLEEP(1)"; has "plan drivers-sql-live done"
 	records 0
-	run 0 "$HERE/test_sql.lua" --dry-run --set phase=dry
+	FLASHRUN_TEST_PHASE=dry run 0 "$HERE/test_sql.lua" --dry-run
 	records 2
 	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: INSERT INTO t.a VALUES (3," stdout
 	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: ALTER USER 'fr'@'%' IDENTIFIED BY '******'" stdout
-	run 0 "$HERE/test_sql.lua" --set phase=after
+	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_sql.lua"
 	for pw in "$FR_MYSQL_FR_PW" "$FR_MYSQL_FR_PW2"; do lacks "$pw" all; done
 	;;
 ssh)
@@ -53,14 +53,14 @@ ssh)
 	run 0 "$HERE/test_ssh.lua"
 	has "4 x remote sleep 1"; has "plan drivers-ssh-live done"
 	records 0
-	run 0 "$HERE/test_ssh.lua" --dry-run --set phase=dry
+	FLASHRUN_TEST_PHASE=dry run 0 "$HERE/test_ssh.lua" --dry-run
 	records 4
 	has "DRY-RUN ssh $target: touch /tmp/home/dry-marker" stdout
 	has "DRY-RUN ssh $target: cat > /tmp/home/dry2 <<stdin (12 bytes)" stdout
 	has "DRY-RUN ssh $target: write_file /tmp/home/dry3 (12 bytes, mode 0600)" stdout
 	has "DRY-RUN ssh $target: echo ****** > /tmp/home/dry4" stdout
 	lacks "s3cr3t" all
-	run 0 "$HERE/test_ssh.lua" --set phase=after
+	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_ssh.lua"
 	for f in dry-marker dry2 dry3 dry4; do [ ! -e "$FR_SSH_HOMEDIR/$f" ] || fail "the dry run created $f"; done
 	lacks "$FR_SSH_PASSWORD" all
 	;;

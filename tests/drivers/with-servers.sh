@@ -54,7 +54,10 @@ ssh)
 	echo "frkey:*:19000:0:99999:7:::" >>"$T/etc/shadow"
 	echo "frkey:x:4243:" >>"$T/etc/group"
 	mkdir -p "$T/tmp/home/.ssh" "$T/tmp/keyhome/.ssh" "$T/client"
+	# three host keys, as a stock sshd has: known_hosts tests need a server offering several types
 	ssh-keygen -q -t ed25519 -N '' -f "$T/tmp/hostkey" -C flashrun-test-host
+	ssh-keygen -q -t ecdsa -N '' -f "$T/tmp/hostkey_ecdsa" -C flashrun-test-host
+	ssh-keygen -q -t rsa -b 2048 -N '' -f "$T/tmp/hostkey_rsa" -C flashrun-test-host
 	ssh-keygen -q -t ed25519 -N '' -f "$T/client/id_ed25519" -C flashrun-test-user
 	cp "$T/client/id_ed25519.pub" "$T/tmp/home/.ssh/authorized_keys"
 	cp "$T/client/id_ed25519.pub" "$T/tmp/keyhome/.ssh/authorized_keys"
@@ -64,6 +67,8 @@ ssh)
 ListenAddress $addr
 Port 22222
 HostKey /tmp/hostkey
+HostKey /tmp/hostkey_ecdsa
+HostKey /tmp/hostkey_rsa
 PidFile none
 UsePAM no
 StrictModes no
@@ -85,7 +90,8 @@ EOF
 	wait_port 22222 10 || { cat "$T/server.log"; echo "FAIL: sshd did not start"; exit 1; }
 	export FR_SSH_HOST=$addr FR_SSH_PORT=22222 FR_SSH_USER=frtest FR_SSH_KEYUSER=frkey \
 		FR_SSH_PASSWORD="$pw" FR_SSH_KEY="$T/client/id_ed25519" FR_SSH_DIR="$T/client" \
-		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOMEDIR="$T/tmp/home"
+		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOSTPUB_ECDSA="$T/tmp/hostkey_ecdsa.pub" \
+		FR_SSH_HOSTPUB_RSA="$T/tmp/hostkey_rsa.pub" FR_SSH_HOMEDIR="$T/tmp/home"
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"

@@ -319,6 +319,7 @@ static int read_config(const char *path) {
         continue;
       }
       *colon = 0;
+      if (*v == '[' && colon > v + 1 && colon[-1] == ']') colon[-1] = 0, v++; /* [IPv6]:PORT */
       copystr(cfg.listen_host, sizeof cfg.listen_host, v);
       cfg.listen_port = atoi(colon + 1);
     } else if (!strcmp(k, "state")) copystr(cfg.state_path, sizeof cfg.state_path, v);
@@ -739,7 +740,7 @@ static int cluster_info(session *s) {
   char host[300];
   const char *h = cfg.listen_host;
   if (!*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::")) h = "127.0.0.1";
-  snprintf(host, sizeof host, "%s:%d", h, cfg.listen_port);
+  snprintf(host, sizeof host, strchr(h, ':') ? "[%s]:%d" : "%s:%d", h, cfg.listen_port);
   const char *row[] = {"master", "1", host, join_time, "1", "1|1", "1", "1", "1", DBSCALE_VERSION};
   return mp_send_strings(&s->c, cols, 10, row, 1);
 }
