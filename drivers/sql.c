@@ -30,8 +30,21 @@
 #include "scheduler.h"
 #include "log.h"
 #include "options.h"
+#include "sql.h"
 
 #define CONN_MT "flashrun.sql.conn"
+
+const char *fr_sql_client_library(void)
+{
+	static char text[64];
+#ifdef MARIADB_PACKAGE_VERSION
+	const char *name = "libmariadb";
+#else
+	const char *name = "libmysqlclient";
+#endif
+	snprintf(text, sizeof text, "%s %s", name, mysql_get_client_info());
+	return text;
+}
 
 enum op { OP_CONNECT, OP_QUERY, OP_EXEC, OP_PING };
 
