@@ -68,7 +68,7 @@ _flashrun() {
     compopt -o nospace 2>/dev/null; return ;;
   --config|-config|--log-json)
     COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
-  --state-dir)
+  --state-dir|--site-dir)
     COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
   --si|--ti|-si|-ti)
     return ;;
