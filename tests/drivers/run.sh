@@ -47,6 +47,24 @@ sql)
 	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_sql.lua"
 	for pw in "$FR_MYSQL_FR_PW" "$FR_MYSQL_FR_PW2"; do lacks "$pw" all; done
 	;;
+native_auth)
+	[ -n "${FR_ROUTER_HOST:-}" ] || skip "FR_ROUTER_HOST not set: run through with-servers.sh router-native"
+	lib=$("$FR" --version | sed -n 's/^client library: \([a-z]*\) .*/\1/p')
+	echo "client library: $lib"
+	# libmariadb has mysql_native_password built in; Oracle's libmysqlclient 9.x loads it from its
+	# plugin directory, where Debian's mysql-client-core puts it.
+	run 0 "$HERE/test_native_auth.lua" --set expect=ok
+	has "logged in with mysql_native_password"
+	case $lib in
+	libmariadb) ;;
+	libmysqlclient)
+		mkdir "$WORK/no-plugins"
+		LIBMYSQL_PLUGIN_DIR=$WORK/no-plugins run 0 "$HERE/test_native_auth.lua" --set expect=missing
+		has "refused as expected"; has "mysql_native_password"; has "mysql-client-core" ;;
+	*) fail "unknown client library in flashrun --version: '$lib'" ;;
+	esac
+	lacks "$FR_ROUTER_PASSWORD" all
+	;;
 ssh)
 	[ -n "${FR_SSH_HOST:-}" ] || skip "FR_SSH_HOST not set: run through with-servers.sh ssh"
 	target="$FR_SSH_USER@$FR_SSH_HOST:$FR_SSH_PORT"

@@ -160,6 +160,14 @@ secrets)
 	[ ! -e log/redo.json ] || fail "dry-run wrote the journal"
 	lacks "rehearsing on an empty journal"
 	;;
+version)
+	# The test-only build options this build has (CMake's FLASHRUN_TEST_OPTIONS, "none" in a
+	# release build): a package's install test relies on this line to prove it has none.
+	run 0 --version
+	has "^flashrun [0-9][0-9.]*$"
+	has "^client library: lib\(mariadb\|mysqlclient\) [0-9]"
+	grep -qx "test options: ${FR_WANT_TEST_OPTIONS:?}" out || fail "expected 'test options: $FR_WANT_TEST_OPTIONS'"
+	;;
 cli_errors)
 	run 2 "$PLANS/basic.lua" --si 127.0.0.1;       has "--si '127.0.0.1': no port: expected HOST:PORT, IPV4:PORT or \[IPV6\]:PORT"
 	run 2 "$PLANS/basic.lua" --ti 127.0.0.1:70000; has "out of range"
