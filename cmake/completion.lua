@@ -1,9 +1,8 @@
 -- completion.lua SOURCE_DIR FLASHRUN PLANS_DIR OUTPUT — writes flashrun's bash completion.
 --   options: scraped from `FLASHRUN --help` (the same text the man page is made from)
 --   plans:   the *.lua files in PLANS_DIR at completion time (-f NAME), and *.lua files
---   --set keys: [source]/[target] keys from runtime/config.c (the INI reader's list) and [site]
---            keys from stdlib/site.lua's documented defaults, read here at build time.
--- (When the configuration schema moves into one definition, read the keys from there.)
+--   --set keys: the configuration schema (runtime/schema.c), printed by the built binary running
+--            cmake/schema-keys.lua.
 local src, exe, plans_dir, out = arg[1], arg[2], arg[3], arg[4]
 assert(src and exe and plans_dir and out, "usage: completion.lua SOURCE_DIR FLASHRUN PLANS_DIR OUTPUT")
 
@@ -25,26 +24,15 @@ end
 assert(seen["--set"] and seen["--config"], "no options found in flashrun --help")
 table.sort(options)
 
--- [source]/[target] keys: the cluster_keys array of runtime/config.c
-local c = slurp(src .. "/runtime/config.c")
-local list = assert(c:match("cluster_keys%[%]%s*=%s*(%b{})"), "cluster_keys not found in runtime/config.c")
-local cluster = {}
-for k in list:gmatch('"([%w_]+)"') do cluster[#cluster + 1] = k end
-assert(#cluster > 0, "no cluster keys")
-
--- [site] keys: site.lua's M.defaults, loaded with its requires stubbed (no C modules here)
-local env = setmetatable({ require = function() return setmetatable({}, { __index = function() return function() end end }) end },
-                         { __index = _G })
-local site = assert(loadfile(src .. "/stdlib/site.lua", "t", env))()
-local sitekeys = {}
-for k in pairs(site.defaults) do sitekeys[#sitekeys + 1] = k end
-table.sort(sitekeys)
-
+-- --set keys: the schema the binary was built with, printed by a plan of its own
+local q = function(x) return "'" .. x:gsub("'", "'\\''") .. "'" end
+p = assert(io.popen(("FLASHRUN_STDLIB=%s %s %s -q"):format(q(src .. "/stdlib"), q(exe), q(src .. "/cmake/schema-keys.lua")), "r"))
 local keys = {}
-for _, sec in ipairs({ "source", "target" }) do
-  for _, k in ipairs(cluster) do keys[#keys + 1] = sec .. "." .. k .. "=" end
+for line in p:lines() do
+  if line:match("^%l+%.[%w_]+$") then keys[#keys + 1] = line .. "=" end
 end
-for _, k in ipairs(sitekeys) do keys[#keys + 1] = "site." .. k .. "=" end
+p:close()
+assert(#keys > 10 and keys[1]:match("^source%."), "no configuration keys from the schema")
 
 local f = assert(io.open(out, "w"))
 f:write(([==[

@@ -33,7 +33,7 @@ else()
       DEPENDS flashrun ${PROJECT_SOURCE_DIR}/cmake/flashrun.h2m
       COMMENT "man page from flashrun --help")
     file(GLOB _completion_inputs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/stdlib/*.lua
-         ${PROJECT_SOURCE_DIR}/stdlib/flashrun/*.lua)
+         ${PROJECT_SOURCE_DIR}/stdlib/flashrun/*.lua ${PROJECT_SOURCE_DIR}/cmake/schema-keys.lua)
     add_custom_command(OUTPUT ${_completion}
       COMMAND ${LUA_INTERPRETER} ${PROJECT_SOURCE_DIR}/cmake/completion.lua ${PROJECT_SOURCE_DIR}
               $<TARGET_FILE:flashrun> ${FLASHRUN_DATADIR}/plans ${_completion}

@@ -120,7 +120,6 @@ end
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
 function M.run(opts)
   opts = opts or {}
-  site.check_settings()
   local r = { failures = {}, nodes = {} }
   local src_router = cluster.try_connect("source", config.source.host, config.source.port)
   local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)

@@ -14,8 +14,6 @@ local M = {}
 -- misspelt or malformed setting stops the run before any step.
 local KEYS = settings.KEYS.site
 
--- Kept for the plans that call it: the check now happens at load.
-function M.check_settings() end
 
 -- The value of a [site] setting, its default when unset. An unknown key is a mistake in the
 -- calling code, not in the configuration.

@@ -1,5 +1,5 @@
--- stdlib/site.lua inside the real binary: [site] settings (check_settings, get, num) and
--- data_dirs. Run with no [site]
+-- stdlib/site.lua inside the real binary: [site] settings (get, num; checked at load: the
+-- "stdlib_site_unknown" case) and data_dirs. Run with no [site]
 -- settings; the "stdlib_site_settings" case runs it again with some, and "stdlib_site_unknown"
 -- with a misspelt one, which the first step must reject.
 local site = require "site"
@@ -46,9 +46,6 @@ return {
   description = "tests of stdlib/site.lua",
   journal = false,
   steps = {
-    { name = "check_settings", run = function()
-        site.check_settings()   -- a no-op now: settings are checked at load (stdlib_site_unknown)
-      end },
     { name = "get and num", run = function()
         eq(site.num("disk_margin_mb"), 256, "disk_margin_mb default")
         eq(site.get("marker_schema"), "flashrun", "marker_schema default")
