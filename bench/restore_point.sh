@@ -19,14 +19,8 @@ tnet=${TI%:*}; tnet=${tnet%.*}
 hosts=("$tnet.1" "$tnet.2" "$tnet.3")
 
 echo "loading $mib MiB into production (64 MiB per transaction)..."
-q "$SI" "CREATE DATABASE IF NOT EXISTS bench; DROP TABLE IF EXISTS bench.blob; CREATE TABLE bench.blob (id INT AUTO_INCREMENT PRIMARY KEY, b LONGBLOB)"
-for ((m = 0; m < mib; m += 64)); do
-  q "$SI" "INSERT INTO bench.blob (b) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 64) SELECT REPEAT(MD5(RAND()), 32768) FROM s"
-done
-want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
-for h in "${hosts[@]}"; do
-  until [[ $(q "$h:3308" "SELECT GTID_SUBSET('$want', @@GLOBAL.gtid_executed)") == 1 ]]; do sleep 1; done
-done
+"$top/bench/load.sh" "$lab_dir" drop
+"$top/bench/load.sh" "$lab_dir" "$mib"
 # The lab's default layout: /data/mysqldata/<instance>/dbdata.
 dd='$(ls -d /data/*/*/dbdata | head -1)'
 for h in "${hosts[@]}"; do echo "$h datadir: $(lab ssh "$h" "du -sh $dd | cut -f1")"; done
@@ -48,4 +42,4 @@ done
 awk -v ls="${start[local]}" -v par="$par_ms" -v drp="${rp[donor]}" -v one="$one_ms" -v n=${#hosts[@]} 'BEGIN {
   printf "local start / parallel cp -a: %.2f (goal <= 1.0)\n", ls * 1000 / par
   printf "donor restore point / ((nodes-1) x one cp -a): %.2f (goal <= 1.3)\n", drp * 1000 / ((n - 1) * one) }'
-q "$SI" "DROP DATABASE bench"
+"$top/bench/load.sh" "$lab_dir" drop
