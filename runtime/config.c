@@ -36,6 +36,11 @@ static const char *const cluster_keys[] = {
 #define CLUSTER_KEYS_TEXT "host, port, mysql_user, mysql_password, sys_user, sys_password, " \
 	"sys_port, ssh_key, known_hosts, host_key_policy"
 
+/* [target] only: the account the standby router is registered with on production's router
+ * (stop registers it again; the password cannot be read back). Default: mysql_user/_password. */
+static const char *const target_keys[] = { "router_user", "router_password", NULL };
+#define TARGET_KEYS_TEXT ", router_user, router_password"
+
 /* ---- the document ---- */
 
 void fr_ini_free(struct fr_ini *ini)
@@ -328,8 +333,10 @@ static bool parse_pair(struct parser *p, const char *s, const char *e)
 	struct fr_ini_section *sec = p->section;
 	if (!sec)
 		return fail(p, "key '%s' outside a section (start with [source], [target] or [site])", key);
-	if (strcmp(sec->name, "site") != 0 && !in_list(cluster_keys, key))
-		return fail(p, "unknown key '%s' in [%s] (known: " CLUSTER_KEYS_TEXT ")", key, sec->name);
+	bool target = strcmp(sec->name, "target") == 0;
+	if (strcmp(sec->name, "site") != 0 && !in_list(cluster_keys, key) && !(target && in_list(target_keys, key)))
+		return fail(p, "unknown key '%s' in [%s] (known: " CLUSTER_KEYS_TEXT "%s)", key, sec->name,
+			    target ? TARGET_KEYS_TEXT : "");
 	struct fr_ini_pair *dup = find_pair(sec, key);
 	if (dup)
 		return fail(p, "duplicate key '%s' in [%s] (first at line %d)", key, sec->name, dup->line);

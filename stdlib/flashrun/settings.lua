@@ -112,6 +112,11 @@ function M.build(cli)
   apply_endpoint(cli.ti, sections.target)
   register_secrets(sections)
   convert_ports(sections)
+  -- [target] router_user / router_password: the account the standby router is registered with
+  -- on production's router; by default the target's MySQL account.
+  local t = sections.target
+  if t.router_user == nil then t.router_user = t.mysql_user end
+  if t.router_password == nil then t.router_password = t.mysql_password end
   return readonly.wrap(sections, "config"), path
 end
 

@@ -46,6 +46,8 @@ static void test_sample_file(void)
 	CHECK_STR(fr_ini_get(ini, "target", "host"), "10.0.0.2");
 	CHECK_STR(fr_ini_get(ini, "target", "mysql_password"), "lit\\eral \"x\" ");
 	CHECK_STR(fr_ini_get(ini, "target", "host_key_policy"), "strict");
+	CHECK_STR(fr_ini_get(ini, "target", "router_user"), "admin");
+	CHECK_STR(fr_ini_get(ini, "target", "router_password"), "r#o$u;ter");
 	CHECK_STR(fr_ini_get(ini, "site", "backup_dir"), "/data/backup dir");
 	CHECK_STR(fr_ini_get(ini, "site", "Mixed.Case-key"), "$HOME");
 	CHECK(fr_ini_get(ini, "site", "mixed.case-key") == NULL); /* keys are case-sensitive */
@@ -110,6 +112,9 @@ static void test_errors(void)
 		     "t.ini:2: unknown key 'pasword' in [source] (known: host, port, mysql_user, "
 		     "mysql_password, sys_user, sys_password, sys_port, ssh_key, known_hosts, host_key_policy)");
 	EXPECT_ERROR("[target]\nHost = x\n", "unknown key 'Host' in [target]");
+	EXPECT_ERROR("[target]\nrouter_usr = x\n", "known: host, port, mysql_user, mysql_password, sys_user, sys_password, "
+		     "sys_port, ssh_key, known_hosts, host_key_policy, router_user, router_password)");
+	EXPECT_ERROR("[source]\nrouter_user = x\n", "unknown key 'router_user' in [source]");
 	EXPECT_ERROR("[sorce]\n", "t.ini:1: unknown section [sorce] (known: [source], [target], [site]");
 	EXPECT_ERROR("[Source]\n", "unknown section [Source]");
 	EXPECT_ERROR("[]\n", "empty section name");
