@@ -10,7 +10,9 @@
 #   drill.sh lost      a side instance destroyed during the drill: stop rebuilds it from the donor.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, and
 #                      a standby node whose side-instance port is taken, or without the memory
-#                      a side instance needs.
+#                      a side instance needs; warns of semi-sync fallen back to async, refuses a
+#                      disabled node, another router account, enable-disaster-mode off.
+# Every drill ends with both routers holding what they held before start (router_state).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${FLASHRUN:-$top/build/flashrun}
@@ -54,7 +56,30 @@ SRC=${SI%:*}; TGT=${TI%:*}; snet=${SRC%.*}; tnet=${TGT%.*}
 tnodes=("$tnet.1:3308" "$tnet.2:3308" "$tnet.3:3308")
 smaster() { q "$SI" "SELECT @@hostname" >/dev/null; echo "$SI"; }
 
+# What a drill must leave on both routers as it found it: dataservers (names, hosts, ports,
+# users), datasources (names, types, members, host info, SlaveDBScale) and every option's value.
+# Statuses and times move by themselves: columns named *status / *Time are left out.
+router_state() {
+  local r stmt
+  for r in "$SI" "$TI"; do
+    for stmt in "dbscale show dataservers" "dbscale show datasource type=replication" \
+                "dbscale show datasource type=server" "dbscale show options"; do
+      echo "== $r $stmt"
+      lab sql "$r" "$stmt" | awk -F'\t' '
+        NR == 1 { for (i = 1; i <= NF; i++) keep[i] = $i !~ /([Ss]tatus|Time)$/; next }
+        { line = ""; for (i = 1; i <= NF; i++) if (keep[i]) line = line $i "|"; print line }' | sort
+    done
+  done
+}
+routers_before=""
+same_routers() { # WHEN: the routers hold what router_state recorded in seed
+  local now; now=$(router_state)
+  [[ $now == "$routers_before" ]] || { diff <(echo "$routers_before") <(echo "$now"); fail "$1: the routers do not hold what they held before start"; }
+}
+
 seed() {
+  routers_before=$(router_state)
+  [[ $routers_before == *slave_dbscale_source* ]] || fail "router_state shows no slave_dbscale_source: $routers_before"
   q "$SI" "CREATE DATABASE IF NOT EXISTS app; DROP TABLE IF EXISTS app.t; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
 }
 
@@ -95,6 +120,7 @@ check_restored() {
     [[ $io == Yes && $sq == Yes ]] || fail "$n replication not running (io=$io sql=$sq)"
   done
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
+  same_routers "after stop"
   if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: side or backup dirs left"
@@ -303,6 +329,7 @@ rollback)
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side 2>/dev/null") ]] || fail "$h: rollback left a side instance"
   done
+  same_routers "after the rollbacks"
   fr stop >"$LAB_DIR/stop-after-rollback.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "records no drill" "$LAB_DIR/stop-after-rollback.out" ||
     fail "stop after a rolled-back start: exit $rc, expected a refusal (3): nothing to stop"
@@ -326,6 +353,26 @@ errant)
     for ((x = a; x <= b; x++)); do q "$SI" "SET gtid_next='$uuid:$x'; BEGIN; COMMIT; SET gtid_next='AUTOMATIC'"; done
   done
   [[ $rc == 3 ]] || fail "verify exit $rc on an errant GTID, expected 3"
+  # Router statuses: semi-sync fallen back to async on production's master is a warning, a
+  # standby node left disabled is refused, named (the emulator's status knob).
+  smname=$(q "$SI" "dbscale show dataservers" | awk -F'\t' '$6 == "Master_Online" { print $1 }')
+  tjname=$(q "$TI" "dbscale show dataservers" | awk -F'\t' -v h="$tnet.3" '$2 == h { print $1 }')
+  [[ -n $smname && -n $tjname ]] || fail "dataserver names not found on the routers"
+  lab router-status src "$smname" 'Server normal, semisync down'
+  lab router-status tgt "$tjname" 'server disabled'
+  fr verify >"$LAB_DIR/verify-status.out"; rc=$?
+  lab router-status src "$smname"; lab router-status tgt "$tjname"
+  [[ $rc == 3 ]] && grep -q "warn  source dataserver $smname ($snet.1:3308): semi-sync fell back to async (status 'Server normal, semisync down')" "$LAB_DIR/verify-status.out" &&
+    ! grep -q "FAIL  source dataserver" "$LAB_DIR/verify-status.out" &&
+    grep -q "FAIL  target dataserver $tjname ($tnet.3:3308) is disabled (status 'server disabled')" "$LAB_DIR/verify-status.out" ||
+    fail "verify with a semi-sync fallback and a disabled node: exit $rc, expected a warning for $smname and a refusal naming $tjname"
+  # Another router account than the registered one, and enable-disaster-mode off: both refused.
+  q "$TI" "dbscale set global 'enable-disaster-mode' = 0" >/dev/null
+  fr verify --set target.router_user=not_registered >"$LAB_DIR/verify-routers.out"; rc=$?
+  q "$TI" "dbscale set global 'enable-disaster-mode' = 1" >/dev/null
+  [[ $rc == 3 ]] && grep -q "FAIL  slave_dbscale_server is registered with user '$LAB_MYSQL_USER' but target.router_user is 'not_registered'" "$LAB_DIR/verify-routers.out" &&
+    grep -q "FAIL  enable-disaster-mode is off on the standby router $TI" "$LAB_DIR/verify-routers.out" ||
+    fail "verify with another router account and enable-disaster-mode off: exit $rc, expected both refused"
   # Something else listens on a standby node's side port: verify says so (the lab's hosts share
   # one network namespace, so a listener started here is on that host's address).
   perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => 18000, Listen => 1, ReuseAddr => 1) or die "listen: $!\n"; sleep 60' "$tnet.3" &
