@@ -80,6 +80,8 @@ If start failed while building the restore point, re-run start first: it resumes
         -- The spelling the backend understands (SLAVE for 8.0, REPLICA for 8.4+), sent through the
         -- standby router, which forwards it while slave-dbscale-mode is on (else error 9001).
         local ver = { server.version(mc) }
+        -- A run killed after the last statement below finds the mode off already.
+        if router.standby_options(tr).slave_mode ~= true then router.set_slave_mode(tr, true) end
         -- Stop fetching first, let the applier finish, then stop the applier.
         router.exec(tr, server.sql(ver, "stop_replica") .. " IO_THREAD")
         wait.wait_until("the standby master applied every transaction it received", function()

@@ -132,10 +132,11 @@ answer with the restore point's GTID set.]],
         -- add slave re-points the standby's replication through the standby router, which
         -- forwards replication statements only in slave-dbscale-mode.
         router.set_slave_mode(tr, true)
-        router.add_standby(src, ctx.state.registration, config.target.router_password,
-                           function(h, p) return cluster.try_connect("source", h, p) end)
-        -- Back to what start recorded, not to a value of our choosing.
-        router.restore_options(tr, ctx.state.standby_options)
+        router.add_standby(src, ctx.state.registration or router.assumed_registration(src, config.target),
+                           config.target.router_password, function(h, p) return cluster.try_connect("source", h, p) end)
+        -- Back to what start recorded, not to a value of our choosing (a journal from before
+        -- start recorded them: what stop always set).
+        router.restore_options(tr, ctx.state.standby_options or { read_only = true, slave_mode = true })
         local m = ctx.state.master
         local c = cluster.connect("target", m.host, m.port)
         wait.wait_until("the standby master replicates from production", function()

@@ -262,6 +262,23 @@ function M.standby_registration(src_conn)
   return reg
 end
 
+-- For a journal written before start recorded the registration: the standby router as
+-- configured, a slave of production's only replication datasource (refused when there are
+-- several: which one it belonged to is not known).
+function M.assumed_registration(src_conn, target)
+  local names, seen = {}, {}
+  for _, e in ipairs(M.replication_datasources(src_conn)) do
+    if not seen[e.name] then seen[e.name] = true; names[#names + 1] = e.name end
+  end
+  if #names ~= 1 then
+    refuse(("the journal does not record which replication datasource the standby was a slave of, and the source " ..
+            "router has %d (%s): register it by hand (dbscale dynamic add slave %s to DATASOURCE), then run stop again")
+           :format(#names, table.concat(names, ", "), M.STANDBY_SOURCE))
+  end
+  log.warn("the journal predates recorded registrations: re-registering the standby as configured, a slave of %s", names[1])
+  return { host = target.host, port = target.port, user = target.router_user or target.mysql_user, datasource = names[1] }
+end
+
 -- The group id to register the standby's server datasource with: the recorded one when no
 -- datasource uses it, the next free one (asked of the master router) otherwise.
 function M.choose_group(src_conn, recorded, connect)

@@ -404,6 +404,16 @@ return {
         eq(srv[4].host_info, "", "no host info for the router"); eq(srv[4].group, nil, "no group shown")
         eq(srv[1].host_info, "172.17.138.2:16315", "host info")
       end },
+    { name = "assumed_registration for an old journal", run = function()
+        local reg = router.assumed_registration(fake(nil, { ["dbscale show datasource type=replication"] = REP_NONE }),
+                                                { host = "127.0.32.9", port = 16310, router_user = "ru", mysql_user = "mu" })
+        eq(reg.datasource, "prod_ds", "the only datasource"); eq(reg.user, "ru", "router_user")
+        eq(reg.host, "127.0.32.9", "configured host"); eq(reg.port, 16310, "configured port")
+        local two = { columns = REP_COLS, REP_NONE[1], REP_PUBLISHED[1] }
+        local ok, err = pcall(router.assumed_registration, fake(nil, { ["dbscale show datasource type=replication"] = two }),
+                              { host = "h", port = 1 })
+        assert(not ok and tostring(err):find("has 2 (prod_ds, normal_0)", 1, true), "two datasources: " .. tostring(err))
+      end },
     { name = "standby_registration", run = function()
         local c = fake(DS_PUBLISHED, { ["dbscale show datasource type=replication"] = REP_PUBLISHED,
                                        ["dbscale show datasource type=server"] = SRV_PUBLISHED })
