@@ -60,15 +60,17 @@ smaster() { q "$SI" "SELECT @@hostname" >/dev/null; echo "$SI"; }
 # users), datasources (names, types, members, host info, SlaveDBScale) and every option's value.
 # Statuses and times move by themselves: columns named *status / *Time are left out.
 router_state() {
-  local r stmt
+  local r stmt sql=""
+  # One client per router: each result set is announced by a one-row SELECT of its name.
+  for stmt in "dbscale show dataservers" "dbscale show datasource type=replication" \
+              "dbscale show datasource type=server" "dbscale show options"; do
+    sql+="SELECT '$stmt' AS section_; $stmt; "
+  done
   for r in "$SI" "$TI"; do
-    for stmt in "dbscale show dataservers" "dbscale show datasource type=replication" \
-                "dbscale show datasource type=server" "dbscale show options"; do
-      echo "== $r $stmt"
-      lab sql "$r" "$stmt" | awk -F'\t' '
-        NR == 1 { for (i = 1; i <= NF; i++) keep[i] = $i !~ /([Ss]tatus|Time)$/; next }
-        { line = ""; for (i = 1; i <= NF; i++) if (keep[i]) line = line $i "|"; print line }' | sort
-    done
+    lab sql "$r" "$sql" | awk -F'\t' -v r="$r" '
+      $0 == "section_" { getline sec; hdr = 1; print r " " sec " (" ++n ")"; next }
+      hdr { for (i = 1; i <= NF; i++) keep[i] = $i !~ /([Ss]tatus|Time)$/; hdr = 0; next }
+      { line = r " " sec ": "; for (i = 1; i <= NF; i++) if (keep[i]) line = line $i "|"; print line }' | sort
   done
 }
 routers_before=""
@@ -227,6 +229,8 @@ drill_main() {
   general_log_no_writes; after=$(snap)
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "stop --dry-run changed something"; }
   grep -q 'nohup setsid .*mysqld_safe' "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
+  grep -q "^DRY-RUN sql $SI: dbscale dynamic add slave slave_dbscale_source to ${LAB_DATASOURCE:-normal_0}\$" "$LAB_DIR/stop-dry-run.out" ||
+    fail "stop --dry-run did not show the standby re-attached to ${LAB_DATASOURCE:-normal_0}"
   timed fr stop || fail "stop"
   check_restored prod-during-drill
 }
