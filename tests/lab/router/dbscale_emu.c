@@ -823,7 +823,8 @@ static int show_datasource(session *s, int replication) {
   static const char *const scols[SRV_NC] = {"Name", "Type", "Server", "ServerHostInfo", "ServerStatus",
                                             "SourceStatus", "Is-internal"};
   enum { W = 320 };
-  size_t cap = MAX_SOURCES * (MAX_SOURCES + 1), nrows = 0, nc = replication ? REP_NC : SRV_NC;
+  /* A row per datasource plus one per further slave; every slave is a datasource of its own. */
+  size_t cap = 2 * MAX_SOURCES, nrows = 0, nc = replication ? REP_NC : SRV_NC;
   char (*buf)[W] = calloc(cap * nc, W);
   const char **cells = calloc(cap * nc, sizeof *cells);
   if (!buf || !cells) {
