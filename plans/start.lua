@@ -1,15 +1,18 @@
 -- start — open the standby cluster read-write for a drill, after taking a restore point.
 -- Order: prechecks; detach the standby from the source router; stop replication once the
--- standby master applied all it received; freeze a donor replica holding exactly the master's
--- GTID set; clone it into a side instance on every other standby node (the restore point);
--- only then open the standby read-write. Every failure before that last step is rolled back.
+-- standby master applied all it received; wait until every node holds the master's GTID set;
+-- record every node (paths, variables, replication); take the restore point of every node
+-- (site.restore_point: `local`, each node clones its own data, all at once; `donor`, a frozen
+-- replica is cloned into every other node, one at a time); only then open the standby
+-- read-write. Every failure before that last step is rolled back.
 local router = require "router"
 local server = require "server"
 local cluster = require "cluster"
 local checks = require "checks"
 local site = require "site"
-local side = require "side"
 local shell = require "shell"
+local restore_point = require "restore_point"
+local variables = require "variables"
 local wait = require "wait"
 
 local function src_router() return cluster.router("source") end
@@ -102,33 +105,41 @@ If start failed while building the restore point, re-run start first: it resumes
         router.restore_options(tr, ctx.state.standby_options)
       end },
 
-    { id = "choose_donor", name = "choose a donor holding exactly the master's GTID set", run = function(ctx)
+    { id = "settle", name = "wait until the standby nodes hold the master's GTID set", run = function(ctx)
+        local strategy = restore_point.strategy()
         local mc = master_conn(ctx)
-        local donor, frozen
-        wait.wait_until("a standby replica has applied everything the master executed", function()
+        local frozen, donor
+        local function holders()
           frozen = server.executed(mc)
+          local held, lagging = {}, {}
           for _, n in ipairs(ctx.state.target_nodes) do
-            if n.role ~= "primary" then
-              local c = cluster.try_connect("target", n.host, n.port)
-              if c then
-                local ex = server.executed(c); c:close()
-                if gtid.equal(ex, frozen) then donor = n; return true end
-              end
-            end
+            local c = cluster.try_connect("target", n.host, n.port)
+            local ex = c and server.executed(c)
+            if c then c:close() end
+            if ex and gtid.equal(ex, frozen) then held[#held + 1] = n else lagging[#lagging + 1] = n.id end
           end
-          return false, "no replica caught up with " .. frozen
-        end, site.num("apply_timeout"))
-        if not donor then  -- dry-run and the replicas lag: name the first one
-          for _, n in ipairs(ctx.state.target_nodes) do if n.role ~= "primary" then donor = n break end end
+          return held, lagging
         end
-        if not donor then error("the standby cluster has no replica to serve as donor", 0) end
-        log.info("donor: %s (%s); restore point: %s", donor.id, donor.name, frozen)
-        return { donor = donor, frozen = frozen }
+        wait.wait_until("the standby nodes applied everything the master executed", function()
+          local held, lagging = holders()
+          if strategy == "donor" then
+            for _, n in ipairs(held) do if n.role ~= "primary" then donor = n; return true end end
+            return false, "no replica caught up with " .. frozen
+          end
+          return #lagging == 0, "not caught up yet: " .. table.concat(lagging, ", ")
+        end, site.num("apply_timeout"))
+        if strategy == "donor" and not donor then -- a rehearsal with lagging replicas: name the first
+          for _, n in ipairs(ctx.state.target_nodes) do if n.role ~= "primary" then donor = n break end end
+          if not donor then error("the standby cluster has no replica to serve as donor", 0) end
+        end
+        log.info("restore point: %s (strategy %s%s)", frozen, strategy, donor and (", donor " .. donor.id) or "")
+        return { frozen = frozen, strategy = strategy, donor = donor or false }
       end },
 
-    { id = "freeze_donor", name = "freeze the donor",
+    { id = "freeze_donor", name = "freeze the donor (donor strategy)",
       run = function(ctx)
         local d = ctx.state.donor
+        if not d then return end
         router.disable(tgt_router(), d.name)
         -- The router stops replication on a disabled node; make sure of it.
         local c = cluster.connect("target", d.host, d.port)
@@ -137,49 +148,55 @@ If start failed while building the restore point, re-run start first: it resumes
         if not dry_run and not gtid.equal(server.executed(c), ctx.state.frozen) then
           error(("donor %s moved past the restore point while being frozen"):format(d.id), 0)
         end
+        c:close()
       end,
       undo = function(ctx)
-        router.enable(tgt_router(), ctx.state.donor.name)
+        if ctx.state.donor then router.enable(tgt_router(), ctx.state.donor.name) end
       end },
 
-    { id = "record_nodes", name = "record every standby node's role and paths", run = function(ctx)
+    { id = "record_nodes", name = "record every standby node's paths, variables and replication", run = function(ctx)
+        local donor = ctx.state.donor
         local function record(n)
           local c = cluster.connect("target", n.host, n.port)
           local s = cluster.ssh("target", n.host)
           local m = site.discover(n, c, s)
-          local vars = site.data_variables(c)
-          c:close()
-          m.role = (n.id == ctx.state.donor.id) and "donor" or n.role
+          m.role = (donor and n.id == donor.id) and "donor" or n.role
           local outside
-          m.data_dirs, outside = site.data_dirs(m, vars)
+          m.data_dirs, outside = site.data_dirs(m, site.data_variables(c))
+          m.variables = variables.read(c)
+          local rs = server.replica_status(c)
+          m.replication = rs and { source_host = rs.source_host, source_port = rs.source_port, source_user = rs.source_user,
+                                   auto_position = rs.auto_position } or false
           if m.role ~= "donor" then
             local why = site.outside_message(m, outside)
             if why then refuse(why) end
-            -- The swap in stop is a rename: the side dir must share the datadir's filesystem.
-            local dev = {}
-            for _, d in ipairs({ m.instance_dir, table.unpack(m.data_dirs) }) do
-              dev[#dev + 1] = cluster.read(s, "stat -c %d " .. shell.quote(d))
-            end
-            for i = 2, #dev do
-              if dev[i] ~= dev[1] then
-                refuse(("%s: %s is not on the same filesystem as %s; set site.side_dir"):format(n.id, m.data_dirs[i - 1], m.instance_dir))
-              end
-            end
           end
-          log.info("%s %-7s datadir=%s conf=%s mysqld_safe=%s side=%s:%d", m.id, m.role, m.datadir, m.conf,
-                   m.mysqld_safe, m.side_dir, m.side_port)
+          -- Every node clones (local) or serves the clone (donor): the plugin must be active.
+          m.plugin_installed = restore_point.ensure_plugin(c, m.id)
+          c:close()
+          log.info("%s %-7s datadir=%s conf=%s restore point=%s", m.id, m.role, m.datadir, m.conf, m.restore_point_dir)
           return m
         end
         return { sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record) }
-      end },
-
-    { id = "restore_point", name = "build the restore point (side instances cloned from the donor)",
-      run = function(ctx)
-        local targets, donor_site = side.split(ctx.state.sites)
-        side.build(targets, ctx.state.donor, ctx.state.frozen, donor_site)
       end,
       undo = function(ctx)
-        for _, m in ipairs((side.split(ctx.state.sites))) do side.remove(cluster.ssh("target", m.host), m) end
+        for _, m in ipairs(ctx.state.sites or {}) do restore_point.drop_plugin(m) end
+      end },
+
+    { id = "restore_point", name = "take the restore point of every standby node",
+      run = function(ctx)
+        local nodes = {}
+        for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then nodes[#nodes + 1] = m end end
+        local t0 = now()
+        local recs = restore_point.take(ctx.state.strategy, nodes, ctx.state.frozen, ctx.state.donor or nil)
+        log.info("restore point taken on %d node%s in %.2f s", #nodes, #nodes == 1 and "" or "s", now() - t0)
+        return { restore_points = recs }
+      end,
+      undo = function(ctx)
+        cluster.on_each("removing restore points", ctx.state.sites or {}, function(m)
+          if m.role ~= "donor" then restore_point.remove(m) end
+          return true
+        end)
       end },
 
     { id = "open", name = "open the standby read-write", irreversible = true, run = function(ctx)

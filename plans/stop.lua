@@ -1,17 +1,59 @@
--- stop — end a drill: put every standby node back to the restore point taken by start, then make
--- the standby replicate from production again and prove it. Re-running stop after an
--- interruption finishes the job (each step is journaled, each node's swap is idempotent).
+-- stop — end a drill: put every standby node back to the restore point taken by start (data,
+-- variables, replication), then make the standby replicate from production again and prove it.
+-- Re-running stop after an interruption finishes the job (each step is journaled, each node's
+-- swap is idempotent).
 local router = require "router"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
-local side = require "side"
+local mysqld = require "mysqld"
+local restore_point = require "restore_point"
+local swap = require "swap"
+local variables = require "variables"
 local wait = require "wait"
 local shell = require "shell"
 
 local function tgt_router() return cluster.router("target") end
 
-local function targets(ctx) return (side.split(ctx.state.sites)) end
+-- The nodes that take a restore point: all of them, but the donor (which stays frozen at it).
+local function targets(ctx)
+  local t = {}
+  for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then t[#t + 1] = m end end
+  return t
+end
+
+-- Shuts node m down, swaps its data for its restore point, starts it without replication and
+-- checks it answers with the restore point's GTID set; then removes its old data. Safe to run
+-- again at any point (swap.script is idempotent; a node already started is only waited for).
+local function restore(m, frozen)
+  local s = cluster.ssh("target", m.host)
+  local where = swap.progress(s, m)
+  -- A node whose data was swapped already may be starting (an interrupted run started it): it is
+  -- waited for, never shut down again.
+  if where == "untouched" or where == "half" then mysqld.shutdown(s, m) end
+  if where ~= "done" then swap.run(s, m) end
+  local t0 = now()
+  local conn = mysqld.start(s, m)
+  if conn then
+    local ex = server.executed(conn)
+    -- A clone carries the replication metadata but not the relay logs it names: the applier
+    -- cannot start from it. RESET REPLICA keeps the connection settings (source, account,
+    -- auto-position) and starts the relay log afresh; GTIDs say where to resume.
+    if where ~= "done" and m.replication then
+      assert(conn:exec(server.sql(conn, "stop_replica")))
+      assert(conn:exec(server.sql(conn, "reset_replica")))
+    end
+    conn:close()
+    if where ~= "done" and not dry_run and not gtid.equal(ex, frozen) then
+      error(("%s restarted with GTID set %s, expected the restore point %s; its previous data is kept as *.flashback_bak")
+            :format(m.id, ex, frozen), 0)
+    end
+  end
+  if where ~= "done" then
+    swap.cleanup(s, m)
+    log.info("%s restored to the restore point (answered %.1f s after its start)", m.id, now() - t0)
+  end
+end
 
 local function marker_schema()
   local s = site.get("marker_schema")
@@ -31,10 +73,11 @@ answer with the restore point's GTID set.]],
     { id = "read_journal", name = "read the drill from the journal", always = true, run = function(ctx)
         site.check_settings()
         local st = ctx.state
-        if type(st.sites) ~= "table" or not st.frozen or not st.donor then
+        if type(st.sites) ~= "table" or not st.frozen or not st.strategy then
           refuse("the journal records no drill started by plans/start.lua (nothing to stop)")
         end
-        log.info("drill started %s; donor %s; restore point %s", tostring(st.drill and st.drill.started), st.donor.id, st.frozen)
+        log.info("drill started %s; strategy %s%s; restore point %s", tostring(st.drill and st.drill.started), st.strategy,
+                 st.donor and (" (donor " .. st.donor.id .. ")") or "", st.frozen)
       end },
 
     { id = "close", name = "close the standby to writes", run = function()
@@ -42,40 +85,100 @@ answer with the restore point's GTID set.]],
         router.set_read_only(tgt_router(), true)
       end },
 
-    { id = "check_restore_points", name = "check every side instance holds the restore point", run = function(ctx)
-        local st, bad, lost = ctx.state, {}, {}
+    { id = "check_restore_points", name = "check every restore point is intact", run = function(ctx)
+        local st, bad, damaged = ctx.state, {}, {}
+        local recs = st.restore_points or {}
+        local intact = 0
         for _, m in ipairs(targets(ctx)) do
-          local ok, why = side.holds(m, st.frozen)
-          if not ok and not side.restore_begun(m) and side.ensure_up(m) then ok, why = side.holds(m, st.frozen) end
-          if ok then log.info("%s: side instance on port %d holds the restore point", m.id, m.side_port)
-          elseif side.restore_begun(m) then log.info("%s: restore already under way (resumed stop)", m.id)
-          else bad[#bad + 1] = m.id .. ": " .. tostring(why); lost[#lost + 1] = m end
+          local where = swap.progress(cluster.ssh("target", m.host), m)
+          local why = where == "untouched" and restore_point.damage(m, recs[m.id]) or nil
+          if where ~= "untouched" then
+            log.info("%s: restore already under way (%s)", m.id, where); intact = intact + 1
+          elseif why then bad[#bad + 1] = m.id .. ": " .. why; damaged[#damaged + 1] = m
+          else intact = intact + 1; log.info("%s: restore point intact (%d files)", m.id, recs[m.id].files) end
         end
-        if #bad == 0 then return end
+        if #bad == 0 then return { damaged = {} } end
         if not st.drill_open then
-          refuse("side instances do not hold the restore point; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
+          refuse("restore points are missing or damaged; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
                  "\nstart did not finish: re-run plans/start.lua to finish the restore point, then stop again.")
         end
-        -- The donor was frozen at the restore point for the whole drill: a lost side instance is
-        -- cloned from it again, as start did.
-        local dc = cluster.connect("target", st.donor.host, st.donor.port)
-        local held = server.executed(dc)
-        dc:close()
-        if not gtid.equal(held, st.frozen) and not dry_run then
-          refuse(("side instances do not hold the restore point, and the donor %s no longer does either (it holds %s); "
-                  .. "nothing was touched:\n  %s\nThe drill's data cannot be thrown away automatically: rebuild "
-                  .. "these nodes from production by hand."):format(st.donor.id, held, table.concat(bad, "\n  ")))
+        if st.strategy == "donor" then
+          -- The donor was frozen at the restore point for the whole drill: a damaged restore
+          -- point is cloned from it again, as start did.
+          local dc = cluster.connect("target", st.donor.host, st.donor.port)
+          local held = server.executed(dc)
+          dc:close()
+          if not gtid.equal(held, st.frozen) and not dry_run then
+            refuse(("restore points are damaged, and the donor %s no longer holds the restore point (it holds %s); "
+                    .. "nothing was touched:\n  %s\nThe drill's data cannot be thrown away automatically: rebuild "
+                    .. "these nodes from production by hand."):format(st.donor.id, held, table.concat(bad, "\n  ")))
+          end
+          for _, b in ipairs(bad) do log.warn("%s; cloning it again from donor %s", b, st.donor.id) end
+          local done = {}
+          for id, r in pairs(recs) do done[id] = r end
+          for _, m in ipairs(damaged) do done[m.id] = nil end
+          return { restore_points = restore_point.take("donor", targets(ctx), st.frozen, st.donor, done), damaged = {} }
         end
-        for _, b in ipairs(bad) do log.warn("%s; rebuilding it from donor %s", b, st.donor.id) end
-        side.build(lost, st.donor, st.frozen, select(2, side.split(st.sites)))
+        if intact == 0 then
+          refuse("no restore point is intact; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
+                 "\nThe drill's data cannot be thrown away automatically: rebuild the standby from production by hand.")
+        end
+        -- local: the intact nodes are restored first, the damaged ones are then cloned from one.
+        local ids = {}
+        for _, m in ipairs(damaged) do ids[#ids + 1] = m.id; log.warn("%s; it will be cloned from a restored node", bad[#ids]) end
+        return { damaged = ids }
       end },
 
     { id = "swap", name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
-        local t = targets(ctx)
-        -- Every node and side instance is down before any node starts again.
-        cluster.on_each("pausing replication", t, function(m) side.stop_fetching(m); return true end)
-        cluster.on_each("shutting down", t, function(m) side.stop_node(m); return true end)
-        cluster.on_each("restoring", t, function(m) side.swap_and_start(m, ctx.state.frozen); return true end)
+        local st = ctx.state
+        local damaged = {}
+        for _, id in ipairs(st.damaged or {}) do damaged[id] = true end
+        local now_, later = {}, {}
+        for _, m in ipairs(targets(ctx)) do
+          if damaged[m.id] then later[#later + 1] = m else now_[#now_ + 1] = m end
+        end
+        -- A replica whose I/O thread reconnects to the master while it shuts down holds that
+        -- shutdown up until the dump thread's next heartbeat: replicas stop fetching first.
+        cluster.on_each("pausing replication", st.sites, function(m)
+          local c = m.role ~= "primary" and cluster.try_connect("target", m.host, m.port)
+          if c then c:exec(server.sql(c, "stop_replica") .. " IO_THREAD"); c:close() end
+          return true
+        end)
+        cluster.on_each("restoring", now_, function(m) restore(m, st.frozen); return true end)
+        -- The donor keeps its own data (it is the restore point), but it may have gone down
+        -- during the drill: it is started again the same way.
+        for _, m in ipairs(st.sites) do
+          if m.role == "donor" then
+            local c = mysqld.start(cluster.ssh("target", m.host), m)
+            if c then c:close() end
+          end
+        end
+        -- local strategy: a damaged restore point is taken again from a restored peer, which
+        -- holds exactly the restore point (it runs without replication).
+        if #later > 0 then
+          local peer = now_[1]
+          for _, m in ipairs(later) do
+            local s = cluster.ssh("target", m.host)
+            if swap.progress(s, m) == "untouched" or not restore_point.manifest(s, m.restore_point_dir) then
+              local c = cluster.connect("target", m.host, m.port)
+              c:exec(server.sql(c, "stop_replica"))
+              restore_point.ensure_plugin(c, m.id)
+              c:close()
+              restore_point.take("donor", { m }, st.frozen, peer)
+            end
+          end
+          cluster.on_each("restoring", later, function(m) restore(m, st.frozen); return true end)
+        end
+      end },
+
+    { id = "restore_variables", name = "put back every node's global variables", run = function(ctx)
+        local lost = {}
+        for _, m in ipairs(ctx.state.sites) do
+          local c = cluster.connect("target", m.host, m.port)
+          for _, f in ipairs(variables.restore(c, m.variables or {})) do lost[#lost + 1] = m.id .. " " .. f end
+          c:close()
+        end
+        for _, l in ipairs(lost) do log.warn("could not set back %s", l) end
       end },
 
     { id = "reenable_replication", name = "re-enable the donor and replication inside the standby", run = function(ctx)
@@ -168,6 +271,7 @@ answer with the restore point's GTID set.]],
           end, 60)
           c:close()
         end
+        for _, m in ipairs(ctx.state.sites) do restore_point.drop_plugin(m) end
         log.info("replication from production into every standby node is proven; the drill is over")
         if not dry_run then redo.truncate() end
       end },

@@ -42,24 +42,32 @@ local function judge_status(r, what, d, max_delay)
 end
 
 -- One round trip per node (a handshake-free ssh command still costs a tenth of a second on a
--- loaded host): df and du of the datadir, and for a standby node its listening sockets and
--- MemAvailable. Returns {disk = {used_pct, avail_kb, datadir_kb} or nil, net = text, mem_kb}.
+-- loaded host): df and du of the datadir, and for a standby node where its restore point would
+-- go. Returns {disk = {used_pct, avail_kb, datadir_kb} or nil, rp = text}.
 local SEP = "--flashrun-probe--"
-local function probe(s, datadir, standby)
+local function probe(s, datadir, m, plugin_dir)
   local q = shell.quote(datadir)
   local parts = {
     "df -Pk " .. q .. " | awk 'NR==2 {print $4, $5}'",
-    "du -sk " .. q .. " 2>/dev/null | awk '{print $1}'",
+    -- What a clone copies: not the binary and relay logs, the redo or the temporary files.
+    "du -sk --exclude='#innodb_redo' --exclude='ib_logfile*' --exclude='#innodb_temp' --exclude=ibtmp1 "
+      .. "--exclude='*-bin.[0-9]*' --exclude='*relay*' --exclude='binlog.[0-9]*' " .. q .. " 2>/dev/null | awk '{print $1}'",
   }
-  if standby then
-    parts[#parts + 1] = "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"
-    parts[#parts + 1] = "awk '/^MemAvailable:/ {print $2}' /proc/meminfo"
+  if m then
+    local rp, parent = shell.quote(m.restore_point_dir), shell.quote(shell.dirname(m.restore_point_dir))
+    -- exists? same filesystem as the datadir? parent writable by the mysqld user? plugin file?
+    parts[#parts + 1] = ("if [ -e %s ]; then echo exists; else echo absent; fi; "
+      .. "[ \"$(stat -c %%d %s 2>/dev/null)\" = \"$(stat -c %%d %s)\" ] && echo samefs || echo otherfs; "
+      .. "if [ \"$(id -u)\" = 0 ]; then runuser -u %s -- test -w %s && echo writable || echo readonly; "
+      .. "else test -w %s && echo writable || echo readonly; fi; "
+      .. "test -f %s && echo plugin || echo noplugin")
+      :format(rp, parent, q, shell.quote(m.os_user), parent, parent, shell.quote((plugin_dir or "/nonexistent/") .. "/mysql_clone.so"))
   end
   local out = cluster.read(s, table.concat(parts, "; echo " .. SEP .. "; ")) or ""
   local sec = {}
   for chunk in (out .. "\n" .. SEP):gmatch("(.-)\n?" .. SEP:gsub("%-", "%%-")) do sec[#sec + 1] = chunk end
   local avail, pct = (sec[1] or ""):match("(%d+)%s+(%d+)%%")
-  local r = { net = sec[3], mem_kb = tonumber((sec[4] or ""):match("%d+")) }
+  local r = { rp = sec[3] or "" }
   if avail then
     r.disk = { used_pct = tonumber(pct), avail_kb = tonumber(avail), datadir_kb = tonumber((sec[2] or ""):match("%d+") or "0") }
   end
@@ -73,46 +81,67 @@ function M.size_bytes(v)
   return math.tointeger(tonumber(n) * ({ [""] = 1, K = 2 ^ 10, M = 2 ^ 20, G = 2 ^ 30, T = 2 ^ 40 })[unit])
 end
 
--- A dotted quad as /proc/net/tcp prints it, in both byte orders (the kernel prints the address
--- in host order): {"0134007F", "7F003401"} for 127.0.52.1; nil for a name.
-local function proc_net_ipv4(host)
-  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if not a then return nil end
-  return { ("%02X%02X%02X%02X"):format(d, c, b, a), ("%02X%02X%02X%02X"):format(a, b, c, d) }
-end
-
--- The local addresses of TCP sockets in LISTEN state on `port`, from /proc/net/tcp{,6} text, that
--- a server bound to host:port would collide with: the wildcard, host itself, or anything when host
--- is a name.
-function M.listeners(text, host, port)
-  local mine = proc_net_ipv4(host)
-  local found = {}
-  for addr, lport, st in text:gmatch("\n%s*%d+:%s+(%x+):(%x+)%s+%x+:%x+%s+(%x+)") do
-    if st == "0A" and tonumber(lport, 16) == port then
-      local v4 = #addr == 32 and addr:sub(1, 24) == "0000000000000000FFFF0000" and addr:sub(25) or addr
-      local clash = addr:match("^0+$") or not mine
-      for _, m in ipairs(mine or {}) do clash = clash or v4 == m end
-      if clash then found[#found + 1] = addr end
-    end
-  end
-  return found
-end
-
--- Whether start and stop could handle standby node n: its option file, and the refusal when the
--- server writes data where stop could not swap it or a side instance would share its files.
+-- Whether start and stop could handle standby node n: its site model, and the refusal when the
+-- server writes data where stop could not swap it.
 local function layout(n)
   local m = site.discover(n.ds, n.conn, n.ssh)
   local _, outside = site.data_dirs(m, site.data_variables(n.conn))
-  local why = site.outside_message(m, outside)
-  if not why then
-    local text, err = site.side_option_file(m, n.ssh)
-    if not text then why = err end
+  return m, site.outside_message(m, outside)
+end
+
+-- What the clone plugin cannot carry or needs, on a standby node (MySQL manual, "Clone Plugin
+-- Limitations"): user tables in another engine than InnoDB (they would come back empty),
+-- tablespaces outside the datadir (a local clone refuses them), the privileges the strategy
+-- uses. Returns a list of problems (empty when none).
+local function clone_limits(conn, datadir, strategy)
+  local bad = {}
+  local rows = conn:query("SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
+    .. "AND ENGINE <> 'InnoDB' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') "
+    .. "ORDER BY TABLE_SCHEMA, TABLE_NAME LIMIT 20")
+  for _, r in ipairs(rows or {}) do
+    bad[#bad + 1] = ("table %s.%s is %s: a clone carries only InnoDB data"):format(server.value(r.TABLE_SCHEMA),
+      server.value(r.TABLE_NAME), tostring(server.value(r.ENGINE)))
   end
-  return m.conf, why
+  rows = conn:query("SELECT DISTINCT FILE_NAME FROM information_schema.FILES WHERE FILE_NAME LIKE '/%'")
+  local dd = shell.normpath(datadir)
+  for _, r in ipairs(rows or {}) do
+    local f = shell.normpath(tostring(server.value(r.FILE_NAME) or ""))
+    if f and dd and not shell.is_under(f, dd) then
+      bad[#bad + 1] = ("tablespace file %s is outside the datadir: a clone cannot take it"):format(f)
+    end
+  end
+  local grants = conn:query("SHOW GRANTS")
+  local text = {}
+  for _, r in ipairs(grants or {}) do for _, v in pairs(r) do text[#text + 1] = tostring(v) end end
+  text = table.concat(text, "\n")
+  local need = strategy == "donor" and { "BACKUP_ADMIN", "CLONE_ADMIN" } or { "BACKUP_ADMIN" }
+  if not text:find("GRANT ALL PRIVILEGES ON *.*", 1, true) then
+    for _, p in ipairs(need) do
+      if not text:find(p, 1, true) then
+        bad[#bad + 1] = ("the account lacks %s, which %s needs (GRANT %s ON *.* TO …)"):format(p,
+          p == "CLONE_ADMIN" and "CLONE INSTANCE FROM on a recipient" or "CLONE", p)
+      end
+    end
+  end
+  return bad
+end
+
+-- Settings the clone plugin checks before any data moves (errors 3864-3870): donor and recipient
+-- must agree on these. A text per node, compared across the standby nodes.
+local CLONE_MATCH = { "version", "version_compile_os", "version_compile_machine", "character_set_server",
+                      "collation_server", "innodb_page_size", "innodb_data_file_path" }
+local function clone_fingerprint(conn)
+  local v = server.variables(conn, CLONE_MATCH)
+  local parts = {}
+  for _, k in ipairs(CLONE_MATCH) do parts[#parts + 1] = k .. "=" .. tostring(v[k]) end
+  local rows = conn:query("SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_TYPE <> 'INFORMATION SCHEMA' ORDER BY PLUGIN_NAME")
+  local pl = {}
+  for _, r in ipairs(rows or {}) do pl[#pl + 1] = tostring(server.value(r.PLUGIN_NAME)) end
+  parts[#parts + 1] = "plugins=" .. table.concat(pl, ",")
+  return parts
 end
 
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
--- opts.quiet_disk: skip the side-instance space check (used when it was already done).
 function M.run(opts)
   opts = opts or {}
   site.check_settings()
@@ -215,46 +244,64 @@ function M.run(opts)
     end
   end
 
-  -- Disk: use of every datadir filesystem; on every standby node, room for a side instance and
-  -- its port free. Measured on all nodes at once, reported in order.
+  -- Disk and restore points: use of every datadir filesystem; on every standby node, its layout,
+  -- where its restore point would go, room for it, and what the clone plugin needs. Measured on
+  -- all nodes at once, reported in order.
   local threshold = site.num("disk_threshold")
   local margin_kb = site.num("disk_margin_mb") * 1024
-  local port = site.num("side_port")
+  local strategy = site.get("restore_point")
   local measured, failed = parallel(all, function(x)
     local n = r.nodes[x.key]
-    local datadir = server.variable(n.conn, "datadir")
-    local standby = n.side == "target"
-    local p = probe(n.ssh, datadir, standby)
-    local bp = site.get("side_buffer_pool")
-    if bp == "node" then bp = server.variable(n.conn, "innodb_buffer_pool_size") end
-    return { datadir = datadir, disk = p.disk, taken = standby and M.listeners("\n" .. (p.net or ""), n.ds.host, port),
-             mem_kb = p.mem_kb, bp_bytes = M.size_bytes(bp),
-             layout = n.side == "target" and { pcall(layout, n) } or nil }
+    local v = server.variables(n.conn, { "datadir", "plugin_dir" })
+    local m, why
+    if n.side == "target" then
+      local ok, mm, w = pcall(layout, n)
+      if ok then m, why = mm, w else why = tostring(mm) end
+    end
+    return { datadir = v.datadir, p = probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
+             limits = n.side == "target" and clone_limits(n.conn, v.datadir, strategy) or nil,
+             fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil }
   end)
+  local fp_first
   for i, x in ipairs(all) do
     local key, n, mz = x.key, r.nodes[x.key], measured[i] or {}
-    local dk = mz.disk
+    local dk = mz.p and mz.p.disk
     if failed and failed[i] then
       report(r, false, "%s: measuring the datadir failed: %s", key, tostring(failed[i]))
     elseif report(r, dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(mz.datadir)) then
       report(r, dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
       if n.side == "target" then
-        local ok, conf, why = table.unpack(mz.layout)
-        if not ok then why = tostring(conf) end
+        local why = mz.why
         if why and why:sub(1, #n.ds.id + 2) == n.ds.id .. ": " then why = why:sub(#n.ds.id + 3) end
-        report(r, why == nil, "%s: %s", key, why or ("site layout understood (option file " .. tostring(conf) .. ")"))
-        report(r, #mz.taken == 0, "%s: side instance port %d %s", key, port,
-               #mz.taken == 0 and "is free" or "is taken: something listens on it (set site.side_port to a free port)")
+        report(r, why == nil, "%s: %s", key, why or ("site layout understood (option file " .. tostring(mz.m and mz.m.conf) .. ")"))
+        if mz.m then
+          local w = {}
+          for word in mz.p.rp:gmatch("%S+") do w[word] = true end
+          local dir = mz.m.restore_point_dir
+          report(r, w.absent == true, "%s: restore point dir %s %s", key, dir,
+                 w.absent and "does not exist yet" or "already exists (a drill is open, or an interrupted one left it: run stop, or remove it)")
+          report(r, w.samefs == true, "%s: restore point dir %s %s", key, dir,
+                 w.samefs and "is on the datadir's filesystem" or "is not on the datadir's filesystem (or its parent is missing): set site.restore_point_dir")
+          report(r, w.writable == true, "%s: the parent of %s %s", key, dir,
+                 w.writable and ("is writable by " .. mz.m.os_user) or ("is not writable by " .. mz.m.os_user .. ", which creates the restore point"))
+          local active = n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
+          local on = active and #active > 0
+          report(r, on or w.plugin == true, "%s: the clone plugin is %s", key,
+                 on and "active" or (w.plugin and "loadable (mysql_clone.so in plugin_dir)" or "neither active nor in plugin_dir (mysql_clone.so)"))
+          if strategy == "donor" then
+            report(r, not n.ds.host:find(":", 1, true), "%s: %s", key, n.ds.host:find(":", 1, true)
+                   and "an IPv6 literal: CLONE INSTANCE FROM does not take one (use the donor strategy with names, or local)" or "donor address usable by CLONE INSTANCE FROM")
+            fp_first = fp_first or { key = key, fp = mz.fingerprint }
+            local diff = {}
+            for j, f in ipairs(mz.fingerprint or {}) do if f ~= fp_first.fp[j] then diff[#diff + 1] = f end end
+            report(r, #diff == 0, "%s: %s", key, #diff == 0 and "version, character sets and plugins match the other nodes (clone checks them)"
+                   or ("differs from " .. fp_first.key .. ", which CLONE refuses: " .. table.concat(diff, "; ")))
+          end
+        end
+        for _, l in ipairs(mz.limits or {}) do report(r, false, "%s: %s", key, l) end
         report(r, dk.avail_kb >= dk.datadir_kb + margin_kb,
-               "%s: %d MB free for a side instance of %d MB (+%d MB margin)", key,
+               "%s: %d MB free for a restore point of %d MB (+%d MB margin)", key,
                dk.avail_kb // 1024, dk.datadir_kb // 1024, margin_kb // 1024)
-        -- A side instance the host cannot hold invites the OOM killer, whose likeliest victim is
-        -- the node's own mysqld.
-        local need_mb = mz.bp_bytes and (mz.bp_bytes // 2 ^ 20 + site.num("memory_margin_mb"))
-        report(r, mz.mem_kb ~= nil and need_mb ~= nil and mz.mem_kb // 1024 >= need_mb,
-               "%s: %s MB of memory available for a side instance (buffer pool %s + %d MB margin)", key,
-               mz.mem_kb and tostring(mz.mem_kb // 1024) or "?", tostring(site.get("side_buffer_pool")) ..
-               (mz.bp_bytes and "" or " (not a size)"), site.num("memory_margin_mb"))
       end
     end
   end

@@ -76,6 +76,7 @@ function M.sql(x, what)
     stop_replica = new and "STOP REPLICA" or "STOP SLAVE",
     start_replica = new and "START REPLICA" or "START SLAVE",
     reset_replica_all = new and "RESET REPLICA ALL" or "RESET SLAVE ALL",
+    reset_replica = new and "RESET REPLICA" or "RESET SLAVE",
     skip_replica_start = at_least(x, 8, 0, 26) and "skip_replica_start" or "skip_slave_start",
   }
   return assert(t[what], "unknown statement " .. tostring(what))

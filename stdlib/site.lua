@@ -10,13 +10,10 @@ local M = {}
 
 -- Documented [site] keys and their defaults (README: "Site settings").
 M.defaults = {
-  side_port = "18000",          -- port of the side (restore point) instance on each node
-  side_dir = "",                -- default <instance_dir>/flashback_side; must share the datadir's filesystem
-  side_launcher = "mysqld",      -- how side instances start: mysqld (--daemonize) or mysqld_safe
-  side_buffer_pool = "128M",    -- innodb_buffer_pool_size of the side instance; "node": the node's own
+  restore_point = "local",      -- local: each node clones its own data; donor: clones from a frozen replica
+  restore_point_dir = "",       -- default <instance_dir>/flashback_restore_point; on the datadir's filesystem
   disk_threshold = "45",        -- max % used on the datadir filesystem
-  disk_margin_mb = "256",       -- free space needed beyond the datadir size on nodes hosting a side instance
-  memory_margin_mb = "512",     -- available memory needed beyond the side buffer pool on those nodes
+  disk_margin_mb = "256",       -- free space needed beyond the data a restore point copies
   data_root = "",               -- destructive commands stay strictly below it; default parent of instance_dir
   instance_dir = "",            -- default dirname(@@datadir)
   conf_file = "",               -- default the running mysqld's --defaults-file
@@ -27,14 +24,14 @@ M.defaults = {
   stop_timeout = "600",         -- seconds for an instance to shut down (a big buffer pool takes long)
   apply_timeout = "600",        -- seconds for the standby to apply what it received
   clone_timeout = "3600",       -- seconds for one clone
-  progress_interval = "10",     -- seconds between two clone progress lines
   max_delay = "0",              -- seconds behind production verify accepts
   marker_schema = "flashrun",   -- schema of the marker stop writes on production
+  dir = "",                     -- site directory: the site's additions to the plans (--site-dir wins)
 }
 
 -- A misspelt setting must not be silently ignored: the run stops naming it.
 -- Settings that take one of a few words.
-M.choices = { side_launcher = { "mysqld", "mysqld_safe" } }
+M.choices = { restore_point = { "local", "donor" } }
 
 local function check_choices()
   for k, words in pairs(M.choices) do
@@ -124,170 +121,20 @@ function M.discover(node, conn, s)
     mysql = path_setting("mysql") or (bin .. "mysql"),
     os_user = M.get("os_user") ~= "" and M.get("os_user") or proc.user or "mysql",
     log_error = shell.normpath(tostring(v.log_error or "")),
-    side_port = M.num("side_port"),
-    side_dir = path_setting("side_dir") or (instance_dir .. "/flashback_side"),
+    restore_point_dir = path_setting("restore_point_dir") or (instance_dir .. "/flashback_restore_point"),
   }
   if not shell.is_name(m.os_user) then error(node.id .. ": unusable os user " .. tostring(m.os_user), 0) end
-  for _, k in ipairs({ "mysqld", "mysqld_safe", "mysql", "conf", "side_dir" }) do
+  for _, k in ipairs({ "mysqld", "mysqld_safe", "mysql", "conf", "restore_point_dir" }) do
     if not shell.is_path(m[k]) then error(("%s: %s path %q is not clean"):format(node.id, k, tostring(m[k])), 0) end
   end
-  if not shell.is_under(m.side_dir, m.data_root) then
-    error(("%s: side dir %s is not under the data root %s; adjust site.side_dir or site.data_root"):format(node.id, m.side_dir, m.data_root), 0)
+  if not shell.is_under(m.restore_point_dir, m.data_root) then
+    error(("%s: restore point dir %s is not under the data root %s; adjust site.restore_point_dir or site.data_root")
+          :format(node.id, m.restore_point_dir, m.data_root), 0)
   end
   if not shell.is_under(m.datadir, m.data_root) then
     error(("%s: datadir %s is not under the data root %s; set site.data_root"):format(node.id, m.datadir, m.data_root), 0)
   end
   return m
-end
-
--- Keys whose values are paths that must not be shared between the node and its side instance.
-local PATH_KEYS = {
-  datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true,
-  ["log-bin"] = true, ["relay-log"] = true, ["log-bin-index"] = true, ["relay-log-index"] = true,
-  ["innodb-data-home-dir"] = true, ["innodb-log-group-home-dir"] = true, ["innodb-undo-directory"] = true,
-  ["innodb-tmpdir"] = true, ["general-log-file"] = true, ["slow-query-log-file"] = true,
-  ["innodb-temp-tablespaces-dir"] = true, ["innodb-redo-log-archive-dirs"] = true,
-  ["mysqlx-socket"] = true, ["secure-file-priv"] = true, ["log-slave-updates"] = false,
-}
--- Keys the side instance must not inherit (ports, replication start, routing identity).
-local DROP_KEYS = {
-  port = true, ["mysqlx-port"] = true, ["admin-port"] = true, ["report-port"] = true, ["report-host"] = true,
-  mysqlx = true, ["skip-slave-start"] = true, ["skip-replica-start"] = true,
-  ["super-read-only"] = true, ["read-only"] = true, ["bind-address"] = true,
-  ["loose-group-replication-start-on-boot"] = true, ["group-replication-start-on-boot"] = true,
-  ["plugin-load"] = false, user = true, ["init-file"] = true,
-}
-
-local function canon(k) return (k:lower():gsub("_", "-"):gsub("^loose%-", "")) end
-
--- Derives the side instance's option file from the node's: every path under the instance dir is
--- moved under the side dir, paths elsewhere get a private copy under the side dir, ports and
--- replication auto-start are replaced. Returns the text and the list of directories to create.
-function M.side_conf(m, conf_text, version)
-  local out, dirs, seen = {}, { [m.side_dir .. "/dbdata"] = true, [m.side_dir .. "/tmp"] = true }, false
-  local section
-  local function remap(key, v)
-    local p = shell.normpath(v)
-    if not p then return v end   -- relative paths stay relative to the (side) datadir
-    if p == m.instance_dir or shell.is_under(p, m.instance_dir) then
-      p = m.side_dir .. p:sub(#m.instance_dir + 1)
-    else
-      p = m.side_dir .. "/ext/" .. shell.basename(p)
-    end
-    return p
-  end
-  local function add_dir_of(key, p)
-    if not shell.is_path(p) then return end
-    local isdir = key:find("dir", 1, true) or key == "secure-file-priv"
-    dirs[isdir and p or shell.dirname(p)] = true
-  end
-  local overrides = {
-    "port = " .. m.side_port,
-    "mysqlx = OFF",
-    "datadir = " .. m.side_dir .. "/dbdata",
-    "socket = " .. m.side_dir .. "/mysqld.sock",
-    "pid-file = " .. m.side_dir .. "/mysqld.pid",
-    "log-error = " .. m.side_dir .. "/error.log",
-    "tmpdir = " .. m.side_dir .. "/tmp",
-    server.sql({ server.version_numbers(version) }, "skip_replica_start") .. " = ON",
-    "bind-address = " .. m.host,
-  }
-  -- The node's own account, whoever starts it (mysqld switches to it when started as root).
-  if m.os_user and m.os_user ~= "" then overrides[#overrides + 1] = "user = " .. m.os_user end
-  -- The side instance only receives a clone and then idles during the drill: a second buffer
-  -- pool the size of the node's would double what the host must hold.
-  local bp = M.get("side_buffer_pool")
-  if bp == "node" then bp = "" end
-  if bp ~= "" then overrides[#overrides + 1] = "innodb_buffer_pool_size = " .. bp end
-  local fixed = { datadir = true, socket = true, ["pid-file"] = true, ["log-error"] = true, tmpdir = true }
-  for line in (conf_text .. "\n"):gmatch("([^\n]*)\n") do
-    local sec = line:match("^%s*%[([^%]]+)%]")
-    if sec then
-      section = sec:lower()
-      out[#out + 1] = line
-      if section == "mysqld" and not seen then
-        seen = true
-        for _, o in ipairs(overrides) do out[#out + 1] = o end
-      end
-    elseif section and (section == "mysqld" or section:match("^mysqld%-") or section == "server" or section == "mysqld_safe" or section == "client" or section == "mysql") then
-      local k, v = line:match("^%s*([%w_%-%.]+)%s*=%s*(.-)%s*$")
-      local bare = (not k) and line:match("^%s*([%w_%-%.]+)%s*$")
-      local ck = canon(k or bare or "")
-      if (k or bare) and (DROP_KEYS[ck] or fixed[ck] or (ck == "innodb-buffer-pool-size" and bp ~= "")) and section ~= "client" and section ~= "mysql" then
-        out[#out + 1] = "# (flashrun side instance) " .. line
-      elseif k and (PATH_KEYS[ck] or ck == "socket" or ck == "pid-file") then
-        local vv = v:gsub('^"(.*)"$', "%1")
-        local nv = remap(ck, vv)
-        if section == "client" or section == "mysql" then
-          if ck == "socket" then nv = m.side_dir .. "/mysqld.sock" end
-        else
-          add_dir_of(ck, nv)
-        end
-        out[#out + 1] = k .. " = " .. nv
-      elseif k and (ck == "port") then
-        out[#out + 1] = k .. " = " .. m.side_port
-      else
-        out[#out + 1] = line
-      end
-    else
-      out[#out + 1] = line
-    end
-  end
-  if not seen then
-    out[#out + 1] = "[mysqld]"
-    for _, o in ipairs(overrides) do out[#out + 1] = o end
-  end
-  local dl = {}
-  for d in pairs(dirs) do if shell.is_under(d, m.side_dir) then dl[#dl + 1] = d end end
-  table.sort(dl)
-  return table.concat(out, "\n") .. "\n", dl
-end
-
--- The path options in `mysqld --print-defaults` output (the side instance's effective options,
--- includes resolved) that still name something outside the side dir: { "key=value", ... }.
--- The last occurrence of an option is the one that counts.
-function M.foreign_paths(m, printed)
-  local args = (printed:match("arguments:%s*\n(.*)$") or printed):gsub("%s+%-%-", "\n--")
-  local last, order = {}, {}
-  for line in ("\n" .. args .. "\n"):gmatch("\n%-%-([^\n]*)") do
-    local k, v = line:match("^([%w_%-%.]+)=(.-)%s*$")
-    if k then
-      local ck = canon(k)
-      if PATH_KEYS[ck] then
-        if not last[ck] then order[#order + 1] = ck end
-        last[ck] = { key = k, value = v }
-      end
-    end
-  end
-  local bad = {}
-  for _, ck in ipairs(order) do
-    local x = last[ck]
-    if x.value:sub(1, 1) == "/" then
-      local p = shell.normpath(x.value)
-      if not (p and (p == m.side_dir or shell.is_under(p, m.side_dir))) then bad[#bad + 1] = x.key .. "=" .. x.value end
-    end
-  end
-  return bad
-end
-
--- The side instance's option file for node m (side_conf of the node's own), checked against
--- what mysqld would really use: the derived file moves every path it names, but an !include in
--- the node's conf could still point the side instance at the node's binary logs or socket.
--- mysqld reads the text from stdin, so the check writes nothing (verify runs it too).
--- Returns the text and the directories to create, or nil and why. s: ssh session to m's host.
-function M.side_option_file(m, s)
-  local conf_text, err = cluster.read(s, "cat " .. shell.quote(m.conf))
-  if not conf_text then return nil, ("%s: cannot read %s: %s"):format(m.id, m.conf, tostring(err)) end
-  local text, dirs = M.side_conf(m, conf_text, m.version)
-  local cmd = shell.quote(m.mysqld) .. " --defaults-file=/dev/stdin --print-defaults"
-  local printed, perr = cluster.read(s, cmd, { stdin = text })
-  if not printed then return nil, ("%s: %s failed: %s"):format(m.id, cmd, tostring(perr)) end
-  local foreign = M.foreign_paths(m, printed)
-  if #foreign > 0 then
-    return nil, ("%s: the side instance would still use the node's files: %s (from a file %s includes?). "
-                 .. "Move these options into %s itself"):format(m.id, table.concat(foreign, ", "), m.conf, m.conf)
-  end
-  return text, dirs
 end
 
 -- Server variables naming where a server writes data besides its datadir.
@@ -317,7 +164,11 @@ function M.data_dirs(m, vars)
         outside[#outside + 1] = { variable = name, dir = v, unclear = true }
       elseif not (d == m.datadir or shell.is_under(d, m.datadir)) and not set[d] then
         set[d] = true
-        if shell.is_under(d, m.instance_dir) then list[#list + 1] = d
+        if name:match("^innodb") then
+          -- A clone writes redo, undo and the system tablespace into the restore point
+          -- directory itself: stop would have to scatter them; not done (yet), so refused.
+          outside[#outside + 1] = { variable = name, dir = d, innodb = true }
+        elseif shell.is_under(d, m.instance_dir) then list[#list + 1] = d
         else outside[#outside + 1] = { variable = name, dir = d } end
       end
     end
@@ -328,9 +179,14 @@ end
 -- The refusal for data directories stop could not swap (data_dirs' second result), or nil.
 function M.outside_message(m, outside)
   if #outside == 0 then return nil end
-  local what = {}
+  local what, innodb = {}, false
   for _, o in ipairs(outside) do
     what[#what + 1] = ("@@%s in %s%s"):format(o.variable, o.dir, o.unclear and " (not a clean path)" or "")
+    innodb = innodb or o.innodb
+  end
+  if innodb then
+    return ("%s keeps InnoDB files outside its datadir %s (%s): a cloned restore point holds them inside "
+            .. "the datadir, and stop cannot put them back there; not supported"):format(m.id, m.datadir, table.concat(what, ", "))
   end
   return ("%s writes data outside its instance dir %s (%s): stop could not put the restore point "
           .. "there. Set site.instance_dir (and site.data_root) to a directory holding the datadir and "

@@ -1,7 +1,7 @@
 -- flashrun.bootstrap — what the flashrun binary runs (runtime/embed.c loads this file by
 -- path, calls it with the parsed command line, and exits with the integer it returns).
 --
--- cli = { plan=, function=, config=, state_dir=, log_json=, si={host=,port=}, ti=, sets={},
+-- cli = { plan=, function=, config=, state_dir=, site_dir=, log_json=, si={host=,port=}, ti=, sets={},
 --         verbosity=-1|0|1, dry_run=, list=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
@@ -68,6 +68,12 @@ local function main()
   require("flashrun.globals").install(_G, config, cli.dry_run)
   local planmod = require "flashrun.plan"
   local plan = planmod.load(path)
+  -- The site's additions (docs/plans.md, "Site directories"): --site-dir wins over [site] dir.
+  local site_dir, origin = cli.site_dir, "--site-dir"
+  if not site_dir and config.site and (config.site.dir or "") ~= "" then site_dir, origin = config.site.dir, "site.dir" end
+  if site_dir then
+    plan = require("flashrun.sitedir").apply(plan, site_dir, { root = cli.root, env = cli.env, origin = origin })
+  end
   if cli.list then
     planmod.list(plan, io.stdout)
     return 0

@@ -91,6 +91,7 @@ local EXIT_ON_SIGNAL = { SIGINT = 130, SIGTERM = 143 }
 -- Step i failed with res (or, not_started, was not run because the run was interrupted).
 local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   local label = planmod.label(i, #plan.steps, plan.steps[i].name)
+  journal.defer_truncate(true) -- the failed step's redo.truncate(), if any, is void
   -- Taken from here on: the rollback's own waits must work (a new signal interrupts it).
   local sig = signals.interrupted(true)
   local refused = not sig and errors.is(res) and res.kind == "refuse"
@@ -121,7 +122,33 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   end
   local what = sig and ("interrupted (" .. sig .. ")") or refused and "refused" or "failed"
   log.error("plan %s %s at %s: %s", plan.name, what, label, message(res))
+  -- What end hooks are told.
+  ctx.outcome = { status = sig and "interrupted" or refused and "refused" or "failed",
+                  rollback = clean and "complete" or "incomplete",
+                  failed_step = planmod.key(plan.steps[i]), error = rec.error }
   return sig and EXIT_ON_SIGNAL[sig] or refused and errors.REFUSED or 1
+end
+
+-- The end hooks (a site's at = "end" steps): run once the outcome is known (ctx.outcome), after
+-- success and after failure or rollback, each whatever the others did. Nothing undoes them and
+-- they are never skipped on a re-run. Returns true when all of them succeeded.
+local function end_hooks(plan, ctx)
+  local total, ok_all = #plan.steps, true
+  for i = planmod.main_count(plan) + 1, total do
+    local step = plan.steps[i]
+    local label = planmod.label(i, total, step.name)
+    log.info("%s … (end hook, plan %s)", label, ctx.outcome.status)
+    local ok, res, secs = run_step(step, ctx)
+    if ok then
+      journal.step_done(planmod.key(step))
+      log.info("%s … ok (%.2f s)", label, secs)
+    else
+      ok_all = false
+      log.error("%s … FAILED (%.2f s): %s", label, secs, message(res))
+      if res.traceback then log.debug("%s", res.traceback) end
+    end
+  end
+  return ok_all
 end
 
 -- The endpoints (host:port) of the config sections the plan needs, e.g. both routers.
@@ -153,21 +180,11 @@ local function foreign_journal(doc, plan, config)
           .. "--si/--ti, or give these clusters their own --state-dir"):format(table.concat(theirs, "; "))
 end
 
--- run(plan, config, dry_run) -> exit code
-function M.run(plan, config, dry_run)
-  local doc = journal.document()
-  local foreign = foreign_journal(doc, plan, config)
-  if foreign then
-    log.error("plan %s refused: %s", plan.name, foreign)
-    return errors.REFUSED
-  end
-  local rec = plan_record(doc, plan.name)
-  journal.save()
-  local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config }
-  local t0, total, done = sched.now(), #plan.steps, {}
-  log.info("plan %s: %s (%d steps%s)", plan.name, plan.description, total,
-           dry_run and ", dry run" or "")
-  for i, step in ipairs(plan.steps) do
+-- The steps in order, up to the end hooks: exit code (ctx.outcome says how it ended).
+local function run_steps(plan, ctx, rec, t0)
+  local total, done = #plan.steps, {}
+  for i = 1, planmod.main_count(plan) do
+    local step = plan.steps[i]
     local label = planmod.label(i, total, step.name)
     if rec.steps_done[planmod.key(step)] and not step.always then
       log.info("%s … skipped (done by an earlier run)", label)
@@ -196,8 +213,41 @@ function M.run(plan, config, dry_run)
   end
   rec.status, rec.finished = "done", utc()
   journal.save()
+  ctx.outcome = { status = "done", rollback = "none" }
   log.info("plan %s done in %.2f s", plan.name, sched.now() - t0)
   return 0
+end
+
+-- run(plan, config, dry_run) -> exit code
+function M.run(plan, config, dry_run)
+  local doc = journal.document()
+  local foreign = foreign_journal(doc, plan, config)
+  if foreign then
+    log.error("plan %s refused: %s", plan.name, foreign)
+    return errors.REFUSED
+  end
+  local rec = plan_record(doc, plan.name)
+  journal.save()
+  local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config,
+                site_dir = plan.site_dir }
+  local t0 = sched.now()
+  log.info("plan %s: %s (%d steps%s)", plan.name, plan.description, #plan.steps,
+           dry_run and ", dry run" or "")
+  -- redo.truncate() in a step takes effect once the plan is done: a step after it (a site's)
+  -- still sees the state, and a failure there keeps the journal for a re-run.
+  journal.defer_truncate(true)
+  local ok, code = pcall(run_steps, plan, ctx, rec, t0)
+  if not ok then journal.defer_truncate(false); error(code, 0) end
+  if planmod.main_count(plan) < #plan.steps then
+    local hooks_ok = end_hooks(plan, ctx)
+    if not hooks_ok and code == 0 then
+      log.error("plan %s done, but an end hook failed", plan.name)
+      code = 1
+    end
+  end
+  -- The plan is done (its end hooks' outcome aside): a truncation it asked for happens now.
+  journal.defer_truncate(false, ctx.outcome and ctx.outcome.status == "done")
+  return code
 end
 
 return M

@@ -7,7 +7,9 @@
 --                               steps_done = { [step name] = true, ... },
 --                               state_keys = { [step name] = { key, ... } }, -- what each step added
 --                               started = "2024-05-01T10:00:00Z", finished = ...,
---                               failed_step = name, error = masked message } } }
+--                               failed_step = name, error = masked message,
+--                               truncate_after = step name (its redo.truncate() waits for the
+--                                                plan's end) } } }
 -- The document is kept in memory and written through on every change, so in dry-run (where
 -- flashrun.redo records writes instead of doing them) the run still sees its own progress.
 -- Without an open journal (plan.journal == false, --list) everything stays in memory.
@@ -18,6 +20,7 @@ local handle -- flashrun.redo journal, or nil
 local rehearsed -- without a handle: the journal path a rehearsal records its writes against
 local doc = { state = {}, plans = {} }
 local current -- name of the plan being run
+local deferring, pending = false, false -- redo.truncate() while a plan runs (defer_truncate)
 
 -- cjson decodes every number as a float; ports and counters should come back as integers.
 local function integers(v)
@@ -95,6 +98,7 @@ function M.step_done(name, data)
   local rec = current and doc.plans[current]
   if rec then
     rec.steps_done[name] = true
+    if pending then rec.truncate_after, pending = name, false end
     rec.state_keys = rec.state_keys or {}
     rec.state_keys[name] = #keys > 0 and keys or nil
   end
@@ -107,6 +111,7 @@ function M.step_undone(name)
   local rec = current and doc.plans[current]
   if rec then
     rec.steps_done[name] = nil
+    if rec.truncate_after == name then rec.truncate_after = nil end
     for _, k in ipairs(rec.state_keys and rec.state_keys[name] or {}) do doc.state[k] = nil end
     if rec.state_keys then rec.state_keys[name] = nil end
   end
@@ -116,8 +121,25 @@ end
 -- Interpreter use: plan record changed (status, undo), persist it.
 function M.save() return persist() end
 
+-- While a plan runs (defer_truncate(true)), redo.truncate() only takes note: the step that asked
+-- is recorded with the plan (truncate_after), so a re-run that skips it still truncates at the
+-- end; undoing that step withdraws the request. defer_truncate(false, done) truncates if the
+-- plan ended done.
+function M.defer_truncate(on, done)
+  deferring = on
+  if on then pending = false end -- (re)starting: a request by a step that then failed is void
+  if not on then
+    local rec = current and doc.plans[current]
+    local due = done and (pending or (rec and rec.truncate_after))
+    pending = false
+    if due then return M.truncate() end
+  end
+  return true
+end
+
 -- redo.truncate(): forget everything
 function M.truncate()
+  if deferring then pending = true; return true end
   doc = { state = {}, plans = {} }
   if handle then
     local ok, err = handle:truncate()

@@ -99,14 +99,25 @@ function M.label(i, total, name)
   return string.format("Step %0" .. width .. "d/%0" .. width .. "d %s", i, total, name)
 end
 
+-- The steps the plan runs in order; those after them are end hooks (a site's at = "end"),
+-- run once the outcome is known.
+function M.main_count(plan) return plan.main_count or #plan.steps end
+
 -- list(plan, out): the numbered steps, for --list. Touches nothing outside the process.
 function M.list(plan, out)
   out:write(string.format("%s: %s\n", plan.name, plan.description))
+  if plan.site_dir then
+    out:write(string.format("site dir %s%s\n", plan.site_dir,
+                            plan.replaced_by and (": plan replaced by " .. plan.replaced_by) or ""))
+  end
+  local main = M.main_count(plan)
   for i, step in ipairs(plan.steps) do
     local marks = {}
+    if i > main then marks[#marks + 1] = "end hook: after success or failure" end
     if step.always then marks[#marks + 1] = "always" end
     if step.irreversible then marks[#marks + 1] = "irreversible" end
-    if not step.undo then marks[#marks + 1] = "no undo" end
+    if not step.undo and i <= main then marks[#marks + 1] = "no undo" end
+    if plan.origin and plan.origin[step] then marks[#marks + 1] = "site: " .. plan.origin[step] end
     out:write(M.label(i, #plan.steps, step.name))
     if step.id then out:write("  [", step.id, "]") end
     if #marks > 0 then out:write("  (", table.concat(marks, ", "), ")") end

@@ -3,15 +3,22 @@
 #   drill.sh main      verify → start → drill writes (standby) + production writes → stop; then
 #                      checksums equal, drill objects gone, replication runs, journal empty.
 #   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
-#   drill.sh resume    start killed mid-way, re-run; a side instance killed during the drill;
-#                      stop killed mid-way, re-run; data checked as in main.
+#   drill.sh resume    start killed mid-way, re-run; a node crashed during the drill with its pid
+#                      file naming an unrelated live process (never signalled); stop killed
+#                      while starting the restored nodes, re-run; data checked as in main.
 #   drill.sh killpoints  start and stop each killed just after a router statement or a clone,
 #                      re-run; three drills, each checked as in main.
-#   drill.sh lost      a side instance destroyed during the drill: stop rebuilds it from the donor.
-#   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, and
-#                      a standby node whose side-instance port is taken, or without the memory
-#                      a side instance needs; warns of semi-sync fallen back to async, refuses a
-#                      disabled node, another router account, enable-disaster-mode off.
+#   drill.sh lost      a restore point destroyed during the drill: stop takes it again (donor:
+#                      from the donor; local: from a restored node).
+#   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone: rolled back.
+#   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, a
+#                      data root holding no node, a non-InnoDB table, a wrong host key; warns of
+#                      semi-sync fallen back to async, refuses a disabled node, another router
+#                      account, enable-disaster-mode off.
+#   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
+#                      --list and the dry-run at their places, run in order, undone on a forced
+#                      rollback; plans/ unchanged.
+# E2E_STRATEGY (local|donor, default local) is the restore-point strategy of every run.
 # Every drill ends with both routers holding what they held before start (router_state).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,8 +43,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 conf=$LAB_DIR/flashback.ini
 droot=${LAB_DATA_ROOT:-/data/mysqldata}
 out=$LAB_DIR/e2e-flashrun.out   # everything flashrun printed, searched for passwords at the end
-extra=()                        # options every run gets (a case may add settings)
-launcher=mysqld                 # what side instances must run under (site.side_launcher)
+strategy=${E2E_STRATEGY:-local}
+extra=(--set "site.restore_point=$strategy")   # options every run gets (a case may add settings)
 fr() {
   local p=$1; shift
   "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" "$@" 2>&1 | tee -a "$out"
@@ -109,6 +116,15 @@ wait_synced() { # every standby node has the source's GTID set
   done
 }
 
+# Every standby node's global variables (read-only state included), minus what must differ
+# after a restore (README: "Exactly as it was") and init_file (the lab's first start only).
+fingerprint() {
+  local n
+  for n in "${tnodes[@]}"; do
+    q "$n" "SHOW GLOBAL VARIABLES" | grep -v -E '^(gtid_executed|gtid_purged|gtid_owned|timestamp|skip_replica_start|skip_slave_start|init_file)[[:space:]]' | sed "s|^|$n |"
+  done
+}
+
 check_restored() {
   wait_synced
   local src n
@@ -125,8 +141,12 @@ check_restored() {
   same_routers "after stop"
   if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: side or backup dirs left"
+    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: restore point or backup dirs left"
   done
+  if [[ -n ${fp_before:-} ]]; then
+    local fp_after; fp_after=$(fingerprint)
+    [[ $fp_after == "$fp_before" ]] || { diff <(echo "$fp_before") <(echo "$fp_after"); fail "global variables differ from before the drill"; }
+  fi
 }
 
 drill_writes() {
@@ -176,20 +196,12 @@ general_log_no_writes() {
   [[ -z $writes ]] || { echo "$writes"; fail "a dry-run sent write statements"; }
 }
 
-side_runs_under() { # LAUNCHER: the side instance on the standby master runs under it
-  local procs
-  procs=$(lab ssh "$tnet.1" 'for f in $(grep -l -z -F -- /flashback_side/my.cnf /proc/[0-9]*/cmdline 2>/dev/null); do tr "\0" " " <"$f" 2>/dev/null; echo; done')
-  case $1 in
-    mysqld_safe) grep -q '/mysqld_safe ' <<<"$procs" || { echo "$procs"; fail "the side instance does not run under mysqld_safe"; } ;;
-    mysqld) grep -q -- '--daemonize' <<<"$procs" && ! grep -q '/mysqld_safe ' <<<"$procs" ||
-              { echo "$procs"; fail "the side instance was not started by mysqld --daemonize"; } ;;
-  esac
-}
-
-kill_side_instance() { # HOST: SIGKILL its side instance's mysqld and wait until it is gone
-  local pid
-  pid=$(lab ssh "$1" "cat $droot/*/flashback_side/mysqld.pid") || fail "no side instance on $1"
-  lab ssh "$1" "kill -9 $pid; while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || fail "killing the side instance on $1"
+one_mysqld_per_host() { # after start in local mode: no second server anywhere
+  local h c
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    c=$(lab ssh "$h" 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = mysqld ] && echo $p; done' | wc -l)
+    [[ $c == 1 ]] || fail "$h runs $c mysqld processes during the drill, expected 1"
+  done
 }
 
 killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
@@ -217,9 +229,10 @@ killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its outp
 drill_main() {
   seed; wait_synced
   fr verify || fail "verify"
+  fp_before=$(fingerprint)
   timed fr start || fail "start"
   [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
-  side_runs_under "$launcher"
+  one_mysqld_per_host
   fr start >"$LAB_DIR/second-start.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "a drill is open since" "$LAB_DIR/second-start.out" || fail "a second start during the drill: exit $rc, expected a refusal (3)"
   drill_writes
@@ -246,8 +259,6 @@ layout)
   conf=$LAB_DIR/flashback-nosite.ini
   sed '/^\[site\]/,$d' "$LAB_DIR/flashback.ini" >"$conf"; chmod 600 "$conf"
   ! grep -q '^\[site\]' "$conf" || fail "the [site] section is still there"
-  # The one setting given: side instances run under mysqld_safe, like the nodes.
-  extra=(--set side_launcher=mysqld_safe); launcher=mysqld_safe
   drill_main
   no_password_shown
   echo "e2e layout: ok" ;;
@@ -258,37 +269,45 @@ dryrun)
   fr start --dry-run >"$LAB_DIR/start-dry-run.out" || fail "start --dry-run"
   fr stop --dry-run; rc=$?; [[ $rc == 3 ]] || fail "stop --dry-run with no drill started: exit $rc, expected 3"
   general_log_no_writes; after=$(snap)
-  grep -q '^DRY-RUN sql .*CLONE INSTANCE' "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone"
+  clone='CLONE LOCAL DATA DIRECTORY'; [[ $strategy == donor ]] && clone='CLONE INSTANCE FROM .* IDENTIFIED BY .* DATA DIRECTORY'
+  grep -q "^DRY-RUN sql .*$clone" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone ($clone)"
   ! grep -q -F -- "$LAB_MYSQL_PASSWORD" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run printed the MySQL password"
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
   no_password_shown
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
-  extra=(--set progress_interval=0.1)   # the lab's clones take a fraction of a second
-  killed_after "${KILL_AFTER:-4}" start
+  fp_before=$(fingerprint)
+  killed_when "CLONE" start
   fr start || fail "re-run of start after kill"
-  grep -q "cloning for [0-9]* s: [0-9.]* [MG]iB of ~[0-9.]* [MG]iB ([0-9]*%)" "$out" || fail "no clone progress reported"
   drill_writes
-  # a side instance dies during the drill (nothing supervises it): stop starts it again
-  kill_side_instance "$tnet.1"
-  # stop killed in the middle of the swap: data moved, the nodes still starting when the re-run
-  # begins (it must wait for them, not start a second server on the same data)
+  # A standby node crashes during the drill, and its pid file then names an unrelated live
+  # process (as after a host restart): stop must take the node for down and never signal that
+  # process.
+  pidf=$(q "${tnodes[1]}" "SELECT @@pid_file")
+  [[ $pidf == /* ]] || fail "tgt2's pid file is not an absolute path: $pidf"
+  lab stop-node tgt2 --kill || fail "crashing tgt2"
+  lab ssh "$tnet.2" "nohup sleep 600 >/dev/null 2>&1 & echo \$! >$pidf" || fail "writing a stale pid file on $tnet.2"
+  decoy=$(lab ssh "$tnet.2" "cat $pidf")
+  # stop killed while it starts the restored nodes: the re-run must wait for them, not start a
+  # second server on the same data
   killed_when "nohup setsid .*mysqld_safe" stop
-  grep -q "$tnet.1:3308: the side instance is not running; starting it" "$out" || fail "stop did not start the dead side instance"
-
   fr stop || fail "re-run of stop after kill"
   grep -q "is still starting (an interrupted run started it); waiting until it is up" "$out" ||
     fail "the re-run of stop did not wait for the nodes the killed run was starting"
+  grep -q "pid file .* names pid $decoy, which is not this node's mysqld" "$out" || fail "stop did not notice the stale pid file"
+  lab ssh "$tnet.2" "kill -0 $decoy" || fail "stop signalled the unrelated process $decoy named by a stale pid file"
+  lab ssh "$tnet.2" "kill $decoy" || true
   check_restored prod-during-drill
   no_password_shown
   echo "e2e resume: ok" ;;
 killpoints)
   # Killed (SIGKILL) just after a router statement or a clone, then re-run; one drill per pair of
   # kill points (start's, stop's), each checked on the data.
+  second="disable dataserver"; [[ $strategy == local ]] && second="STOP REPLICA IO_THREAD"
   for pair in "dynamic remove datasource|dynamic add dataserver" \
-              "disable dataserver|dynamic add server datasource" \
-              "CLONE INSTANCE|enable dataserver"; do
+              "$second|dynamic add server datasource" \
+              "CLONE|enable dataserver"; do
     seed; wait_synced
     killed_when "${pair%%|*}" start
     fr start >/dev/null || fail "re-run of start after a kill at '${pair%%|*}'"
@@ -300,38 +319,48 @@ killpoints)
   no_password_shown
   echo "e2e killpoints: ok" ;;
 lost)
-  # A side instance's data is destroyed during the drill: stop clones it again from the donor,
-  # which was frozen at the restore point all along, and the drill still ends restored.
+  # A restore point is destroyed during the drill: stop takes it again (donor: from the donor,
+  # frozen at the restore point all along; local: from a node already restored).
   seed; wait_synced
+  fp_before=$(fingerprint)
   fr start || fail "start"
   drill_writes
-  victim=$tnet.1   # the standby master always hosts a side instance
-  kill_side_instance "$victim"
-  lab ssh "$victim" "rm -rf $droot/*/flashback_side/dbdata" || fail "destroying the side instance's data on $victim"
-  fr stop >"$LAB_DIR/stop-lost.out" || { tail -20 "$LAB_DIR/stop-lost.out"; fail "stop after a side instance was lost"; }
-  grep -q "$victim:3308: side instance does not answer; rebuilding it from donor" "$LAB_DIR/stop-lost.out" ||
-    fail "stop did not say it rebuilt the lost side instance"
+  victim=$tnet.1   # the standby master always takes a restore point
+  lab ssh "$victim" "rm -rf $droot/*/flashback_restore_point/mysql.ibd" || fail "damaging the restore point on $victim"
+  fr stop >"$LAB_DIR/stop-lost.out" || { tail -20 "$LAB_DIR/stop-lost.out"; fail "stop after a restore point was damaged"; }
+  want="cloning it again from donor"; [[ $strategy == local ]] && want="it will be cloned from a restored node"
+  grep -q "$victim:3308: .*no longer matches its manifest.*$want" "$LAB_DIR/stop-lost.out" ||
+    fail "stop did not say it took the damaged restore point again ($want)"
   check_restored prod-during-drill
   no_password_shown
   echo "e2e lost: ok" ;;
 rollback)
-  # start interrupted (SIGINT), then failing while building the restore point (side instances
-  # get 1 s to answer): the automatic rollback must leave the standby exactly as verify wants it.
+  # start interrupted (SIGINT), once while a node hangs in its clone: the automatic rollback must
+  # leave the standby exactly as verify wants it.
   seed; wait_synced
-  # Ctrl-C while start builds the restore point: it stops at the next wait and rolls back.
-  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" >"$LAB_DIR/start-sigint.out" 2>&1 ) &
-  pid=$!
-  for ((i = 0; i < 200; i++)); do grep -q "Step 07/08" "$LAB_DIR/start-sigint.out" && break; sleep 0.1; done
-  sleep 1; kill -INT $pid; wait $pid; rc=$?; cat "$LAB_DIR/start-sigint.out" >>"$out"
+  sigint_at() { # PATTERN OUTFILE [HANG]: run start -v; at PATTERN, SIGINT it (with HANG, while
+                # the mysqld of that host hangs: SIGSTOP, continued 2 s later)
+    ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$2" 2>&1 ) &
+    pid=$!
+    for ((i = 0; i < 600; i++)); do grep -q "$1" "$2" && break; sleep 0.02; done
+    if [[ -n ${3:-} ]]; then
+      lab ssh "$3" 'kill -STOP $(pgrep -x mysqld)'; kill -INT $pid; sleep 2; lab ssh "$3" 'kill -CONT $(pgrep -x mysqld)'
+    else
+      kill -INT $pid
+    fi
+    wait $pid; rc=$?; cat "$2" >>"$out"
+  }
+  sigint_at "Step 06/08" "$LAB_DIR/start-sigint.out"
   [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-sigint.out" ||
     { tail -20 "$LAB_DIR/start-sigint.out"; fail "start interrupted by SIGINT: exit $rc, expected 130 after a complete rollback"; }
   fr verify >/dev/null || fail "verify after the interrupted start"
-  fr start --set site.start_timeout=1; rc=$?
-  [[ $rc == 1 ]] || fail "start with an impossible timeout: exit $rc, expected 1"
+  # Ctrl-C while a standby node hangs in the middle of its clone.
+  sigint_at "Step 07/08" "$LAB_DIR/start-hang.out" "$tnet.3"
+  [[ $rc == 130 || $rc == 1 ]] && grep -q "rollback complete" "$LAB_DIR/start-hang.out" ||
+    { tail -20 "$LAB_DIR/start-hang.out"; fail "start interrupted while a node hangs: exit $rc, expected a complete rollback"; }
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
-  [[ $(q "$TI" "dbscale show dataservers" | grep -c -E 'disabled|down|abnormal') == 0 ]] || fail "rollback left a standby dataserver out of service"
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_side 2>/dev/null") ]] || fail "$h: rollback left a side instance"
+    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point 2>/dev/null") ]] || fail "$h: rollback left a restore point"
   done
   same_routers "after the rollbacks"
   fr stop >"$LAB_DIR/stop-after-rollback.out"; rc=$?
@@ -339,6 +368,7 @@ rollback)
     fail "stop after a rolled-back start: exit $rc, expected a refusal (3): nothing to stop"
   q "$SI" "REPLACE INTO app.t VALUES (11,'after-rollback')" || fail "writing on production"
   wait_synced
+  [[ $(q "$TI" "dbscale show dataservers" | grep -c -E 'disabled|down|abnormal') == 0 ]] || fail "rollback left a standby dataserver out of service"
   fr verify || fail "verify after the rollback"
   no_password_shown
   echo "e2e rollback: ok" ;;
@@ -377,39 +407,18 @@ errant)
   [[ $rc == 3 ]] && grep -q "FAIL  slave_dbscale_server is registered with user '$LAB_MYSQL_USER' but target.router_user is 'not_registered'" "$LAB_DIR/verify-routers.out" &&
     grep -q "FAIL  enable-disaster-mode is off on the standby router $TI" "$LAB_DIR/verify-routers.out" ||
     fail "verify with another router account and enable-disaster-mode off: exit $rc, expected both refused"
-  # Something else listens on a standby node's side port: verify says so (the lab's hosts share
-  # one network namespace, so a listener started here is on that host's address).
-  perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => 18000, Listen => 1, ReuseAddr => 1) or die "listen: $!\n"; sleep 60' "$tnet.3" &
-  listener=$!; sleep 0.5
-  fr verify >"$LAB_DIR/verify-port.out"; rc=$?
-  kill $listener; wait $listener 2>/dev/null
-  [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.3:3308: side instance port 18000 is taken: something listens on it" "$LAB_DIR/verify-port.out" ||
-    fail "verify with the side port taken on $tnet.3: exit $rc, expected a refusal naming the port"
-  fr verify >/dev/null || fail "verify once the port is free again"
-  # A side instance the standby hosts could not hold in memory (a 64 TB margin here).
-  fr verify --set memory_margin_mb=67108864 >"$LAB_DIR/verify-memory.out"; rc=$?
-  [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.1:3308: [0-9]* MB of memory available for a side instance (buffer pool 128M + 67108864 MB margin)" "$LAB_DIR/verify-memory.out" ||
-    fail "verify with too little memory for a side instance: exit $rc, expected a refusal naming the memory"
+  # A user table the clone plugin cannot carry (not InnoDB): verify names it.
+  q "$SI" "CREATE TABLE app.myisam_e2e (id INT PRIMARY KEY) ENGINE=MyISAM" || fail "creating a MyISAM table"
+  wait_synced
+  fr verify >"$LAB_DIR/verify-engine.out"; rc=$?
+  q "$SI" "DROP TABLE app.myisam_e2e" || fail "dropping the MyISAM table"
+  wait_synced
+  [[ $rc == 3 ]] && grep -q "FAIL  target/$tnet.1:3308: table app.myisam_e2e is MyISAM: a clone carries only InnoDB data" "$LAB_DIR/verify-engine.out" ||
+    fail "verify with a MyISAM table: exit $rc, expected a refusal naming it"
   # A site setting that does not fit the standby's layout: verify names it for every node.
   fr verify --set site.data_root=/srv/elsewhere >"$LAB_DIR/verify-layout.out"; rc=$?
-  [[ $rc == 3 ]] && [[ $(grep -c "FAIL  target/$tnet.[123]:3308: side dir .* is not under the data root /srv/elsewhere" "$LAB_DIR/verify-layout.out") == 3 ]] ||
+  [[ $rc == 3 ]] && [[ $(grep -c "FAIL  target/$tnet.[123]:3308: restore point dir .* is not under the data root /srv/elsewhere" "$LAB_DIR/verify-layout.out") == 3 ]] ||
     fail "verify with a data root that holds no node: exit $rc, expected a refusal for each standby node"
-  # A file the master's option file includes points a path at the master's own logs: verify
-  # and start refuse, naming it, before any side instance runs on it.
-  inst=$(q "${tnodes[0]}" "SELECT @@datadir" | sed 's:/*$::'); inst=${inst%/*}
-  nconf=$(lab ssh "$tnet.1" "ls $inst/*.conf $inst/*.cnf 2>/dev/null | head -1")
-  [[ -n $nconf ]] || fail "no option file in $inst on $tnet.1"
-  lab ssh "$tnet.1" "printf '[mysqld]\ngeneral_log_file = $inst/logfile/general.log\n' >$inst/extra.cnf && cp -p $nconf $nconf.e2e-orig && echo '!include $inst/extra.cnf' >>$nconf" ||
-    fail "adding an include to $nconf"
-  fr verify >"$LAB_DIR/verify-include.out"; vrc=$?
-  fr start >"$LAB_DIR/start-include.out"; rc=$?
-  lab ssh "$tnet.1" "mv $nconf.e2e-orig $nconf && rm -f $inst/extra.cnf" || fail "restoring $nconf"
-  why="the side instance would still use the node's files: general_log_file=$inst/logfile/general.log"
-  [[ $vrc == 3 ]] && grep -q "FAIL  target/$tnet.1:3308: $why" "$LAB_DIR/verify-include.out" ||
-    fail "verify with an include naming the node's files: exit $vrc, expected a refusal naming the option"
-  [[ $rc == 3 ]] && grep -q "$why" "$LAB_DIR/start-include.out" ||
-    fail "start with an include naming the node's files: exit $rc, expected a refusal naming the option"
-  fr verify >/dev/null || fail "verify once the include is gone"
   # A standby host answering with another host's key (each lab host has its own): refused.
   kh=$LAB_DIR/ssh/known_hosts; forged=$LAB_DIR/known_hosts.forged
   k2=$(grep -F "[$tnet.2]:" "$kh" | cut -d' ' -f2,3)
@@ -422,5 +431,85 @@ errant)
     fail "verify refused a host whose key is right"
   no_password_shown
   echo "e2e errant: ok" ;;
+site)
+  # The examples' site directory: the backup job paused on every standby node for the drill, the
+  # application's smoke test once the standby is open, monitoring told how each plan ended.
+  sdir=$top/examples/site
+  export SMOKE_MYSQL="$top/tests/e2e/lab-mysql" DRILL_NOTIFY_LOG=$LAB_DIR/drills.log
+  rm -f "$DRILL_NOTIFY_LOG"
+  plans_sum=$(cat "$top"/plans/*.lua | sha256sum)
+  flag=/data/backup/backup.paused
+  seed; wait_synced
+  # The site's backup job on every standby node: a run every 0.1 s unless paused, under the lock.
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    lab ssh "$h" "mkdir -p /data/backup; rm -f $flag /data/backup/runs; nohup setsid sh -c 'while :; do [ -e $flag ] || flock /data/backup/backup.lock sh -c \"echo run >>/data/backup/runs; sleep 0.1\"; sleep 0.1; done' </dev/null >/dev/null 2>&1 & echo \$! >/data/backup/job.pid" ||
+      fail "starting the backup job on $h"
+  done
+  runs() { lab ssh "$1" "cat /data/backup/runs 2>/dev/null | wc -l"; }
+  flags() { local h n=0; for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "test -e $flag" && n=$((n + 1)); done; echo $n; }
+  # in_sequence FILE REGEX...: each matches a line after the previous one's (step numbers are
+  # left out: they move when the plans gain a step)
+  in_sequence() {
+    local f=$1 at=0 n p; shift
+    for p in "$@"; do
+      n=$(awk -v from="$at" -v pat="$p" 'NR > from && $0 ~ pat { print NR; exit }' "$f")
+      [[ -n $n ]] || { grep -n 'Step\|DRY-RUN' "$f" | tail -40; fail "$f: '$p' missing or out of order"; }
+      at=$n
+    done
+  }
+  base=("${extra[@]}")
+  extra=("${base[@]}" --site-dir "$sdir")
+  # --list: the site's steps at their places.
+  for p in start stop; do
+    ids=" $(fr $p --list | grep -o '\[[a-z_]*\]' | tr -d '[]' | tr '\n' ' ')"
+    case $p in
+      start) [[ $ids == *" check pause_backup detach "*" open smoke_test notify_monitoring " ]] || fail "start --list: $ids" ;;
+      stop) [[ $ids == *" prove_replication resume_backup notify_monitoring " ]] || fail "stop --list: $ids" ;;
+    esac
+  done
+  # The dry-run rehearses them at their places (the JSON trail keeps log lines and records in order).
+  fr start --dry-run --log-json "$LAB_DIR/site-dry.json" >/dev/null || fail "start --dry-run with the site dir"
+  S='Step [0-9]+/[0-9]+'
+  in_sequence "$LAB_DIR/site-dry.json" "$S check both clusters" "$S pause the backup job" \
+    "touch '$flag'" "$S detach" "dynamic remove datasource" "enable-read-only" \
+    "$S application smoke test" "DRY-RUN exec local: $sdir/hooks/smoke-test.sh" \
+    "$S tell the monitoring" "DRY-RUN exec local: $sdir/hooks/notify.sh"
+  [[ $(flags) == 0 && ! -e $DRILL_NOTIFY_LOG ]] || fail "the dry-run paused the job or ran a hook"
+  # A forced rollback: a failing site step of the test's own after stop_replication.
+  fsite=$LAB_DIR/site-forced; rm -rf "$fsite"; cp -r "$sdir" "$fsite"
+  echo 'return { extend = { start = { { after = "stop_replication", id = "forced_failure", name = "fail on purpose", run = function() error("forced failure") end } } } }' >"$fsite/zz-fail.lua"
+  extra=("${base[@]}" --site-dir "$fsite")
+  fr start >"$LAB_DIR/site-rollback.out"; rc=$?
+  [[ $rc == 1 ]] || fail "start with a failing site step: exit $rc, expected 1"
+  in_sequence "$LAB_DIR/site-rollback.out" "$S pause the backup job on every standby node … ok" \
+    "$S fail on purpose … FAILED" "undo $S stop replication" "undo $S detach" \
+    "undo $S pause the backup job" "rollback complete" "$S tell the monitoring"
+  [[ $(flags) == 0 ]] || fail "the rollback left the backup job paused"
+  grep -q "flashrun start failed (rollback complete, failed at forced_failure)" "$DRILL_NOTIFY_LOG" ||
+    fail "the end hook was not told the failure: $(cat "$DRILL_NOTIFY_LOG")"
+  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
+  # The drill with the examples' site dir.
+  extra=("${base[@]}" --site-dir "$sdir")
+  fp_before=$(fingerprint)
+  fr start >"$LAB_DIR/site-start.out" || fail "start with the site dir"
+  in_sequence "$LAB_DIR/site-start.out" "$S check both clusters … ok" "$S pause the backup job on every standby node … ok" \
+    "$S detach" "$S open the standby read-write … ok" "smoke test passed: wrote and read back start-" \
+    "$S application smoke test on the open standby … ok" "$S tell the monitoring how the plan ended … ok"
+  [[ $(flags) == 3 ]] || fail "the backup job is not paused on every standby node"
+  r1=$(runs "$tnet.2"); sleep 1; r2=$(runs "$tnet.2")
+  [[ $r1 == "$r2" ]] || fail "the paused backup job still ran ($r1 -> $r2 runs)"
+  drill_writes
+  fr stop >"$LAB_DIR/site-stop.out" || fail "stop with the site dir"
+  in_sequence "$LAB_DIR/site-stop.out" "$S prove replication resumed … ok" \
+    "$S resume the backup job on every standby node … ok" "$S tell the monitoring how the plan ended … ok"
+  check_restored prod-during-drill
+  [[ $(flags) == 0 ]] || fail "stop did not resume the backup job"
+  sleep 1; r3=$(runs "$tnet.2"); [[ $r3 -gt $r2 ]] || fail "the resumed backup job does not run"
+  grep -q "flashrun start done (rollback none) standby $TGT:" "$DRILL_NOTIFY_LOG" && grep -q "flashrun stop done" "$DRILL_NOTIFY_LOG" ||
+    fail "monitoring was not told: $(cat "$DRILL_NOTIFY_LOG")"
+  [[ $(cat "$top"/plans/*.lua | sha256sum) == "$plans_sum" ]] || fail "plans/ changed"
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" 'kill $(cat /data/backup/job.pid)'; done
+  no_password_shown
+  echo "e2e site: ok" ;;
 *) fail "unknown case $1" ;;
 esac

@@ -5,6 +5,7 @@ set -u
 FR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 CASE=$2
 PLANS=$(cd "$(dirname "$0")/plans" && pwd)
+SITES=$(cd "$(dirname "$0")/sites" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flashrun-lua.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
@@ -181,7 +182,7 @@ drivers)
 	run 0 "$PLANS/unreachable.lua"
 	has "Can't connect"; has "ssh: nil"; lacks topsecretpw
 	;;
-stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_cluster)
+stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_cluster|stdlib_restore)
 	# Stdlib module tests: every step asserts; a journal-less plan writes nothing.
 	name=${CASE#stdlib_}
 	run 0 "$PLANS/$CASE.lua"
@@ -194,20 +195,18 @@ stdlib_wait_dryrun)
 	has "would wait up to 1.5s until a fractional timeout"
 	;;
 stdlib_site_settings)
-	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=64M --set site.disk_threshold=40 --set site.max_delay=abc
-	has "plan stdlib-site done"
-	run 0 "$PLANS/stdlib_site.lua" --set site.side_buffer_pool=node --set site.disk_threshold=40 --set site.max_delay=abc
+	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=donor --set site.disk_threshold=40 --set site.max_delay=abc
 	has "plan stdlib-site done"
 	;;
 stdlib_site_unknown)
 	run 1 "$PLANS/stdlib_site.lua" --set site.bogus=1
-	has "Step 01/08 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*side_port"
-	lacks "Step 02/07"
-	run 1 "$PLANS/stdlib_site.lua" --set site.side_prot=18001 --set site.Data_root=/data
-	has "unknown \[site\] settings Data_root, side_prot"
-	run 1 "$PLANS/stdlib_site.lua" --set site.side_launcher=systemd
-	has "Step 01/08 check_settings … FAILED"; has 'site.side_launcher must be mysqld or mysqld_safe, not "systemd"'
-	run 0 "$PLANS/stdlib_site.lua" --set site.side_launcher=mysqld_safe
+	has "Step 01/03 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*restore_point"
+	lacks "Step 02/03"
+	run 1 "$PLANS/stdlib_site.lua" --set site.restore_piont=donor --set site.Data_root=/data
+	has "unknown \[site\] settings Data_root, restore_piont"
+	run 1 "$PLANS/stdlib_site.lua" --set site.restore_point=snapshot
+	has "Step 01/03 check_settings … FAILED"; has 'site.restore_point must be local or donor, not "snapshot"'
+	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=local
 	;;
 stdlib_guard)
 	run 0 "$PLANS/stdlib_guard.lua" --set site.path=/data/mysqldata//a/./dbdata/ --set site.root=/data/mysqldata
@@ -223,6 +222,141 @@ stdlib_guard)
 	has 'refusing to touch "/data": too close to /'
 	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/etc/ssh --set site.root=/
 	has 'the data root "/" is not a directory below /'; lacks "MARK"
+	;;
+site_list)
+	# Site steps are numbered and listed like stock ones, in place, marked with their file.
+	run 0 "$PLANS/siteplan.lua" --site-dir "$SITES/main" --list
+	got=$(grep -o '\[[a-z_]*\]' out | tr -d '[]' | tr '\n' ' ')
+	[ "$got" = "s_first one s_after_one s_chain s_after_one_b two three s_before_four four s_last s_end s_end_lua " ] ||
+		fail "steps listed in the order '$got'"
+	has "Step 01/12 site: first  \[s_first\]  (site: a-hooks.lua)"
+	has "Step 05/12 site: after one, second  \[s_after_one_b\]  (no undo, site: b-more.lua)"
+	has "Step 11/12 site: end hook (an executable)  \[s_end\]  (end hook: after success or failure, site: a-hooks.lua)"
+	has "Step 07/12 stock three  \[three\]$"; has "site dir $SITES/main"
+	[ ! -e log ] || fail "--list created the state dir"
+	run 0 "$PLANS/siteplan.lua" --list
+	has "Step 04/04 stock four"; lacks "site dir"; lacks s_first
+	;;
+site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail)
+	export HOOK_LOG="$WORK/hooks.log" FLASHRUN_TARGET_MYSQL_PASSWORD=pw-SECRET-1
+	T="--ti 127.0.0.5:3307 --set target.mysql_user=u --site-dir $SITES/main"
+	all_run="run-s-first run-one run-s-after-one run-s-chain run-s-after-one-b run-two run-three hook-before-four run-four"
+	case $CASE in
+	site_run)
+		run 0 "$PLANS/siteplan.lua" $T
+		in_order $all_run run-s-last-sees-state hook-end-done end-lua-done-none
+		has "Step 08/12 site: before four (an executable) … ok"
+		has "\[site: before four (an executable)\] MARK hook-before-four"
+		grep -q "^before-four plan=site-test step=s_before_four phase=run target=127.0.0.5:3307 outcome= " "$HOOK_LOG" ||
+			fail "the executable was not told the drill's facts: $(cat "$HOOK_LOG")"
+		grep -q "^end-done plan=site-test step=s_end phase=run .* outcome=done rollback=none failed=$" "$HOOK_LOG" ||
+			fail "the end hook was not told the outcome: $(cat "$HOOK_LOG")"
+		grep -q "^FLASHRUN_SITE_DIR=$SITES/main$" "$HOOK_LOG.env.before-four" || fail "no FLASHRUN_SITE_DIR"
+		grep -q "^HOOK_LOG=" "$HOOK_LOG.env.before-four" || fail "the caller's environment was not passed on"
+		lacks pw-SECRET-1 "$HOOK_LOG.env.before-four"; lacks FLASHRUN_TARGET_MYSQL_PASSWORD "$HOOK_LOG.env.before-four"
+		lacks pw-SECRET-1 "$HOOK_LOG.env.end-done"
+		grep -q '"s_before_four":true' log/redo.json && grep -q '"site_key":"set by the site"' log/redo.json ||
+			fail "the site's steps are not journaled"
+		;;
+	site_rollback)
+		# A stock step fails: site steps are undone with the stock ones, in reverse; end hooks
+		# run after the rollback and are told how it ended.
+		run 1 "$PLANS/siteplan.lua" $T --set fail=four
+		in_order ${all_run% run-four} undo-four hook-undo-before-four undo-three undo-two undo-s-chain undo-s-after-one \
+			undo-one undo-s-first hook-end-failed end-lua-failed-complete
+		grep -q "^end-failed .* outcome=failed rollback=complete failed=four$" "$HOOK_LOG" || fail "end hook: $(cat "$HOOK_LOG")"
+		grep -q "^undo-before-four plan=site-test step=s_before_four phase=undo " "$HOOK_LOG" || fail "undo: $(cat "$HOOK_LOG")"
+		lacks site_key log/redo.json; lacks key_one log/redo.json
+		;;
+	site_irreversible)
+		# A site step after the irreversible step fails: nothing is undone, the recovery text is
+		# printed, and a re-run resumes at the site step.
+		run 1 "$PLANS/siteplan.lua" $T --set barrier=four --set fail=s_last
+		in_order $all_run hook-end-failed end-lua-failed-incomplete
+		has "Step 10/12 site: after four … FAILED"; has "irreversible: not undoing"; has "RECOVERY: re-run the plan"
+		run 0 "$PLANS/siteplan.lua" $T --set barrier=four
+		in_order run-s-last-sees-state hook-end-done end-lua-done-none
+		has "Step 09/12 stock four … skipped (done by an earlier run)"
+		;;
+	site_truncate)
+		# The stock step before a site step empties the journal (as stop's last step does): the
+		# site step still sees the state, and when it fails the journal keeps the run.
+		run 1 "$PLANS/siteplan.lua" $T --set barrier=four --set fail=s_last --set truncate=yes
+		grep -q '"key_one":true' log/redo.json || fail "the journal was emptied although the plan failed after"
+		run 0 "$PLANS/siteplan.lua" $T --set barrier=four --set truncate=yes
+		in_order run-s-last-sees-state hook-end-done end-lua-done-none
+		lacks key_one log/redo.json 2>/dev/null
+		;;
+	site_dryrun)
+		# Lua site steps are rehearsed; executables are shown, not run.
+		run 0 "$PLANS/siteplan.lua" $T --dry-run
+		in_order run-s-first run-one run-s-after-one run-s-chain run-s-after-one-b run-two run-three run-four \
+			run-s-last-sees-state end-lua-done-none
+		grep -q "^DRY-RUN exec local: $SITES/main/hooks/record.sh 'before-four'$" stdout || fail "the executable is not shown"
+		grep -q "^DRY-RUN exec local: $SITES/main/hooks/record.sh$" stdout || fail "the end hook is not shown"
+		[ ! -e "$HOOK_LOG" ] || fail "an executable ran in a dry run"
+		;;
+	site_end_fail)
+		# An end hook failing after success: exit 1, the plan itself stays done.
+		HOOK_FAIL=end-done run 1 "$PLANS/siteplan.lua" $T
+		in_order $all_run run-s-last-sees-state hook-end-done end-lua-done-none
+		has "Step 11/12 site: end hook (an executable) … FAILED .*record.sh exited with status 3"
+		has "hook end-done fails on purpose"; has "plan site-test done, but an end hook failed"
+		grep -q '"status":"done"' log/redo.json || fail "the plan is not recorded done"
+		# An executable step failing: the step fails and the rollback runs its undo first.
+		rm -rf log; HOOK_FAIL=before-four run 1 "$PLANS/siteplan.lua" $T
+		has "Step 08/12 site: before four (an executable) … FAILED .*record.sh 'before-four' exited with status 3"
+		in_order ${all_run% run-four} hook-undo-before-four undo-three undo-two undo-s-chain undo-s-after-one undo-one \
+			undo-s-first hook-end-failed end-lua-failed-complete
+		;;
+	esac
+	;;
+site_replace)
+	run 0 "$PLANS/siteplan.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u --set target.mysql_password=pw-long-secret \
+		--site-dir "$SITES/replace"
+	in_order run-mine run-more
+	run 0 "$PLANS/siteplan.lua" --site-dir "$SITES/replace" --list
+	has "plan replaced by site-test.lua"; has "the site's own plan"; lacks "stock one"
+	;;
+site_config)
+	# The site dir from --set site.dir, FLASHRUN_SITE_DIR, or [site] dir in the file; --site-dir wins.
+	run 0 "$PLANS/siteplan.lua" --set "site.dir=$SITES/main" --list; has "\[s_first\]"
+	FLASHRUN_SITE_DIR="$SITES/main" run 0 "$PLANS/siteplan.lua" --list; has "\[s_first\]"
+	printf '[site]\ndir = %s\n' "$SITES/main" >site.ini
+	run 0 "$PLANS/siteplan.lua" --config site.ini --list; has "\[s_first\]"
+	run 0 "$PLANS/siteplan.lua" --config site.ini --site-dir "$SITES/replace" --list; has "\[more\]"; lacks "s_first"
+	run 2 "$PLANS/siteplan.lua" --site-dir /nonexistent/site --list
+	has "^.*--site-dir /nonexistent/site: no such directory"
+	run 2 "$PLANS/siteplan.lua" --set site.dir=/nonexistent/x --list; has "site.dir /nonexistent/x: no such directory"
+	run 2 "$PLANS/siteplan.lua" --site-dir= --list; has "--site-dir: expected a directory"
+	;;
+site_errors)
+	# bad FILE-CONTENT EXPECTED...: a site dir holding only FILE is refused (exit 2) naming it
+	bad() {
+		rm -rf bad; mkdir -p bad/hooks; printf '%s\n' "$1" >bad/x.lua; shift
+		: >bad/hooks/plain.sh
+		run 2 "$PLANS/siteplan.lua" --site-dir bad --list
+		for w in "$@"; do has "$w"; done
+		[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
+	}
+	S='return { extend = { ["site-test"] = {'
+	bad "$S { after = \"fuor\", id = \"x\", name = \"x\", run = function() end } } } }" \
+		"site file x.lua: step 'x' goes after 'fuor', which is no step of plan site-test (its steps: one, two, three, four)"
+	bad 'return { extend = { strat = {} } }' "site file x.lua: extend.strat names no plan (plans: site-test, start, stop, verify)"
+	bad "$S { after = \"one\", name = \"x\", run = function() end } } } }" "site file x.lua: extend.site-test\[1\] has no 'id'"
+	bad "$S { after = \"one\", id = \"two\", name = \"x\", run = function() end } } } }" "step id 'two' is taken (by plan site-test)"
+	bad "$S { after = \"one\", id = \"x\", name = \"x\", run = \"hooks/nothere.sh\" } } } }" "step 'x' run: .*/bad/hooks/nothere.sh is not an executable file"
+	bad "$S { after = \"one\", id = \"x\", name = \"x\", run = \"hooks/plain.sh\" } } } }" "hooks/plain.sh is not an executable file"
+	bad "$S { after = \"one\", before = \"two\", id = \"x\", name = \"x\", run = function() end } } } }" "give exactly one of"
+	bad "$S { at = \"end\", id = \"x\", name = \"x\", run = function() end, undo = function() end } } } }" "takes no undo"
+	bad "$S { at = \"middle\", id = \"x\", name = \"x\", run = function() end } } } }" 'at = "middle"; expected "start" or "end"'
+	bad "$S { befor = \"one\", id = \"x\", name = \"x\", run = function() end } } } }" "unknown key 'befor'"
+	bad "$S { after = \"y\", id = \"x\", name = \"x\", run = function() end }, { after = \"x\", id = \"y\", name = \"y\", run = function() end } } } }" \
+		"goes after 'y', which never comes"
+	bad "$S { after = \"one\", id = \"x\", name = \"x\", run = 42 } } } }" "'run' must be a function|command, not a number"
+	bad 'return nil' "site file x.lua must return a table"
+	bad 'return { description = "nothing" }' "site file x.lua extends no plan"
+	bad 'return { replace = { ["site-test"] = { name = "other", description = "d", steps = {} } } }' "a replacement keeps the plan's name"
 	;;
 *)
 	echo "unknown case $CASE"; exit 2;;

@@ -1,0 +1,190 @@
+-- mysqld.lua — a standby node's mysqld process: find it, prove it is this node's server, shut
+-- it down, start it the way the site runs it. m is a node's site model (site.discover) as
+-- journaled by start: conf, datadir, pid_file, mysqld_safe, os_user, version.
+--
+-- A process is signalled or waited for only once it is proven to be this node's server: its
+-- command name is mysqld and its working directory is the node's datadir (mysqld changes into
+-- its datadir at start-up) or its arguments name the node's option file. A pid file is only a
+-- hint: after a host restart, or once a pid is reused, it names some other process, which is
+-- never touched — the server is then down.
+local shell = require "shell"
+local server = require "server"
+local cluster = require "cluster"
+local site = require "site"
+local wait = require "wait"
+local M = {}
+
+local Q = shell.quote
+
+-- The remote script that lists node m's processes, one per line `KIND PID COMM`:
+--   cwd PID COMM      its working directory is m's datadir (mysqld changes into it at start-up)
+--   conf PID COMM     --defaults-file=<m's option file> is one of its arguments
+--   pidarg PID COMM   --pid-file=<m's pid file> is one of its arguments
+--   pidfile PID       what m's pid file says (when it is a number)
+-- Pure: a unit test reads it; `state` runs it. A handful of processes whatever the host runs:
+-- a loop forking per process costs seconds on a busy host.
+function M.state_script(m)
+  local function args_of(kind, ...)
+    local e = {}
+    for _, a in ipairs({ ... }) do e[#e + 1] = "-e " .. Q(a) end
+    return ("grep -lzxF %s /proc/[0-9]*/cmdline 2>/dev/null | sed -n 's|^/proc/\\([0-9]*\\)/cmdline$|%s \\1|p'")
+      :format(table.concat(e, " "), kind)
+  end
+  return table.concat({
+    "{ find /proc/[0-9]*/cwd -maxdepth 0 -printf '%l\\t%p\\n' 2>/dev/null | awk -F'\\t' -v d=" .. Q(shell.normpath(m.datadir))
+      .. " '$1 == d { p = $2; sub(\"^/proc/\", \"\", p); sub(\"/cwd$\", \"\", p); print \"cwd \" p }'",
+    "  " .. args_of("conf", "--defaults-file=" .. m.conf),
+    "  " .. args_of("pidarg", "--pid-file=" .. m.pid_file),
+    "} | while read -r k p; do n=$(cat /proc/$p/comm 2>/dev/null) && echo \"$k $p $n\"; done",
+    "f=$(cat " .. Q(m.pid_file) .. " 2>/dev/null) && case $f in ''|*[!0-9]*) ;; *) echo \"pidfile $f\";; esac",
+    "true",
+  }, "\n")
+end
+
+-- Parses state_script's output into { server = pid or nil, helpers = {pid...}, pidfile = pid
+-- or nil }. The server is a process named mysqld working in m's datadir or started with m's
+-- option file; helpers are the other processes with m's option or pid file among their
+-- arguments (mysqld_safe).
+function M.parse_state(text)
+  local seen, order = {}, {}
+  for line in (text or ""):gmatch("[^\n]+") do
+    local kind, pid, comm = line:match("^(%a+) (%d+) ?(.*)$")
+    if kind == "pidfile" then seen.pidfile = pid
+    elseif kind then
+      if not seen[pid] then seen[pid] = { comm = comm }; order[#order + 1] = pid end
+      seen[pid][kind] = true
+    end
+  end
+  local st = { helpers = {}, pidfile = seen.pidfile }
+  for _, pid in ipairs(order) do
+    local x = seen[pid]
+    if x.comm == "mysqld" and (x.cwd or x.conf) and not st.server then st.server = pid
+    elseif x.conf or x.pidarg then st.helpers[#st.helpers + 1] = pid end
+  end
+  return st
+end
+
+-- Node m's processes as they are now (see parse_state). Logs once when the pid file names a
+-- process that is not m's server: it is left alone.
+function M.state(s, m)
+  local st = M.parse_state(cluster.read(s, M.state_script(m)))
+  if st.pidfile and st.pidfile ~= st.server then
+    log.info("%s: pid file %s names pid %s, which is not this node's mysqld: taken as down, that process is left alone",
+             m.id, m.pid_file, st.pidfile)
+  end
+  return st
+end
+
+-- True when m's server runs or is starting (a proven mysqld, or its mysqld_safe).
+function M.runs(s, m)
+  local st = M.state(s, m)
+  return st.server ~= nil or #st.helpers > 0
+end
+
+-- Waits while m's server is starting (processes, but mysqld has not written its pid file, which
+-- it does late in its start-up): a second
+-- server started beside it would share its datadir and logs, and a signal would interrupt its
+-- recovery. Returns the state once settled.
+local function up_or_gone(st) return (st.server and st.pidfile == st.server) or (not st.server and #st.helpers == 0) end
+local function settled(s, m)
+  local st = M.state(s, m)
+  if up_or_gone(st) then return st end
+  log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id)
+  wait.wait_until(m.id .. " has started or gone", function()
+    st = M.parse_state(cluster.read(s, M.state_script(m)))
+    return up_or_gone(st), "starting: no pid file yet"
+  end, site.num("start_timeout"))
+  return st
+end
+
+-- Waits until process pid (proven m's server) has ended. Each probe watches it remotely for up to
+-- 2 s, so the end is seen within 50 ms without a round trip per look. kill -0 sends nothing.
+local function wait_gone(s, m, pid)
+  local probe = ("for i in $(seq %d); do kill -0 %d 2>/dev/null || { echo gone; exit 0; }; sleep 0.05; done; echo up")
+    :format(dry_run and 1 or 40, math.tointeger(tonumber(pid)))
+  wait.wait_until(m.id .. " has shut down", function()
+    return cluster.read(s, probe) == "gone", "pid " .. pid .. " still alive"
+  end, site.num("stop_timeout"), 0.01)
+end
+
+-- Shuts m's server down cleanly: SHUTDOWN when it answers SQL, SIGTERM to the proven mysqld
+-- otherwise; waits until it and its mysqld_safe have gone. Returns true when it was running.
+function M.shutdown(s, m)
+  local st = settled(s, m)
+  if not st.server and #st.helpers == 0 then return false end
+  if st.server then
+    local conn = cluster.try_connect("target", m.host, m.port, { timeout = 5 })
+    local sent = false
+    if conn then
+      -- A binlog dump thread whose replica has gone only notices at its next heartbeat, and
+      -- SHUTDOWN waits for it: about ten seconds on a master. Its replicas are shut down too.
+      local dumps = conn:query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+      for _, r in ipairs(dumps or {}) do conn:exec("KILL " .. math.tointeger(r.ID)) end
+      sent = conn:exec("SHUTDOWN") ~= nil
+      conn:close()
+    end
+    -- It may end on its own meanwhile (an interrupted run had asked it to): gone is as good.
+    if not sent then
+      cluster.run(s, ("kill -TERM %d 2>/dev/null || ! kill -0 %d 2>/dev/null"):format(st.server, st.server))
+    end
+    wait_gone(s, m, st.server)
+  end
+  -- After a clean shutdown mysqld_safe has nothing left to supervise but spends a second or two
+  -- of shell work logging so, deaf to SIGTERM: it is ended, as DBAs do. Only processes whose
+  -- arguments name this node's option file are touched.
+  local left = M.state(s, m).helpers
+  if #left > 0 then
+    cluster.run(s, ("for p in %s; do tr '\\000' '\\n' </proc/$p/cmdline 2>/dev/null | grep -qxF -e %s && kill -KILL $p 2>/dev/null; done; true")
+      :format(table.concat(left, " "), Q("--defaults-file=" .. m.conf)))
+  end
+  wait.wait_until(m.id .. " has no process left", function()
+    local now_st = M.state(s, m)
+    local n = #now_st.helpers + (now_st.server and 1 or 0)
+    return n == 0 or dry_run, "still running with its option file"
+  end, site.num("stop_timeout"), 0.05)
+  return true
+end
+
+-- The command that starts m's server the way the site runs it (mysqld_safe with its option
+-- file and user), detached from the ssh channel, without starting replication: a restored
+-- master would otherwise reconnect to production and move past the restore point. The
+-- command-line option wins over the option file (MySQL manual 6.2.2.2); mysqld_safe hands
+-- options it does not know to mysqld. Pure.
+function M.start_command(m)
+  local skip = "--" .. server.sql({ server.version_numbers(m.version) }, "skip_replica_start"):gsub("_", "-")
+  -- "cd /;" not "cd / &&": the & must apply to the one command, so the remote shell exits at once.
+  -- mysqld_safe hands --user to mysqld only when it believes it is root ($USER = root or a
+  -- writable /): a uid-0 login of another name on a read-only root would start mysqld as root,
+  -- which refuses to run.
+  return ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s --defaults-file=%s --user=%s %s </dev/null >/dev/null 2>&1 &")
+    :format(Q(m.mysqld_safe), Q(m.conf), Q(m.os_user), skip)
+end
+
+-- Starts m's server unless it runs or is starting, and waits until it answers SQL. Returns the
+-- connection (nil in a rehearsal, where nothing was shut down).
+function M.start(s, m)
+  local st = M.state(s, m)
+  if dry_run or (not st.server and #st.helpers == 0) then cluster.run(s, M.start_command(m))
+  elseif not up_or_gone(st) then log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id) end
+  local ok, conn = pcall(M.wait_answers, m)
+  if not ok then
+    local tail = m.log_error and cluster.read(s, "tail -n 5 " .. Q(m.log_error)) or ""
+    error(tostring(conn) .. (tail ~= "" and ("\nlast lines of " .. m.log_error .. ":\n" .. tail) or ""), 0)
+  end
+  return conn
+end
+
+-- Waits until m answers SQL with the target's credentials; returns the connection.
+function M.wait_answers(m)
+  local conn
+  wait.wait_until(m.id .. " answers SQL", function()
+    local c, err = cluster.try_connect("target", m.host, m.port)
+    if not c then return false, err end
+    if not c:query("SELECT 1 AS one") then c:close(); return false, "SELECT 1 failed" end
+    conn = c
+    return true
+  end, site.num("start_timeout"))
+  return conn
+end
+
+return M

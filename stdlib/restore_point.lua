@@ -1,0 +1,175 @@
+-- restore_point.lua — the restore point of a standby node: a directory next to its datadir, on
+-- its filesystem, that the clone plugin fills while the node keeps running (MySQL manual 7.6.6,
+-- "The Clone Plugin"), and that stop swaps in for the node's data.
+--
+-- Strategies (site.restore_point):
+--   local  every node clones its own data: CLONE LOCAL DATA DIRECTORY (8.0.17+), all at once.
+--   donor  a replica frozen at the restore point (disabled in the router) is the donor; every
+--          other node runs CLONE INSTANCE FROM donor … DATA DIRECTORY (8.0.17+), one at a time
+--          (a donor serves one clone at a time: error 3634).
+-- A restore point is intact when its clone returned and was journaled, and its directory still
+-- matches the manifest (names and sizes) recorded right after the clone.
+local shell = require "shell"
+local server = require "server"
+local cluster = require "cluster"
+local site = require "site"
+local wait = require "wait"
+local M = {}
+
+local Q = shell.quote
+
+M.STRATEGIES = { "local", "donor" }
+
+-- The strategy of a new drill (checked by site.check_settings).
+function M.strategy() return site.get("restore_point") end
+
+-- CLONE LOCAL DATA DIRECTORY = 'dir'. Pure.
+function M.clone_local_sql(dir)
+  return ("CLONE LOCAL DATA DIRECTORY = %s"):format(shell.sql_string(dir))
+end
+
+-- CLONE INSTANCE FROM 'user'@'host':port IDENTIFIED BY 'password' DATA DIRECTORY = 'dir'. The
+-- statement takes no IPv6 literal (verify refuses such a donor). Pure; the password is a
+-- registered secret, masked wherever the statement is shown.
+function M.clone_remote_sql(donor, user, password, dir)
+  return ("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s DATA DIRECTORY = %s"):format(
+    shell.sql_string(user), shell.sql_string(donor.host), math.tointeger(donor.port),
+    shell.sql_string(password), shell.sql_string(dir))
+end
+
+-- The manifest of a directory: the SHA-256 of its "size path" lines (one per file, sorted), its
+-- file count and bytes, printed as "DIGEST\nFILES BYTES": hashed on the host, so a large datadir
+-- costs one line of journal. Pure.
+function M.manifest_script(dir)
+  return ("cd %s && find . -type f -printf '%%s %%P\\n' | LC_ALL=C sort | sha256sum | cut -c1-64 && "
+          .. "find . -type f -printf '%%s\\n' | awk '{ n++; b += $1 } END { printf \"%%d %%d\\n\", n, b }'"):format(Q(dir))
+end
+
+-- { digest =, files =, bytes = } of dir on s, or nil when it does not exist.
+function M.manifest(s, dir)
+  local out = cluster.read(s, ("test -d %s || { echo absent; exit 0; }; %s"):format(Q(dir), M.manifest_script(dir)))
+  if out == "absent" then return nil end
+  local h, n, b = (out or ""):match("^(%x+)\n(%d+) (%d+)$")
+  if not h then error(("cannot read the manifest of %s: %s"):format(dir, tostring(out)), 0) end
+  return { digest = h, files = tonumber(n), bytes = tonumber(b) }
+end
+
+-- Whether the restore point recorded for m (rec = {dir, digest, ...}) is intact: why not, or nil.
+function M.damage(m, rec)
+  if not rec or not rec.digest then return "no clone was journaled" end
+  local now_ = M.manifest(cluster.ssh("target", m.host), rec.dir)
+  if not now_ then return rec.dir .. " is gone" end
+  if now_.digest ~= rec.digest then
+    return ("%s no longer matches its manifest (%d files, %d bytes; recorded %d files, %d bytes)")
+      :format(rec.dir, now_.files, now_.bytes, rec.files, rec.bytes)
+  end
+  return nil
+end
+
+-- Makes sure the clone plugin is active on a server; returns true when this call installed it
+-- (stop uninstalls it again). INSTALL PLUGIN writes mysql.plugin, not the binary log; a
+-- super_read_only server refuses it until that is lifted for the statement.
+function M.ensure_plugin(conn, what)
+  local rows = conn:query("SELECT PLUGIN_STATUS FROM INFORMATION_SCHEMA.PLUGINS WHERE PLUGIN_NAME = 'clone'")
+  if rows and rows[1] and server.value(rows[1].PLUGIN_STATUS) == "ACTIVE" then return false end
+  local sro = tostring(server.variable(conn, "super_read_only")) == "1"
+  if sro then conn:exec("SET GLOBAL super_read_only = 0") end
+  local n, err = conn:exec("INSTALL PLUGIN clone SONAME 'mysql_clone.so'")
+  if sro then conn:exec("SET GLOBAL super_read_only = 1") end
+  if n == nil and not tostring(err):find("already exists", 1, true) then
+    error(("%s: cannot install the clone plugin: %s"):format(what, tostring(err)), 0)
+  end
+  return n ~= nil
+end
+
+-- Uninstalls the clone plugin where start installed it (m.plugin_installed).
+function M.drop_plugin(m)
+  if not m.plugin_installed then return end
+  local c = cluster.try_connect("target", m.host, m.port)
+  if not c then return end
+  local sro = tostring(server.variable(c, "super_read_only")) == "1"
+  if sro then c:exec("SET GLOBAL super_read_only = 0") end
+  c:exec("UNINSTALL PLUGIN clone")
+  if sro then c:exec("SET GLOBAL super_read_only = 1") end
+  c:close()
+end
+
+-- A clone an interrupted run left going on the server is waited for: removing its directory
+-- under it, or starting another, fails (3634).
+local function wait_no_clone(conn, what)
+  wait.wait_until(what .. " runs no clone", function()
+    local rows = conn:query("SELECT STATE FROM performance_schema.clone_status")
+    local st = rows and rows[1] and server.value(rows[1].STATE)
+    return st ~= "In Progress", "a clone is in progress"
+  end, site.num("clone_timeout"))
+end
+
+-- Removes m's restore point directory (guarded: strictly inside the data root).
+function M.remove(m)
+  cluster.run(cluster.ssh("target", m.host), "rm -rf -- " .. Q(shell.guard(m.restore_point_dir, m.data_root)))
+end
+
+-- Clones into m's restore point: `stmt` is the CLONE statement, sent on a connection to m. A
+-- directory an interrupted run left is removed first. Returns the journal record
+-- {dir, digest, files, bytes, gtids, seconds}.
+function M.clone_into(m, stmt, gtids)
+  local s = cluster.ssh("target", m.host)
+  local conn = cluster.connect("target", m.host, m.port)
+  wait_no_clone(conn, m.id)
+  M.remove(m)
+  local t0 = now()
+  local n, err, errno
+  wait.wait_until(m.id .. " clone accepted", function()
+    n, err, errno = conn:exec(stmt)
+    -- 3634: the donor still serves the previous clone; it is free within moments.
+    return n ~= nil or errno ~= 3634, err
+  end, 60)
+  conn:close()
+  if n == nil then error(("%s: %s failed: %s"):format(m.id, stmt:match("^(CLONE %u+)"), tostring(err)), 0) end
+  local secs = now() - t0
+  local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
+  if not man then error(("%s: the clone returned but %s does not exist"):format(m.id, m.restore_point_dir), 0) end
+  log.info("%s: restore point %s: %d files, %.1f MiB in %.2f s", m.id, m.restore_point_dir, man.files,
+           man.bytes / 2 ^ 20, secs)
+  return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes,
+           gtids = gtids, seconds = secs }
+end
+
+-- Sets clone_valid_donor_list on a recipient for one clone and puts its value back after.
+local function with_valid_donor(conn, donor, fn)
+  local before = server.variable(conn, "clone_valid_donor_list")
+  assert(conn:exec(("SET GLOBAL clone_valid_donor_list = %s"):format(shell.sql_string(donor.host .. ":" .. donor.port))))
+  local ok, res = pcall(fn)
+  conn:exec(("SET GLOBAL clone_valid_donor_list = %s"):format(before and shell.sql_string(tostring(before)) or "DEFAULT"))
+  if not ok then error(res, 0) end
+  return res
+end
+
+-- Takes the restore point of every node in `nodes` (site models), holding `gtids`: local clones
+-- all at once, or clones from `donor` one at a time. Nodes already recorded in `done`
+-- (id → record) are skipped. Returns id → record.
+function M.take(strategy, nodes, gtids, donor, done)
+  done = done or {}
+  local todo = {}
+  for _, m in ipairs(nodes) do if not done[m.id] then todo[#todo + 1] = m end end
+  local out = {}
+  for id, r in pairs(done) do out[id] = r end
+  if strategy == "local" then
+    local recs = cluster.on_each("taking restore points", todo, function(m)
+      return M.clone_into(m, M.clone_local_sql(m.restore_point_dir), gtids)
+    end)
+    for i, m in ipairs(todo) do out[m.id] = recs[i] end
+  else
+    local user, password = config.target.mysql_user, config.target.mysql_password
+    for _, m in ipairs(todo) do
+      local c = cluster.connect("target", m.host, m.port)
+      out[m.id] = with_valid_donor(c, donor, function()
+        return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir), gtids)
+      end)
+      c:close()
+    end
+  end
+  return out
+end
+
+return M

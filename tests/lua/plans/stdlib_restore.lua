@@ -1,0 +1,158 @@
+-- The restore point's pure pieces inside the real binary, run for real through /bin/sh on a
+-- scratch tree: the swap script (every state it may be interrupted in), the manifest, the
+-- process proof of mysqld.lua (a fake "mysqld" working in a fake datadir, and a pid file naming
+-- an unrelated process), the CLONE statements and the variable fingerprint.
+local swap = require "swap"
+local mysqld = require "mysqld"
+local restore_point = require "restore_point"
+local variables = require "variables"
+local shell = require "shell"
+local check = require "check"
+local eq, raises = check.eq, check.raises
+
+local function sh(cmd)
+  local f = assert(io.popen(cmd .. " 2>&1", "r"))
+  local out = f:read("a")
+  local ok, _, code = f:close()
+  return out, ok and 0 or code
+end
+
+local T = assert(io.popen("mktemp -d /tmp/flashrun-restore.XXXXXX")):read("l")
+local ROOT = T .. "/data"
+local I = ROOT .. "/inst1"
+local me = assert(io.popen("id -un")):read("l")
+local M = {
+  id = "n1", datadir = I .. "/dbdata", data_root = ROOT, os_user = me,
+  restore_point_dir = I .. "/flashback_restore_point", log_error = I .. "/logfile/error.log",
+  data_dirs = { I .. "/dbdata", I .. "/logfile" },
+}
+
+-- The tree of a node before the swap: its data, its logs, and a restore point (a clone: data,
+-- no identity files, no binary logs).
+local function build()
+  local _, rc = sh(table.concat({
+    "rm -rf " .. shell.quote(ROOT), "mkdir -p " .. shell.quote(I .. "/dbdata/app") .. " " .. shell.quote(I .. "/logfile"),
+    "echo drill > " .. shell.quote(I .. "/dbdata/app/t.ibd"), "echo uuid-n1 > " .. shell.quote(I .. "/dbdata/auto.cnf"),
+    "echo old-binlog > " .. shell.quote(I .. "/logfile/binlog.000007"), "echo history > " .. shell.quote(M.log_error),
+    "mkdir -p " .. shell.quote(M.restore_point_dir .. "/app"), "echo restored > " .. shell.quote(M.restore_point_dir .. "/app/t.ibd"),
+  }, " && "))
+  eq(rc, 0, "building the scratch tree")
+end
+
+local function read(path) return (sh("cat " .. shell.quote(path))):gsub("\n$", "") end
+local function exists(path) return select(2, sh("test -e " .. shell.quote(path))) == 0 end
+
+local function check_swapped(what)
+  eq(read(I .. "/dbdata/app/t.ibd"), "restored", what .. ": the datadir is the restore point's")
+  eq(read(I .. "/dbdata/auto.cnf"), "uuid-n1", what .. ": the node keeps its server_uuid")
+  eq(exists(I .. "/logfile/binlog.000007"), false, what .. ": the old binary logs are gone from the log dir")
+  eq(read(M.log_error), "history", what .. ": the error log keeps its history")
+  eq(read(I .. "/dbdata.flashback_bak/app/t.ibd"), "drill", what .. ": the drill's data is kept aside")
+  eq(read(I .. "/logfile.flashback_bak/binlog.000007"), "old-binlog", what .. ": the old logs are kept aside")
+  eq(exists(M.restore_point_dir), false, what .. ": the restore point was moved in")
+end
+
+return {
+  name = "stdlib-restore",
+  description = "tests of the restore point modules",
+  journal = false,
+  steps = {
+    { name = "swap from untouched, twice", run = function()
+        build()
+        local s = swap.script(M)
+        local out, rc = sh(s)
+        eq(rc, 0, "swap script: " .. out)
+        check_swapped("first run")
+        out, rc = sh(s)
+        eq(rc, 0, "second run: " .. out)
+        check_swapped("second run (idempotent)")
+        eq((sh(swap.cleanup_script(M))), "", "cleanup")
+        eq(exists(I .. "/dbdata.flashback_bak") or exists(I .. "/logfile.flashback_bak"), false, "backups removed")
+      end },
+    { name = "swap resumed from half-swapped", run = function()
+        build()
+        -- Interrupted after the datadir was moved aside, before the restore point moved in.
+        sh("mv " .. shell.quote(I .. "/dbdata") .. " " .. shell.quote(I .. "/dbdata.flashback_bak"))
+        local out, rc = sh(swap.script(M))
+        eq(rc, 0, "swap script from half: " .. out)
+        check_swapped("resumed")
+      end },
+    { name = "swap guards", run = function()
+        raises("outside the data root", swap.script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
+        raises("not a clean absolute path", swap.script, setmetatable({ datadir = "relative/x", data_dirs = { "relative/x" } }, { __index = M }))
+      end },
+    { name = "manifest", run = function()
+        build()
+        local function man()
+          local out = sh(restore_point.manifest_script(M.restore_point_dir))
+          local h, n, b = out:match("^(%x+)\n(%d+) (%d+)\n$")
+          assert(h, "manifest output: " .. out)
+          return h, tonumber(n), tonumber(b)
+        end
+        local h1, n1, b1 = man()
+        eq(n1, 1, "one file"); eq(b1, 9, "9 bytes ('restored\\n')")
+        eq((man()), h1, "same tree, same digest")
+        sh("echo x >> " .. shell.quote(M.restore_point_dir .. "/app/t.ibd"))
+        assert(man() ~= h1, "a file whose size changed changes the digest")
+        sh("echo restored > " .. shell.quote(M.restore_point_dir .. "/app/t.ibd") .. "; mv " ..
+           shell.quote(M.restore_point_dir .. "/app/t.ibd") .. " " .. shell.quote(M.restore_point_dir .. "/app/u.ibd"))
+        assert(man() ~= h1, "a renamed file changes the digest")
+      end },
+    { name = "process proof", run = function()
+        -- A fake mysqld (a copy of sleep, so its command name is mysqld) working in the node's
+        -- datadir; an unrelated sleep whose pid the pid file names.
+        build()
+        local pidf = I .. "/mysqld.pid"
+        local conf = I .. "/my.cnf"
+        local m = setmetatable({ pid_file = pidf, conf = conf }, { __index = M })
+        sh(("mkdir -p %s/bin && cp /bin/sleep %s/bin/mysqld"):format(shell.quote(T), shell.quote(T)))
+        local fake = assert(io.popen(("cd %s && { %s/bin/mysqld 30 >/dev/null 2>&1 & echo $!; }"):format(shell.quote(M.datadir), shell.quote(T)))):read("l")
+        local decoy = assert(io.popen("{ sleep 30 >/dev/null 2>&1 & echo $!; }")):read("l")
+        sh(("echo %s > %s"):format(decoy, shell.quote(pidf)))
+        local st = mysqld.parse_state((sh(mysqld.state_script(m))))
+        eq(st.server, fake, "the mysqld working in the datadir is the server")
+        eq(st.pidfile, decoy, "the pid file names the decoy")
+        eq(#st.helpers, 0, "no helper")
+        sh("kill " .. fake)
+        sh(("while kill -0 %s 2>/dev/null; do sleep 0.05; done"):format(fake))
+        st = mysqld.parse_state((sh(mysqld.state_script(m))))
+        eq(st.server, nil, "a pid file naming another process is no server")
+        eq(select(2, sh("kill -0 " .. decoy)), 0, "the decoy is alive (never signalled)")
+        sh("kill " .. decoy)
+        -- Parsing: a mysqld started with the node's option file, before it changed directory;
+        -- its mysqld_safe; a process of that name working elsewhere.
+        st = mysqld.parse_state("conf 10 mysqld_safe\nconf 11 mysqld\npidarg 11 mysqld\ncwd 12 bash\npidfile 11\n")
+        eq(st.server, "11", "server by option file"); eq(table.concat(st.helpers, ","), "10", "mysqld_safe is a helper")
+        eq(mysqld.parse_state("cwd 12 bash\n").server, nil, "a shell in the datadir is not the server")
+      end },
+    { name = "start command", run = function()
+        local m = setmetatable({ mysqld_safe = "/opt/g db/bin/mysqld_safe", conf = "/data/i/my.cnf", os_user = "mysql" }, { __index = M })
+        m.version = "8.0.26-greatdb"
+        local c = mysqld.start_command(m)
+        assert(c:find("'/opt/g db/bin/mysqld_safe' --defaults-file='/data/i/my.cnf' --user='mysql' --skip-replica-start", 1, true), c)
+        m.version = "8.0.25"
+        assert(mysqld.start_command(m):find("--skip-slave-start", 1, true), "8.0.25 spells it skip-slave-start")
+        m.version = "9.7.4-2"
+        assert(mysqld.start_command(m):find("--skip-replica-start", 1, true), "9.7")
+      end },
+    { name = "clone statements", run = function()
+        eq(restore_point.clone_local_sql("/data/i/flashback_restore_point"),
+           "CLONE LOCAL DATA DIRECTORY = '/data/i/flashback_restore_point'", "local")
+        eq(restore_point.clone_remote_sql({ host = "10.0.1.12", port = 3306 }, "dr", "p'w\\d", "/data/i/rp"),
+           "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'p''w\\\\d' DATA DIRECTORY = '/data/i/rp'", "remote, quoted")
+      end },
+    { name = "variables", run = function()
+        local before = { read_only = "ON", super_read_only = "ON", gtid_executed = "a:1-5", max_connections = "151", x = "1" }
+        local after = { read_only = "OFF", super_read_only = "OFF", gtid_executed = "a:1-3", max_connections = "151", y = "2" }
+        local d = variables.diff(before, after)
+        local names = {}
+        for _, x in ipairs(d) do names[#names + 1] = x.name .. "=" .. tostring(x.before) .. "/" .. tostring(x.after) end
+        eq(table.concat(names, " "), "read_only=ON/OFF super_read_only=ON/OFF x=1/nil y=nil/2", "differences, gtid_executed expected")
+        eq(variables.set_sql("super_read_only", "ON"), "SET GLOBAL super_read_only = ON", "ON bare")
+        eq(variables.set_sql("max_connections", "151"), "SET GLOBAL max_connections = 151", "number bare")
+        eq(variables.set_sql("init_connect", "SET x='1'"), "SET GLOBAL init_connect = 'SET x=''1'''", "text quoted")
+        raises("variable name", variables.set_sql, "x; DROP", "1")
+      end },
+    { name = "cleanup", run = function() sh("rm -rf " .. shell.quote(T)) end },
+  },
+}
