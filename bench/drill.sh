@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Wall time of start and stop on a running lab: [RUNS=N] bench/drill.sh [LAB_DIR] (default build/lab).
+# Wall time of start, stop and start's restore-point phase on a running lab:
+#   [RUNS=N] [STRATEGY=local|donor] bench/drill.sh [LAB_DIR]   (default build/lab, strategy local)
 # Needs `tests/lab/lab up` first; leaves the lab as it found it (stop puts the standby back).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,9 +9,18 @@ bin=${FLASHRUN:-$top/build/flashrun}
 # shellcheck disable=SC1091
 source "$lab_dir/env"
 state=$(mktemp -d); trap 'rm -rf "$state"' EXIT
-run() { "$bin" "$top/plans/$1.lua" --si "$SI" --ti "$TI" --config "$lab_dir/flashback.ini" --state-dir "$state" -q; }
-t() {
-  local t0 t1 ms; t0=$(date +%s%N); run "$1"; t1=$(date +%s%N); ms=$(((t1 - t0) / 1000000))
-  printf '%-6s %3d.%03d s\n' "$1" $((ms / 1000)) $((ms % 1000))
+strategy=${STRATEGY:-local}
+run() {
+  "$bin" "$top/plans/$1.lua" --si "$SI" --ti "$TI" --config "$lab_dir/flashback.ini" --state-dir "$state" \
+    --set "site.restore_point=$strategy" -q --log-json "$state/$1.json"
 }
-for ((i = 1; i <= ${RUNS:-1}; i++)); do t start; t stop; done
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+for ((i = 1; i <= ${RUNS:-1}; i++)); do
+  rm -f "$state"/*.json
+  t0=$(date +%s%N); run start; start_ms=$(ms "$t0")
+  t0=$(date +%s%N); run stop; stop_ms=$(ms "$t0")
+  # The restore-point phase as start timed it (its step's line in the JSON log).
+  rp=$(grep -o 'take the restore point of every standby node … ok ([0-9.]* s)' "$state/start.json" | grep -o '([0-9.]* s)' | tr -d '()')
+  printf 'strategy %-5s  start %s s  stop %s s  restore point %s\n' "$strategy" "$(secs "$start_ms")" "$(secs "$stop_ms")" "$rp"
+done
