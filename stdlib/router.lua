@@ -48,7 +48,9 @@ function M.status_state(text)
   return { state = "unknown" }
 end
 
--- dbscale show dataservers → list of {name, host, port, id, status, master_online, role, down}.
+-- dbscale show dataservers → list of {name, host, port, id, user, status, state, lag,
+-- master_online, role, down}: state and lag from status_state, user the `username` column (for
+-- slave_dbscale_server the account it is registered with).
 -- role: "primary" when master-online-status is Master_Online, else "joiner" (the donor is chosen
 -- later among the joiners). Names and hosts are validated before anyone puts them into a
 -- statement or a command line.
