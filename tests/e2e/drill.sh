@@ -259,7 +259,12 @@ layout)
   conf=$LAB_DIR/flashback-nosite.ini
   sed '/^\[site\]/,$d' "$LAB_DIR/flashback.ini" >"$conf"; chmod 600 "$conf"
   ! grep -q '^\[site\]' "$conf" || fail "the [site] section is still there"
+  # The standby router takes writes before the drill: stop must put back that (FALSE), not the
+  # 1 a standby router usually has (router_state compares after stop).
+  q "$TI" 'dbscale set global "enable-read-only" = 0' >/dev/null || fail "opening the standby router before the drill"
   drill_main
+  [[ $(q "$TI" "dbscale show options like 'enable-read-only'" | cut -f2) == FALSE ]] ||
+    fail "stop did not put back enable-read-only = FALSE on the standby router"
   no_password_shown
   echo "e2e layout: ok" ;;
 dryrun)
