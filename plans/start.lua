@@ -166,7 +166,8 @@ If start failed while building the restore point, re-run start first: it resumes
           m.variables = variables.read(c)
           local rs = server.replica_status(c)
           m.replication = rs and { source_host = rs.source_host, source_port = rs.source_port, source_user = rs.source_user,
-                                   auto_position = rs.auto_position } or false
+                                   auto_position = rs.auto_position, running = rs.io_running and rs.sql_running } or false
+          if ctx.state.strategy == "auto" then m.reflink = cluster.read(s, restore_point.reflink_probe(m)) == "yes" end
           if m.role ~= "donor" then
             local why = site.outside_message(m, outside)
             if why then refuse(why) end
@@ -177,7 +178,17 @@ If start failed while building the restore point, re-run start first: it resumes
           log.info("%s %-7s datadir=%s conf=%s restore point=%s", m.id, m.role, m.datadir, m.conf, m.restore_point_dir)
           return m
         end
-        return { sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record) }
+        local sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record)
+        local strategy = ctx.state.strategy
+        if strategy == "auto" then
+          -- Copy-on-write where every node's filesystem takes a reflink copy (just tried), clones elsewhere.
+          local no = {}
+          for _, m in ipairs(sites) do if not m.reflink then no[#no + 1] = m.id end end
+          strategy = #no == 0 and "reflink" or "local"
+          log.info("restore point strategy auto: %s%s", strategy,
+                   #no == 0 and " (every node's data filesystem takes reflink copies)" or (" (no reflink copy on " .. table.concat(no, ", ") .. ")"))
+        end
+        return { sites = sites, strategy = strategy }
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do restore_point.drop_plugin(m) end
@@ -195,6 +206,8 @@ If start failed while building the restore point, re-run start first: it resumes
       undo = function(ctx)
         cluster.on_each("removing restore points", ctx.state.sites or {}, function(m)
           if m.role ~= "donor" then restore_point.remove(m) end
+          -- A reflink restore point restarts each node: an interrupted one may be down.
+          if ctx.state.strategy == "reflink" then restore_point.back_in_service(m) end
           return true
         end)
       end },

@@ -25,21 +25,22 @@ end
 -- Shuts node m down, swaps its data for its restore point, starts it without replication and
 -- checks it answers with the restore point's GTID set; then removes its old data. Safe to run
 -- again at any point (swap.script is idempotent; a node already started is only waited for).
-local function restore(m, frozen)
+local function restore(m, frozen, reflink)
   local s = cluster.ssh("target", m.host)
   local where = swap.progress(s, m)
   -- A node whose data was swapped already may be starting (an interrupted run started it): it is
   -- waited for, never shut down again.
   if where == "untouched" or where == "half" then mysqld.shutdown(s, m) end
-  if where ~= "done" then swap.run(s, m) end
+  if where ~= "done" then swap.run(s, m, reflink) end
   local t0 = now()
   local conn = mysqld.start(s, m)
   if conn then
     local ex = server.executed(conn)
     -- A clone carries the replication metadata but not the relay logs it names: the applier
     -- cannot start from it. RESET REPLICA keeps the connection settings (source, account,
-    -- auto-position) and starts the relay log afresh; GTIDs say where to resume.
-    if where ~= "done" and m.replication then
+    -- auto-position) and starts the relay log afresh; GTIDs say where to resume. (A reflink
+    -- restore point has its relay logs.)
+    if where ~= "done" and m.replication and not reflink then
       assert(conn:exec(server.sql(conn, "stop_replica")))
       assert(conn:exec(server.sql(conn, "reset_replica")))
     end
@@ -98,6 +99,7 @@ answer with the restore point's GTID set.]],
           else intact = intact + 1; log.info("%s: restore point intact (%d files)", m.id, recs[m.id].files) end
         end
         if #bad == 0 then return { damaged = {} } end
+        -- (reflink: a damaged restore point is handled as in local, taken again by a clone.)
         if not st.drill_open then
           refuse("restore points are missing or damaged; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
                  "\nstart did not finish: re-run plans/start.lua to finish the restore point, then stop again.")
@@ -144,7 +146,8 @@ answer with the restore point's GTID set.]],
           if c then c:exec(server.sql(c, "stop_replica") .. " IO_THREAD"); c:close() end
           return true
         end)
-        cluster.on_each("restoring", now_, function(m) restore(m, st.frozen); return true end)
+        local recs = st.restore_points or {}
+        cluster.on_each("restoring", now_, function(m) restore(m, st.frozen, (recs[m.id] or {}).reflink); return true end)
         -- The donor keeps its own data (it is the restore point), but it may have gone down
         -- during the drill: it is started again the same way.
         for _, m in ipairs(st.sites) do
@@ -167,7 +170,7 @@ answer with the restore point's GTID set.]],
               restore_point.take("donor", { m }, st.frozen, peer)
             end
           end
-          cluster.on_each("restoring", later, function(m) restore(m, st.frozen); return true end)
+          cluster.on_each("restoring", later, function(m) restore(m, st.frozen, false); return true end)
         end
       end },
 

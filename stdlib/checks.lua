@@ -60,8 +60,10 @@ local function probe(s, datadir, m, plugin_dir)
       .. "[ \"$(stat -c %%d %s 2>/dev/null)\" = \"$(stat -c %%d %s)\" ] && echo samefs || echo otherfs; "
       .. "if [ \"$(id -u)\" = 0 ]; then runuser -u %s -- test -w %s && echo writable || echo readonly; "
       .. "else test -w %s && echo writable || echo readonly; fi; "
-      .. "test -f %s && echo plugin || echo noplugin")
-      :format(rp, parent, q, shell.quote(m.os_user), parent, parent, shell.quote((plugin_dir or "/nonexistent/") .. "/mysql_clone.so"))
+      .. "test -f %s && echo plugin || echo noplugin; "
+      -- copy-on-write: the filesystem type, and XFS's reflink flag when xfs_info is there
+      .. "echo fs=$(stat -f -c %%T %s); if command -v xfs_info >/dev/null; then xfs_info %s 2>/dev/null | grep -o 'reflink=[01]'; fi")
+      :format(rp, parent, q, shell.quote(m.os_user), parent, parent, shell.quote((plugin_dir or "/nonexistent/") .. "/mysql_clone.so"), q, q)
   end
   local out = cluster.read(s, table.concat(parts, "; echo " .. SEP .. "; ")) or ""
   local sec = {}
@@ -299,9 +301,23 @@ function M.run(opts)
           end
         end
         for _, l in ipairs(mz.limits or {}) do report(r, false, "%s: %s", key, l) end
-        report(r, dk.avail_kb >= dk.datadir_kb + margin_kb,
-               "%s: %d MB free for a restore point of %d MB (+%d MB margin)", key,
-               dk.avail_kb // 1024, dk.datadir_kb // 1024, margin_kb // 1024)
+        -- A copy-on-write restore point shares every block until the drill changes it: it
+        -- needs room only for what the drill writes (a share of the datadir); a clone copies all.
+        local fs = (mz.p.rp or ""):match("fs=(%S+)") or "?"
+        local xfs_reflink = (mz.p.rp or ""):match("reflink=([01])")
+        local cow = fs == "btrfs" or (fs == "xfs" and xfs_reflink ~= "0")
+        if strategy == "reflink" or strategy == "auto" then
+          local how = fs == "btrfs" and "btrfs: reflink copies" or fs == "xfs" and (xfs_reflink == "1" and "xfs, reflink=1"
+            or xfs_reflink == "0" and "xfs, reflink=0: no reflink copies" or "xfs (reflink flag unknown: no xfs_info; start tries a copy)")
+            or (fs .. ": no reflink copies")
+          if strategy == "reflink" then report(r, cow, "%s: datadir filesystem %s", key, how)
+          else log.info("info  %s: datadir filesystem %s; strategy auto takes %s restore points", key, how, cow and "reflink (if every node can)" or "local") end
+        end
+        local need_kb = dk.datadir_kb
+        if strategy == "reflink" or (strategy == "auto" and cow) then need_kb = dk.datadir_kb * site.num("reflink_margin_pct") // 100 end
+        report(r, dk.avail_kb >= need_kb + margin_kb,
+               "%s: %d MB free for a restore point needing %d MB (+%d MB margin)", key,
+               dk.avail_kb // 1024, need_kb // 1024, margin_kb // 1024)
       end
     end
   end

@@ -7,6 +7,12 @@
 --   donor  a replica frozen at the restore point (disabled in the router) is the donor; every
 --          other node runs CLONE INSTANCE FROM donor … DATA DIRECTORY (8.0.17+), one at a time
 --          (a donor serves one clone at a time: error 3634).
+--   reflink  every node, at once, is shut down cleanly, its data directories (datadir, binary
+--          and relay logs: all the swap puts back) are copied with `cp --reflink=always` (blocks
+--          shared, not copied: XFS with reflink, btrfs) and it is started again without
+--          replication; its variables and replica threads are put back as recorded.
+--   auto   reflink where every node's data filesystem takes a reflink copy, local elsewhere
+--          (decided at start by a test copy; journaled and printed).
 -- A restore point is intact when its clone returned and was journaled, and its directory still
 -- matches the manifest (names and sizes) recorded right after the clone.
 local shell = require "shell"
@@ -14,14 +20,57 @@ local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
 local wait = require "wait"
+local mysqld = require "mysqld"
+local variables = require "variables"
 local M = {}
 
 local Q = shell.quote
 
-M.STRATEGIES = { "local", "donor" }
-
--- The strategy of a new drill (checked by site.check_settings).
+-- The strategy asked for (checked by site.check_settings): local, donor, reflink or auto.
 function M.strategy() return site.get("restore_point") end
+
+-- The directories copied for a reflink restore point: every data directory of m, each under the
+-- restore point by its path relative to the instance dir. { {node =, copy =}, ... }. Pure.
+function M.reflink_dirs(m)
+  local out = {}
+  for _, d in ipairs(m.data_dirs or { m.datadir }) do
+    assert(shell.is_under(d, m.instance_dir), "data dir outside the instance dir")
+    out[#out + 1] = { node = d, copy = m.restore_point_dir .. d:sub(#m.instance_dir + 1) }
+  end
+  return out
+end
+
+-- The remote script that takes m's reflink restore point while m's server is down: a fresh
+-- restore point dir, every data dir copied into it sharing its blocks (`--reflink=always`
+-- fails rather than copying bytes), without the error log (stop keeps the node's current one).
+-- Pure.
+function M.reflink_script(m)
+  local g = function(p) return Q(shell.guard(p, m.data_root)) end
+  local lines = { "set -e", "rm -rf -- " .. g(m.restore_point_dir), "mkdir -- " .. g(m.restore_point_dir) }
+  for _, d in ipairs(M.reflink_dirs(m)) do
+    lines[#lines + 1] = ("mkdir -p -- %s && cp -a --reflink=always -- %s %s"):format(
+      Q(shell.dirname(d.copy)), g(d.node), g(d.copy))
+  end
+  for _, d in ipairs(M.reflink_dirs(m)) do
+    if m.log_error and shell.is_under(m.log_error, d.node) then
+      lines[#lines + 1] = "rm -f -- " .. Q(d.copy .. m.log_error:sub(#d.node + 1))
+    end
+  end
+  lines[#lines + 1] = ("chown %s: -- %s"):format(Q(m.os_user), g(m.restore_point_dir))
+  return table.concat(lines, "\n")
+end
+
+-- The remote probe that says whether m's instance dir takes a reflink copy: a copy of a small
+-- file of the datadir, removed at once. Pure.
+function M.reflink_probe(m)
+  local t = Q(m.instance_dir .. "/.flashrun-reflink-probe")
+  return ("f=$(ls -1 %s | head -n 1); if cp --reflink=always -- %s/\"$f\" %s 2>/dev/null; then echo yes; else echo no; fi; rm -f -- %s")
+    :format(Q(m.datadir), Q(m.datadir), t, t)
+end
+
+-- Files of a datadir that are the node's own, not data: a clone does not carry them.
+M.IDENTITY_FILES = { "auto.cnf", "mysqld-auto.cnf", "ca-key.pem", "ca.pem", "client-cert.pem", "client-key.pem",
+                     "private_key.pem", "public_key.pem", "server-cert.pem", "server-key.pem" }
 
 -- CLONE LOCAL DATA DIRECTORY = 'dir'. Pure.
 function M.clone_local_sql(dir)
@@ -126,6 +175,14 @@ function M.clone_into(m, stmt, gtids)
   end, 60)
   conn:close()
   if n == nil then error(("%s: %s failed: %s"):format(m.id, stmt:match("^(CLONE %u+)"), tostring(err)), 0) end
+  -- The node's identity is not in a clone (auto.cnf: server_uuid; TLS keys; mysqld-auto.cnf:
+  -- persisted variables): the restore point keeps the node's own, as they are now, so a SET
+  -- PERSIST during the drill is thrown away with the rest.
+  local id = {}
+  for _, f in ipairs(M.IDENTITY_FILES) do
+    id[#id + 1] = ("if [ -e %s/%s ]; then cp -p -- %s/%s %s/%s; fi"):format(Q(m.datadir), f, Q(m.datadir), f, Q(m.restore_point_dir), f)
+  end
+  cluster.run(s, table.concat(id, "; "))
   local secs = now() - t0
   local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
   if not man then error(("%s: the clone returned but %s does not exist"):format(m.id, m.restore_point_dir), 0) end
@@ -133,6 +190,37 @@ function M.clone_into(m, stmt, gtids)
            man.bytes / 2 ^ 20, secs)
   return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes,
            gtids = gtids, seconds = secs }
+end
+
+-- Puts node m back in service the way it was recorded at start (after a restart of flashrun's):
+-- started without replication, its global variables set back, its replica threads started
+-- again when they ran. Returns nothing; raises when it does not come up.
+function M.back_in_service(m)
+  local s = cluster.ssh("target", m.host)
+  local c = mysqld.start(s, m)
+  if not c then return end -- a rehearsal
+  for _, f in ipairs(variables.restore(c, m.variables or {})) do log.warn("%s: could not set back %s", m.id, f) end
+  if m.replication and m.replication.running then
+    local st = server.replica_status(c)
+    if not (st and st.io_running and st.sql_running) then assert(c:exec(server.sql(c, "start_replica"))) end
+  end
+  c:close()
+end
+
+-- Takes m's reflink restore point: clean shutdown, copy, back in service. Returns the record.
+function M.take_reflink(m, gtids)
+  local s = cluster.ssh("target", m.host)
+  local t0 = now()
+  mysqld.shutdown(s, m)
+  local t1 = now()
+  cluster.run(s, M.reflink_script(m))
+  local t2 = now()
+  local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
+  M.back_in_service(m)
+  log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
+           m.id, m.restore_point_dir, man.files, man.bytes / 2 ^ 20, t1 - t0, t2 - t1, now() - t2)
+  return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes, gtids = gtids,
+           seconds = now() - t0, reflink = true }
 end
 
 -- Sets clone_valid_donor_list on a recipient for one clone and puts its value back after.
@@ -154,8 +242,9 @@ function M.take(strategy, nodes, gtids, donor, done)
   for _, m in ipairs(nodes) do if not done[m.id] then todo[#todo + 1] = m end end
   local out = {}
   for id, r in pairs(done) do out[id] = r end
-  if strategy == "local" then
+  if strategy == "local" or strategy == "reflink" then
     local recs = cluster.on_each("taking restore points", todo, function(m)
+      if strategy == "reflink" then return M.take_reflink(m, gtids) end
       return M.clone_into(m, M.clone_local_sql(m.restore_point_dir), gtids)
     end)
     for i, m in ipairs(todo) do out[m.id] = recs[i] end

@@ -10,7 +10,8 @@ local M = {}
 
 -- Documented [site] keys and their defaults (README: "Site settings").
 M.defaults = {
-  restore_point = "local",      -- local: each node clones its own data; donor: clones from a frozen replica
+  restore_point = "auto",       -- auto: reflink where the filesystems take it, else local; local, donor, reflink
+  reflink_margin_pct = "10",    -- free space a reflink restore point needs: this share of the datadir (what the drill changes)
   restore_point_dir = "",       -- default <instance_dir>/flashback_restore_point; on the datadir's filesystem
   disk_threshold = "45",        -- max % used on the datadir filesystem
   disk_margin_mb = "256",       -- free space needed beyond the data a restore point copies
@@ -31,14 +32,14 @@ M.defaults = {
 
 -- A misspelt setting must not be silently ignored: the run stops naming it.
 -- Settings that take one of a few words.
-M.choices = { restore_point = { "local", "donor" } }
+M.choices = { restore_point = { "auto", "local", "donor", "reflink" } }
 
 local function check_choices()
   for k, words in pairs(M.choices) do
     local v = M.get(k)
     local ok = false
     for _, w in ipairs(words) do ok = ok or v == w end
-    if not ok then error(("site.%s must be %s, not %q"):format(k, table.concat(words, " or "), tostring(v)), 0) end
+    if not ok then error(("site.%s must be one of %s, not %q"):format(k, table.concat(words, ", "), tostring(v)), 0) end
   end
 end
 

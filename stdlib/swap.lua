@@ -3,8 +3,8 @@
 -- directory the server writes data to (binary and relay logs under the instance dir, see
 -- site.data_dirs) is moved aside and recreated empty: the clone carries no binary or relay log,
 -- the restored GTID state lives in the cloned mysql.gtid_executed, and old binary logs would
--- bring the drill's GTIDs back. The node keeps its identity (auto.cnf: server_uuid; TLS keys;
--- mysqld-auto.cnf: persisted variables) and its error log. The node's previous data stays as
+-- bring the drill's GTIDs back (a reflink restore point holds a copy of every directory, binary
+-- logs included, which come back byte for byte). The node keeps its error log. Its previous data stays as
 -- <dir>.flashback_bak until the node answers with the restore point's GTID set.
 local shell = require "shell"
 local cluster = require "cluster"
@@ -12,37 +12,37 @@ local M = {}
 
 local Q = shell.quote
 
--- Files of the datadir that are the node's own, not data: a clone does not carry them.
-M.IDENTITY_FILES = { "auto.cnf", "mysqld-auto.cnf", "ca-key.pem", "ca.pem", "client-cert.pem", "client-key.pem",
-                     "private_key.pem", "public_key.pem", "server-cert.pem", "server-key.pem" }
-
--- The directories swapped for node m: { {node =, bak =}, ... }, the datadir first.
-function M.dirs(m)
+-- The directories swapped for node m: { {node =, bak =, src =}, ... }, the datadir first. src is
+-- what takes the node dir's place: a cloned restore point is the datadir (other dirs start
+-- empty: src nil); a reflink one holds a copy of every dir (restore_point.reflink_dirs).
+function M.dirs(m, reflink)
   local out = {}
-  for _, d in ipairs(m.data_dirs or { m.datadir }) do out[#out + 1] = { node = d, bak = d .. ".flashback_bak" } end
+  for _, d in ipairs(m.data_dirs or { m.datadir }) do
+    local src = (d == m.datadir) and m.restore_point_dir or nil
+    if reflink then src = m.restore_point_dir .. d:sub(#m.instance_dir + 1) end
+    out[#out + 1] = { node = d, bak = d .. ".flashback_bak", src = src }
+  end
   return out
 end
 
--- The remote script that swaps node m's data for its restore point m.restore_point_dir. Safe to
--- run again at any point: each directory is untouched (node data, restore point, no backup),
--- half-swapped (backup, restore point, no node data) or swapped (backup and node data, no
--- restore point). Every path it touches passes shell.guard. Pure: unit-tested.
-function M.script(m)
+-- The remote script that swaps node m's data for its restore point m.restore_point_dir (a
+-- reflink one when `reflink`). Safe to run again at any point: each directory is untouched (node
+-- data, restore point, no backup), half-swapped (backup, restore point, no node data) or swapped
+-- (backup and node data, restore point moved in). Every path it touches passes shell.guard.
+-- Pure: unit-tested.
+function M.script(m, reflink)
   local g = function(p) return Q(shell.guard(p, m.data_root)) end
-  local rp = g(m.restore_point_dir)
   local lines = { "set -e" }
-  for _, d in ipairs(M.dirs(m)) do
+  for _, d in ipairs(M.dirs(m, reflink)) do
     lines[#lines + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(g(d.bak), g(d.node), g(d.bak))
-    if d.node == m.datadir then
-      lines[#lines + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(g(d.node), rp, g(d.node))
+    if d.src then
+      lines[#lines + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(g(d.node), g(d.src), g(d.node))
     else
       lines[#lines + 1] = ("if [ ! -e %s ]; then mkdir -- %s; fi"):format(g(d.node), g(d.node))
     end
   end
-  local dd, ddbak = g(m.datadir), g(m.datadir .. ".flashback_bak")
-  for _, f in ipairs(M.IDENTITY_FILES) do
-    lines[#lines + 1] = ("if [ -e %s/%s ]; then cp -p -- %s/%s %s/%s; fi"):format(ddbak, f, ddbak, f, dd, f)
-  end
+  -- A reflink restore point is a directory of copies, empty once they have moved in.
+  if reflink then lines[#lines + 1] = ("if [ -e %s ]; then rmdir -- %s; fi"):format(g(m.restore_point_dir), g(m.restore_point_dir)) end
   -- The error log comes back from its backup (history kept, owned by the server's user;
   -- mysqld_safe running as root would otherwise create it root-owned).
   for _, d in ipairs(M.dirs(m)) do
@@ -74,7 +74,7 @@ function M.progress(s, m)
   return cluster.read(s, probe)
 end
 
-function M.run(s, m) cluster.run(s, M.script(m)) end
+function M.run(s, m, reflink) cluster.run(s, M.script(m, reflink)) end
 function M.cleanup(s, m) cluster.run(s, M.cleanup_script(m)) end
 
 return M

@@ -18,7 +18,9 @@
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
-# E2E_STRATEGY (local|donor, default local) is the restore-point strategy of every run.
+# E2E_STRATEGY (local|donor|reflink|auto, default local) is the restore-point strategy of every
+# run. On a lab whose hosts have a copy-on-write filesystem (LAB_FS=xfs|btrfs), auto must choose
+# reflink, and every binary log a node had before start must come back byte for byte.
 # Every drill ends with both routers holding what they held before start (router_state).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,6 +47,10 @@ droot=${LAB_DATA_ROOT:-/data/mysqldata}
 out=$LAB_DIR/e2e-flashrun.out   # everything flashrun printed, searched for passwords at the end
 strategy=${E2E_STRATEGY:-local}
 extra=(--set "site.restore_point=$strategy")   # options every run gets (a case may add settings)
+cow=0   # the restore points are reflink copies: auto on an xfs/btrfs lab, or reflink itself
+[[ $strategy == reflink || ($strategy == auto && ${LAB_FS:-dir} != dir) ]] && cow=1
+# The statement a clone sends, or the copy a reflink restore point makes: where start is killed.
+restore_point_write=CLONE; [[ $cow == 1 ]] && restore_point_write='cp -a --reflink=always'
 fr() {
   local p=$1; shift
   "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" "$@" 2>&1 | tee -a "$out"
@@ -125,6 +131,14 @@ fingerprint() {
   done
 }
 
+# sha256 of every binary log file of every standby node: the ones a reflink restore point keeps.
+binlogs() {
+  local h
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    lab ssh "$h" "cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f | sort | xargs -r sha256sum" | sed "s|^|$h |"
+  done
+}
+
 check_restored() {
   wait_synced
   local src n
@@ -143,6 +157,11 @@ check_restored() {
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: restore point or backup dirs left"
   done
+  if [[ $cow == 1 && -n ${binlogs_before:-} ]]; then
+    local after missing; after=$(binlogs)
+    missing=$(comm -23 <(sort <<<"$binlogs_before") <(sort <<<"$after"))
+    [[ -z $missing ]] || { echo "$missing"; fail "binary logs of before the drill are missing or changed after stop"; }
+  fi
   if [[ -n ${fp_before:-} ]]; then
     local fp_after; fp_after=$(fingerprint)
     [[ $fp_after == "$fp_before" ]] || { diff <(echo "$fp_before") <(echo "$fp_after"); fail "global variables differ from before the drill"; }
@@ -229,10 +248,13 @@ killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its outp
 drill_main() {
   seed; wait_synced
   fr verify || fail "verify"
-  fp_before=$(fingerprint)
+  fp_before=$(fingerprint); binlogs_before=$(binlogs)
   timed fr start || fail "start"
   [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
   one_mysqld_per_host
+  if [[ $cow == 1 && $strategy == auto ]]; then
+    grep -q "restore point strategy auto: reflink" "$out" || fail "strategy auto on a $LAB_FS lab did not choose reflink"
+  fi
   fr start >"$LAB_DIR/second-start.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "a drill is open since" "$LAB_DIR/second-start.out" || fail "a second start during the drill: exit $rc, expected a refusal (3)"
   drill_writes
@@ -275,15 +297,16 @@ dryrun)
   fr stop --dry-run; rc=$?; [[ $rc == 3 ]] || fail "stop --dry-run with no drill started: exit $rc, expected 3"
   general_log_no_writes; after=$(snap)
   clone='CLONE LOCAL DATA DIRECTORY'; [[ $strategy == donor ]] && clone='CLONE INSTANCE FROM .* IDENTIFIED BY .* DATA DIRECTORY'
-  grep -q "^DRY-RUN sql .*$clone" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone ($clone)"
+  [[ $cow == 1 ]] && clone='cp -a --reflink=always'
+  grep -q "^DRY-RUN [a-z]* .*$clone" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone ($clone)"
   ! grep -q -F -- "$LAB_MYSQL_PASSWORD" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run printed the MySQL password"
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
   no_password_shown
   echo "e2e dryrun: ok" ;;
 resume)
   seed; wait_synced
-  fp_before=$(fingerprint)
-  killed_when "CLONE" start
+  fp_before=$(fingerprint); binlogs_before=$(binlogs)
+  killed_when "$restore_point_write" start
   fr start || fail "re-run of start after kill"
   drill_writes
   # A standby node crashes during the drill, and its pid file then names an unrelated live
@@ -312,7 +335,7 @@ killpoints)
   second="disable dataserver"; [[ $strategy == local ]] && second="STOP REPLICA IO_THREAD"
   for pair in "dynamic remove datasource|dynamic add dataserver" \
               "$second|dynamic add server datasource" \
-              "CLONE|enable dataserver"; do
+              "$restore_point_write|enable dataserver"; do
     seed; wait_synced
     killed_when "${pair%%|*}" start
     fr start >/dev/null || fail "re-run of start after a kill at '${pair%%|*}'"

@@ -205,7 +205,7 @@ stdlib_site_unknown)
 	run 1 "$PLANS/stdlib_site.lua" --set site.restore_piont=donor --set site.Data_root=/data
 	has "unknown \[site\] settings Data_root, restore_piont"
 	run 1 "$PLANS/stdlib_site.lua" --set site.restore_point=snapshot
-	has "Step 01/03 check_settings … FAILED"; has 'site.restore_point must be local or donor, not "snapshot"'
+	has "Step 01/03 check_settings … FAILED"; has 'site.restore_point must be one of auto, local, donor, reflink, not "snapshot"'
 	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=local
 	;;
 stdlib_guard)

@@ -22,7 +22,7 @@ local ROOT = T .. "/data"
 local I = ROOT .. "/inst1"
 local me = assert(io.popen("id -un")):read("l")
 local M = {
-  id = "n1", datadir = I .. "/dbdata", data_root = ROOT, os_user = me,
+  id = "n1", datadir = I .. "/dbdata", instance_dir = I, data_root = ROOT, os_user = me,
   restore_point_dir = I .. "/flashback_restore_point", log_error = I .. "/logfile/error.log",
   data_dirs = { I .. "/dbdata", I .. "/logfile" },
 }
@@ -35,6 +35,8 @@ local function build()
     "echo drill > " .. shell.quote(I .. "/dbdata/app/t.ibd"), "echo uuid-n1 > " .. shell.quote(I .. "/dbdata/auto.cnf"),
     "echo old-binlog > " .. shell.quote(I .. "/logfile/binlog.000007"), "echo history > " .. shell.quote(M.log_error),
     "mkdir -p " .. shell.quote(M.restore_point_dir .. "/app"), "echo restored > " .. shell.quote(M.restore_point_dir .. "/app/t.ibd"),
+    -- start copies the node's identity into a cloned restore point
+    "echo uuid-n1 > " .. shell.quote(M.restore_point_dir .. "/auto.cnf"),
   }, " && "))
   eq(rc, 0, "building the scratch tree")
 end
@@ -77,6 +79,28 @@ return {
         eq(rc, 0, "swap script from half: " .. out)
         check_swapped("resumed")
       end },
+    { name = "reflink swap: every dir from the restore point", run = function()
+        -- A reflink restore point: a copy of each data dir, binary logs included, by its path
+        -- relative to the instance dir; without the error log (the node keeps its current one).
+        build()
+        local rp = M.restore_point_dir
+        sh(("rm -rf %s && mkdir -p %s/dbdata/app %s/logfile && echo restored > %s/dbdata/app/t.ibd && echo uuid-n1 > %s/dbdata/auto.cnf"
+            .. " && echo pre-drill-binlog > %s/logfile/binlog.000007"):format(rp, rp, rp, rp, rp, rp))
+        local out, rc = sh(swap.script(M, true))
+        eq(rc, 0, "reflink swap: " .. out)
+        eq(read(I .. "/dbdata/app/t.ibd"), "restored", "datadir from the restore point")
+        eq(read(I .. "/logfile/binlog.000007"), "pre-drill-binlog", "the binary logs come back from the restore point")
+        eq(read(M.log_error), "history", "the error log is the node's current one")
+        eq(exists(rp), false, "the emptied restore point dir is removed")
+        out, rc = sh(swap.script(M, true))
+        eq(rc, 0, "reflink swap again (idempotent): " .. out)
+        eq(read(I .. "/logfile/binlog.000007"), "pre-drill-binlog", "still in place")
+        -- the copy script: every dir, no error log, guarded
+        local copy = restore_point.reflink_script(M)
+        assert(copy:find("cp -a --reflink=always -- '" .. I .. "/dbdata' '" .. rp .. "/dbdata'", 1, true), copy)
+        assert(copy:find("cp -a --reflink=always -- '" .. I .. "/logfile' '" .. rp .. "/logfile'", 1, true), copy)
+        assert(copy:find("rm -f -- '" .. rp .. "/logfile/error.log'", 1, true), copy)
+      end },
     { name = "swap guards", run = function()
         raises("outside the data root", swap.script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
         raises("not a clean absolute path", swap.script, setmetatable({ datadir = "relative/x", data_dirs = { "relative/x" } }, { __index = M }))
@@ -90,7 +114,7 @@ return {
           return h, tonumber(n), tonumber(b)
         end
         local h1, n1, b1 = man()
-        eq(n1, 1, "one file"); eq(b1, 9, "9 bytes ('restored\\n')")
+        eq(n1, 2, "two files"); eq(b1, 17, "17 bytes (restored, uuid-n1)")
         eq((man()), h1, "same tree, same digest")
         sh("echo x >> " .. shell.quote(M.restore_point_dir .. "/app/t.ibd"))
         assert(man() ~= h1, "a file whose size changed changes the digest")

@@ -54,7 +54,7 @@ return {
         eq(site.get("marker_schema"), "flashrun", "marker_schema default")
         eq(site.num("start_timeout"), 180, "start_timeout"); eq(site.num("clone_timeout"), 3600, "clone_timeout")
         eq(site.get("no_such_key"), nil, "unknown key")
-        eq(site.get("restore_point"), config.site.restore_point or "local", "restore_point (default local)")
+        eq(site.get("restore_point"), config.site.restore_point or "auto", "restore_point (default auto)")
         if config.site.disk_threshold then
           eq(site.num("disk_threshold"), 40, "disk_threshold from --set")
           raises("site.max_delay must be a number", site.num, "max_delay")
