@@ -27,11 +27,25 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "endpoint.h"
 #include "scheduler.h"
 #include "log.h"
 #include "options.h"
+#include "sql.h"
 
 #define CONN_MT "flashrun.sql.conn"
+
+const char *fr_sql_client_library(void)
+{
+	static char text[64];
+#ifdef MARIADB_PACKAGE_VERSION
+	const char *name = "libmariadb";
+#else
+	const char *name = "libmysqlclient";
+#endif
+	snprintf(text, sizeof text, "%s %s", name, mysql_get_client_info());
+	return text;
+}
 
 enum op { OP_CONNECT, OP_QUERY, OP_EXEC, OP_PING };
 
@@ -103,8 +117,15 @@ static void take_error(conn_t *c)
  * The server may echo the statement (and a password in it) back: mask the message. */
 static int push_error(lua_State *L, conn_t *c)
 {
-	char buf[1400];
-	snprintf(buf, sizeof buf, "%s: [%u] (%s) %s", c->target, c->err_no, c->sqlstate, c->err);
+	char buf[1600];
+	/* CR_AUTH_PLUGIN_CANNOT_LOAD: the account's plugin is not in the client library. Oracle's
+	 * libmysqlclient 9.x no longer builds mysql_native_password in (GreatDB 8.0 accounts often
+	 * use it): it loads it from its plugin directory, which Debian's mysql-client-core fills. */
+	const char *hint = c->err_no == 2059
+		? " (the client plugin is missing: with Oracle's libmysqlclient install mysql-client-core,"
+		  " which ships it in /usr/lib/mysql/plugin, or point LIBMYSQL_PLUGIN_DIR at it)"
+		: "";
+	snprintf(buf, sizeof buf, "%s: [%u] (%s) %s%s", c->target, c->err_no, c->sqlstate, c->err, hint);
 	lua_pushnil(L);
 	fr_push_masked(L, buf);
 	lua_pushinteger(L, c->err_no);
@@ -325,7 +346,7 @@ static int l_connect(lua_State *L)
 	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
 		int ok;
 		port = lua_tointegerx(L, -1, &ok);
-		luaL_argcheck(L, ok && port > 0 && port < 65536, 1, "'port' must be an integer 1..65535");
+		luaL_argcheck(L, ok && fr_port_valid(port), 1, "'port' must be an integer 1..65535");
 	}
 	lua_pop(L, 1);
 	c->port = (unsigned)port;

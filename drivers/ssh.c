@@ -34,6 +34,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "endpoint.h"
 #include "scheduler.h"
 #include "log.h"
 #include "options.h"
@@ -279,10 +280,181 @@ static int knownhost_keybit(int type)
 	}
 }
 
-static int check_host_key(sess_t *s)
+/* ---- known_hosts, as OpenSSH reads it ----
+ * libssh2's own reader stops at the first line it cannot parse and knows no markers, so the file
+ * is read here line by line: comments and blank lines skipped, "@cert-authority" lines (and any
+ * other marker) skipped without breaking the rest, "@revoked" keys remembered (refused under
+ * every policy, whatever host the line names), lines libssh2 does not understand (key types it
+ * lacks) ignored as OpenSSH ignores them, the others handed to libssh2 one by one. Hashed names
+ * (|1|salt|hash) and [host]:port entries are libssh2's to match. */
+
+/* The host-key algorithms a known_hosts key type stands for, strongest first. */
+static const char *key_algorithms(int keybit)
 {
-	if (s->policy == POLICY_OFF)
-		return 0;
+	switch (keybit) {
+	case LIBSSH2_KNOWNHOST_KEY_ED25519: return "ssh-ed25519";
+	case LIBSSH2_KNOWNHOST_KEY_ECDSA_256: return "ecdsa-sha2-nistp256";
+	case LIBSSH2_KNOWNHOST_KEY_ECDSA_384: return "ecdsa-sha2-nistp384";
+	case LIBSSH2_KNOWNHOST_KEY_ECDSA_521: return "ecdsa-sha2-nistp521";
+	case LIBSSH2_KNOWNHOST_KEY_SSHRSA: return "rsa-sha2-512,rsa-sha2-256,ssh-rsa";
+	case LIBSSH2_KNOWNHOST_KEY_SSHDSS: return "ssh-dss";
+	default: return "";
+	}
+}
+
+struct known {
+	LIBSSH2_KNOWNHOSTS *kh; /* every line libssh2 understands */
+	char **revoked;         /* base64 key blobs of @revoked lines */
+	size_t nrevoked;
+	int types[8];           /* key types recorded for this host and port, in file order */
+	size_t ntypes;
+	unsigned skipped;       /* lines neither libssh2 nor we understand */
+};
+
+static void known_free(struct known *k)
+{
+	if (k->kh)
+		libssh2_knownhost_free(k->kh);
+	for (size_t i = 0; i < k->nrevoked; i++)
+		free(k->revoked[i]);
+	free(k->revoked);
+	memset(k, 0, sizeof *k);
+}
+
+/* The next blank-separated field of *p (advanced past it), NUL-terminated in place. */
+static char *field(char **p)
+{
+	char *t = *p + strspn(*p, " \t");
+	if (!*t)
+		return NULL;
+	char *e = t + strcspn(t, " \t");
+	if (*e)
+		*e++ = '\0';
+	*p = e;
+	return t;
+}
+
+/* Whether the one line names this host and port (a throwaway collection holding only it, checked
+ * with a key that cannot match: MISMATCH means the name matched). Its key type into *keybit. */
+static int line_matches(sess_t *s, const char *line, size_t len, int *keybit)
+{
+	LIBSSH2_KNOWNHOSTS *one = libssh2_knownhost_init(s->sess);
+	struct libssh2_knownhost *e = NULL;
+	int hit = 0;
+	if (one && libssh2_knownhost_readline(one, line, len, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0 &&
+	    libssh2_knownhost_get(one, &e, NULL) == 0 && e) {
+		*keybit = e->typemask & LIBSSH2_KNOWNHOST_KEY_MASK;
+		hit = libssh2_knownhost_checkp(one, s->host, (int)s->port, "AAAA", 4,
+					       LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_BASE64,
+					       NULL) == LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
+	}
+	if (one)
+		libssh2_knownhost_free(one);
+	return hit;
+}
+
+/* Reads s->known_hosts (a missing file is an empty one). 0, or -1 after fail(). */
+static int read_known_hosts(sess_t *s, struct known *k)
+{
+	memset(k, 0, sizeof *k);
+	k->kh = libssh2_knownhost_init(s->sess);
+	if (!k->kh) {
+		fail(s, "cannot check the host key: %s", ssh_errmsg(s));
+		return -1;
+	}
+	FILE *f = fopen(s->known_hosts, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		fail(s, "cannot read known_hosts file %s: %s", s->known_hosts, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		char *p = line + strspn(line, " \t");
+		if (!*p || *p == '#')
+			continue;
+		if (*p == '@') {
+			char *marker = field(&p);
+			if (strcmp(marker, "@revoked") == 0) {
+				char *hosts = field(&p), *type = field(&p), *blob = field(&p);
+				char **r = blob ? realloc(k->revoked, (k->nrevoked + 1) * sizeof *r) : NULL;
+				(void)hosts, (void)type;
+				if (r) {
+					k->revoked = r;
+					if ((r[k->nrevoked] = strdup(blob)) != NULL)
+						k->nrevoked++;
+				} else if (blob) {
+					fail(s, "out of memory reading %s", s->known_hosts);
+					break;
+				}
+			}
+			continue; /* @cert-authority: we check no certificates; other markers: unknown */
+		}
+		size_t len = strlen(p);
+		if (libssh2_knownhost_readline(k->kh, p, len, LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
+			k->skipped++;
+			continue;
+		}
+		int keybit;
+		if (line_matches(s, p, len, &keybit)) {
+			size_t i = 0;
+			while (i < k->ntypes && k->types[i] != keybit)
+				i++;
+			if (i == k->ntypes && k->ntypes < sizeof k->types / sizeof k->types[0])
+				k->types[k->ntypes++] = keybit;
+		}
+	}
+	free(line);
+	fclose(f);
+	return s->failed ? -1 : 0;
+}
+
+/* Host-key algorithms to offer: those of the key types known_hosts holds for this host first
+ * (OpenSSH does the same), then the rest of libssh2's, so that a host recorded only with its
+ * ed25519 key is not asked for an ECDSA one first and then called unknown. Certificates go:
+ * they could only be checked against @cert-authority lines, which we skip. */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *q = list; (q = strstr(q, name)) != NULL; q += n)
+		if ((q == list || q[-1] == ',') && (q[n] == ',' || q[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static void append_alg(char *pref, size_t size, const char *alg)
+{
+	size_t used = strlen(pref);
+	if (!in_list(pref, alg) && used + strlen(alg) + 2 < size)
+		snprintf(pref + used, size - used, "%s%s", used ? "," : "", alg);
+}
+
+static void prefer_known_types(sess_t *s, const struct known *k)
+{
+	const char **algs = NULL;
+	int n = libssh2_session_supported_algs(s->sess, LIBSSH2_METHOD_HOSTKEY, &algs);
+	if (n <= 0)
+		return;
+	char pref[1024] = "";
+	for (size_t t = 0; t < k->ntypes; t++) /* the recorded types, in file order */
+		for (int i = 0; i < n; i++) /* in libssh2's order */
+			if (in_list(key_algorithms(k->types[t]), algs[i]))
+				append_alg(pref, sizeof pref, algs[i]);
+	for (int i = 0; i < n; i++)
+		if (!strstr(algs[i], "-cert-"))
+			append_alg(pref, sizeof pref, algs[i]);
+	libssh2_free(s->sess, algs);
+	if (*pref)
+		libssh2_session_method_pref(s->sess, LIBSSH2_METHOD_HOSTKEY, pref);
+}
+
+static int check_host_key(sess_t *s, struct known *k)
+{
 	size_t len;
 	int type;
 	const char *key = libssh2_session_hostkey(s->sess, &len, &type);
@@ -302,20 +474,29 @@ static int check_host_key(sess_t *s)
 	else
 		snprintf(name, sizeof name, "[%s]:%u", s->host, s->port);
 
-	LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(s->sess);
-	if (!kh) {
-		fail(s, "cannot check the host key: %s", ssh_errmsg(s));
+	/* @revoked: refused whatever the policy, off included */
+	char *blob = malloc(len / 3 * 4 + 8);
+	if (!blob) {
+		fail(s, "out of memory");
 		return -1;
 	}
-	struct stat st;
-	if (stat(s->known_hosts, &st) == 0 &&
-	    libssh2_knownhost_readfile(kh, s->known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-		fail(s, "cannot read known_hosts file %s: %s", s->known_hosts, ssh_errmsg(s));
-		libssh2_knownhost_free(kh);
+	b64((const unsigned char *)key, len, blob);
+	size_t bl = strlen(blob);
+	int revoked = 0;
+	for (size_t i = 0; i < k->nrevoked && !revoked; i++)
+		revoked = strncmp(k->revoked[i], blob, bl) == 0 && strspn(k->revoked[i] + bl, "=") ==
+			  strlen(k->revoked[i] + bl);
+	free(blob);
+	if (revoked) {
+		fail(s, "host key %s of %s is marked @revoked in %s: refusing to connect under every "
+			"host_key_policy", fp, name, s->known_hosts);
 		return -1;
 	}
+	if (s->policy == POLICY_OFF)
+		return 0;
+
 	int keybit = knownhost_keybit(type);
-	int rc = libssh2_knownhost_checkp(kh, s->host, (int)s->port, key, len,
+	int rc = libssh2_knownhost_checkp(k->kh, s->host, (int)s->port, key, len,
 					  LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | keybit,
 					  NULL);
 	int ret = -1;
@@ -330,9 +511,10 @@ static int check_host_key(sess_t *s)
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
 		if (s->policy == POLICY_STRICT) {
-			fail(s, "unknown host key %s: %s is not in %s and host_key_policy is strict "
+			fail(s, "unknown host key %s: %s is not in %s%s and host_key_policy is strict "
 				"(add it with ssh-keyscan -p %u %s >> %s after checking the fingerprint)",
-				fp, name, s->known_hosts, s->port, s->host, s->known_hosts);
+				fp, name, s->known_hosts, k->ntypes ? " with this key type" : "", s->port,
+				s->host, s->known_hosts);
 			break;
 		}
 		/* accept-new: append one line, leaving the rest of the file untouched */
@@ -340,10 +522,10 @@ static int check_host_key(sess_t *s)
 			char line[8192];
 			size_t out = 0;
 			struct libssh2_knownhost *entry;
-			if (libssh2_knownhost_addc(kh, name, NULL, key, len, NULL, 0,
+			if (libssh2_knownhost_addc(k->kh, name, NULL, key, len, NULL, 0,
 						   LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | keybit,
 						   &entry) < 0 ||
-			    libssh2_knownhost_writeline(kh, entry, line, sizeof line, &out,
+			    libssh2_knownhost_writeline(k->kh, entry, line, sizeof line, &out,
 							LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
 				fail(s, "cannot record the host key of %s: %s", name, ssh_errmsg(s));
 				break;
@@ -365,7 +547,6 @@ static int check_host_key(sess_t *s)
 		fail(s, "cannot check the host key of %s against %s: %s", name, s->known_hosts, ssh_errmsg(s));
 		break;
 	}
-	libssh2_knownhost_free(kh);
 	return ret;
 }
 
@@ -432,12 +613,15 @@ static void do_connect(sess_t *s)
 	}
 	libssh2_session_set_blocking(s->sess, 1);
 	libssh2_session_set_timeout(s->sess, (long)s->timeout * 1000);
-	if (libssh2_session_handshake(s->sess, s->sock)) {
-		fail(s, "SSH handshake failed: %s", ssh_errmsg(s));
-		return;
+	struct known k;
+	if (read_known_hosts(s, &k) == 0) {
+		prefer_known_types(s, &k);
+		if (libssh2_session_handshake(s->sess, s->sock))
+			fail(s, "SSH handshake failed: %s", ssh_errmsg(s));
+		else if (check_host_key(s, &k) == 0)
+			authenticate(s);
 	}
-	if (check_host_key(s) || authenticate(s))
-		return;
+	known_free(&k);
 }
 
 /* ---------------------------------------------------------------- worker: run */
@@ -697,7 +881,7 @@ static int l_connect(lua_State *L)
 	if (lua_getfield(L, 2, "port") != LUA_TNIL) {
 		int ok;
 		port = lua_tointegerx(L, -1, &ok);
-		luaL_argcheck(L, ok && port > 0 && port < 65536, 1, "'port' must be an integer 1..65535");
+		luaL_argcheck(L, ok && fr_port_valid(port), 1, "'port' must be an integer 1..65535");
 	}
 	lua_pop(L, 1);
 	s->port = (unsigned)port;

@@ -72,7 +72,6 @@ was interrupted keep their previous data as <dir>.flashback_bak next to the data
 answer with the restore point's GTID set.]],
   steps = {
     { id = "read_journal", name = "read the drill from the journal", always = true, run = function(ctx)
-        site.check_settings()
         local st = ctx.state
         if type(st.sites) ~= "table" or not st.frozen or not st.strategy then
           refuse("the journal records no drill started by plans/start.lua (nothing to stop)")

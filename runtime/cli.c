@@ -8,6 +8,7 @@
  * (the old tool crashed on `-si` without a port).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <lauxlib.h>
 
 #include "cli.h"
+#include "endpoint.h"
 
 void fr_cli_usage(void)
 {
@@ -26,14 +28,18 @@ void fr_cli_usage(void)
 	      "  --si HOST:PORT      source (production) router; overrides [source] host/port\n"
 	      "  --ti HOST:PORT      target (standby) router; overrides [target] host/port\n"
 	      "  --config FILE       INI file (default ./flashback.ini when it exists)\n"
-	      "  --set SEC.KEY=VALUE override one config value (KEY alone means site.KEY)\n"
+	      "  --set SEC.KEY=VALUE\n"
+	      "                      override one config value (KEY alone means site.KEY)\n"
 	      "  --dry-run           read live, print every write instead of doing it\n"
 	      "  --list              print the plan's steps and exit (connects nowhere)\n"
 	      "  --state-dir DIR     journal and lock directory (default ./log)\n"
 	      "  --site-dir DIR      the site's additions to the plans (default: [site] dir)\n"
 	      "  --log-json FILE     also write every log event as a JSON line to FILE\n"
-	      "  -v, --verbose       debug messages     -q, --quiet  warnings and errors only\n"
-	      "  -h, --help          this text          --version    print the version\n"
+	      "  -v, --verbose       debug messages\n"
+	      "  -q, --quiet         warnings and errors only\n"
+	      "  -h, --help          this text\n"
+	      "  --version           the version, the MySQL client library and any test-only\n"
+	      "                      build options (none in a release build)\n"
 	      "exit: 0 done, 1 a step failed, 2 usage or config error, 3 a precheck refused,\n"
 	      "      4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM (stopped\n"
 	      "      at the next step or wait, rolled back like a failure)\n",
@@ -48,39 +54,19 @@ static int usage_error(const char *fmt, const char *what)
 	return -1;
 }
 
-/* HOST:PORT, with [v6]:PORT accepted. The port must be 1..65535 and all digits. */
+/* HOST:PORT in endpoint.h's grammar (the one the INI file and routers' hosts follow too). The
+ * argument is not echoed when it holds a control character: it would break the one line. */
 static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *arg)
 {
-	const char *colon = strrchr(arg, ':');
-	if (colon == NULL || colon[1] == '\0') {
-		fprintf(stderr, "flashrun: %s '%s' has no port: expected HOST:PORT\n", opt, arg);
+	char why[FR_ENDPOINT_ERRLEN];
+	if (!fr_endpoint_parse(arg, ep->hostbuf, &ep->port, why, sizeof why)) {
+		bool printable = true;
+		for (const char *t = arg; *t; t++)
+			printable = printable && (unsigned char)*t >= 0x20 && *t != 0x7f;
+		fprintf(stderr, "flashrun: %s '%s': %s\n", opt, printable ? arg : "(unprintable)", why);
 		return -1;
 	}
-	const char *host = arg;
-	size_t hlen = (size_t)(colon - arg);
-	if (hlen >= 2 && arg[0] == '[' && arg[hlen - 1] == ']') {
-		host++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof ep->hostbuf) {
-		fprintf(stderr, "flashrun: %s '%s' has no valid host: expected HOST:PORT\n", opt, arg);
-		return -1;
-	}
-	char *end;
-	errno = 0;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || colon[1] < '0' || colon[1] > '9' || errno != 0) {
-		fprintf(stderr, "flashrun: %s '%s': port '%s' is not a number\n", opt, arg, colon + 1);
-		return -1;
-	}
-	if (port < 1 || port > 65535) {
-		fprintf(stderr, "flashrun: %s '%s': port %ld is out of range 1-65535\n", opt, arg, port);
-		return -1;
-	}
-	memcpy(ep->hostbuf, host, hlen);
-	ep->hostbuf[hlen] = '\0';
 	ep->host = ep->hostbuf;
-	ep->port = (int)port;
 	return 0;
 }
 

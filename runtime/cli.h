@@ -10,7 +10,7 @@ enum { FR_EXIT_OK = 0, FR_EXIT_STEP = 1, FR_EXIT_USAGE = 2, FR_EXIT_REFUSED = 3,
 
 struct fr_endpoint {
 	const char *host; /* points into argv, or NULL when not given */
-	char hostbuf[256];
+	char hostbuf[256];      /* FR_HOST_MAX + 1 */
 	int port;
 };
 

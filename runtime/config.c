@@ -6,8 +6,9 @@
  *   key = value                  value verbatim after trimming blanks: `a#b$c;d=e` stays that
  *   key = "with \"escapes\""     \" \\ \n \t ; nothing may follow the closing quote
  *   key = 'literal'              no escapes; the way to write a value with backslashes and "
- * Keys are case-sensitive; [source]/[target] accept only the known keys (a typo is an error,
- * not a silently missing password). Files may start with a UTF-8 BOM and use CRLF endings.
+ * Keys are case-sensitive; sections, keys and values are checked against the one schema
+ * (schema.c) here, so an error names the line (a typo is an error, not a silently missing
+ * password or a default host-key policy). Files may start with a UTF-8 BOM and use CRLF endings.
  * Text must be UTF-8 without control characters (tab excepted) so that nothing invisible ends
  * up in a password.
  */
@@ -25,21 +26,8 @@
 #include <lauxlib.h>
 
 #include "config.h"
+#include "schema.h"
 
-static const char *const known_sections[] = { "source", "target", "site", NULL };
-
-/* [source] and [target] describe one cluster's router; [site] is free. */
-static const char *const cluster_keys[] = {
-	"host", "port", "mysql_user", "mysql_password", "sys_user", "sys_password", "sys_port",
-	"ssh_key", "known_hosts", "host_key_policy", NULL
-};
-#define CLUSTER_KEYS_TEXT "host, port, mysql_user, mysql_password, sys_user, sys_password, " \
-	"sys_port, ssh_key, known_hosts, host_key_policy"
-
-/* [target] only: the account the standby router is registered with on production's router
- * (stop registers it again; the password cannot be read back). Default: mysql_user/_password. */
-static const char *const target_keys[] = { "router_user", "router_password", NULL };
-#define TARGET_KEYS_TEXT ", router_user, router_password"
 
 /* ---- the document ---- */
 
@@ -177,14 +165,6 @@ static bool check_text(struct parser *p, const char *s, size_t n)
 	return true;
 }
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list; list++)
-		if (strcmp(*list, s) == 0)
-			return true;
-	return false;
-}
-
 /* "[name]" — s..e is the line without leading blanks, s[0] == '['. */
 static bool parse_header(struct parser *p, const char *s, const char *e)
 {
@@ -203,12 +183,12 @@ static bool parse_header(struct parser *p, const char *s, const char *e)
 	if (b - a == 0)
 		return fail(p, "empty section name");
 	if ((size_t)(b - a) >= sizeof name)
-		return fail(p, "unknown section (known: [source], [target], [site])");
+		return fail(p, "unknown section (known: %s)", fr_schema_sections_text());
 	memcpy(name, a, b - a);
 	name[b - a] = '\0';
-	if (!in_list(known_sections, name))
-		return fail(p, "unknown section [%s] (known: [source], [target], [site]; names are "
-			       "lower-case)", name);
+	if (!fr_schema_section(name))
+		return fail(p, "unknown section [%s] (known: %s; names are lower-case)", name,
+			    fr_schema_sections_text());
 	struct fr_ini_section *dup = find_section(p->ini, name);
 	if (dup)
 		return fail(p, "duplicate section [%s] (first at line %d)", name, dup->line);
@@ -296,18 +276,14 @@ static char *parse_value(struct parser *p, const char *s, const char *e)
 	return out;
 }
 
-/* Ports are checked here so the error points at the line, not at a later connect. */
-static bool check_port(struct parser *p, const char *key, const char *value)
+/* Values are checked here so the error points at the line, not at a later connect. */
+static bool check_value(struct parser *p, const struct fr_ini_section *sec, const char *key,
+			const char *value)
 {
-	if (strcmp(key, "port") != 0 && strcmp(key, "sys_port") != 0)
+	char why[FR_INI_ERRLEN / 2];
+	if (fr_schema_check(fr_schema_find(sec->name, key), value, why, sizeof why))
 		return true;
-	long n = 0;
-	const char *t = value;
-	for (; *t >= '0' && *t <= '9' && n <= 65535; t++)
-		n = n * 10 + (*t - '0');
-	if (t == value || *t || n < 1 || n > 65535)
-		return fail(p, "%s must be a number from 1 to 65535", key);
-	return true;
+	return fail(p, "%s.%s: %s", sec->name, key, why);
 }
 
 /* "key = value" — s..e is the line without leading blanks. */
@@ -333,10 +309,11 @@ static bool parse_pair(struct parser *p, const char *s, const char *e)
 	struct fr_ini_section *sec = p->section;
 	if (!sec)
 		return fail(p, "key '%s' outside a section (start with [source], [target] or [site])", key);
-	bool target = strcmp(sec->name, "target") == 0;
-	if (strcmp(sec->name, "site") != 0 && !in_list(cluster_keys, key) && !(target && in_list(target_keys, key)))
-		return fail(p, "unknown key '%s' in [%s] (known: " CLUSTER_KEYS_TEXT "%s)", key, sec->name,
-			    target ? TARGET_KEYS_TEXT : "");
+	if (!fr_schema_find(sec->name, key)) {
+		char known[FR_INI_ERRLEN - 256];
+		fr_schema_known(sec->name, known, sizeof known);
+		return fail(p, "unknown key '%s' in [%s] (known: %s)", key, sec->name, known);
+	}
 	struct fr_ini_pair *dup = find_pair(sec, key);
 	if (dup)
 		return fail(p, "duplicate key '%s' in [%s] (first at line %d)", key, sec->name, dup->line);
@@ -347,7 +324,7 @@ static bool parse_pair(struct parser *p, const char *s, const char *e)
 	char *value = parse_value(p, v, e);
 	if (!value)
 		return false;
-	if (!check_port(p, key, value) ||
+	if (!check_value(p, sec, key, value) ||
 	    !grow((void **)&sec->pairs, &sec->cap, sec->npairs, sizeof *sec->pairs)) {
 		if (!p->err[0])
 			fail(p, "out of memory");

@@ -10,7 +10,7 @@
 
 #define FR_INI_MAX_LINE 4096        /* bytes per line, without the line ending */
 #define FR_INI_MAX_SIZE (1 << 20)   /* bytes per file: a config is a few hundred */
-#define FR_INI_ERRLEN 512           /* room for any message this reader writes */
+#define FR_INI_ERRLEN 2048          /* room for any message this reader writes */
 
 struct fr_ini_pair {
 	char *key, *value;

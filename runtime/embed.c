@@ -23,6 +23,8 @@ int luaopen_flashrun_sql(lua_State *L);
 int luaopen_flashrun_ssh(lua_State *L);
 int luaopen_flashrun_gtid(lua_State *L);
 int luaopen_flashrun_config(lua_State *L);
+int luaopen_flashrun_schema(lua_State *L);
+int luaopen_flashrun_endpoint(lua_State *L);
 int luaopen_flashrun_redo(lua_State *L);
 int luaopen_flashrun_signals(lua_State *L);
 
@@ -34,6 +36,8 @@ static const luaL_Reg PRELOAD[] = {
 	{ "flashrun.ssh", luaopen_flashrun_ssh },
 	{ "flashrun.gtid", luaopen_flashrun_gtid },
 	{ "flashrun.config", luaopen_flashrun_config },
+	{ "flashrun.schema", luaopen_flashrun_schema },
+	{ "flashrun.endpoint", luaopen_flashrun_endpoint },
 	{ "flashrun.redo", luaopen_flashrun_redo },
 	{ "flashrun.signals", luaopen_flashrun_signals },
 	{ "flashrun.sched", luaopen_flashrun_sched },

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "embed.h"
+#include "sql.h"
 
 int main(int argc, char **argv)
 {
@@ -15,7 +16,8 @@ int main(int argc, char **argv)
 	if (cli.help)
 		fr_cli_usage();
 	else if (cli.version)
-		printf("flashrun %s\n", FLASHRUN_VERSION);
+		printf("flashrun %s\nclient library: %s\ntest options: %s\n", FLASHRUN_VERSION,
+		       fr_sql_client_library(), FLASHRUN_TEST_OPTIONS);
 	else
 		status = fr_run(&cli, argv[0]);
 	fr_cli_free(&cli);

@@ -146,12 +146,11 @@ end
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
 function M.run(opts)
   opts = opts or {}
-  site.check_settings()
   local r = { failures = {}, warnings = {}, nodes = {} }
   local src_router = cluster.try_connect("source", config.source.host, config.source.port)
   local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)
-  report(r, src_router ~= nil, "source router %s:%d answers SQL", config.source.host, config.source.port)
-  report(r, tgt_router ~= nil, "standby router %s:%d answers SQL", config.target.host, config.target.port)
+  report(r, src_router ~= nil, "source router %s answers SQL", router.id(config.source.host, config.source.port))
+  report(r, tgt_router ~= nil, "standby router %s answers SQL", router.id(config.target.host, config.target.port))
   if not (src_router and tgt_router) then refuse("routers unreachable:\n  " .. table.concat(r.failures, "\n  ")) end
   r.src_router, r.tgt_router = src_router, tgt_router
   local topo = cluster.topology(src_router, tgt_router)

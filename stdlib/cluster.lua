@@ -19,7 +19,7 @@ function M.connect(side, host, port, opts)
                          password = opts.password or c.mysql_password, database = opts.database,
                          timeout = opts.timeout }
   if not conn then
-    error(("cannot connect to %s:%s as %s: %s"):format(host, tostring(port), opts.user or c.mysql_user, tostring(err)), 0)
+    error(("cannot connect to %s as %s: %s"):format(router.id(host, port), opts.user or c.mysql_user, tostring(err)), 0)
   end
   return conn
 end
@@ -46,7 +46,7 @@ function M.ssh(side, host)
   local c = creds(side)
   local s, err = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
                       key = c.ssh_key, known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
-  if not s then error(("cannot ssh to %s:%s as %s: %s"):format(host, tostring(c.sys_port), tostring(c.sys_user), tostring(err)), 0) end
+  if not s then error(("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), 0) end
   sessions[key] = s
   return s
 end

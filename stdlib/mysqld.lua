@@ -75,12 +75,6 @@ function M.state(s, m)
   return st
 end
 
--- True when m's server runs or is starting (a proven mysqld, or its mysqld_safe).
-function M.runs(s, m)
-  local st = M.state(s, m)
-  return st.server ~= nil or #st.helpers > 0
-end
-
 -- Waits while m's server is starting (processes, but mysqld has not written its pid file, which
 -- it does late in its start-up): a second
 -- server started beside it would share its datadir and logs, and a signal would interrupt its
@@ -160,12 +154,27 @@ function M.start_command(m)
     :format(Q(m.mysqld_safe), Q(m.conf), Q(m.os_user), skip)
 end
 
--- Starts m's server unless it runs or is starting, and waits until it answers SQL. Returns the
--- connection (nil in a rehearsal, where nothing was shut down).
+-- Starts m's server unless it runs, and waits until it answers SQL. A server still starting (an
+-- interrupted run started it) is waited for; one shutting down (an interrupted run asked it
+-- to) is waited out, then started. Returns the connection (nil in a rehearsal, where nothing
+-- was shut down).
 function M.start(s, m)
-  local st = M.state(s, m)
-  if dry_run or (not st.server and #st.helpers == 0) then cluster.run(s, M.start_command(m))
-  elseif not up_or_gone(st) then log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id) end
+  if not dry_run then
+    local st = M.state(s, m)
+    if st.server or #st.helpers > 0 then
+      if not up_or_gone(st) then log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id) end
+      local conn
+      wait.wait_until(m.id .. " answers SQL or has stopped", function()
+        local c = cluster.try_connect("target", m.host, m.port, { timeout = 5 })
+        if c and c:query("SELECT 1 AS one") then conn = c; return true end
+        if c then c:close() end
+        local now_st = M.parse_state(cluster.read(s, M.state_script(m)))
+        return not now_st.server and #now_st.helpers == 0, "it neither answers nor has stopped"
+      end, site.num("start_timeout") + site.num("stop_timeout"))
+      if conn then return conn end
+    end
+  end
+  cluster.run(s, M.start_command(m))
   local ok, conn = pcall(M.wait_answers, m)
   if not ok then
     local tail = m.log_error and cluster.read(s, "tail -n 5 " .. Q(m.log_error)) or ""

@@ -26,7 +26,7 @@ local M = {}
 
 local Q = shell.quote
 
--- The strategy asked for (checked by site.check_settings): local, donor, reflink or auto.
+-- The strategy asked for (checked when the configuration loads): local, donor, reflink or auto.
 function M.strategy() return site.get("restore_point") end
 
 -- The directories copied for a reflink restore point: every data directory of m, each under the

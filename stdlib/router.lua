@@ -1,13 +1,15 @@
 -- router.lua — GreatDB Router (dbscale) statements and the parsing of their results.
 -- A node's identity is host:port, never the host alone (two instances may share a host).
 local shell = require "shell"
+local endpoint = require "flashrun.endpoint"
 local server = require "server"
 local M = {}
 
 M.STANDBY_SERVER = "slave_dbscale_server"   -- the standby router, as registered on the source router
 M.STANDBY_SOURCE = "slave_dbscale_source"
 
-function M.id(host, port) return tostring(host) .. ":" .. tostring(math.floor(tonumber(port))) end
+-- "host:port", or "[v6]:port" for an IPv6 host (endpoint.format).
+function M.id(host, port) return endpoint.format(tostring(host), math.floor(tonumber(port))) end
 
 M.DEFAULT_SPEC_LOAD = "-1-1000-400-800"          -- the load figures of the seed's server datasource
 
@@ -60,11 +62,14 @@ function M.dataservers(conn)
   local list = {}
   for _, r in ipairs(rows) do
     local name = server.value(r.servername) or server.value(r.Servername) or ""
-    local host = server.value(r.host) or ""
-    local port = tonumber(server.value(r.port))
-    if not shell.is_name(name) then error(("router returned an unusable server name %q"):format(name), 0) end
-    if not shell.is_host(host) or not shell.is_port(port) then
-      error(("router returned an unusable address for %s: %q:%s"):format(name, host, tostring(port)), 0)
+    local rhost = server.value(r.host) or ""
+    local rport = server.value(r.port)
+    if not shell.is_name(name) then error(("router returned an unusable server name %s"):format(shell.show(name)), 0) end
+    local host, herr = endpoint.host(rhost)
+    local port, perr = endpoint.port(rport)
+    if not host or not port then
+      error(("router returned an unusable address for %s: host %s, port %s (%s)"):format(name, shell.show(rhost),
+            shell.show(rport), herr or perr), 0)
     end
     local status = server.value(r.status) or ""
     local mos = server.value(r["master-online-status"]) or ""
@@ -124,10 +129,9 @@ function M.next_group_id(source_conn, connect)
   if rows then
     for _, r in ipairs(rows) do
       if server.value(r.master_dbscale) == "master" then
-        local hp = server.value(r.host) or ""
-        local h, p = hp:match("^(.+):(%d+)$")
-        if h and shell.is_host(h) then
-          local c = connect(h, tonumber(p))
+        local h, p = endpoint.parse(server.value(r.host) or "")
+        if h then
+          local c = connect(h, p)
           if c then target = c end
         end
       end

@@ -1,5 +1,6 @@
 -- shell.lua — quoting for remote shell commands and SQL literals, and validators for names and
 -- paths that come from routers and servers before they reach a command line or a statement.
+local endpoint = require "flashrun.endpoint"
 local M = {}
 
 -- POSIX single-quote escaping: 'it'\''s'. Safe for any byte except NUL.
@@ -15,25 +16,23 @@ function M.sql_string(s)
   return "'" .. s:gsub("\\", "\\\\"):gsub("'", "''"):gsub("\0", "\\0") .. "'"
 end
 
+-- A value from a router or server, quoted for a one-line message: %q, with newlines as \n (%q
+-- keeps them as a backslash and a real newline) and at most 80 bytes shown.
+function M.show(v)
+  local s = tostring(v)
+  local cut = #s > 80
+  return (("%q"):format(cut and s:sub(1, 80) or s):gsub("\\\n", "\\n")) .. (cut and "…" or "")
+end
+
 -- Names a router or a server hands us (dataserver names, users, plugin names).
 function M.is_name(s)
   return type(s) == "string" and #s > 0 and #s <= 128 and s:match("^[%w_%-%.]+$") ~= nil
 end
 
--- Host names and IPv4/IPv6 literals.
-function M.is_host(s)
-  return type(s) == "string" and #s > 0 and #s <= 255 and s:match("^[%w%.%-:%[%]]+$") ~= nil
-    and not s:match("^%-")
-end
-
-function M.is_port(p)
-  if type(p) == "string" then
-    if not p:match("^%d+$") then return false end -- no "0x10", "1e3" or " 80"
-    p = tonumber(p)
-  end
-  p = math.tointeger(p) -- 3306.0 (a port read back from JSON) is 3306
-  return p ~= nil and p > 0 and p < 65536
-end
+-- Hosts and ports in the one grammar every source follows (runtime/endpoint.c): names, IPv4,
+-- IPv6 bare or bracketed; ports 1..65535 as an integer or plain digits.
+function M.is_host(s) return endpoint.host(s) ~= nil end
+function M.is_port(p) return endpoint.port(p) ~= nil end
 
 -- Normalizes an absolute path: collapses "//" and "/./", drops a trailing "/". Returns nil for
 -- relative paths, ".." components or characters we do not put on a command line.

@@ -6,60 +6,22 @@
 local shell = require "shell"
 local server = require "server"
 local cluster = require "cluster"
+local settings = require "flashrun.settings"
 local M = {}
 
--- Documented [site] keys and their defaults (README: "Site settings").
-M.defaults = {
-  restore_point = "auto",       -- auto: reflink where the filesystems take it, else local; local, donor, reflink
-  reflink_margin_pct = "10",    -- free space a reflink restore point needs: this share of the datadir (what the drill changes)
-  restore_point_dir = "",       -- default <instance_dir>/flashback_restore_point; on the datadir's filesystem
-  disk_threshold = "45",        -- max % used on the datadir filesystem
-  disk_margin_mb = "256",       -- free space needed beyond the data a restore point copies
-  data_root = "",               -- destructive commands stay strictly below it; default parent of instance_dir
-  instance_dir = "",            -- default dirname(@@datadir)
-  conf_file = "",               -- default the running mysqld's --defaults-file
-  basedir = "",                 -- default @@basedir
-  mysqld = "", mysqld_safe = "", mysql = "",   -- default <basedir>/bin/<name>
-  os_user = "",                 -- default the owner of the running mysqld process
-  start_timeout = "180",        -- seconds for an instance to answer after a start
-  stop_timeout = "600",         -- seconds for an instance to shut down (a big buffer pool takes long)
-  apply_timeout = "600",        -- seconds for the standby to apply what it received
-  clone_timeout = "3600",       -- seconds for one clone
-  max_delay = "0",              -- seconds behind production verify accepts
-  marker_schema = "flashrun",   -- schema of the marker stop writes on production
-  dir = "",                     -- site directory: the site's additions to the plans (--site-dir wins)
-}
+-- [site] settings: their keys, types and defaults are the schema's (runtime/schema.c; README
+-- "Site settings"). They are checked when the configuration loads, from every source, so a
+-- misspelt or malformed setting stops the run before any step.
+local KEYS = settings.KEYS.site
 
--- A misspelt setting must not be silently ignored: the run stops naming it.
--- Settings that take one of a few words.
-M.choices = { restore_point = { "auto", "local", "donor", "reflink" } }
 
-local function check_choices()
-  for k, words in pairs(M.choices) do
-    local v = M.get(k)
-    local ok = false
-    for _, w in ipairs(words) do ok = ok or v == w end
-    if not ok then error(("site.%s must be one of %s, not %q"):format(k, table.concat(words, ", "), tostring(v)), 0) end
-  end
-end
-
-function M.check_settings()
-  local unknown = {}
-  for k in pairs(config.site or {}) do
-    if M.defaults[k] == nil then unknown[#unknown + 1] = k end
-  end
-  if #unknown == 0 then return check_choices() end
-  table.sort(unknown)
-  local known = {}
-  for k in pairs(M.defaults) do known[#known + 1] = k end
-  table.sort(known)
-  error(("unknown [site] setting%s %s (known: %s)"):format(#unknown > 1 and "s" or "",
-        table.concat(unknown, ", "), table.concat(known, ", ")), 0)
-end
-
+-- The value of a [site] setting, its default when unset. An unknown key is a mistake in the
+-- calling code, not in the configuration.
 function M.get(key)
+  local k = KEYS[key]
+  if not k then error(("site.get: no [site] setting %q in the schema"):format(tostring(key)), 2) end
   local v = config.site and config.site[key]
-  if v == nil or v == "" then v = M.defaults[key] end
+  if v == nil or v == "" then v = k.default end
   return v
 end
 

@@ -3,6 +3,7 @@
 -- one), print the plan's recovery text when the rollback could not be completed, and resume
 -- an unfinished run by skipping the steps it already did. SIGINT/SIGTERM stop the run at the
 -- next step boundary (or wait) and roll back like a failure; the exit code is then 128 + signal.
+local endpoint = require "flashrun.endpoint"
 local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local errors = require "flashrun.errors"
@@ -156,7 +157,7 @@ local function endpoints(plan, config)
   local e = {}
   for _, sec in ipairs(plan.needs or {}) do
     local c = config[sec]
-    if type(c) == "table" and c.host then e[sec] = c.host .. ":" .. tostring(c.port) end
+    if type(c) == "table" and c.host then e[sec] = endpoint.format(c.host, c.port) end
   end
   return e
 end

@@ -1,11 +1,17 @@
 -- flashrun.settings — the run's configuration, assembled in this order (later wins):
 --   1. the INI file (--config FILE, else ./flashback.ini when it exists) via flashrun.config
---   2. environment: FLASHRUN_<SECTION>_<KEY>=value (e.g. FLASHRUN_SOURCE_MYSQL_PASSWORD)
+--   2. environment: FLASHRUN_<SECTION>_<KEY>=value (e.g. FLASHRUN_SOURCE_MYSQL_PASSWORD); only
+--      the FLASHRUN_SOURCE_, FLASHRUN_TARGET_ and FLASHRUN_SITE_ prefixes are configuration
+--      (FLASHRUN_STDLIB and the test knobs are not)
 --   3. --set SECTION.KEY=VALUE (a KEY without a section means site.KEY)
---   4. --si / --ti HOST:PORT (source / target host and port)
--- then ports become numbers, every *password / *passphrase value is registered as a secret,
--- and the result is wrapped read-only. Problems raise errors.usage (exit 2).
+--   4. --si / --ti HOST:PORT (source / target host and port, parsed by flashrun.endpoint)
+-- Every key and value from every source is checked against the one schema (runtime/schema.c,
+-- as `flashrun.schema`): an unknown key or a bad value exits 2 naming where it came from (the
+-- file's line, the variable, the --set argument) — never the value, which may be a password.
+-- Then defaults fill what is unset, ports become numbers, every secret is registered with the
+-- log's redaction, and the result is wrapped read-only.
 local cfgfile = require "flashrun.config"
+local schema = require "flashrun.schema"
 local log = require "flashrun.log"
 local errors = require "flashrun.errors"
 local readonly = require "flashrun.readonly"
@@ -13,15 +19,17 @@ local readonly = require "flashrun.readonly"
 local M = {}
 
 M.DEFAULT_FILE = "flashback.ini"
-local SECTIONS = { "source", "target", "site" }
-local PORT_KEYS = { port = true, sys_port = true }
 
 -- What "needs = {'source'}" means: the keys a section must have before a plan may run.
 M.REQUIRED = { "host", "port", "mysql_user", "mysql_password" }
 
-local function is_secret_key(k)
-  return k:match("password$") ~= nil or k:match("passphrase$") ~= nil
+-- section -> key -> its schema entry (from flashrun.schema, the one definition).
+local KEYS = {}
+for _, sec in ipairs(schema.sections()) do
+  KEYS[sec] = {}
+  for _, k in ipairs(schema.keys(sec)) do KEYS[sec][k.key] = k end
 end
+M.KEYS = KEYS
 
 local function exists(path)
   local f = io.open(path, "r")
@@ -29,73 +37,79 @@ local function exists(path)
   return false
 end
 
+-- One value from a source: checked, then stored (a port as an integer). `where` names the
+-- source for the message.
+local function put(sections, where, sec, key, value)
+  local v, why = schema.check(sec, key, value)
+  if v == nil then errors.usage("%s: %s", where, why) end
+  sections[sec][key] = v
+end
+
 local function load_file(cli, sections)
   local path = cli.config
   if not path and exists(M.DEFAULT_FILE) then path = M.DEFAULT_FILE end
   if not path then return nil end
+  -- The reader checks every section, key and value against the schema, naming file:line.
   local t, err = cfgfile.load(path)
   if not t then errors.usage("config: %s", tostring(err)) end
   for sec, kv in pairs(t) do
-    if type(kv) == "table" then
-      sections[sec] = sections[sec] or {}
-      for k, v in pairs(kv) do sections[sec][k] = v end
-    end
+    for k, v in pairs(kv) do put(sections, path, sec, k, v) end
   end
   return path
 end
 
+local ENV_SECTIONS = { SOURCE = "source", TARGET = "target", SITE = "site" }
+
 local function apply_env(env, sections)
-  -- Sorted so that the outcome does not depend on hash order.
+  -- Sorted so that the outcome (and the first error) does not depend on hash order.
   local names = {}
   for name in pairs(env or {}) do names[#names + 1] = name end
   table.sort(names)
   for _, name in ipairs(names) do
-    local sec, key = name:match("^FLASHRUN_(%w+)_(.+)$")
-    if sec then
-      sec = sec:lower()
-      if sections[sec] then sections[sec][key:lower()] = env[name] end
-    end
+    local sec, key = name:match("^FLASHRUN_(%u+)_(.+)$")
+    sec = sec and ENV_SECTIONS[sec]
+    if sec then put(sections, "environment variable " .. name, sec, key:lower(), env[name]) end
   end
 end
 
 local function apply_sets(sets, sections)
   for _, item in ipairs(sets or {}) do
     local lhs, value = item:match("^([^=]+)=(.*)$")
-    local sec, key = lhs:match("^([%w_]+)%.([%w_%.%-]+)$")
+    local sec, key = lhs:match("^([^.]+)%.(.+)$")
     if not sec then sec, key = "site", lhs end
-    if not key:match("^[%w_%.%-]+$") then
-      errors.usage("--set '%s': expected SECTION.KEY=VALUE or KEY=VALUE", lhs)
+    if not KEYS[sec] then
+      errors.usage("--set %s: unknown section '%s' (known: %s; KEY alone means site.KEY)",
+                   lhs, sec, table.concat(schema.sections(), ", "))
     end
-    sections[sec] = sections[sec] or {}
-    sections[sec][key] = value
+    put(sections, "--set " .. lhs, sec, key, value)
   end
 end
 
 local function apply_endpoint(ep, section)
   if not ep then return end
   section.host = ep.host
-  section.port = tostring(ep.port)
+  section.port = ep.port
 end
 
-local function convert_ports(sections)
-  for sec, kv in pairs(sections) do
-    for k, v in pairs(kv) do
-      if PORT_KEYS[k] and type(v) ~= "number" then
-        local n = math.tointeger(tonumber(v))
-        if not n or n < 1 or n > 65535 or not tostring(v):match("^%s*%d+%s*$") then
-          errors.usage("config %s.%s = '%s': a port must be a number from 1 to 65535",
-                       sec, k, tostring(v))
-        end
-        kv[k] = n
-      end
+-- Unset or empty typed values take the schema's default (or the value of the key it names:
+-- router_user is mysql_user unless given); an empty text stays (an empty password is a value).
+local function fill_defaults(sections)
+  for sec, keys in pairs(KEYS) do
+    local kv = sections[sec]
+    for key, k in pairs(keys) do
+      local v = kv[key]
+      if v == "" and k.type ~= "text" then v = nil end
+      if v == nil and k.same_as then v = kv[k.same_as] end
+      if v == nil and k.default then v = schema.check(sec, key, k.default) end
+      kv[key] = v
     end
   end
 end
 
 local function register_secrets(sections)
-  for _, kv in pairs(sections) do
+  for sec, kv in pairs(sections) do
     for k, v in pairs(kv) do
-      if type(v) == "string" and is_secret_key(k) then log.secret(v) end
+      if type(v) == "string" and v ~= "" and KEYS[sec][k].secret then log.secret(v) end
     end
   end
 end
@@ -103,20 +117,16 @@ end
 -- build(cli) -> read-only config table, path of the file used (or nil)
 function M.build(cli)
   local sections = {}
-  for _, s in ipairs(SECTIONS) do sections[s] = {} end
+  for sec in pairs(KEYS) do sections[sec] = {} end
   local path = load_file(cli, sections)
   register_secrets(sections) -- at once: nothing below may print one
   apply_env(cli.env, sections)
+  register_secrets(sections)
   apply_sets(cli.sets, sections)
   apply_endpoint(cli.si, sections.source)
   apply_endpoint(cli.ti, sections.target)
+  fill_defaults(sections)
   register_secrets(sections)
-  convert_ports(sections)
-  -- [target] router_user / router_password: the account the standby router is registered with
-  -- on production's router; by default the target's MySQL account.
-  local t = sections.target
-  if t.router_user == nil then t.router_user = t.mysql_user end
-  if t.router_password == nil then t.router_password = t.mysql_password end
   return readonly.wrap(sections, "config"), path
 end
 

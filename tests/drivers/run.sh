@@ -40,12 +40,30 @@ sql)
 	run 0 "$HERE/test_sql.lua"
 	has "server "; has "4 x SELECT SLEEP(1)"; has "plan drivers-sql-live done"
 	records 0
-	run 0 "$HERE/test_sql.lua" --dry-run --set phase=dry
+	FLASHRUN_TEST_PHASE=dry run 0 "$HERE/test_sql.lua" --dry-run
 	records 2
 	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: INSERT INTO t.a VALUES (3," stdout
 	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: ALTER USER 'fr'@'%' IDENTIFIED BY '******'" stdout
-	run 0 "$HERE/test_sql.lua" --set phase=after
+	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_sql.lua"
 	for pw in "$FR_MYSQL_FR_PW" "$FR_MYSQL_FR_PW2"; do lacks "$pw" all; done
+	;;
+native_auth)
+	[ -n "${FR_ROUTER_HOST:-}" ] || skip "FR_ROUTER_HOST not set: run through with-servers.sh router-native"
+	lib=$("$FR" --version | sed -n 's/^client library: \([a-z]*\) .*/\1/p')
+	echo "client library: $lib"
+	# libmariadb has mysql_native_password built in; Oracle's libmysqlclient 9.x loads it from its
+	# plugin directory, where Debian's mysql-client-core puts it.
+	run 0 "$HERE/test_native_auth.lua" --set expect=ok
+	has "logged in with mysql_native_password"
+	case $lib in
+	libmariadb) ;;
+	libmysqlclient)
+		mkdir "$WORK/no-plugins"
+		LIBMYSQL_PLUGIN_DIR=$WORK/no-plugins run 0 "$HERE/test_native_auth.lua" --set expect=missing
+		has "refused as expected"; has "mysql_native_password"; has "mysql-client-core" ;;
+	*) fail "unknown client library in flashrun --version: '$lib'" ;;
+	esac
+	lacks "$FR_ROUTER_PASSWORD" all
 	;;
 ssh)
 	[ -n "${FR_SSH_HOST:-}" ] || skip "FR_SSH_HOST not set: run through with-servers.sh ssh"
@@ -53,14 +71,14 @@ ssh)
 	run 0 "$HERE/test_ssh.lua"
 	has "4 x remote sleep 1"; has "plan drivers-ssh-live done"
 	records 0
-	run 0 "$HERE/test_ssh.lua" --dry-run --set phase=dry
+	FLASHRUN_TEST_PHASE=dry run 0 "$HERE/test_ssh.lua" --dry-run
 	records 4
 	has "DRY-RUN ssh $target: touch /tmp/home/dry-marker" stdout
 	has "DRY-RUN ssh $target: cat > /tmp/home/dry2 <<stdin (12 bytes)" stdout
 	has "DRY-RUN ssh $target: write_file /tmp/home/dry3 (12 bytes, mode 0600)" stdout
 	has "DRY-RUN ssh $target: echo ****** > /tmp/home/dry4" stdout
 	lacks "s3cr3t" all
-	run 0 "$HERE/test_ssh.lua" --set phase=after
+	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_ssh.lua"
 	for f in dry-marker dry2 dry3 dry4; do [ ! -e "$FR_SSH_HOMEDIR/$f" ] || fail "the dry run created $f"; done
 	lacks "$FR_SSH_PASSWORD" all
 	;;

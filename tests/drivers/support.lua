@@ -22,7 +22,7 @@ end
 -- picked with --set phase=NAME (default "live"): "dry" must run under --dry-run and performs
 -- the writes, "after" checks live that none of them happened. run.sh checks the records.
 function M.plan(name, phases)
-  local phase = config.site.phase or "live"
+  local phase = os.getenv("FLASHRUN_TEST_PHASE") or "live"
   local p = phases[phase]
   if p == nil then error(string.format("%s: no phase '%s'", name, phase), 2) end
   if (phase == "dry") ~= dry_run then

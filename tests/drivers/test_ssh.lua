@@ -39,7 +39,7 @@ local live = {
       check(s, "accept-new: %s", tostring(err))
       s:close(); s:close() -- idempotent
       local f = assert(io.open(kh)); local line = f:read("a"); f:close()
-      check(line:find("[" .. host .. "]:" .. port, 1, true) and line:find("ssh-ed25519", 1, true), "known_hosts: %s", line)
+      check(line:find("[" .. host .. "]:" .. port, 1, true) and line:find("^%[%S+ %S+ %S+\n$"), "known_hosts: %s", line)
       check(not line:find(pw, 1, true), "password in known_hosts")
       s, err = connect{ host_key_policy = "strict" }
       check(s, "strict with the recorded key: %s", tostring(err)); s:close()
@@ -50,6 +50,50 @@ local live = {
       bf:write(string.format("[%s]:%d %s\n", host, port, other:match("^(%S+ %S+)"))); bf:close()
       s, err = connect{ known_hosts = bad }
       check(s == nil and err:find("does not match"), "mismatch: %s", tostring(err))
+    end },
+  { name = "known_hosts as OpenSSH writes it", run = function()
+      -- The server offers ed25519, ECDSA and RSA host keys. known_hosts files holding one type,
+      -- several, hashed names, markers and lines libssh2 cannot parse must all work as with
+      -- OpenSSH (issue 9: an ed25519-only file made strict refuse a host OpenSSH accepts).
+      local function pub(var) local f = assert(io.open(env(var))); local l = f:read("l"); f:close(); return l:match("^(%S+ %S+)") end
+      local ed, ec, rsa = pub"FR_SSH_HOSTPUB", pub"FR_SSH_HOSTPUB_ECDSA", pub"FR_SSH_HOSTPUB_RSA"
+      local name = ("[%s]:%d"):format(host, port)
+      local n = 0
+      local function file(lines)
+        n = n + 1
+        local path = ("%s/kh_%d"):format(dir, n)
+        local f = assert(io.open(path, "w")); f:write(table.concat(lines, "\n"), "\n"); f:close()
+        return path
+      end
+      local function works(path, what, policy)
+        local s, err = connect{ known_hosts = path, host_key_policy = policy or "strict" }
+        check(s, "%s: %s", what, tostring(err)); if s then s:close() end
+      end
+      local function refused(path, what, want, policy)
+        local s, err = connect{ known_hosts = path, host_key_policy = policy or "strict" }
+        check(s == nil and tostring(err):find(want, 1, true), "%s (%s): %s", what, policy or "strict", tostring(err))
+        if s then s:close() end
+      end
+      works(file{ name .. " " .. ed }, "ed25519 only")
+      works(file{ name .. " " .. ec }, "ecdsa only")
+      works(file{ "# a comment", "", name .. " " .. rsa, name .. " " .. ec, name .. " " .. ed }, "mixed")
+      works(file{ name .. " sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t",
+                  "this line is garbage", name .. " " .. ed }, "lines libssh2 cannot parse, then the key")
+      works(file{ "@cert-authority *.example.com " .. ec, name .. " " .. ed }, "@cert-authority skipped")
+      works(file{ "otherhost " .. ec, "[" .. host .. "]:1 " .. ec, name .. " " .. ed }, "other hosts' entries")
+      -- hashed names, as HashKnownHosts writes them
+      local hashed = file{ name .. " " .. ed }
+      check(os.execute(("ssh-keygen -q -H -f '%s' >/dev/null 2>&1"):format(hashed)), "ssh-keygen -H failed")
+      local f = assert(io.open(hashed)); local text = f:read("a"); f:close()
+      check(text:find("^|1|") and not text:find(host, 1, true), "not hashed: %s", text)
+      works(hashed, "hashed name")
+      -- @revoked: refused under every policy, even when the same key is also recorded as valid
+      local rev = file{ "@revoked * " .. ed, name .. " " .. ed }
+      for _, policy in ipairs{ "strict", "accept-new", "off" } do refused(rev, "@revoked", "marked @revoked", policy) end
+      -- a revoked key of another type does not stop the recorded one
+      works(file{ "@revoked * " .. ec, name .. " " .. ed }, "another key revoked")
+      -- the mismatch check still holds with the type known_hosts asks for
+      refused(file{ name .. " " .. pub"FR_SSH_HOSTPUB":gsub("AAAA", "AAAB", 1) }, "corrupt ed25519 key", "")
     end },
   { name = "password and key logins", run = function()
       -- wrong password, no key: fails, says what was tried, never shows the password

@@ -1,6 +1,7 @@
 #!/bin/bash
-# with-servers.sh {ssh|mysql} COMMAND... — bring up a throwaway sshd (127.0.0.1:22222) or mysqld
-# (127.0.0.1:23306) from the lab's Debian rootfs, run COMMAND with the connection details in the
+# with-servers.sh {ssh|mysql|router-native} COMMAND... — bring up a throwaway sshd (:22222) or
+# mysqld (:23306) from the lab's Debian rootfs, or the router emulator (:23307, FR_ROUTER_BIN)
+# offering only mysql_native_password, run COMMAND with the connection details in the
 # environment, stop the server, and return COMMAND's status (77 = skipped).
 #
 # The rootfs is never modified: the server runs chrooted inside a private mount namespace where
@@ -54,7 +55,10 @@ ssh)
 	echo "frkey:*:19000:0:99999:7:::" >>"$T/etc/shadow"
 	echo "frkey:x:4243:" >>"$T/etc/group"
 	mkdir -p "$T/tmp/home/.ssh" "$T/tmp/keyhome/.ssh" "$T/client"
+	# three host keys, as a stock sshd has: known_hosts tests need a server offering several types
 	ssh-keygen -q -t ed25519 -N '' -f "$T/tmp/hostkey" -C flashrun-test-host
+	ssh-keygen -q -t ecdsa -N '' -f "$T/tmp/hostkey_ecdsa" -C flashrun-test-host
+	ssh-keygen -q -t rsa -b 2048 -N '' -f "$T/tmp/hostkey_rsa" -C flashrun-test-host
 	ssh-keygen -q -t ed25519 -N '' -f "$T/client/id_ed25519" -C flashrun-test-user
 	cp "$T/client/id_ed25519.pub" "$T/tmp/home/.ssh/authorized_keys"
 	cp "$T/client/id_ed25519.pub" "$T/tmp/keyhome/.ssh/authorized_keys"
@@ -64,6 +68,8 @@ ssh)
 ListenAddress $addr
 Port 22222
 HostKey /tmp/hostkey
+HostKey /tmp/hostkey_ecdsa
+HostKey /tmp/hostkey_rsa
 PidFile none
 UsePAM no
 StrictModes no
@@ -85,7 +91,8 @@ EOF
 	wait_port 22222 10 || { cat "$T/server.log"; echo "FAIL: sshd did not start"; exit 1; }
 	export FR_SSH_HOST=$addr FR_SSH_PORT=22222 FR_SSH_USER=frtest FR_SSH_KEYUSER=frkey \
 		FR_SSH_PASSWORD="$pw" FR_SSH_KEY="$T/client/id_ed25519" FR_SSH_DIR="$T/client" \
-		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOMEDIR="$T/tmp/home"
+		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOSTPUB_ECDSA="$T/tmp/hostkey_ecdsa.pub" \
+		FR_SSH_HOSTPUB_RSA="$T/tmp/hostkey_rsa.pub" FR_SSH_HOMEDIR="$T/tmp/home"
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"
@@ -105,8 +112,29 @@ mysql)
 	wait_port 23306 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
 	export FR_MYSQL_HOST=$addr FR_MYSQL_PORT=23306
 	;;
+router-native)
+	# The lab's router emulator with an account WITH mysql_native_password (as GreatDB 8.0 accounts
+	# often are; MySQL 9.x servers no longer offer the plugin): every login is switched to it.
+	emu=${FR_ROUTER_BIN:-}
+	[ -x "$emu" ] || skip "no dbscale-emu (FR_ROUTER_BIN)"
+	pw="Nat-$$-#pa\$s w"
+	cat >"$T/router.conf" <<EOF
+listen = $addr:23307
+state = $T/router.state
+user = fr_native
+password = $pw
+backend_user = unused
+backend_password = unused
+node = normal_0_0 127.0.0.1 9
+auth = mysql_native_password
+EOF
+	"$emu" --config "$T/router.conf" 2>"$T/server.log" &
+	pid=$!
+	wait_port 23307 10 || { cat "$T/server.log"; echo "FAIL: dbscale-emu did not start"; exit 1; }
+	export FR_ROUTER_HOST=$addr FR_ROUTER_PORT=23307 FR_ROUTER_USER=fr_native FR_ROUTER_PASSWORD="$pw"
+	;;
 *)
-	echo "usage: $0 {ssh|mysql} command..." >&2; exit 2 ;;
+	echo "usage: $0 {ssh|mysql|router-native} command..." >&2; exit 2 ;;
 esac
 
 set +e

@@ -131,12 +131,33 @@ fingerprint() {
   done
 }
 
-# sha256 of every binary log file of every standby node: the ones a reflink restore point keeps.
+# Every binary log file of every standby node: "HOST FILE SIZE SHA256 closed|active". A reflink
+# restore point keeps them byte for byte, but the one being written when start shut the node down
+# (the last) gains a stop event and loses its in-use flag: it must only still be there, no
+# shorter. FLUSH BINARY LOGS first, so each node has closed ones to compare.
 binlogs() {
-  local h
+  local h n
+  for n in "${tnodes[@]}"; do q "$n" "FLUSH BINARY LOGS" >/dev/null || fail "rotating the binary logs of $n"; done
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    lab ssh "$h" "cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f | sort | xargs -r sha256sum" | sed "s|^|$h |"
+    lab ssh "$h" "cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f | sort |
+      while read -r f; do echo \"\$f \$(stat -c %s \"\$f\") \$(sha256sum <\"\$f\" | cut -c1-64)\"; done" |
+      awk -v h="$h" '{ line[NR] = h " " $0 } END { for (i = 1; i <= NR; i++) print line[i], (i == NR ? "active" : "closed") }'
   done
+}
+binlogs_kept() { # the binary logs of binlogs_before are all still there (see binlogs)
+  local h f size sum state now closed=0
+  while read -r h f size sum state; do
+    [[ -n $h ]] || continue
+    if [[ $state == closed ]]; then
+      now=$(lab ssh "$h" "cd $droot && sha256sum <'$f' 2>/dev/null | cut -c1-64")
+      [[ $now == "$sum" ]] || fail "$h: binary log $f of before the drill is missing or changed after stop"
+      closed=$((closed + 1))
+    else
+      now=$(lab ssh "$h" "cd $droot && stat -c %s '$f' 2>/dev/null")
+      [[ -n $now && $now -ge $size ]] || fail "$h: binary log $f (being written at start) is missing or shorter after stop"
+    fi
+  done <<<"$binlogs_before"
+  [[ $closed -ge 3 ]] || fail "only $closed closed binary logs compared"
 }
 
 check_restored() {
@@ -157,11 +178,7 @@ check_restored() {
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: restore point or backup dirs left"
   done
-  if [[ $cow == 1 && -n ${binlogs_before:-} ]]; then
-    local after missing; after=$(binlogs)
-    missing=$(comm -23 <(sort <<<"$binlogs_before") <(sort <<<"$after"))
-    [[ -z $missing ]] || { echo "$missing"; fail "binary logs of before the drill are missing or changed after stop"; }
-  fi
+  if [[ $cow == 1 && -n ${binlogs_before:-} ]]; then binlogs_kept; fi
   if [[ -n ${fp_before:-} ]]; then
     local fp_after; fp_after=$(fingerprint)
     [[ $fp_after == "$fp_before" ]] || { diff <(echo "$fp_before") <(echo "$fp_after"); fail "global variables differ from before the drill"; }

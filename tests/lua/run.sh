@@ -9,7 +9,7 @@ SITES=$(cd "$(dirname "$0")/sites" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flashrun-lua.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
-unset FLASHRUN_SOURCE_MYSQL_PASSWORD FLASHRUN_SITE_WHICH
+unset FLASHRUN_SOURCE_MYSQL_PASSWORD FLASHRUN_TEST_WHICH
 
 fail() { echo "FAIL [$CASE]: $*"; echo "--- output:"; cat out 2>/dev/null; exit 1; }
 # run EXPECTED_EXIT ARGS...: output (stdout+stderr) in ./out, stdout alone in ./stdout
@@ -39,7 +39,7 @@ steps)
 	[ -s log/redo.json ] || fail "no journal written"
 	;;
 undo_order)
-	run 1 "$PLANS/undo.lua" --set fail_at=4
+	FLASHRUN_TEST_FAIL_AT=4 run 1 "$PLANS/undo.lua"
 	in_order run-a run-b run-c undo-d undo-c undo-b undo-a
 	has "plan undo-test failed at Step 04/04 d: .*step d broke on purpose"
 	lacks "RECOVERY"
@@ -48,7 +48,7 @@ undo_order)
 	lacks key_ log/redo.json
 	;;
 irreversible)
-	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.barrier=yes
+	FLASHRUN_TEST_FAIL_AT=4 FLASHRUN_TEST_BARRIER=yes run 1 "$PLANS/undo.lua"
 	in_order run-a run-b run-c undo-d undo-c
 	has "irreversible"; has "RECOVERY: put things back by hand"
 	grep -q '"key_a":"overwritten-by-c"' log/redo.json && grep -q '"key_b":"run-b"' log/redo.json ||
@@ -56,14 +56,14 @@ irreversible)
 	lacks key_c log/redo.json
 	;;
 irreversible_failed)
-	run 1 "$PLANS/undo.lua" --set fail_at=4 --set site.last_irreversible=yes
+	FLASHRUN_TEST_FAIL_AT=4 FLASHRUN_TEST_LAST_IRREVERSIBLE=yes run 1 "$PLANS/undo.lua"
 	in_order run-a run-b run-c
 	has "nothing is undone"; has "RECOVERY: put things back by hand"
 	run 0 "$PLANS/undo.lua"   # the re-run resumes at the failed step, not from the start
 	in_order run-d
 	;;
 resume)
-	run 1 "$PLANS/resume.lua" --set fail=yes
+	FLASHRUN_TEST_FAIL=yes run 1 "$PLANS/resume.lua"
 	has "Step 02/03 two … FAILED"; in_order run-one
 	run 0 "$PLANS/resume.lua"
 	has "resuming plan resume-test"; has "Step 01/03 one … skipped"
@@ -75,7 +75,7 @@ resume)
 	;;
 owner)
 	export FLASHRUN_TARGET_MYSQL_PASSWORD=pw
-	run 1 "$PLANS/owner.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u --set fail=yes
+	FLASHRUN_TEST_FAIL=yes run 1 "$PLANS/owner.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u
 	in_order run-one; grep -q '"owner":{"target":"127.0.0.5:3307"}' log/redo.json || fail "owner not recorded"
 	run 3 "$PLANS/owner.lua" --ti 127.0.0.6:3307 --set target.mysql_user=u
 	has "belongs to other clusters (\[target\] 127.0.0.5:3307, not 127.0.0.6:3307)"; lacks MARK
@@ -90,7 +90,7 @@ interrupt)
 	# in_step_two MODE: start the run in the background ($pid) and wait until it is in step two.
 	# signal SIG...: send each signal (0.2 s apart), wait for the end; exit in $got, output in ./out
 	in_step_two() {
-		"$FR" "$PLANS/interrupt.lua" --set "mode=$1" >stdout 2>stderr &
+		FLASHRUN_TEST_MODE="$1" "$FR" "$PLANS/interrupt.lua" >stdout 2>stderr &
 		pid=$!; i=0
 		while ! grep -q "MARK run-two" stderr 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	}
@@ -114,21 +114,21 @@ interrupt)
 	lacks "MARK undo"; grep -q '"status":"running"' log/redo.json || fail "the journal does not show the run as unfinished"
 	;;
 strict_read)
-	run 1 "$PLANS/strict.lua" --set which=read
+	FLASHRUN_TEST_WHICH=read run 1 "$PLANS/strict.lua"
 	has "undeclared global 'no_such_global'"; has "Step 01/01 poke … FAILED"
 	;;
 strict_write)
-	run 1 "$PLANS/strict.lua" --set which=write
+	FLASHRUN_TEST_WHICH=write run 1 "$PLANS/strict.lua"
 	has "assignment to undeclared global 'new_global'"
 	;;
 config_readonly)
-	run 1 "$PLANS/strict.lua" --set which=config --si 127.0.0.1:3306
+	FLASHRUN_TEST_WHICH=config run 1 "$PLANS/strict.lua" --si 127.0.0.1:3306
 	has "config.source is read-only"
-	run 1 "$PLANS/strict.lua" --set which=section --si 127.0.0.1:3306
+	FLASHRUN_TEST_WHICH=section run 1 "$PLANS/strict.lua" --si 127.0.0.1:3306
 	has "config is read-only"
 	;;
 config_sources)
-	FLASHRUN_SOURCE_MYSQL_PASSWORD='pa#ss$word' FLASHRUN_SITE_WHICH=none \
+	FLASHRUN_SOURCE_MYSQL_PASSWORD='pa#ss$word' FLASHRUN_TEST_WHICH=none \
 		run 0 "$PLANS/strict.lua" --si 127.0.0.2:3307 --set source.mysql_user=drill
 	has "MARK host=127.0.0.2 port=3307 user=drill pw=\*\*\*\*\*\*"
 	lacks 'pa#ss'
@@ -138,7 +138,7 @@ refuse)
 	has "standby is not replicating"; lacks "MARK never"
 	;;
 lock)
-	"$FR" "$PLANS/hold.lua" --set hold=3 >hold.out 2>&1 &
+	FLASHRUN_TEST_HOLD=3 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
 	pid=$!
 	i=0; while ! grep -q "MARK holding" hold.out; do i=$((i+1)); [ $i -lt 50 ] || fail "holder never started"; sleep 0.1; done
 	run 4 "$PLANS/basic.lua"
@@ -160,15 +160,30 @@ secrets)
 	[ ! -e log/redo.json ] || fail "dry-run wrote the journal"
 	lacks "rehearsing on an empty journal"
 	;;
+version)
+	# The test-only build options this build has (CMake's FLASHRUN_TEST_OPTIONS, "none" in a
+	# release build): a package's install test relies on this line to prove it has none.
+	run 0 --version
+	has "^flashrun [0-9][0-9.]*$"
+	has "^client library: lib\(mariadb\|mysqlclient\) [0-9]"
+	grep -qx "test options: ${FR_WANT_TEST_OPTIONS:?}" out || fail "expected 'test options: $FR_WANT_TEST_OPTIONS'"
+	;;
 cli_errors)
-	run 2 "$PLANS/basic.lua" --si 127.0.0.1;       has "has no port"
+	run 2 "$PLANS/basic.lua" --si 127.0.0.1;       has "--si '127.0.0.1': no port: expected HOST:PORT, IPV4:PORT or \[IPV6\]:PORT"
 	run 2 "$PLANS/basic.lua" --ti 127.0.0.1:70000; has "out of range"
-	run 2 "$PLANS/basic.lua" --si 127.0.0.1:33a6;  has "is not a number"
+	run 2 "$PLANS/basic.lua" --si 127.0.0.1:33a6;  has "plain digits"
+	# issue 9: a bare IPv6 address was taken as host ':' port 1
+	for a in ::1 fe80::1 fe80::1:3306 '[::1]' 'db]:3306' 'db 1:3306' '[10.0.0.1]:3306' "$(printf 'db\001:1')"; do
+		run 2 "$PLANS/basic.lua" --si "$a"; has "expected HOST:PORT, IPV4:PORT or \[IPV6\]:PORT"
+		[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error for --si '$a'"
+	done
+	run 2 "$PLANS/basic.lua" -si fe80::1 -ti 127.0.0.1:2; has "-si 'fe80::1': more than one ':'"
 	run 2 "$PLANS/basic.lua" --bogus;              has "unknown option '--bogus'"
 	run 2 "$PLANS/nope.lua";                       has "plan file '.*nope.lua' not found"
 	run 2;                                         has "no plan given"
 	run 2 "$PLANS/basic.lua" --config missing.ini; has "config file 'missing.ini' not found"
-	run 2 "$PLANS/basic.lua" --set source.port=33x; has "source.port = '33x'"
+	run 2 "$PLANS/basic.lua" --set source.port=33x; has "--set source.port: source.port: a port is a number"
+	run 2 -f verify -si 127.0.0.1:1 -ti 127.0.0.1:2 --set site.bogus=1; has "--set site.bogus: unknown key"
 	run 2 "$PLANS/badkey.lua";                     has "unknown key 'udno' in step 1"
 	run 2 -f nosuchplan -si 127.0.0.1:1 -ti 127.0.0.1:2; has "no such plan"
 	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
@@ -195,32 +210,63 @@ stdlib_wait_dryrun)
 	has "would wait up to 1.5s until a fractional timeout"
 	;;
 stdlib_site_settings)
-	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=donor --set site.disk_threshold=40 --set site.max_delay=abc
+	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=donor --set site.disk_threshold=40 --set site.max_delay=7
+	has "plan stdlib-site done"
+	run 0 "$PLANS/stdlib_site.lua" --set disk_threshold=40 --set max_delay=7
 	has "plan stdlib-site done"
 	;;
 stdlib_site_unknown)
-	run 1 "$PLANS/stdlib_site.lua" --set site.bogus=1
-	has "Step 01/03 check_settings … FAILED"; has "unknown \[site\] setting bogus (known: .*restore_point"
-	lacks "Step 02/03"
-	run 1 "$PLANS/stdlib_site.lua" --set site.restore_piont=donor --set site.Data_root=/data
-	has "unknown \[site\] settings Data_root, restore_piont"
-	run 1 "$PLANS/stdlib_site.lua" --set site.restore_point=snapshot
-	has "Step 01/03 check_settings … FAILED"; has 'site.restore_point must be one of auto, local, donor, reflink, not "snapshot"'
+	# Every source, checked at load against the one schema: exit 2 naming the source, before
+	# any step; never the value.
+	run 2 "$PLANS/stdlib_site.lua" --set site.bogus=S3cret
+	has "^.*ERROR --set site.bogus: unknown key 'bogus' in \[site\] (known: restore_point, .*marker_schema"
+	lacks "Step 01"; lacks S3cret
+	run 2 "$PLANS/stdlib_site.lua" --set restore_piont=donor
+	has "--set restore_piont: unknown key 'restore_piont' in \[site\]"
+	run 2 "$PLANS/stdlib_site.lua" --set site.restore_point=snapshot
+	has "--set site.restore_point: site.restore_point: expected one of: auto, local, donor, reflink"; lacks "Step 01"
+	run 2 "$PLANS/stdlib_site.lua" --set site.max_delay=abc
+	has "site.max_delay: expected a whole number"
+	run 2 "$PLANS/stdlib_site.lua" --set site.side_port=18001
+	has "unknown key 'side_port' in \[site\]"
+	run 2 "$PLANS/stdlib_site.lua" --set target.host_key_polcy=strict
+	has "--set target.host_key_polcy: unknown key 'host_key_polcy' in \[target\] (known: host, port,"
+	run 2 "$PLANS/stdlib_site.lua" --set targt.host=x
+	has "--set targt.host: unknown section 'targt' (known: source, target, site"
+	FLASHRUN_TARGET_HOST_KEY_POLCY=strict run 2 "$PLANS/stdlib_site.lua"
+	has "environment variable FLASHRUN_TARGET_HOST_KEY_POLCY: unknown key 'host_key_polcy' in \[target\]"
+	FLASHRUN_SITE_DATA_ROOT=data run 2 "$PLANS/stdlib_site.lua"
+	has "environment variable FLASHRUN_SITE_DATA_ROOT: site.data_root: expected an absolute path"
+	FLASHRUN_TARGET_HOST='fe80::1::3306' run 2 "$PLANS/stdlib_site.lua"
+	has "FLASHRUN_TARGET_HOST: target.host: a host with ':' must be an IPv6 address"
+	printf '[site]\nmarker_schema = m\nside_prot = 1\n' >bad.ini
+	run 2 "$PLANS/stdlib_site.lua" --config bad.ini
+	has "config: bad.ini:3: unknown key 'side_prot' in \[site\] (known: restore_point,"
+	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
+	# Variables outside the three sections are not configuration (test knobs, FLASHRUN_STDLIB).
+	FLASHRUN_SKIP_SANITIZE=1 FLASHRUN_OTHER_THING=x run 0 "$PLANS/stdlib_site.lua"
+	FLASHRUN_SITE_RESTORE_POINT=donor run 0 "$PLANS/stdlib_site.lua"
+	# a bracketed IPv6 host in the file or the environment is the bare address
+	printf '[source]\nhost = [::1]\nport = 3306\nmysql_user = u\n' >v6.ini
+	FLASHRUN_TEST_WHICH=none FLASHRUN_SOURCE_MYSQL_PASSWORD=x run 0 "$PLANS/strict.lua" --config v6.ini
+	has "MARK host=::1 port=3306"
+	FLASHRUN_TEST_WHICH=none FLASHRUN_SOURCE_MYSQL_PASSWORD=x FLASHRUN_SOURCE_HOST='[fe80::2]' run 0 "$PLANS/strict.lua" --config v6.ini
+	has "MARK host=fe80::2 port=3306"
 	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=local
 	;;
 stdlib_guard)
-	run 0 "$PLANS/stdlib_guard.lua" --set site.path=/data/mysqldata//a/./dbdata/ --set site.root=/data/mysqldata
+	FLASHRUN_TEST_PATH=/data/mysqldata//a/./dbdata/ FLASHRUN_TEST_ROOT=/data/mysqldata run 0 "$PLANS/stdlib_guard.lua"
 	has "MARK guarded /data/mysqldata/a/dbdata"; has "MARK after"
 	for p in / "" relative/dir /data/mysqldata/a/../../../etc /data/mysqldata /etc/passwd '/data/mysqldata/a;rm'; do
-		run 1 "$PLANS/stdlib_guard.lua" --set "site.path=$p" --set site.root=/data/mysqldata
+		FLASHRUN_TEST_PATH="$p" FLASHRUN_TEST_ROOT=/data/mysqldata run 1 "$PLANS/stdlib_guard.lua"
 		has "Step 01/02 guard … FAILED"; has "refusing to touch"; lacks "MARK"
 	done
-	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/data/mysqldata/a/dbdata --set site.root=/data/mysqldata \
-		--set site.recorded=/data/mysqldata/b/dbdata
+	FLASHRUN_TEST_PATH=/data/mysqldata/a/dbdata FLASHRUN_TEST_ROOT=/data/mysqldata \
+		FLASHRUN_TEST_RECORDED=/data/mysqldata/b/dbdata run 1 "$PLANS/stdlib_guard.lua"
 	has 'the journal recorded "/data/mysqldata/b/dbdata"'
-	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/data --set site.root=/
+	FLASHRUN_TEST_PATH=/data FLASHRUN_TEST_ROOT=/ run 1 "$PLANS/stdlib_guard.lua"
 	has 'refusing to touch "/data": too close to /'
-	run 1 "$PLANS/stdlib_guard.lua" --set site.path=/etc/ssh --set site.root=/
+	FLASHRUN_TEST_PATH=/etc/ssh FLASHRUN_TEST_ROOT=/ run 1 "$PLANS/stdlib_guard.lua"
 	has 'the data root "/" is not a directory below /'; lacks "MARK"
 	;;
 site_list)
@@ -236,6 +282,15 @@ site_list)
 	[ ! -e log ] || fail "--list created the state dir"
 	run 0 "$PLANS/siteplan.lua" --list
 	has "Step 04/04 stock four"; lacks "site dir"; lacks s_first
+	;;
+property_router)
+	run 0 "$PLANS/property_router.lua"
+	has "MARK seed"; has "MARK hostile: [1-9][0-9]* refused, [1-9][0-9]* accepted"
+	;;
+docs_ini)
+	# every ```ini example of the documentation reads as shown (tests/lua/plans/docs_ini.lua)
+	FLASHRUN_TEST_DOCS=$(cd "$PLANS/../../.." && pwd) run 0 "$PLANS/docs_ini.lua"
+	has "MARK ini docs/operator.md:[0-9]*: 1[0-9] values as shown"; has "plan docs-ini done"
 	;;
 site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail)
 	export HOOK_LOG="$WORK/hooks.log" FLASHRUN_TARGET_MYSQL_PASSWORD=pw-SECRET-1
@@ -261,7 +316,7 @@ site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail
 	site_rollback)
 		# A stock step fails: site steps are undone with the stock ones, in reverse; end hooks
 		# run after the rollback and are told how it ended.
-		run 1 "$PLANS/siteplan.lua" $T --set fail=four
+		FLASHRUN_TEST_FAIL=four run 1 "$PLANS/siteplan.lua" $T
 		in_order ${all_run% run-four} undo-four hook-undo-before-four undo-three undo-two undo-s-chain undo-s-after-one \
 			undo-one undo-s-first hook-end-failed end-lua-failed-complete
 		grep -q "^end-failed .* outcome=failed rollback=complete failed=four$" "$HOOK_LOG" || fail "end hook: $(cat "$HOOK_LOG")"
@@ -271,19 +326,19 @@ site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail
 	site_irreversible)
 		# A site step after the irreversible step fails: nothing is undone, the recovery text is
 		# printed, and a re-run resumes at the site step.
-		run 1 "$PLANS/siteplan.lua" $T --set barrier=four --set fail=s_last
+		FLASHRUN_TEST_BARRIER=four FLASHRUN_TEST_FAIL=s_last run 1 "$PLANS/siteplan.lua" $T
 		in_order $all_run hook-end-failed end-lua-failed-incomplete
 		has "Step 10/12 site: after four … FAILED"; has "irreversible: not undoing"; has "RECOVERY: re-run the plan"
-		run 0 "$PLANS/siteplan.lua" $T --set barrier=four
+		FLASHRUN_TEST_BARRIER=four run 0 "$PLANS/siteplan.lua" $T
 		in_order run-s-last-sees-state hook-end-done end-lua-done-none
 		has "Step 09/12 stock four … skipped (done by an earlier run)"
 		;;
 	site_truncate)
 		# The stock step before a site step empties the journal (as stop's last step does): the
 		# site step still sees the state, and when it fails the journal keeps the run.
-		run 1 "$PLANS/siteplan.lua" $T --set barrier=four --set fail=s_last --set truncate=yes
+		FLASHRUN_TEST_BARRIER=four FLASHRUN_TEST_FAIL=s_last FLASHRUN_TEST_TRUNCATE=yes run 1 "$PLANS/siteplan.lua" $T
 		grep -q '"key_one":true' log/redo.json || fail "the journal was emptied although the plan failed after"
-		run 0 "$PLANS/siteplan.lua" $T --set barrier=four --set truncate=yes
+		FLASHRUN_TEST_BARRIER=four FLASHRUN_TEST_TRUNCATE=yes run 0 "$PLANS/siteplan.lua" $T
 		in_order run-s-last-sees-state hook-end-done end-lua-done-none
 		lacks key_one log/redo.json 2>/dev/null
 		;;

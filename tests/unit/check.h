@@ -30,4 +30,22 @@ static int failures, checks;
 		CHECKF(g_ && strcmp(g_, w_) == 0, "got [%s], want [%s]", g_ ? g_ : "(null)", w_); \
 	} while (0)
 
+/* SEED(target, data, len): with FR_SEED_DIR set (bench/fuzz.sh sets it), writes the input to
+ * $FR_SEED_DIR/<target>/NNNNN so the fuzzers start from every input the unit tests use. */
+#include <stdlib.h>
+static inline void SEED(const char *target, const void *data, size_t len)
+{
+	static int n;
+	const char *dir = getenv("FR_SEED_DIR");
+	if (dir == NULL)
+		return;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s/%s-%05d", dir, target, target, n++);
+	FILE *f = fopen(path, "wb");
+	if (f != NULL) {
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+}
+
 #endif

@@ -82,6 +82,7 @@ static const char *show(const char *s)
 static gtid_set *parse_ok(const char *text, int line)
 {
 	gtid_error err;
+	SEED("gtid", text, strlen(text));
 	gtid_set *s = gtid_parse(text, strlen(text), &err);
 	CHECKF(s != NULL, "line %d: '%s' should parse: %s", line, show(text), err.msg);
 	return s;
@@ -235,7 +236,9 @@ static int run_vectors(lua_State *L, const char *path)
 				*p++ = '\0';
 		}
 		size_t alen = unescape(field[1]);
-		unescape(field[2]);
+		size_t blen = unescape(field[2]);
+		SEED("gtid", field[1], alen);
+		SEED("gtid", field[2], blen);
 		unescape(field[3]);
 		run_vector(L, line, field[0], field[1], alen, field[2], field[3]);
 		n++;

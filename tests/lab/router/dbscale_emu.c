@@ -118,6 +118,7 @@ static struct {
   char backend_user[128], backend_password[256];
   char cluster[DS_NAME_LEN];
   int bool_words; /* booleans shown as TRUE/FALSE instead of 1/0 (both forms exist in the field) */
+  char auth[32]; /* the login account's plugin: caching_sha2_password (default) or mysql_native_password */
 } cfg;
 
 static struct {
@@ -299,7 +300,9 @@ static void usage(void) {
           "  backend_user = / backend_password =  the account on the data nodes (also replication)\n"
           "  cluster = normal_0        node = NAME HOST PORT (repeat; the first is the master)\n"
           "  option = NAME VALUE       initial router option (e.g. slave-dbscale-mode 1)\n"
-          "  booleans = numeric|words  boolean options shown as 1/0 (default) or TRUE/FALSE\n");
+          "  booleans = numeric|words  boolean options shown as 1/0 (default) or TRUE/FALSE\n"
+          "  auth = PLUGIN             the account's plugin: caching_sha2_password (default) or\n"
+          "                            mysql_native_password (clients are switched to it)\n");
 }
 
 static int read_config(const char *path) {
@@ -338,6 +341,7 @@ static int read_config(const char *path) {
         continue;
       }
       *colon = 0;
+      if (*v == '[' && colon > v + 1 && colon[-1] == ']') colon[-1] = 0, v++; /* [IPv6]:PORT */
       copystr(cfg.listen_host, sizeof cfg.listen_host, v);
       cfg.listen_port = atoi(colon + 1);
     } else if (!strcmp(k, "state")) copystr(cfg.state_path, sizeof cfg.state_path, v);
@@ -347,6 +351,13 @@ static int read_config(const char *path) {
     else if (!strcmp(k, "backend_user")) copystr(cfg.backend_user, sizeof cfg.backend_user, v);
     else if (!strcmp(k, "backend_password")) copystr(cfg.backend_password, sizeof cfg.backend_password, v);
     else if (!strcmp(k, "cluster")) copystr(cfg.cluster, sizeof cfg.cluster, v);
+    else if (!strcmp(k, "auth")) {
+      if (strcmp(v, "caching_sha2_password") && strcmp(v, "mysql_native_password")) {
+        logf_("%s:%d: auth must be caching_sha2_password or mysql_native_password, not '%s'", path, lineno, v);
+        bad = 1;
+      }
+      copystr(cfg.auth, sizeof cfg.auth, v);
+    }
     else if (!strcmp(k, "option")) {
       char n[DS_NAME_LEN], val[128];
       if (sscanf(v, "%63s %127s", n, val) != 2 || (is_bool_option(n) && parse_bool(val) < 0)) {
@@ -783,7 +794,7 @@ static int cluster_info(session *s) {
   char host[300];
   const char *h = cfg.listen_host;
   if (!*h || !strcmp(h, "0.0.0.0") || !strcmp(h, "::")) h = "127.0.0.1";
-  snprintf(host, sizeof host, "%s:%d", h, cfg.listen_port);
+  snprintf(host, sizeof host, strchr(h, ':') ? "[%s]:%d" : "%s:%d", h, cfg.listen_port);
   const char *row[] = {"master", "1", host, join_time, "1", "1|1", "1", "1", "1", DBSCALE_VERSION};
   return mp_send_strings(&s->c, cols, 10, row, 1);
 }
@@ -1500,10 +1511,15 @@ static int handshake(session *s) {
   const char *pl = plugin ? (const char *)plugin : "caching_sha2_password";
   unsigned char sw[256];
   int known_plugin = !strcmp(pl, "caching_sha2_password") || !strcmp(pl, "mysql_native_password");
-  if (!known_plugin || (resp_len == 0 && cfg.password[0])) {
+  /* auth = mysql_native_password: the account was created WITH mysql_native_password (GreatDB 8.0
+   * accounts often are), so the server switches any other answer to that plugin, as mysqld does. */
+  int account_switch = cfg.auth[0] && strcmp(pl, cfg.auth);
+  if (!known_plugin || (resp_len == 0 && cfg.password[0]) || account_switch) {
     /* Another plugin, or an empty first answer (the client wants to be asked): send an auth switch
-     * to mysql_native_password if that is what it named, else to caching_sha2_password. */
-    const char *to = !strcmp(pl, "mysql_native_password") ? "mysql_native_password" : "caching_sha2_password";
+     * to the account's plugin, else to mysql_native_password if that is what it named, else to
+     * caching_sha2_password. */
+    const char *to = cfg.auth[0] ? cfg.auth
+                     : !strcmp(pl, "mysql_native_password") ? "mysql_native_password" : "caching_sha2_password";
     mp_buf sb = {0};
     mp_put_u8(&sb, 0xfe);
     mp_put_cstr(&sb, to);

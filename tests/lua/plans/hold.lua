@@ -5,7 +5,7 @@ return {
   steps = {
     { name = "hold", run = function()
         log.info("MARK holding")
-        sleep(tonumber(config.site.hold or "3"))
+        sleep(tonumber(os.getenv("FLASHRUN_TEST_HOLD") or "3"))
       end },
   },
 }

@@ -9,7 +9,7 @@ return {
         return { token = "from-one", port = 3306 }
       end },
     { name = "two", run = function(ctx)
-        if config.site.fail == "yes" then error("two fails on purpose") end
+        if os.getenv("FLASHRUN_TEST_FAIL") == "yes" then error("two fails on purpose") end
         assert(ctx.state.token == "from-one", "state lost across runs")
         assert(math.type(ctx.state.port) == "integer", "journal number came back as a float")
         log.info("MARK run-two")

@@ -5,13 +5,13 @@ local function mark(what) log.info("MARK %s", what) end
 local function step(id)
   local s = { id = id, name = "stock " .. id,
               run = function()
-                if config.site.fail == id then error("stock step " .. id .. " broke on purpose") end
+                if os.getenv("FLASHRUN_TEST_FAIL") == id then error("stock step " .. id .. " broke on purpose") end
                 mark("run-" .. id)
-                if id == "four" and config.site.truncate == "yes" then redo.truncate() end
+                if id == "four" and os.getenv("FLASHRUN_TEST_TRUNCATE") == "yes" then redo.truncate() end
                 return { ["key_" .. id] = true }
               end,
               undo = function() mark("undo-" .. id) end }
-  s.irreversible = config.site.barrier == id
+  s.irreversible = os.getenv("FLASHRUN_TEST_BARRIER") == id
   return s
 end
 return {

@@ -1,7 +1,9 @@
--- shell.guard on a path given on the command line (--set site.path=… site.root=… site.recorded=…):
+-- shell.guard on a path given by the test (FLASHRUN_TEST_PATH, _ROOT, _RECORDED: test knobs,
+-- not configuration):
 -- a refusal must fail the step, and so the run, naming the path.
 local shell = require "shell"
-local s = config.site
+local s = { path = os.getenv("FLASHRUN_TEST_PATH"), root = os.getenv("FLASHRUN_TEST_ROOT"),
+            recorded = os.getenv("FLASHRUN_TEST_RECORDED") }
 return {
   name = "stdlib-guard",
   description = "shell.guard through a plan step",

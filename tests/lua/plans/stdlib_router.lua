@@ -193,7 +193,7 @@ return {
     { name = "column spelling and values", run = function()
         local r = ds(nil, "::1", 3306, "Slave normal", "Not_A_Master", { Servername = "normal_9" })
         local list = router.dataservers(fake { r })
-        eq(list[1].name, "normal_9", "Servername column"); eq(list[1].id, "::1:3306", "IPv6 host")
+        eq(list[1].name, "normal_9", "Servername column"); eq(list[1].id, "[::1]:3306", "IPv6 host, bracketed in the id")
         eq(list[1].port, 3306, "integer port cell")
         eq(#router.dataservers(fake {}), 0, "no dataservers")
       end },

@@ -6,8 +6,8 @@ local function mark(what) return function() log.info("MARK %s", what) end end
 local function mark_keep(what, key)
   return function() log.info("MARK %s", what); return { [key] = what } end
 end
-local barrier = config.site.barrier == "yes"
-local last_irreversible = config.site.last_irreversible == "yes"
+local barrier = os.getenv("FLASHRUN_TEST_BARRIER") == "yes"
+local last_irreversible = os.getenv("FLASHRUN_TEST_LAST_IRREVERSIBLE") == "yes"
 return {
   name = "undo-test",
   description = "undo order and the irreversible barrier",
@@ -20,7 +20,7 @@ return {
         log.info("MARK run-c"); return { key_c = "run-c", key_a = "overwritten-by-c" }
       end, undo = mark("undo-c") },
     { name = "d", run = function()
-        if config.site.fail_at == "4" then error("step d broke on purpose") end
+        if os.getenv("FLASHRUN_TEST_FAIL_AT") == "4" then error("step d broke on purpose") end
         log.info("MARK run-d")
       end, undo = mark("undo-d"), irreversible = last_irreversible },
   },
