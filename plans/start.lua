@@ -132,7 +132,8 @@ If start failed while building the restore point, re-run start first: it resumes
           for _, n in ipairs(ctx.state.target_nodes) do if n.role ~= "primary" then donor = n break end end
           if not donor then error("the standby cluster has no replica to serve as donor", 0) end
         end
-        log.info("restore point: %s (strategy %s%s)", frozen, strategy, donor and (", donor " .. donor.id) or "")
+        log.info("restore point: %s (strategy %s%s)", frozen ~= "" and frozen or "(the empty GTID set)", strategy,
+                 donor and (", donor " .. donor.id) or "")
         return { frozen = frozen, strategy = strategy, donor = donor or false }
       end },
 

@@ -53,13 +53,13 @@ native_auth)
 	echo "client library: $lib"
 	# libmariadb has mysql_native_password built in; Oracle's libmysqlclient 9.x loads it from its
 	# plugin directory, where Debian's mysql-client-core puts it.
-	run 0 "$HERE/test_native_auth.lua" --set expect=ok
+	FLASHRUN_TEST_EXPECT=ok run 0 "$HERE/test_native_auth.lua"
 	has "logged in with mysql_native_password"
 	case $lib in
 	libmariadb) ;;
 	libmysqlclient)
 		mkdir "$WORK/no-plugins"
-		LIBMYSQL_PLUGIN_DIR=$WORK/no-plugins run 0 "$HERE/test_native_auth.lua" --set expect=missing
+		LIBMYSQL_PLUGIN_DIR=$WORK/no-plugins FLASHRUN_TEST_EXPECT=missing run 0 "$HERE/test_native_auth.lua"
 		has "refused as expected"; has "mysql_native_password"; has "mysql-client-core" ;;
 	*) fail "unknown client library in flashrun --version: '$lib'" ;;
 	esac
