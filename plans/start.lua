@@ -23,12 +23,13 @@ local function master_conn(ctx)
   return cluster.connect("target", m.host, m.port)
 end
 
-local function readd_standby()
-  local src = src_router()
-  local _, entry = router.nodes(src)
-  if entry then log.info("the standby router is already registered on the source router"); return end
-  local gid = router.next_group_id(src, function(h, p) return cluster.try_connect("source", h, p) end)
-  router.add_standby(src, config.target, gid)
+-- Register the standby on the source router again as check recorded it (the standby router
+-- forwards the replication statements add slave sends only in slave-dbscale-mode).
+local function readd_standby(ctx)
+  router.with_slave_mode(tgt_router(), function()
+    router.add_standby(src_router(), ctx.state.registration, config.target.router_password,
+                       function(h, p) return cluster.try_connect("source", h, p) end)
+  end)
 end
 
 return {
@@ -55,7 +56,17 @@ If start failed while building the restore point, re-run start first: it resumes
         for _, d in ipairs(topo.target.nodes) do
           nodes[#nodes + 1] = { id = d.id, name = d.name, host = d.host, port = d.port, role = d.role }
         end
+        -- What start changes on the routers, recorded before it changes it: stop and every
+        -- rollback put back exactly this (no password: it cannot be read back, it is configured).
+        local registration = router.standby_registration(r.src_router)
+        local so = router.standby_options(r.tgt_router)
+        log.info("recorded: the standby router %s:%d registered as user %s, a slave of %s (group %s); " ..
+                 "on the standby router enable-read-only=%s slave-dbscale-mode=%s",
+                 registration.host, registration.port, registration.user, registration.datasource,
+                 tostring(registration.group or "not shown"), tostring(so.read_only), tostring(so.slave_mode))
         return { drill = { started = os.date("!%Y-%m-%dT%H:%M:%SZ") },
+                 registration = registration,
+                 standby_options = { read_only = so.read_only, slave_mode = so.slave_mode },
                  master = { id = master.id, name = master.name, host = master.host, port = master.port },
                  master_source = { host = rs.source_host, port = rs.source_port, user = rs.source_user },
                  target_nodes = nodes, donor = false, frozen = false, sites = false }
@@ -63,13 +74,17 @@ If start failed while building the restore point, re-run start first: it resumes
 
     { id = "detach", name = "detach the standby from the source router",
       run = function() router.remove_standby(src_router()) end,
-      undo = function() readd_standby() end },
+      undo = function(ctx) readd_standby(ctx) end },
 
     { id = "stop_replication", name = "stop replication once the standby master applied all it received",
       run = function(ctx)
         local tr = tgt_router()
         local mc = master_conn(ctx)
+        -- The spelling the backend understands (SLAVE for 8.0, REPLICA for 8.4+), sent through the
+        -- standby router, which forwards it while slave-dbscale-mode is on (else error 9001).
         local ver = { server.version(mc) }
+        -- A run killed after the last statement below finds the mode off already.
+        if router.standby_options(tr).slave_mode ~= true then router.set_slave_mode(tr, true) end
         -- Stop fetching first, let the applier finish, then stop the applier.
         router.exec(tr, server.sql(ver, "stop_replica") .. " IO_THREAD")
         wait.wait_until("the standby master applied every transaction it received", function()
@@ -87,6 +102,7 @@ If start failed while building the restore point, re-run start first: it resumes
         router.set_slave_mode(tr, true)
         local mc = master_conn(ctx)
         router.exec(tr, server.sql(mc, "start_replica"))
+        router.restore_options(tr, ctx.state.standby_options)
       end },
 
     { id = "settle", name = "wait until the standby nodes hold the master's GTID set", run = function(ctx)

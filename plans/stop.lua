@@ -81,6 +81,7 @@ answer with the restore point's GTID set.]],
       end },
 
     { id = "close", name = "close the standby to writes", run = function()
+        -- Closed for the swap whatever it was before start; reattach puts back the recorded value.
         router.set_read_only(tgt_router(), true)
       end },
 
@@ -232,12 +233,15 @@ answer with the restore point's GTID set.]],
 
     { id = "reattach", name = "re-attach the standby to the source router", run = function(ctx)
         local src = cluster.router("source")
-        local _, entry = router.nodes(src)
-        if not entry then
-          local gid = router.next_group_id(src, function(h, p) return cluster.try_connect("source", h, p) end)
-          router.add_standby(src, config.target, gid)
-        end
-        router.set_slave_mode(tgt_router(), true)
+        local tr = tgt_router()
+        -- add slave re-points the standby's replication through the standby router, which
+        -- forwards replication statements only in slave-dbscale-mode.
+        router.set_slave_mode(tr, true)
+        router.add_standby(src, ctx.state.registration or router.assumed_registration(src, config.target),
+                           config.target.router_password, function(h, p) return cluster.try_connect("source", h, p) end)
+        -- Back to what start recorded, not to a value of our choosing (a journal from before
+        -- start recorded them: what stop always set).
+        router.restore_options(tr, ctx.state.standby_options or { read_only = true, slave_mode = true })
         local m = ctx.state.master
         local c = cluster.connect("target", m.host, m.port)
         wait.wait_until("the standby master replicates from production", function()

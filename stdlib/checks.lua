@@ -15,6 +15,32 @@ local function report(r, ok, fmt, ...)
   return ok
 end
 
+local function warn(r, fmt, ...)
+  local line = fmt:format(...)
+  log.warn("warn  %s", line)
+  r.warnings[#r.warnings + 1] = line
+end
+
+-- One dataserver's status, judged by its state (router.status_state): down and disabled fail,
+-- lag beyond max_delay fails, semi-sync fallen back to async is a warning.
+local function judge_status(r, what, d, max_delay)
+  local st = d.state
+  if st == "down" then
+    report(r, false, "%s is down (status '%s')", what, d.status)
+  elseif st == "disabled" then
+    report(r, false, "%s is disabled (status '%s'): the router sends it no traffic and stopped its replication; " ..
+           "enable it (dbscale enable dataserver %s) once it is healthy", what, d.status, d.name)
+  elseif st == "lagging" then
+    report(r, d.lag <= max_delay, "%s lags %d s behind its master (status '%s'; allowed %d)", what, d.lag, d.status, max_delay)
+  elseif st == "semisync_degraded" then
+    warn(r, "%s: semi-sync fell back to async (status '%s'); the server is up", what, d.status)
+  elseif st == "unknown" then
+    warn(r, "%s status '%s' is not one flashrun knows", what, d.status)
+  else
+    report(r, true, "%s status '%s'", what, d.status)
+  end
+end
+
 -- One round trip per node (a handshake-free ssh command still costs a tenth of a second on a
 -- loaded host): df and du of the datadir, and for a standby node where its restore point would
 -- go. Returns {disk = {used_pct, avail_kb, datadir_kb} or nil, rp = text}.
@@ -120,7 +146,7 @@ end
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
 function M.run(opts)
   opts = opts or {}
-  local r = { failures = {}, nodes = {} }
+  local r = { failures = {}, warnings = {}, nodes = {} }
   local src_router = cluster.try_connect("source", config.source.host, config.source.port)
   local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)
   report(r, src_router ~= nil, "source router %s answers SQL", router.id(config.source.host, config.source.port))
@@ -130,15 +156,39 @@ function M.run(opts)
   local topo = cluster.topology(src_router, tgt_router)
   r.topo = topo
 
+  local max_delay = site.num("max_delay")
   for _, side in ipairs({ "source", "target" }) do
     for _, d in ipairs(topo[side].nodes) do
-      report(r, not d.down, "%s dataserver %s (%s) status '%s'", side, d.name, d.id, d.status)
+      judge_status(r, ("%s dataserver %s (%s)"):format(side, d.name, d.id), d, max_delay)
     end
     report(r, topo[side].primary ~= nil, "%s cluster has a primary (Master_Online)", side)
   end
   local se = topo.source.standby_entry
   report(r, se ~= nil, "the standby router is registered on the source router as %s", router.STANDBY_SERVER)
-  if se then report(r, not se.down, "%s status is '%s'", router.STANDBY_SERVER, se.status) end
+  if se then
+    judge_status(r, router.STANDBY_SERVER, se, max_delay)
+    -- stop registers it again with the configured password: the user must be the configured one.
+    local want = config.target.router_user or config.target.mysql_user
+    report(r, se.user == want, "%s is registered with user '%s'%s", router.STANDBY_SERVER, se.user,
+           se.user == want and "" or (" but target.router_user is '" .. tostring(want) ..
+             "': stop could not register it again with the right password; set target.router_user and router_password"))
+    local ok, reg = pcall(router.standby_registration, src_router)
+    report(r, ok and reg and reg.datasource ~= nil, "the standby is a slave of the source's replication datasource%s",
+           not ok and (": " .. tostring(reg)) or (reg and reg.datasource) and (" " .. reg.datasource) or
+           (": no slave_dbscale_source row in dbscale show datasource type=replication"))
+  end
+  -- Without enable-disaster-mode the standby router cannot change slave-dbscale-mode, which start
+  -- and stop do; flashrun never changes enable-disaster-mode itself.
+  local okopt, so = pcall(router.standby_options, tgt_router)
+  local dm = okopt and so.disaster_mode
+  local where = ("the standby router %s:%d"):format(config.target.host, config.target.port)
+  if dm then
+    report(r, true, "enable-disaster-mode is on on %s", where)
+  else
+    report(r, false, "enable-disaster-mode is %s on %s: without it slave-dbscale-mode cannot change, which start " ..
+           "and stop do; turn it on there (flashrun never changes it)",
+           not okopt and ("unreadable (" .. tostring(so) .. ")") or dm == false and "off" or "not reported", where)
+  end
 
   -- Every node: SQL and ssh, all at once (an ssh handshake costs a tenth of a second), reported
   -- in order.
@@ -178,7 +228,6 @@ function M.run(opts)
     report(r, rs.io_running and rs.sql_running, "standby master %s replication threads running (io=%s sql=%s%s)",
            tp.ds.id, tostring(rs.io_running), tostring(rs.sql_running),
            (rs.last_io_error ~= "" or rs.last_sql_error ~= "") and (", error: " .. rs.last_io_error .. rs.last_sql_error) or "")
-    local max_delay = site.num("max_delay")
     local okd = pcall(wait.wait_until, "the standby master has no replication delay", function()
       local st = server.replica_status(tp.conn)
       if st and st.seconds_behind and st.seconds_behind <= max_delay then return true end

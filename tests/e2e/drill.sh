@@ -12,13 +12,16 @@
 #                      from the donor; local: from a restored node).
 #   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone: rolled back.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, a
-#                      data root holding no node, a non-InnoDB table, a wrong host key.
+#                      data root holding no node, a non-InnoDB table, a wrong host key; warns of
+#                      semi-sync fallen back to async, refuses a disabled node, another router
+#                      account, enable-disaster-mode off.
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
 # E2E_STRATEGY (local|donor|reflink|auto, default local) is the restore-point strategy of every
 # run. On a lab whose hosts have a copy-on-write filesystem (LAB_FS=xfs|btrfs), auto must choose
 # reflink, and every binary log a node had before start must come back byte for byte.
+# Every drill ends with both routers holding what they held before start (router_state).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${FLASHRUN:-$top/build/flashrun}
@@ -66,7 +69,32 @@ SRC=${SI%:*}; TGT=${TI%:*}; snet=${SRC%.*}; tnet=${TGT%.*}
 tnodes=("$tnet.1:3308" "$tnet.2:3308" "$tnet.3:3308")
 smaster() { q "$SI" "SELECT @@hostname" >/dev/null; echo "$SI"; }
 
+# What a drill must leave on both routers as it found it: dataservers (names, hosts, ports,
+# users), datasources (names, types, members, host info, SlaveDBScale) and every option's value.
+# Statuses and times move by themselves: columns named *status / *Time are left out.
+router_state() {
+  local r stmt sql=""
+  # One client per router: each result set is announced by a one-row SELECT of its name.
+  for stmt in "dbscale show dataservers" "dbscale show datasource type=replication" \
+              "dbscale show datasource type=server" "dbscale show options"; do
+    sql+="SELECT '$stmt' AS section_; $stmt; "
+  done
+  for r in "$SI" "$TI"; do
+    lab sql "$r" "$sql" | awk -F'\t' -v r="$r" '
+      $0 == "section_" { getline sec; hdr = 1; print r " " sec " (" ++n ")"; next }
+      hdr { for (i = 1; i <= NF; i++) keep[i] = $i !~ /([Ss]tatus|Time)$/; hdr = 0; next }
+      { line = r " " sec ": "; for (i = 1; i <= NF; i++) if (keep[i]) line = line $i "|"; print line }' | sort
+  done
+}
+routers_before=""
+same_routers() { # WHEN: the routers hold what router_state recorded in seed
+  local now; now=$(router_state)
+  [[ $now == "$routers_before" ]] || { diff <(echo "$routers_before") <(echo "$now"); fail "$1: the routers do not hold what they held before start"; }
+}
+
 seed() {
+  routers_before=$(router_state)
+  [[ $routers_before == *slave_dbscale_source* ]] || fail "router_state shows no slave_dbscale_source: $routers_before"
   q "$SI" "CREATE DATABASE IF NOT EXISTS app; DROP TABLE IF EXISTS app.t; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
 }
 
@@ -145,6 +173,7 @@ check_restored() {
     [[ $io == Yes && $sq == Yes ]] || fail "$n replication not running (io=$io sql=$sq)"
   done
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
+  same_routers "after stop"
   if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: restore point or backup dirs left"
@@ -252,6 +281,8 @@ drill_main() {
   general_log_no_writes; after=$(snap)
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "stop --dry-run changed something"; }
   grep -q 'nohup setsid .*mysqld_safe' "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
+  grep -q "^DRY-RUN sql $SI: dbscale dynamic add slave slave_dbscale_source to ${LAB_DATASOURCE:-normal_0}\$" "$LAB_DIR/stop-dry-run.out" ||
+    fail "stop --dry-run did not show the standby re-attached to ${LAB_DATASOURCE:-normal_0}"
   timed fr stop || fail "stop"
   check_restored prod-during-drill
 }
@@ -267,7 +298,12 @@ layout)
   conf=$LAB_DIR/flashback-nosite.ini
   sed '/^\[site\]/,$d' "$LAB_DIR/flashback.ini" >"$conf"; chmod 600 "$conf"
   ! grep -q '^\[site\]' "$conf" || fail "the [site] section is still there"
+  # The standby router takes writes before the drill: stop must put back that (FALSE), not the
+  # 1 a standby router usually has (router_state compares after stop).
+  q "$TI" 'dbscale set global "enable-read-only" = 0' >/dev/null || fail "opening the standby router before the drill"
   drill_main
+  [[ $(q "$TI" "dbscale show options like 'enable-read-only'" | cut -f2) == FALSE ]] ||
+    fail "stop did not put back enable-read-only = FALSE on the standby router"
   no_password_shown
   echo "e2e layout: ok" ;;
 dryrun)
@@ -371,6 +407,7 @@ rollback)
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point 2>/dev/null") ]] || fail "$h: rollback left a restore point"
   done
+  same_routers "after the rollbacks"
   fr stop >"$LAB_DIR/stop-after-rollback.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "records no drill" "$LAB_DIR/stop-after-rollback.out" ||
     fail "stop after a rolled-back start: exit $rc, expected a refusal (3): nothing to stop"
@@ -395,6 +432,26 @@ errant)
     for ((x = a; x <= b; x++)); do q "$SI" "SET gtid_next='$uuid:$x'; BEGIN; COMMIT; SET gtid_next='AUTOMATIC'"; done
   done
   [[ $rc == 3 ]] || fail "verify exit $rc on an errant GTID, expected 3"
+  # Router statuses: semi-sync fallen back to async on production's master is a warning, a
+  # standby node left disabled is refused, named (the emulator's status knob).
+  smname=$(q "$SI" "dbscale show dataservers" | awk -F'\t' '$6 == "Master_Online" { print $1 }')
+  tjname=$(q "$TI" "dbscale show dataservers" | awk -F'\t' -v h="$tnet.3" '$2 == h { print $1 }')
+  [[ -n $smname && -n $tjname ]] || fail "dataserver names not found on the routers"
+  lab router-status src "$smname" 'Server normal, semisync down'
+  lab router-status tgt "$tjname" 'server disabled'
+  fr verify >"$LAB_DIR/verify-status.out"; rc=$?
+  lab router-status src "$smname"; lab router-status tgt "$tjname"
+  [[ $rc == 3 ]] && grep -q "warn  source dataserver $smname ($snet.1:3308): semi-sync fell back to async (status 'Server normal, semisync down')" "$LAB_DIR/verify-status.out" &&
+    ! grep -q "FAIL  source dataserver" "$LAB_DIR/verify-status.out" &&
+    grep -q "FAIL  target dataserver $tjname ($tnet.3:3308) is disabled (status 'server disabled')" "$LAB_DIR/verify-status.out" ||
+    fail "verify with a semi-sync fallback and a disabled node: exit $rc, expected a warning for $smname and a refusal naming $tjname"
+  # Another router account than the registered one, and enable-disaster-mode off: both refused.
+  q "$TI" "dbscale set global 'enable-disaster-mode' = 0" >/dev/null
+  fr verify --set target.router_user=not_registered >"$LAB_DIR/verify-routers.out"; rc=$?
+  q "$TI" "dbscale set global 'enable-disaster-mode' = 1" >/dev/null
+  [[ $rc == 3 ]] && grep -q "FAIL  slave_dbscale_server is registered with user '$LAB_MYSQL_USER' but target.router_user is 'not_registered'" "$LAB_DIR/verify-routers.out" &&
+    grep -q "FAIL  enable-disaster-mode is off on the standby router $TI" "$LAB_DIR/verify-routers.out" ||
+    fail "verify with another router account and enable-disaster-mode off: exit $rc, expected both refused"
   # A user table the clone plugin cannot carry (not InnoDB): verify names it.
   q "$SI" "CREATE TABLE app.myisam_e2e (id INT PRIMARY KEY) ENGINE=MyISAM" || fail "creating a MyISAM table"
   wait_synced

@@ -49,6 +49,8 @@ static void test_sample_file(void)
 	CHECK_STR(fr_ini_get(ini, "target", "host"), "10.0.0.2");
 	CHECK_STR(fr_ini_get(ini, "target", "mysql_password"), "lit\\eral \"x\" ");
 	CHECK_STR(fr_ini_get(ini, "target", "host_key_policy"), "strict");
+	CHECK_STR(fr_ini_get(ini, "target", "router_user"), "admin");
+	CHECK_STR(fr_ini_get(ini, "target", "router_password"), "r#o$u;ter");
 	CHECK_STR(fr_ini_get(ini, "site", "data_root"), "/data/backup_dir");
 	CHECK_STR(fr_ini_get(ini, "site", "os_user"), "$HOME");
 	CHECK(fr_ini_get(ini, "site", "OS_USER") == NULL); /* keys are case-sensitive */

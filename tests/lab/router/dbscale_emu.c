@@ -117,6 +117,7 @@ static struct {
   char user[128], password[256];
   char backend_user[128], backend_password[256];
   char cluster[DS_NAME_LEN];
+  int bool_words; /* booleans shown as TRUE/FALSE instead of 1/0 (both forms exist in the field) */
   char auth[32]; /* the login account's plugin: caching_sha2_password (default) or mysql_native_password */
 } cfg;
 
@@ -130,13 +131,30 @@ static struct {
   char master[DS_NAME_LEN];
   int next_group_id;
   unsigned master_gen; /* bumps when the master changes; sessions reconnect their backend */
+  char status_override[MAX_SERVERS][2][DS_NAME_LEN]; /* [i][0] server name, [i][1] status text */
 } st;
 
 static pthread_mutex_t st_mu = PTHREAD_MUTEX_INITIALIZER;
 static char join_time[32];
 
+/* Options a drill reads or sets. Every one but transparent-mode exists from the start (an unset
+ * transparent-mode answers an empty result, as real routers may); booleans are stored as 0/1. */
 static const char *const known_options[] = {"enable-read-only", "slave-dbscale-mode", "transparent-mode",
-                                            "enable-slave-dbscale-server"};
+                                            "enable-slave-dbscale-server", "enable-disaster-mode",
+                                            "max-replication-delay"};
+static const char *const bool_options[] = {"enable-read-only", "slave-dbscale-mode", "transparent-mode",
+                                           "enable-slave-dbscale-server", "enable-disaster-mode"};
+static int is_bool_option(const char *name) {
+  for (size_t i = 0; i < sizeof bool_options / sizeof *bool_options; i++)
+    if (!strcasecmp(name, bool_options[i])) return 1;
+  return 0;
+}
+/* 0/1 from any boolean form a router accepts (1/0, TRUE/FALSE, ON/OFF, any case); -1 otherwise. */
+static int parse_bool(const char *v) {
+  if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "on")) return 1;
+  if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "off")) return 0;
+  return -1;
+}
 
 static void copystr(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : ""); }
 
@@ -282,6 +300,7 @@ static void usage(void) {
           "  backend_user = / backend_password =  the account on the data nodes (also replication)\n"
           "  cluster = normal_0        node = NAME HOST PORT (repeat; the first is the master)\n"
           "  option = NAME VALUE       initial router option (e.g. slave-dbscale-mode 1)\n"
+          "  booleans = numeric|words  boolean options shown as 1/0 (default) or TRUE/FALSE\n"
           "  auth = PLUGIN             the account's plugin: caching_sha2_password (default) or\n"
           "                            mysql_native_password (clients are switched to it)\n");
 }
@@ -341,11 +360,18 @@ static int read_config(const char *path) {
     }
     else if (!strcmp(k, "option")) {
       char n[DS_NAME_LEN], val[128];
-      if (sscanf(v, "%63s %127s", n, val) != 2) {
-        logf_("%s:%d: option needs NAME VALUE", path, lineno);
+      if (sscanf(v, "%63s %127s", n, val) != 2 || (is_bool_option(n) && parse_bool(val) < 0)) {
+        logf_("%s:%d: option needs NAME VALUE (a boolean: 0/1, TRUE/FALSE or ON/OFF)", path, lineno);
         bad = 1;
       } else
-        set_opt(n, val);
+        set_opt(n, is_bool_option(n) ? (parse_bool(val) ? "1" : "0") : val);
+    } else if (!strcmp(k, "booleans")) {
+      if (!strcmp(v, "numeric")) cfg.bool_words = 0;
+      else if (!strcmp(v, "words")) cfg.bool_words = 1;
+      else {
+        logf_("%s:%d: booleans must be numeric (0/1) or words (TRUE/FALSE)", path, lineno);
+        bad = 1;
+      }
     } else if (!strcmp(k, "node")) {
       dataserver d;
       memset(&d, 0, sizeof d);
@@ -366,7 +392,8 @@ static int read_config(const char *path) {
   }
   if (bad) return -1;
   for (size_t i = 0; i < sizeof known_options / sizeof *known_options; i++)
-    if (!find_opt(known_options[i])) set_opt(known_options[i], "0");
+    if (!find_opt(known_options[i]) && strcmp(known_options[i], "transparent-mode"))
+      set_opt(known_options[i], strcmp(known_options[i], "max-replication-delay") ? "0" : "30");
 
   FILE *sf = fopen(cfg.state_path, "r");
   if (sf) {
@@ -391,7 +418,7 @@ static int read_config(const char *path) {
     st.ds[st.nds++] = nodes[i];
     datasource *s = &st.src[st.nsrc++];
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%.50s_source", nodes[i].name);
+    snprintf(s->name, sizeof s->name, "%.30s_%.32s", cfg.cluster, nodes[i].name); /* normal_0_normal_0_1 */
     copystr(s->server, sizeof s->server, nodes[i].name);
     snprintf(s->spec, sizeof s->spec, "%s-1-1000-400-800", nodes[i].name);
     if (i == 0)
@@ -442,6 +469,7 @@ static int run(MYSQL *m, const char *sql, char *err, size_t errlen) {
 typedef struct {
   int rows;            /* 0: no replication configured */
   int io, sql;         /* threads running */
+  long behind;         /* Seconds_Behind_Source; -1 when NULL */
   char host[256];
   int port;
 } repl_status;
@@ -471,6 +499,8 @@ static int get_repl_status(MYSQL *m, repl_status *rs, char *err, size_t errlen) 
         copystr(rs->host, sizeof rs->host, v);
       else if (!strcmp(f[i].name, "Source_Port") || !strcmp(f[i].name, "Master_Port"))
         rs->port = atoi(v);
+      else if (!strcmp(f[i].name, "Seconds_Behind_Source") || !strcmp(f[i].name, "Seconds_Behind_Master"))
+        rs->behind = row[i] ? atol(v) : -1;
     }
   }
   mysql_free_result(r);
@@ -516,6 +546,7 @@ static int point_replication(MYSQL *m, const char *host, int port, char *err, si
 typedef struct {
   dataserver ds;
   int is_master;
+  long max_delay; /* max-replication-delay: a replica further behind says "catching master Ns" */
   char status[64];
 } probe;
 
@@ -553,6 +584,8 @@ static void *probe_one(void *arg) {
     repl_status rs;
     if (get_repl_status(m, &rs, err, sizeof err))
       copystr(p->status, sizeof p->status, "Slave unknown");
+    else if (rs.rows && rs.io && rs.sql && rs.behind > p->max_delay)
+      snprintf(p->status, sizeof p->status, "Slave normal, catching master %lds", rs.behind);
     else
       copystr(p->status, sizeof p->status, rs.rows && rs.io && rs.sql ? "Slave normal" : "Slave abnormal");
   }
@@ -566,7 +599,7 @@ static void probe_all(probe *p, int n) {
   int started[MAX_SERVERS] = {0};
   for (int i = 0; i < n; i++) {
     if (p[i].ds.disabled) {
-      copystr(p[i].status, sizeof p[i].status, p[i].is_master ? "Server disabled" : "Slave disabled");
+      copystr(p[i].status, sizeof p[i].status, "server disabled");
       continue;
     }
     int cached = 0;
@@ -713,9 +746,20 @@ static int show_dataservers(session *s) {
     memset(&p[i], 0, sizeof p[i]);
     p[i].ds = st.ds[i];
     p[i].is_master = !strcmp(st.ds[i].name, st.master);
+    option *md = find_opt("max-replication-delay");
+    p[i].max_delay = md ? atol(md->value) : 30;
+  }
+  char override[MAX_SERVERS][DS_NAME_LEN];
+  for (int i = 0; i < n; i++) {
+    override[i][0] = 0;
+    for (int k = 0; k < MAX_SERVERS; k++)
+      if (st.status_override[k][0][0] && !strcmp(st.status_override[k][0], st.ds[i].name))
+        copystr(override[i], DS_NAME_LEN, st.status_override[k][1]);
   }
   pthread_mutex_unlock(&st_mu);
   probe_all(p, n);
+  for (int i = 0; i < n; i++)
+    if (override[i][0]) copystr(p[i].status, sizeof p[i].status, override[i]);
   static const char *const cols[] = {"servername", "host", "port", "username", "status",
                                      "master-online-status", "master_backup", "remote_user", "remote_port",
                                      "max_needed_conn/max_mysql_conn", "master_priority"};
@@ -728,7 +772,7 @@ static int show_dataservers(session *s) {
     r[0] = p[i].ds.name;
     r[1] = p[i].ds.host;
     r[2] = ports[i];
-    r[3] = cfg.backend_user;
+    r[3] = p[i].ds.router ? p[i].ds.user : cfg.backend_user; /* the registered user of a router */
     r[4] = p[i].status;
     r[5] = p[i].is_master ? "Master_Online" : "Not_A_Master";
     r[6] = "1";
@@ -768,34 +812,96 @@ static int next_group_id(session *s) {
   return mp_send_strings(&s->c, cols, 1, row, 1);
 }
 
+/* host:port of a data node's dataserver; empty for a router-type one (real routers leave the
+ * host info of slave_dbscale_source empty). Caller holds st_mu. */
+static void host_info(const char *server, char *out, size_t n) {
+  dataserver *d = find_ds(server);
+  if (d && !d->router) snprintf(out, n, "%s:%d", d->host, d->port);
+  else out[0] = 0;
+}
+
+/* dbscale show datasource type=replication: one row per member. The first row of a datasource
+ * carries the master columns and its first slave; each further slave is a row of its own with
+ * the same Name and the master columns empty.
+ * dbscale show datasource type=server: one row per server datasource. */
+#define REP_NC 17
+#define SRV_NC 7
 static int show_datasource(session *s, int replication) {
-  static const char *const rcols[] = {"datasource_name", "type", "master_source", "slave_sources", "group_id"};
-  static const char *const scols[] = {"datasource_name", "type", "server", "server_spec", "group_id"};
-  datasource copy[MAX_SOURCES];
-  int n = 0;
-  pthread_mutex_lock(&st_mu);
-  for (int i = 0; i < st.nsrc; i++)
-    if (st.src[i].replication == replication) copy[n++] = st.src[i];
-  pthread_mutex_unlock(&st_mu);
-  const char **cells = calloc((size_t)(n > 0 ? n : 1) * 5, sizeof *cells);
-  char (*gid)[16] = calloc((size_t)(n > 0 ? n : 1), 16);
-  for (int i = 0; i < n; i++) {
-    const char **r = cells + i * 5;
-    snprintf(gid[i], 16, "%d", copy[i].group_id);
-    r[0] = copy[i].name;
-    r[1] = replication ? "replication" : "server";
-    r[2] = replication ? copy[i].master : copy[i].server;
-    r[3] = replication ? copy[i].slaves : copy[i].spec;
-    r[4] = gid[i];
+  static const char *const rcols[REP_NC] = {
+      "Name", "Type", "SourceStatus", "LoadBalanceStrategy", "MasterSource", "MasterSourceStatus", "MasterServer",
+      "MasterServerHostInfo", "MasterServerStatus", "SelectMasterTime", "SlaveSource", "SlaveSourceStatus",
+      "SlaveServers", "SlaveServerHostInfo", "SlaveServerStatus", "SlaveExecutedGtidStatus", "SlaveDBScale"};
+  static const char *const scols[SRV_NC] = {"Name", "Type", "Server", "ServerHostInfo", "ServerStatus",
+                                            "SourceStatus", "Is-internal"};
+  enum { W = 320 };
+  /* A row per datasource plus one per further slave; every slave is a datasource of its own. */
+  size_t cap = 2 * MAX_SOURCES, nrows = 0, nc = replication ? REP_NC : SRV_NC;
+  char (*buf)[W] = calloc(cap * nc, W);
+  const char **cells = calloc(cap * nc, sizeof *cells);
+  if (!buf || !cells) {
+    free(buf);
+    free(cells);
+    return mp_send_err(&s->c, 1041, "HY000", "Out of memory");
   }
-  int rc = mp_send_strings(&s->c, replication ? rcols : scols, 5, cells, (size_t)n);
+#define CELL(r, c) buf[(r) * nc + (c)]
+  pthread_mutex_lock(&st_mu);
+  for (int i = 0; i < st.nsrc; i++) {
+    datasource *d = &st.src[i];
+    if (d->replication != replication) continue;
+    if (!replication) {
+      dataserver *ds = find_ds(d->server);
+      copystr(CELL(nrows, 0), W, d->name);
+      copystr(CELL(nrows, 1), W, "Server");
+      copystr(CELL(nrows, 2), W, d->server);
+      host_info(d->server, CELL(nrows, 3), W);
+      copystr(CELL(nrows, 4), W, ds && ds->disabled ? "Disabled" : "Working");
+      copystr(CELL(nrows, 5), W, "Working");
+      copystr(CELL(nrows, 6), W, ds && ds->router ? "NO" : "YES");
+      nrows++;
+      continue;
+    }
+    datasource *m = find_src(d->master);
+    size_t first = nrows;
+    copystr(CELL(first, 0), W, d->name);
+    copystr(CELL(first, 1), W, "Replication");
+    copystr(CELL(first, 2), W, "Working");
+    copystr(CELL(first, 3), W, "MASTER_SLAVE");
+    copystr(CELL(first, 4), W, d->master);
+    copystr(CELL(first, 5), W, "Working");
+    copystr(CELL(first, 6), W, m ? m->server : "");
+    host_info(m ? m->server : "", CELL(first, 7), W);
+    copystr(CELL(first, 8), W, "Working");
+    copystr(CELL(first, 9), W, join_time);
+    nrows++;
+    char list[1024], *save = NULL;
+    copystr(list, sizeof list, d->slaves);
+    int k = 0;
+    for (char *sl = strtok_r(list, ",", &save); sl && nrows < cap; sl = strtok_r(NULL, ",", &save), k++) {
+      size_t r = k == 0 ? first : nrows++;
+      datasource *sd = find_src(sl);
+      dataserver *ds = sd ? find_ds(sd->server) : NULL;
+      copystr(CELL(r, 0), W, d->name);
+      copystr(CELL(r, 10), W, sl);
+      copystr(CELL(r, 11), W, ds && ds->disabled ? "Disabled" : "Working");
+      copystr(CELL(r, 12), W, sd ? sd->server : "");
+      host_info(sd ? sd->server : "", CELL(r, 13), W);
+      copystr(CELL(r, 14), W, ds && ds->disabled ? "Disabled" : "Working");
+      copystr(CELL(r, 15), W, "GTID good");
+      copystr(CELL(r, 16), W, ds && ds->router ? "Yes" : "No");
+    }
+  }
+  pthread_mutex_unlock(&st_mu);
+  for (size_t i = 0; i < nrows * nc; i++) cells[i] = buf[i];
+#undef CELL
+  int rc = mp_send_strings(&s->c, replication ? rcols : scols, nc, cells, nrows);
   free(cells);
-  free(gid);
+  free(buf);
   return rc;
 }
 
+/* dbscale show options [like 'PATTERN']: option_name, value; booleans in the configured form. */
 static int show_options(session *s, const char *pattern) {
-  static const char *const cols[] = {"Variable_name", "Value"};
+  static const char *const cols[] = {"option_name", "value"};
   const char *cells[MAX_OPTIONS * 2];
   option copy[MAX_OPTIONS];
   int n = 0;
@@ -806,6 +912,7 @@ static int show_options(session *s, const char *pattern) {
   for (int i = 0; i < n; i++) {
     cells[2 * i] = copy[i].name;
     cells[2 * i + 1] = copy[i].value;
+    if (cfg.bool_words && is_bool_option(copy[i].name)) cells[2 * i + 1] = atoi(copy[i].value) ? "TRUE" : "FALSE";
   }
   return mp_send_strings(&s->c, cols, 2, cells, (size_t)n);
 }
@@ -822,6 +929,23 @@ static int set_global(session *s, const char *name, const char *value) {
   }
   char v[128];
   copystr(v, sizeof v, value);
+  if (is_bool_option(name)) {
+    int b = parse_bool(value);
+    if (b < 0) {
+      pthread_mutex_unlock(&st_mu);
+      return mp_send_err(&s->c, 1231, "42000", "Option '%.64s' takes 0/1, TRUE/FALSE or ON/OFF, not '%.64s'", name, value);
+    }
+    copystr(v, sizeof v, b ? "1" : "0");
+  } else if (!strcasecmp(name, "max-replication-delay") && (!*value || strspn(value, "0123456789") != strlen(value))) {
+    pthread_mutex_unlock(&st_mu);
+    return mp_send_err(&s->c, 1231, "42000", "Option '%.64s' takes a number of seconds, not '%.64s'", name, value);
+  }
+  /* A real router refuses to switch slave mode outside disaster mode. */
+  if (!strcasecmp(name, "slave-dbscale-mode") && !opt_on("enable-disaster-mode")) {
+    pthread_mutex_unlock(&st_mu);
+    return mp_send_err(&s->c, 1105, "HY000",
+                       "'slave-dbscale-mode' can only be changed while 'enable-disaster-mode' is on");
+  }
   set_opt(name, v);
   int rc = save_state();
   pthread_mutex_unlock(&st_mu);
@@ -1078,6 +1202,28 @@ static int enable_disable(session *s, int enable, const char *name) {
   return mp_send_ok(&s->c, 0, 0, 2, 0, NULL);
 }
 
+/* Lab only (no real router has it): `dbscale emulator status NAME = 'TEXT'` makes `show dataservers`
+ * report TEXT as NAME's status until it is cleared with an empty TEXT; nothing else changes. */
+static int emulator_status(session *s, const char *name, const char *text) {
+  char msg[160] = "";
+  pthread_mutex_lock(&st_mu);
+  if (!find_ds(name)) snprintf(msg, sizeof msg, "Dataserver '%s' does not exist", name);
+  else if (strlen(text) >= DS_NAME_LEN) snprintf(msg, sizeof msg, "Status text longer than %d characters", DS_NAME_LEN - 1);
+  int slot = -1;
+  for (int k = 0; !msg[0] && k < MAX_SERVERS; k++) {
+    if (!strcmp(st.status_override[k][0], name)) { slot = k; break; }
+    if (slot < 0 && !st.status_override[k][0][0]) slot = k;
+  }
+  if (!msg[0] && slot >= 0) {
+    copystr(st.status_override[slot][0], DS_NAME_LEN, *text ? name : "");
+    copystr(st.status_override[slot][1], DS_NAME_LEN, text);
+  }
+  pthread_mutex_unlock(&st_mu);
+  if (msg[0]) return mp_send_err(&s->c, 1105, "HY000", "%s", msg);
+  logf_("conn %u: status of %s %s '%s'", s->id, name, *text ? "shown as" : "back to the probed one, was", text);
+  return mp_send_ok(&s->c, 0, 0, 2, 0, NULL);
+}
+
 /* stmt has no trailing ';' and starts with the word dbscale. */
 static int dbscale_stmt(session *s, const char *stmt) {
   token *tk = malloc(sizeof(token) * (MAX_TOKENS + 1));
@@ -1113,6 +1259,9 @@ static int dbscale_stmt(session *s, const char *stmt) {
     rc = add_slave(s, tk[4].text, tk[6].text);
   else if ((kw(tk, n, 1, "enable") || kw(tk, n, 1, "disable")) && kw(tk, n, 2, "dataserver") && n == 4 && is_name(tk, n, 3))
     rc = enable_disable(s, kw(tk, n, 1, "enable"), tk[3].text);
+  else if (kw(tk, n, 1, "emulator") && kw(tk, n, 2, "status") && n == 6 && is_name(tk, n, 3) && tk[4].kind == '=' &&
+           tk[5].kind == T_STR)
+    rc = emulator_status(s, tk[3].text, tk[5].text);
   else
     rc = ERR_SYNTAX(s, n >= 2 ? tk[1].text : stmt);
   free(tk);
@@ -1139,6 +1288,20 @@ static void word_at(const char *p, char *w, size_t n) {
   size_t i = 0;
   while ((isalnum((unsigned char)*p) || *p == '_' || *p == '@') && i + 1 < n) w[i++] = (char)toupper((unsigned char)*p++);
   w[i] = 0;
+}
+
+/* START/STOP/RESET SLAVE and CHANGE MASTER (and their REPLICA/SOURCE spellings): what the router
+ * forwards to its master only while slave-dbscale-mode is on. */
+static int is_slave_control(const char *q) {
+  char w1[32], w2[32];
+  const char *p = skip_space_comments(q);
+  word_at(p, w1, sizeof w1);
+  p = skip_space_comments(p + strlen(w1));
+  word_at(p, w2, sizeof w2);
+  if (!strcmp(w1, "START") || !strcmp(w1, "STOP") || !strcmp(w1, "RESET"))
+    return !strcmp(w2, "SLAVE") || !strcmp(w2, "REPLICA");
+  if (!strcmp(w1, "CHANGE")) return !strcmp(w2, "MASTER") || !strcmp(w2, "REPLICATION");
+  return 0;
 }
 
 /* Under enable-read-only the router lets through reads, session settings, transaction control and
@@ -1260,8 +1423,10 @@ static int handle_query(session *s, char *q, size_t qlen) {
     return mp_send_strings(&s->c, cols, 1, row, 1);
   }
   pthread_mutex_lock(&st_mu);
-  int ro = opt_on("enable-read-only");
+  int ro = opt_on("enable-read-only"), slave_mode = opt_on("slave-dbscale-mode");
   pthread_mutex_unlock(&st_mu);
+  if (!slave_mode && is_slave_control(p))
+    return mp_send_err(&s->c, 9001, "HY000", "'slave-dbscale-mode' is off, dbscale is denied to be a slave");
   if (ro && !allowed_when_read_only(p))
     return mp_send_err(&s->c, 1290, "HY000",
                        "The router is running with enable-read-only=1 so it cannot execute this statement");

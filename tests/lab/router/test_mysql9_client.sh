@@ -28,7 +28,7 @@ done
 out=$(MYSQL_PWD=$PW chroot "$ROOTFS" /usr/bin/mysql --protocol=TCP -h127.0.0.1 -P"$PORT" -uadmin -E \
   -e 'dbscale show dataservers; dbscale show options like "enable-read-only"' 2>&1)
 echo "$out" | grep -q 'master-online-status: Master_Online' || { echo "FAIL: mysql 9 client could not read dataservers: $out"; fail=1; }
-echo "$out" | grep -q 'Variable_name: enable-read-only' || { echo "FAIL: options output: $out"; fail=1; }
+echo "$out" | grep -q 'option_name: enable-read-only' || { echo "FAIL: options output: $out"; fail=1; }
 MYSQL_PWD=wrong chroot "$ROOTFS" /usr/bin/mysql --protocol=TCP -h127.0.0.1 -P"$PORT" -uadmin -e 'select 1' 2>"$DIR/err" >/dev/null
 grep -q 'ERROR 1045' "$DIR/err" || { echo "FAIL: wrong password not refused with 1045: $(cat "$DIR/err")"; fail=1; }
 # mysql_native_password on request (the client's --default-auth), checked by the same server.

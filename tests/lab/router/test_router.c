@@ -121,7 +121,7 @@ static void test_statements(void) {
   CHECKF(!conn_pw("wrong", &e) && e == 1045, "wrong password must be refused with 1045, got %u", e);
   MYSQL *m = conn();
   MYSQL_RES *r;
-  const char *v;
+  const char *v = NULL;
 
   struct timeval t0, t1;
   gettimeofday(&t0, NULL);
@@ -155,13 +155,34 @@ static void test_statements(void) {
   CHECKF(r && mysql_num_rows(r) == 1 && (v = lookup(r, "1", 0)), "next group id starts at 1");
   if (r) mysql_free_result(r);
 
-  static const char *const OPT[] = {"Variable_name", "Value"};
+  static const char *const OPT[] = {"option_name", "value"};
   CHECKF(q(m, "dbscale show options like '%slave-dbscale-mode%'", &r) == 0 && has_columns(r, OPT, 2) &&
             mysql_num_rows(r) == 1 && (v = lookup(r, "slave-dbscale-mode", 1)) && !strcmp(v, "0"),
         "slave-dbscale-mode defaults to 0");
   if (r) mysql_free_result(r);
-  CHECKF(q(m, "dbscale show options like 'transparent-mode'", &r) == 0 && r && mysql_num_rows(r) == 1,
-        "transparent-mode reported");
+  CHECKF(q(m, "dbscale show options like 'transparent-mode'", &r) == 0 && r && mysql_num_rows(r) == 0,
+        "an unset transparent-mode answers an empty result");
+  if (r) mysql_free_result(r);
+  CHECKF(q(m, "dbscale show options", &r) == 0 && (v = lookup(r, "max-replication-delay", 1)) && !strcmp(v, "30") &&
+            (v = lookup(r, "enable-disaster-mode", 1)) && !strcmp(v, "0") && lookup(r, "enable-slave-dbscale-server", 1),
+        "every option a drill reads is listed (max-replication-delay 30, enable-disaster-mode 0)");
+  if (r) mysql_free_result(r);
+  /* replication control is refused while slave-dbscale-mode is off, in either spelling */
+  static const char *const slave_ctl[] = {"STOP SLAVE", "  start slave io_thread", "/* x */ RESET SLAVE ALL",
+                                          "CHANGE MASTER TO MASTER_HOST='h'", "stop replica", "reset replica",
+                                          "CHANGE REPLICATION SOURCE TO SOURCE_HOST='h'"};
+  for (size_t i = 0; i < sizeof slave_ctl / sizeof *slave_ctl; i++)
+    CHECKF(q(m, slave_ctl[i], NULL) == 9001 && strstr(mysql_error(m), "'slave-dbscale-mode' is off"),
+          "'%s' with slave-dbscale-mode off: want 9001, got %u %s", slave_ctl[i], mysql_errno(m), mysql_error(m));
+  CHECKF(q(m, "start group_replication", NULL) == 1105, "other statements are forwarded, got %u", mysql_errno(m));
+  CHECKF(q(m, "dbscale set global 'slave-dbscale-mode'=1", NULL) == 1105 && strstr(mysql_error(m), "enable-disaster-mode"),
+        "slave-dbscale-mode cannot change while enable-disaster-mode is off: %u %s", mysql_errno(m), mysql_error(m));
+  CHECKF(q(m, "dbscale set global 'enable-disaster-mode' = TRUE", NULL) == 0, "TRUE sets a boolean: %s", mysql_error(m));
+  CHECKF(q(m, "dbscale set global 'enable-disaster-mode' = maybe", NULL) == 1231, "a boolean takes no other word");
+  CHECKF(q(m, "dbscale set global 'max-replication-delay' = 'x'", NULL) == 1231, "the delay is a number");
+  CHECKF(q(m, "dbscale show options like 'enable-disaster-mode'", &r) == 0 && (v = lookup(r, "enable-disaster-mode", 1)) &&
+            !strcmp(v, "1"),
+        "booleans are shown as 0/1 by default, got %s", v ? v : "nothing");
   if (r) mysql_free_result(r);
   CHECKF(q(m, "dbscale set global 'slave-dbscale-mode'=1", NULL) == 0, "set slave-dbscale-mode: %s", mysql_error(m));
   CHECKF(q(m, "dbscale show options like 'slave-dbscale-mode'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
@@ -208,30 +229,55 @@ static void test_statements(void) {
         "datasource on a missing dataserver fails");
   CHECKF(q(m, "dbscale request next group id", &r) == 0 && lookup(r, "8", 0), "next group id follows the used ones");
   if (r) mysql_free_result(r);
-  static const char *const SRC[] = {"datasource_name", "type", "server", "server_spec", "group_id"};
-  CHECKF(q(m, "dbscale show datasource type=server", &r) == 0 && has_columns(r, SRC, 5) &&
-            (v = lookup(r, "slave_dbscale_source", 4)) && !strcmp(v, "7"),
-        "server datasource listed with its group id");
+  static const char *const SRC[] = {"Name", "Type", "Server", "ServerHostInfo", "ServerStatus", "SourceStatus",
+                                    "Is-internal"};
+  char hi[64];
+  snprintf(hi, sizeof hi, "127.0.0.1:%d", node_port[1]);
+  CHECKF(q(m, "dbscale show datasource type=server", &r) == 0 && has_columns(r, SRC, 7) && mysql_num_rows(r) == 3 &&
+            (v = lookup(r, "slave_dbscale_source", 2)) && !strcmp(v, "slave_dbscale_server") &&
+            (v = lookup(r, "slave_dbscale_source", 3)) && !*v && (v = lookup(r, "slave_dbscale_source", 1)) &&
+            !strcmp(v, "Server") && (v = lookup(r, "normal_0_normal_0_1", 3)) && !strcmp(v, hi),
+        "server datasources: <datasource>_<server> with host info, none for the router");
   if (r) mysql_free_result(r);
   CHECKF(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 3 &&
             (v = lookup(r, "slave_dbscale_server", 4)) && strstr(v, "down"),
         "a router-type dataserver whose router does not answer shows down");
   CHECKF((v = lookup(r, "slave_dbscale_server", 7)) && !*v, "router-type dataserver has no remote_user");
+  CHECKF((v = lookup(r, "slave_dbscale_server", 3)) && !strcmp(v, "admin"), "router-type dataserver shows its registered user");
   if (r) mysql_free_result(r);
   CHECKF(q(m, "dbscale dynamic add slave slave_dbscale_source to normal_0", NULL) == 1105,
         "add slave fails when the target router is down");
-  static const char *const REP[] = {"datasource_name", "type", "master_source", "slave_sources", "group_id"};
-  CHECKF(q(m, "dbscale show datasource type =replication", &r) == 0 && has_columns(r, REP, 5) &&
-            (v = lookup(r, "normal_0", 3)) && !strstr(v, "slave_dbscale_source"),
-        "a failed add slave does not register the slave");
+  static const char *const REP[] = {
+      "Name", "Type", "SourceStatus", "LoadBalanceStrategy", "MasterSource", "MasterSourceStatus", "MasterServer",
+      "MasterServerHostInfo", "MasterServerStatus", "SelectMasterTime", "SlaveSource", "SlaveSourceStatus",
+      "SlaveServers", "SlaveServerHostInfo", "SlaveServerStatus", "SlaveExecutedGtidStatus", "SlaveDBScale"};
+  CHECKF(q(m, "dbscale show datasource type =replication", &r) == 0 && has_columns(r, REP, 17) && mysql_num_rows(r) == 1 &&
+            (v = lookup(r, "normal_0", 4)) && !strcmp(v, "normal_0_normal_0_0") && (v = lookup(r, "normal_0", 10)) &&
+            !strcmp(v, "normal_0_normal_0_1") && (v = lookup(r, "normal_0", 13)) && !strcmp(v, hi) &&
+            (v = lookup(r, "normal_0", 16)) && !strcmp(v, "No"),
+        "a failed add slave does not register the slave; the first row carries master and first slave");
   if (r) mysql_free_result(r);
 
   /* enable/disable */
   CHECKF(q(m, "dbscale disable dataserver normal_0_0", NULL) == 1105, "the master cannot be disabled");
   CHECKF(q(m, "dbscale disable dataserver normal_0_1", NULL) == 0, "disable: %s", mysql_error(m));
-  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && (v = lookup(r, "normal_0_1", 4)) && strstr(v, "disabled"),
-        "disabled dataserver says so, got %s", v ? v : "nothing");
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && (v = lookup(r, "normal_0_1", 4)) && !strcmp(v, "server disabled"),
+        "disabled dataserver says 'server disabled', got %s", v ? v : "nothing");
   if (r) mysql_free_result(r);
+
+  /* the lab's status knob */
+  CHECKF(q(m, "dbscale emulator status normal_0_0 = 'Server normal, semisync down'", NULL) == 0, "status knob: %s",
+        mysql_error(m));
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && (v = lookup(r, "normal_0_0", 4)) &&
+            !strcmp(v, "Server normal, semisync down"),
+        "the status knob's text is shown, got %s", v ? v : "nothing");
+  if (r) mysql_free_result(r);
+  CHECKF(q(m, "dbscale emulator status normal_0_0 = ''", NULL) == 0, "status knob cleared");
+  CHECKF(q(m, "dbscale show dataservers", &r) == 0 && (v = lookup(r, "normal_0_0", 4)) && strstr(v, "down") &&
+            !strstr(v, "semisync"),
+        "the probed status is back, got %s", v ? v : "nothing");
+  if (r) mysql_free_result(r);
+  CHECKF(q(m, "dbscale emulator status nosuch = 'x'", NULL) == 1105, "status knob on a missing server fails");
   CHECKF(q(m, "dbscale enable dataserver normal_0_1", NULL) == 1105, "enable needs the node to answer");
   CHECKF(q(m, "dbscale enable dataserver slave_dbscale_server", NULL) == 0, "enable of a router-type server is a no-op");
   CHECKF(q(m, "dbscale enable dataserver nosuch", NULL) == 1105, "enable of a missing server fails");
@@ -259,13 +305,13 @@ static void test_persistence(void) {
   start_emu();
   m = conn();
   MYSQL_RES *r;
-  const char *v;
+  const char *v = NULL;
   CHECKF(q(m, "dbscale show options like 'slave-dbscale-mode'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
             !strcmp(v, "1"),
         "option survives a restart");
   if (r) mysql_free_result(r);
   CHECKF(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 3 &&
-            (v = lookup(r, "normal_0_1", 4)) && strstr(v, "disabled"),
+            (v = lookup(r, "normal_0_1", 4)) && !strcmp(v, "server disabled"),
         "dataservers and disabled flag survive a restart");
   if (r) mysql_free_result(r);
   CHECKF(q(m, "dbscale show datasource type=server", &r) == 0 && lookup(r, "slave_dbscale_source", 0),
@@ -275,6 +321,28 @@ static void test_persistence(void) {
   CHECKF(q(m, "dbscale dynamic remove dataserver slave_dbscale_server;", NULL) == 0, "remove dataserver");
   CHECKF(q(m, "dbscale dynamic remove dataserver slave_dbscale_server", NULL) == 1105, "second remove fails");
   CHECKF(q(m, "dbscale show dataservers", &r) == 0 && mysql_num_rows(r) == 2, "back to two dataservers");
+  if (r) mysql_free_result(r);
+  mysql_close(m);
+
+  /* the other boolean form: the same state shown as TRUE/FALSE */
+  stop_emu();
+  FILE *cf = fopen(conf, "a");
+  fputs("booleans = words\n", cf);
+  fclose(cf);
+  start_emu();
+  m = conn();
+  CHECKF(q(m, "dbscale show options like '%mode%'", &r) == 0 && (v = lookup(r, "slave-dbscale-mode", 1)) &&
+            !strcmp(v, "TRUE") && (v = lookup(r, "enable-disaster-mode", 1)) && !strcmp(v, "TRUE"),
+        "booleans = words shows TRUE, got %s", v ? v : "nothing");
+  if (r) mysql_free_result(r);
+  CHECKF(q(m, "dbscale set global \"enable-read-only\" = 0", NULL) == 0 &&
+            q(m, "dbscale show options like 'enable-read-only'", &r) == 0 && (v = lookup(r, "enable-read-only", 1)) &&
+            !strcmp(v, "FALSE"),
+        "booleans = words shows FALSE, got %s", v ? v : "nothing");
+  if (r) mysql_free_result(r);
+  CHECKF(q(m, "dbscale show options like 'max-replication-delay'", &r) == 0 &&
+            (v = lookup(r, "max-replication-delay", 1)) && !strcmp(v, "30"),
+        "a number stays a number");
   if (r) mysql_free_result(r);
   mysql_close(m);
   /* the state file must not be readable by others: it holds a password */

@@ -44,6 +44,10 @@ local function junk()
 end
 local STATUS = { "Master normal", "Slave normal", "Server normal, semisync down", "Server down",
                  "server disabled", "Slave normal, catching master 68709s", "" }
+-- The state each text reads as (issue 10: semi-sync fallen back to async is no down server).
+local STATE = { ["Master normal"] = "normal", ["Slave normal"] = "normal", ["Server normal, semisync down"] = "semisync_degraded",
+                ["Server down"] = "down", ["server disabled"] = "disabled",
+                ["Slave normal, catching master 68709s"] = "lagging", [""] = "unknown" }
 
 local function row(valid)
   local host = valid and valid_host() or (R(2) == 1 and junk() or valid_host())
@@ -89,7 +93,8 @@ return {
                    ("seed %d: row %d read as %s %s:%s"):format(seed, i, d.name, d.host, d.port))
             assert(d.id == endpoint.format(d.host, d.port), "id " .. d.id)
             assert(d.role == (r["master-online-status"] == "Master_Online" and "primary" or "joiner"), "role")
-            assert(d.down == (r.status:lower():find("down", 1, true) ~= nil), "down")
+            assert(d.state == STATE[r.status] and d.down == (STATE[r.status] == "down"),
+                   ("seed %d: status %q read as %s"):format(seed, r.status, tostring(d.state)))
             assert(d.id:find(":", 1, true) and (not d.host:find(":") or d.id:sub(1, 1) == "["), "IPv6 ids are bracketed")
           end
         end

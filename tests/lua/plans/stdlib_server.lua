@@ -36,6 +36,80 @@ local NEW_COLS = { "Replica_IO_State", "Source_Host", "Source_User", "Source_Por
                    "Replica_SQL_Running", "Last_IO_Error", "Last_SQL_Error", "Seconds_Behind_Source",
                    "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Channel_Name" }
 
+-- The seeds' MySQL 8.0.26 samples, verbatim (doc 000: the standby master's SHOW SLAVE STATUS and
+-- production's SHOW MASTER STATUS), every column as the text the server sent.
+local SEED_SLAVE_COLS = { "Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry", "Master_Log_File", "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos", "Relay_Master_Log_File", "Slave_IO_Running", "Slave_SQL_Running", "Replicate_Do_DB", "Replicate_Ignore_DB", "Replicate_Do_Table", "Replicate_Ignore_Table", "Replicate_Wild_Do_Table", "Replicate_Wild_Ignore_Table", "Last_Errno", "Last_Error", "Skip_Counter", "Exec_Master_Log_Pos", "Relay_Log_Space", "Until_Condition", "Until_Log_File", "Until_Log_Pos", "Master_SSL_Allowed", "Master_SSL_CA_File", "Master_SSL_CA_Path", "Master_SSL_Cert", "Master_SSL_Cipher", "Master_SSL_Key", "Seconds_Behind_Master", "Master_SSL_Verify_Server_Cert", "Last_IO_Errno", "Last_IO_Error", "Last_SQL_Errno", "Last_SQL_Error", "Replicate_Ignore_Server_Ids", "Master_Server_Id", "Master_UUID", "Master_Info_File", "SQL_Delay", "SQL_Remaining_Delay", "Slave_SQL_Running_State", "Master_Retry_Count", "Master_Bind", "Last_IO_Error_Timestamp", "Last_SQL_Error_Timestamp", "Master_SSL_Crl", "Master_SSL_Crlpath", "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Replicate_Rewrite_DB", "Channel_Name", "Master_TLS_Version", "Master_public_key_path", "Get_master_public_key", "Network_Namespace" }
+local SEED_SLAVE = {
+  Slave_IO_State = "Waiting for source to send event",
+  Master_Host = "172.17.138.2",
+  Master_User = "dbscale_internal",
+  Master_Port = "3308",
+  Connect_Retry = "60",
+  Master_Log_File = "binlog.000012",
+  Read_Master_Log_Pos = "7640",
+  Relay_Log_File = "relaylog.000004",
+  Relay_Log_Pos = "489",
+  Relay_Master_Log_File = "binlog.000012",
+  Slave_IO_Running = "Yes",
+  Slave_SQL_Running = "Yes",
+  Replicate_Do_DB = "",
+  Replicate_Ignore_DB = "",
+  Replicate_Do_Table = "",
+  Replicate_Ignore_Table = "",
+  Replicate_Wild_Do_Table = "",
+  Replicate_Wild_Ignore_Table = "",
+  Last_Errno = "0",
+  Last_Error = "",
+  Skip_Counter = "0",
+  Exec_Master_Log_Pos = "7640",
+  Relay_Log_Space = "1941",
+  Until_Condition = "None",
+  Until_Log_File = "",
+  Until_Log_Pos = "0",
+  Master_SSL_Allowed = "No",
+  Master_SSL_CA_File = "",
+  Master_SSL_CA_Path = "",
+  Master_SSL_Cert = "",
+  Master_SSL_Cipher = "",
+  Master_SSL_Key = "",
+  Seconds_Behind_Master = "0",
+  Master_SSL_Verify_Server_Cert = "No",
+  Last_IO_Errno = "0",
+  Last_IO_Error = "",
+  Last_SQL_Errno = "0",
+  Last_SQL_Error = "",
+  Replicate_Ignore_Server_Ids = "",
+  Master_Server_Id = "1001503308",
+  Master_UUID = "ba09b02c-5208-11ee-b5af-00163ed307b5",
+  Master_Info_File = "mysql.slave_master_info",
+  SQL_Delay = "0",
+  SQL_Remaining_Delay = NULL,
+  Slave_SQL_Running_State = "Replica has read all relay log; waiting for more updates",
+  Master_Retry_Count = "86400",
+  Master_Bind = "",
+  Last_IO_Error_Timestamp = "",
+  Last_SQL_Error_Timestamp = "",
+  Master_SSL_Crl = "",
+  Master_SSL_Crlpath = "",
+  Retrieved_Gtid_Set = "ba09b02c-5208-11ee-b5af-00163ed307b5:114497-114499,\nf9f2f2be-5604-11ee-b389-00163e3cdeea:19-20",
+  Executed_Gtid_Set = "b9da174e-5208-11ee-8c26-00163e2d01d5:1-49,\nba09b02c-5208-11ee-b5af-00163ed307b5:1-114499,\nba245d88-5208-11ee-aae7-00163ee05610:1-4,\nf9958bc0-5604-11ee-a5a1-00163ea7a91c:1-4,\nf9f2f2be-5604-11ee-b389-00163e3cdeea:1-20",
+  Auto_Position = "1",
+  Replicate_Rewrite_DB = "",
+  Channel_Name = "",
+  Master_TLS_Version = "",
+  Master_public_key_path = "",
+  Get_master_public_key = "0",
+  Network_Namespace = "",
+}
+local SEED_MASTER_COLS = { "File", "Position", "Binlog_Do_DB", "Binlog_Ignore_DB", "Executed_Gtid_Set" }
+local SEED_MASTER = {
+  File = "binlog.000012",
+  Position = "7640",
+  Binlog_Do_DB = "",
+  Binlog_Ignore_DB = "dbscale_tmp",
+  Executed_Gtid_Set = "b9da174e-5208-11ee-8c26-00163e2d01d5:1-49,\nba09b02c-5208-11ee-b5af-00163ed307b5:1-114499,\nba245d88-5208-11ee-aae7-00163ee05610:1-4,\nf9958bc0-5604-11ee-a5a1-00163ea7a91c:1-4,\nf9f2f2be-5604-11ee-b389-00163e3cdeea:1-20",
+}
+
 return {
   name = "stdlib-server",
   description = "tests of stdlib/server.lua",
@@ -165,6 +239,32 @@ return {
            "no rows: not a replica")
         -- The wrong vocabulary for the version is never sent: the fake rejects it.
         raises("replica status failed", server.replica_status, fake("8.0.26", { ["SHOW REPLICA STATUS"] = rows }))
+      end },
+    { name = "the seeds' MySQL 8.0.26 samples", run = function()
+        local ex = "b9da174e-5208-11ee-8c26-00163e2d01d5:1-49,ba09b02c-5208-11ee-b5af-00163ed307b5:1-114499," ..
+                   "ba245d88-5208-11ee-aae7-00163ee05610:1-4,f9958bc0-5604-11ee-a5a1-00163ea7a91c:1-4," ..
+                   "f9f2f2be-5604-11ee-b389-00163e3cdeea:1-20"
+        local c = fake("8.0.26", { ["SHOW SLAVE STATUS"] = rows_of(SEED_SLAVE_COLS, { SEED_SLAVE }),
+                                   ["SHOW MASTER STATUS"] = rows_of(SEED_MASTER_COLS, { SEED_MASTER }) })
+        local st = assert(server.replica_status(c))
+        eq(st.io_running, true, "Slave_IO_Running"); eq(st.sql_running, true, "Slave_SQL_Running")
+        eq(st.io_state, "Waiting for source to send event", "Slave_IO_State")
+        eq(st.source_host, "172.17.138.2", "Master_Host"); eq(st.source_port, 3308, "Master_Port")
+        eq(st.source_user, "dbscale_internal", "Master_User"); eq(st.auto_position, true, "Auto_Position")
+        eq(st.seconds_behind, 0, "Seconds_Behind_Master"); eq(st.channel, "", "default channel")
+        eq(st.last_io_error, "", "no IO error"); eq(st.last_sql_error, "", "no SQL error")
+        eq(st.retrieved_gtid_set, "ba09b02c-5208-11ee-b5af-00163ed307b5:114497-114499,f9f2f2be-5604-11ee-b389-00163e3cdeea:19-20",
+           "Retrieved_Gtid_Set across lines")
+        eq(st.executed_gtid_set, ex, "Executed_Gtid_Set across lines")
+        local b = assert(server.binlog_status(c))
+        eq(b.file, "binlog.000012", "File"); eq(b.position, 7640, "Position"); eq(b.executed_gtid_set, ex, "master's set")
+        eq(c.sent[2], "SHOW SLAVE STATUS", "8.0.26 is asked with the SLAVE spelling")
+        -- Seconds_Behind_Master NULL (the applier stopped) reads as unknown, not 0
+        local stopped = {}
+        for k, v in pairs(SEED_SLAVE) do stopped[k] = v end
+        stopped.Seconds_Behind_Master, stopped.Slave_SQL_Running = NULL, "No"
+        local st2 = server.replica_status(fake("8.0.26", { ["SHOW SLAVE STATUS"] = rows_of(SEED_SLAVE_COLS, { stopped }) }))
+        eq(st2.seconds_behind, nil, "NULL delay"); eq(st2.sql_running, false, "applier stopped")
       end },
     { name = "binlog_status, executed, purged, variable", run = function()
         local bl = { File = "binlog.000003", Position = 157, Executed_Gtid_Set = UUID1 .. ":1-10,\n" .. UUID2 .. ":1-3" }
