@@ -323,7 +323,13 @@ function M.add_standby(source_conn, reg, password, connect)
       :format(M.STANDBY_SOURCE, reg.spec or (M.STANDBY_SERVER .. M.DEFAULT_SPEC_LOAD), gid))
   end
   if not attached then
-    must(source_conn, ("dbscale dynamic add slave %s to %s"):format(M.STANDBY_SOURCE, reg.datasource))
+    -- A run killed in the middle of this statement may have left it to finish on the router:
+    -- "already in" means the standby is attached, as wanted.
+    local stmt = ("dbscale dynamic add slave %s to %s"):format(M.STANDBY_SOURCE, reg.datasource)
+    local n, err = source_conn:exec(stmt)
+    if n == nil and not tostring(err):find("already in", 1, true) then
+      error("router statement failed: " .. stmt .. ": " .. tostring(err), 0)
+    end
   end
 end
 

@@ -1135,7 +1135,9 @@ static int add_slave(session *s, const char *source, const char *cluster) {
   pthread_mutex_lock(&st_mu);
   rep = find_src(cluster);
   int rc = 0;
-  if (rep) {
+  /* Another session may have registered it meanwhile (a client killed mid-statement and run
+   * again): registered once, whoever finished first. */
+  if (rep && !strstr(rep->slaves, source)) {
     if (rep->slaves[0]) strncat(rep->slaves, ",", sizeof rep->slaves - strlen(rep->slaves) - 1);
     strncat(rep->slaves, source, sizeof rep->slaves - strlen(rep->slaves) - 1);
     rc = save_state();
