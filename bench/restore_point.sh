@@ -30,13 +30,16 @@ secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 copy() { # HOST: cp -a of its datadir next to it, synced, then removed
   lab ssh "$1" "d=$dd; cp -a \"\$d\" \"\$d.benchcopy\" && sync && rm -rf \"\$d.benchcopy\""
 }
-t0=$(date +%s%N); for h in "${hosts[@]}"; do copy "$h" & done; wait; par_ms=$(ms "$t0")
-t0=$(date +%s%N); copy "${hosts[1]}"; one_ms=$(ms "$t0")
+# Every measured copy and drill starts from a cold page cache, or the one measured later would
+# read what the one before left in memory.
+cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+cold; t0=$(date +%s%N); for h in "${hosts[@]}"; do copy "$h" & done; wait; par_ms=$(ms "$t0")
+cold; t0=$(date +%s%N); copy "${hosts[1]}"; one_ms=$(ms "$t0")
 echo "parallel cp -a of ${#hosts[@]} datadirs: $(secs "$par_ms") s; one node's cp -a: $(secs "$one_ms") s"
 
 declare -A start stop rp
 for s in local donor; do
-  line=$(STRATEGY=$s "$top/bench/drill.sh" "$lab_dir" | tail -1); echo "$line"
+  cold; line=$(STRATEGY=$s "$top/bench/drill.sh" "$lab_dir" | tail -1); echo "$line"
   start[$s]=$(awk '{print $4}' <<<"$line"); stop[$s]=$(awk '{print $7}' <<<"$line"); rp[$s]=$(awk '{print $11}' <<<"$line")
 done
 awk -v ls="${start[local]}" -v par="$par_ms" -v drp="${rp[donor]}" -v one="$one_ms" -v n=${#hosts[@]} 'BEGIN {
