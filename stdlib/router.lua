@@ -20,6 +20,13 @@ local function is_9001(err)
   return err:find("[9001]", 1, true) ~= nil or err:find("'slave-dbscale-mode' is off", 1, true) ~= nil
 end
 
+-- The rows of a router read, or an error naming the statement.
+local function read(conn, stmt)
+  local rows, err = conn:query(stmt)
+  if not rows then error(("%s failed: %s"):format(stmt, tostring(err)), 0) end
+  return rows
+end
+
 local function must(conn, stmt)
   local n, err = conn:exec(stmt)
   if n == nil then
@@ -57,8 +64,7 @@ end
 -- later among the joiners). Names and hosts are validated before anyone puts them into a
 -- statement or a command line.
 function M.dataservers(conn)
-  local rows, err = conn:query("dbscale show dataservers")
-  if not rows then error("dbscale show dataservers failed: " .. tostring(err), 0) end
+  local rows = read(conn, "dbscale show dataservers")
   local list = {}
   for _, r in ipairs(rows) do
     local name = server.value(r.servername) or server.value(r.Servername) or ""
@@ -159,8 +165,7 @@ end
 -- dbscale show options: {name = value text} (NULL and absent options are missing). Columns are
 -- option_name/value on real routers; Variable_name/Value (the old tool's reading) is accepted too.
 function M.options(conn)
-  local rows, err = conn:query("dbscale show options")
-  if not rows then error("dbscale show options failed: " .. tostring(err), 0) end
+  local rows = read(conn, "dbscale show options")
   local t = {}
   for _, r in ipairs(rows) do
     local name = server.col(r, "option_name", "Variable_name", "OPTION_NAME")
@@ -208,8 +213,7 @@ end
 -- for a datasource without slaves). The first row of a datasource carries the master columns;
 -- the following rows leave them (and, on some routers, Name) empty and carry one slave each.
 function M.replication_datasources(conn)
-  local rows, err = conn:query("dbscale show datasource type=replication")
-  if not rows then error("dbscale show datasource type=replication failed: " .. tostring(err), 0) end
+  local rows = read(conn, "dbscale show datasource type=replication")
   local list, cur = {}, nil
   for _, r in ipairs(rows) do
     local name = server.value(r.Name) or ""
@@ -231,8 +235,7 @@ end
 -- Router 6.0 shows neither the load spec nor the group id; they are read when a router shows
 -- them (columns group_id/GroupId/Group, spec/server_spec/Spec) and nil otherwise.
 function M.server_datasources(conn)
-  local rows, err = conn:query("dbscale show datasource type=server")
-  if not rows then error("dbscale show datasource type=server failed: " .. tostring(err), 0) end
+  local rows = read(conn, "dbscale show datasource type=server")
   local list = {}
   for _, r in ipairs(rows) do
     local g = server.col(r, "group_id", "GroupId", "Group", "group")
