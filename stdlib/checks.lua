@@ -259,7 +259,9 @@ function M.run(opts)
       local ok, mm, w = pcall(layout, n)
       if ok then m, why = mm, w else why = tostring(mm) end
     end
+    local active = n.side == "target" and n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
     return { datadir = v.datadir, p = probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
+             clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir, strategy) or nil,
              fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil }
   end)
@@ -285,8 +287,7 @@ function M.run(opts)
                  w.samefs and "is on the datadir's filesystem" or "is not on the datadir's filesystem (or its parent is missing): set site.restore_point_dir")
           report(r, w.writable == true, "%s: the parent of %s %s", key, dir,
                  w.writable and ("is writable by " .. mz.m.os_user) or ("is not writable by " .. mz.m.os_user .. ", which creates the restore point"))
-          local active = n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
-          local on = active and #active > 0
+          local on = mz.clone_active
           report(r, on or w.plugin == true, "%s: the clone plugin is %s", key,
                  on and "active" or (w.plugin and "loadable (mysql_clone.so in plugin_dir)" or "neither active nor in plugin_dir (mysql_clone.so)"))
           if strategy == "donor" then
