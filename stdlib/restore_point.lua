@@ -26,6 +26,20 @@ local M = {}
 
 local Q = shell.quote
 
+-- What the statements below need on the standby nodes (privileges.lua). Every strategy clones:
+-- local and donor at start, reflink and local in stop when a restore point was damaged (taken
+-- again from the donor or a restored node), so every node needs both clone privileges.
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "BACKUP_ADMIN" }, plans = "start stop",
+    stmt = "CLONE LOCAL DATA DIRECTORY; serving CLONE INSTANCE FROM as the donor" },
+  { on = "standby nodes", any = { "CLONE_ADMIN" }, plans = "start stop",
+    stmt = "CLONE INSTANCE FROM (donor strategy; a damaged restore point in stop)" },
+  { on = "standby nodes", any = { "INSERT" }, object = "mysql.plugin", plans = "start",
+    stmt = "INSTALL PLUGIN clone (when it is not active)" },
+  { on = "standby nodes", any = { "DELETE" }, object = "mysql.plugin", plans = "start stop",
+    stmt = "UNINSTALL PLUGIN clone (where start installed it)" },
+}
+
 -- The strategy asked for (checked when the configuration loads): local, donor, reflink or auto.
 function M.strategy() return site.get("restore_point") end
 
