@@ -14,6 +14,7 @@ local wait = require "wait"
 local mysqld = require "mysqld"
 local causes = require "causes"
 local privileges = require "privileges"
+local array = require("flashrun.report").array
 local M = {}
 
 -- Records one check. scope: "source/router", "target/router", "source/<id>", "target/<id>";
@@ -484,9 +485,9 @@ end
 
 -- The per-node view: { {side, name, router, nodes = {{scope, id, role, state, cats = {{cat, state}}}}} }.
 local function clusters(r)
-  local out = {}
+  local out = array()
   for _, side in ipairs({ "source", "target" }) do
-    local cl = { side = side, name = side == "source" and "source (production)" or "standby", router = r.routers[side], members = {} }
+    local cl = { side = side, name = side == "source" and "source (production)" or "standby", router = r.routers[side], members = array() }
     local scopes = { side .. "/router" }
     local roles = { [side .. "/router"] = "router" }
     for _, d in ipairs(r.topo and r.topo[side] and r.topo[side].nodes or {}) do
@@ -501,7 +502,7 @@ local function clusters(r)
           state = worst(state, c.state)
         end
       end
-      local list = {}
+      local list = array()
       for _, cat in ipairs(order) do list[#list + 1] = { cat = cat, state = cats[cat] } end
       cl.members[#cl.members + 1] = { scope = sc, id = sc:match("/(.+)$") == "router" and r.routers[side] or sc:match("/(.+)$"),
                                       role = roles[sc], state = #list > 0 and state or "not checked", checks = list }
@@ -521,15 +522,15 @@ end
 --     warnings = (the same shape), checks = { {scope, cat, state, text, cause, fix} } }
 function M.report(r)
   local counts = { ok = 0, warn = 0, FAIL = 0 }
-  local checks = {}
+  local checks = array()
   for _, c in ipairs(r.checks) do
     counts[c.state] = counts[c.state] + 1
     checks[#checks + 1] = { scope = c.scope, cat = c.cat, state = c.state, text = c.text, cause = c.cause, fix = c.fix }
   end
   local function entries(state)
-    local out = {}
+    local out = array()
     for _, g in ipairs(grouped(r, state)) do
-      local nodes = {}
+      local nodes = array()
       for _, sc in ipairs(g.scopes) do nodes[#nodes + 1] = (scope_name(r, sc)) end
       out[#out + 1] = { cat = g.cat, nodes = nodes, where = names(r, g.scopes), text = g.label and (names(r, g.scopes) .. ": " .. g.label) or g.text,
                         cause = g.cause, fix = g.fix }

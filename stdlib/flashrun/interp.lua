@@ -231,13 +231,14 @@ local function run_steps(plan, ctx, rec, t0)
   return 0
 end
 
--- run(plan, config, dry_run) -> exit code
+-- run(plan, config, dry_run) -> exit code, ctx (ctx.outcome: how it ended; ctx.report: what a
+-- step put there for --report-json)
 function M.run(plan, config, dry_run)
   local doc = journal.document()
   local foreign = foreign_journal(doc, plan, config)
   if foreign then
     log.error("plan %s refused: %s", plan.name, foreign)
-    return errors.REFUSED
+    return errors.REFUSED, { outcome = { status = "refused" } }
   end
   local rec = plan_record(doc, plan.name)
   journal.save()
@@ -260,7 +261,7 @@ function M.run(plan, config, dry_run)
   end
   -- The plan is done (its end hooks' outcome aside): a truncation it asked for happens now.
   journal.defer_truncate(false, ctx.outcome and ctx.outcome.status == "done")
-  return code
+  return code, ctx
 end
 
 return M

@@ -35,7 +35,8 @@ list)
 	;;
 steps)
 	run 0 "$PLANS/basic.lua"
-	has "Step 02/03 second … ok"; has "plan basic done in"; has "\[first\] first runs"
+	has "Step 02/03 second … ok"; has "plan basic done in"; has "\[Step 01/03\] first runs"
+	lacks "\[first\]"; has "(3 steps)"
 	[ -s log/redo.json ] || fail "no journal written"
 	;;
 undo_order)
@@ -301,7 +302,7 @@ site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail
 		run 0 "$PLANS/siteplan.lua" $T
 		in_order $all_run run-s-last-sees-state hook-end-done end-lua-done-none
 		has "Step 08/12 site: before four (an executable) … ok"
-		has "\[site: before four (an executable)\] MARK hook-before-four"
+		has "\[Step 08/12\] MARK hook-before-four"
 		grep -q "^before-four plan=site-test step=s_before_four phase=run target=127.0.0.5:3307 outcome= " "$HOOK_LOG" ||
 			fail "the executable was not told the drill's facts: $(cat "$HOOK_LOG")"
 		grep -q "^end-done plan=site-test step=s_end phase=run .* outcome=done rollback=none failed=$" "$HOOK_LOG" ||
