@@ -79,9 +79,15 @@ return {
         has(text, "lacks SHUTDOWN, which stop needs for SHUTDOWN | GRANT SHUTDOWN ON *.* TO 'dr'@'%' | warn", "a need stop copes without is a warning")
         assert(not text:find("BACKUP_ADMIN", 1, true), "BACKUP_ADMIN is held: " .. text)
         assert(not text:find("RELOAD", 1, true), "RELOAD is held: " .. text)
-        -- every declared need names where, what and why
+        -- every declared need names where, what and why, and the operator's guide lists it
+        local f = assert(io.open(assert(os.getenv("FLASHRUN_STDLIB"), "FLASHRUN_STDLIB") .. "/../docs/operator.md"))
+        local doc = f:read("a"); f:close()
+        local table_ = doc:match("### Privileges: what start and stop need(.-)\n## ") or ""
         for _, e in ipairs(privileges.list()) do
           assert(e.on and e.stmt and e.plans and (e.any or e.router), "incomplete need: " .. tostring(e.stmt))
+          if e.any and #e.any > 0 then
+            has(table_, "| " .. e.on .. " | `" .. table.concat(e.any, "` or `") .. "`", "docs/operator.md's privileges table")
+          end
         end
       end },
     { name = "summary and report", run = function()
