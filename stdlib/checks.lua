@@ -148,14 +148,17 @@ end
 -- How a router or a node is named in messages and the summary.
 local SIDE_NAME = { source = "source", target = "standby" }
 
--- A connection check: ok, or FAIL with the error as the driver gave it, its usual cause and fix.
+-- A connection check: ok, or FAIL with the error as the driver gave it, its usual cause and fix
+-- (said as what went wrong, not as the claim that failed).
 local function connected(r, scope, cat, what, addr, host, err, hint, side)
   if not err then return add(r, scope, cat, "ok", what) end
   local c = config[side]
-  return add(r, scope, cat, "FAIL", what, { cause = causes.short(err, addr), fix = hint,
-    group = side .. "|" .. cat .. "|" .. causes.key(err, addr, host),
-    label = cat == "sql" and "no SQL connection"
-      or ("no ssh connection (as %s, port %s)"):format(tostring(c.sys_user), tostring(c.sys_port or 22)) })
+  local label = cat == "sql" and "no SQL connection"
+    or ("no ssh connection (as %s, port %s)"):format(tostring(c.sys_user), tostring(c.sys_port or 22))
+  local name = scope:match("/router$") and ("%s router %s"):format(SIDE_NAME[side], r.routers[side])
+    or ("%s node %s"):format(SIDE_NAME[side], scope:match("/(.+)$"))
+  return add(r, scope, cat, "FAIL", name .. ": " .. label, { cause = causes.short(err, addr), fix = hint,
+    group = side .. "|" .. cat .. "|" .. causes.key(err, addr, host), label = label })
 end
 
 -- The ssh user's abilities on standby node n (mysqld.os_probe: changes nothing).
