@@ -27,6 +27,8 @@ M.PRIVILEGES = {
     stmt = "KILL of another account's binlog dump thread" },
   { on = "standby nodes", any = { "SHUTDOWN" }, plans = "stop", severity = "warn",
     stmt = "SHUTDOWN" },
+  { on = "standby nodes", any = { "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
+    stmt = "SET GLOBAL innodb_fast_shutdown = 2 (before the shutdown of data stop throws away)" },
 }
 
 -- What the ssh user must be able to do on a standby host (checks.lua probes each with a
