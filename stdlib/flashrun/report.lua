@@ -83,7 +83,7 @@ end
 function M.write(f, plan, code, ctx)
   local doc = { plan = plan.name, exit = code, dry_run = ctx and ctx.dry_run or false,
                 status = ctx and ctx.outcome and ctx.outcome.status or (code == 0 and "done" or "failed"),
-                report = ctx and ctx.report }
+                report = ctx and ctx.report or require("cjson").null }
   f:write(M.encode(doc), "\n")
   f:close()
 end

@@ -135,8 +135,16 @@ config_sources)
 	lacks 'pa#ss'
 	;;
 refuse)
-	run 3 "$PLANS/refuse.lua"
-	has "standby is not replicating"; lacks "MARK never"
+	run 3 "$PLANS/refuse.lua" --report-json r.json
+	has "standby is not replicating"; lacks "MARK never"; has "(2 steps)"
+	# a message of several lines in full once, on the step's line; the plan's last line says where
+	[ "$(grep -c "replica threads: io=false" out)" = 1 ] || fail "the refusal's detail is not printed exactly once"
+	has "plan refuse-test refused at Step 01/02 precheck: standby is not replicating: will not start: (in full above)"
+	for f in '"plan":"refuse-test"' '"exit":3' '"status":"refused"' '"report":null' '"dry_run":false'; do
+		grep -qF "$f" r.json || fail "--report-json lacks $f: $(cat r.json)"
+	done
+	run 2 "$PLANS/refuse.lua" --report-json "$WORK/no-such-dir/r.json"
+	has "--report-json: cannot open"; lacks "standby is not replicating"
 	;;
 lock)
 	FLASHRUN_TEST_HOLD=3 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
