@@ -354,7 +354,7 @@ function M.run(opts)
              clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
              fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil,
-             grants = acct and privileges.missing(acct, "standby nodes", marker) or nil, grants_err = acct_err,
+             grants = acct and privileges.missing(acct, "standby nodes", marker, strategy) or nil, grants_err = acct_err,
              os = m and cluster.read(n.ssh, mysqld.os_probe(m)) or nil }
   end)
   local fp_first

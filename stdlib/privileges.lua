@@ -174,9 +174,21 @@ local function plan_names(plans)
   return table.concat(t, ", ", 1, #t - 1) .. " and " .. t[#t]
 end
 
--- What account a (from read) lacks of the needs on `on`: a list of {entry, text, fix}, each
--- naming the privilege, the statement that needs it and the plans. marker: the marker schema.
-function M.missing(a, on, marker)
+-- How much a missing need matters: its severity ("warn": the plans cope without it), else
+-- FAIL, but for a need with fail_for (strategies) FAIL only under those and warn under others.
+function M.severity(e, strategy)
+  if e.severity then return e.severity end
+  if e.fail_for then
+    for s in e.fail_for:gmatch("%S+") do if s == strategy then return "FAIL" end end
+    return "warn"
+  end
+  return "FAIL"
+end
+
+-- What account a (from read) lacks of the needs on `on`: a list of {entry, text, fix, severity},
+-- each naming the privilege, the statement that needs it and the plans. marker: the marker
+-- schema; strategy: site.restore_point.
+function M.missing(a, on, marker, strategy)
   local out, with_roles = {}, nil
   for _, e in ipairs(M.needs(on)) do
     if e.any and #e.any > 0 then
@@ -200,7 +212,7 @@ function M.missing(a, on, marker)
               :format(table.concat(a.inactive, ", "), a.user, fix)
           end
         end
-        out[#out + 1] = { entry = e, severity = e.severity or "FAIL",
+        out[#out + 1] = { entry = e, severity = M.severity(e, strategy),
           text = ("the account %s lacks %s, which %s %s for %s"):format(a.user, table.concat(e.any, " or "),
             plan_names(e.plans), e.plans:find(" ") and "need" or "needs", e.stmt),
           fix = fix }

@@ -26,14 +26,15 @@ local M = {}
 
 local Q = shell.quote
 
--- What the statements below need on the standby nodes (privileges.lua). Every strategy clones:
--- local and donor at start, reflink and local in stop when a restore point was damaged (taken
--- again from the donor or a restored node), so every node needs both clone privileges.
+-- What the statements below need on the standby nodes (privileges.lua). local and donor clone
+-- at start (fail_for: missing refuses under these strategies); every strategy clones in stop
+-- when a restore point was damaged (taken again from the donor or a restored node), so under
+-- the others a missing one is a warning: that repair would fail.
 M.PRIVILEGES = {
-  { on = "standby nodes", any = { "BACKUP_ADMIN" }, plans = "start stop",
+  { on = "standby nodes", any = { "BACKUP_ADMIN" }, plans = "start stop", fail_for = "local donor auto",
     stmt = "CLONE LOCAL DATA DIRECTORY; serving CLONE INSTANCE FROM as the donor" },
-  { on = "standby nodes", any = { "CLONE_ADMIN" }, plans = "start stop",
-    stmt = "CLONE INSTANCE FROM (donor strategy; a damaged restore point in stop)" },
+  { on = "standby nodes", any = { "CLONE_ADMIN" }, plans = "start stop", fail_for = "donor",
+    stmt = "CLONE INSTANCE FROM (donor strategy; in stop, a damaged restore point taken again)" },
   { on = "standby nodes", any = { "INSERT" }, object = "mysql.plugin", plans = "start",
     stmt = "INSTALL PLUGIN clone (when it is not active)" },
   { on = "standby nodes", any = { "DELETE" }, object = "mysql.plugin", plans = "start stop",

@@ -69,11 +69,16 @@ return {
         eq(#g.roles, 2, "roles granted"); eq(g.roles[1], "`r_clone`@`%`", "role name")
         local all = privileges.parse({ "GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION" })
         assert(privileges.holds(all, "CLONE_ADMIN"), "ALL PRIVILEGES ON *.* (older servers) covers everything")
-        local missing = privileges.missing({ user = "'dr'@'%'", grants = g, inactive = {} }, "standby nodes", "flashrun")
+        local missing = privileges.missing({ user = "'dr'@'%'", grants = g, inactive = {} }, "standby nodes", "flashrun", "local")
         local text = {}
         for _, m in ipairs(missing) do text[#text + 1] = m.text .. " | " .. m.fix .. " | " .. m.severity end
         text = table.concat(text, "\n")
         has(text, "lacks CLONE_ADMIN, which start and stop need for CLONE INSTANCE FROM", "CLONE_ADMIN named with its statement")
+        has(text, "TO 'dr'@'%' | warn", "CLONE_ADMIN: only stop's repair of a damaged restore point needs it under local")
+        local donor = privileges.missing({ user = "'dr'@'%'", grants = g, inactive = {} }, "standby nodes", "flashrun", "donor")
+        local sev
+        for _, m in ipairs(donor) do if m.entry.any[1] == "CLONE_ADMIN" then sev = m.severity end end
+        eq(sev, "FAIL", "CLONE_ADMIN refused under donor")
         has(text, "GRANT CLONE_ADMIN ON *.* TO 'dr'@'%'", "the fix")
         has(text, "lacks REPLICATION_SLAVE_ADMIN or SUPER", "alternatives named")
         has(text, "lacks SHUTDOWN, which stop needs for SHUTDOWN | GRANT SHUTDOWN ON *.* TO 'dr'@'%' | warn", "a need stop copes without is a warning")
