@@ -3,7 +3,7 @@
 -- node), what it is about (sql, ssh, status, grants, ...) and its state (ok, warn, FAIL); a
 -- failed one carries its cause as the server or the system gave it and, where the cause is a
 -- common one, the fix (causes.lua). Failures are collected and refused together so the DBA sees
--- everything at once; M.summary prints them per cluster and node with every cause once, and
+-- everything at once; M.print_summary prints them per cluster and node with every cause once, and
 -- M.report gives the same as a plain table (verify's --report-json, the drill report).
 local shell = require "shell"
 local router = require "router"
