@@ -92,7 +92,10 @@ local function main()
       require("flashrun.journal").attach(nil, plan.name, cli.state_dir .. "/redo.json")
     else
       local code = open_journal(plan)
-      if code then return code end
+      if code then
+        if report_file then report.write(report_file, plan, code, { outcome = { status = "locked" } }) end
+        return code
+      end
     end
   end
   local journal = require "flashrun.journal"

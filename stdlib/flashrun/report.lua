@@ -1,6 +1,6 @@
 -- flashrun.report — the plan's report as one JSON document (--report-json FILE). A plan puts a
 -- plain table in ctx.report (verify: checks.report); the bootstrap writes
---   { "plan": name, "status": "done"|"refused"|"failed"|"interrupted", "exit": code,
+--   { "plan": name, "status": "done"|"refused"|"failed"|"interrupted"|"locked", "exit": code,
 --     "dry_run": bool, "report": ctx.report or null }
 -- masked like every line flashrun prints. Lists made with M.array stay JSON arrays when empty
 -- (cjson writes an empty table as {}); object keys are written sorted, so two reports diff well.

@@ -150,8 +150,9 @@ lock)
 	FLASHRUN_TEST_HOLD=3 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
 	pid=$!
 	i=0; while ! grep -q "MARK holding" hold.out; do i=$((i+1)); [ $i -lt 50 ] || fail "holder never started"; sleep 0.1; done
-	run 4 "$PLANS/basic.lua"
+	run 4 "$PLANS/basic.lua" --report-json r.json
 	has "$pid"; has "hold"
+	grep -qF '"status":"locked"' r.json && grep -qF '"exit":4' r.json || fail "--report-json of a locked run: $(cat r.json)"
 	wait $pid || fail "the holder failed"
 	run 0 "$PLANS/basic.lua"
 	;;
