@@ -1,7 +1,7 @@
 /* cli.c — flashrun's command line.
  *
  *   flashrun PLAN.lua [--si HOST:PORT] [--ti HOST:PORT] [--config FILE] [--dry-run] [--list]
- *            [--set KEY=VALUE]... [--state-dir DIR] [--site-dir DIR] [--log-json FILE] [-v|-q]
+ *            [--set KEY=VALUE]... [--state-dir DIR] [--site-dir DIR] [--log-json FILE] [--json] [-v|-q]
  *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop -config FILE   (the old tool's form)
  *
  * Everything is checked here, before Lua starts, so a typo costs one clear line and exit 2
@@ -35,6 +35,8 @@ void fr_cli_usage(void)
 	      "  --state-dir DIR     journal and lock directory (default ./log)\n"
 	      "  --site-dir DIR      the site's additions to the plans (default: [site] dir)\n"
 	      "  --log-json FILE     also write every log event as a JSON line to FILE\n"
+	      "  --json              print the plan's report as one JSON document on stdout\n"
+	      "                      (plans that have one, e.g. status)\n"
 	      "  -v, --verbose       debug messages\n"
 	      "  -q, --quiet         warnings and errors only\n"
 	      "  -h, --help          this text\n"
@@ -73,7 +75,7 @@ static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *a
 /* Options that take a value; both `--opt VALUE` and `--opt=VALUE`. Single-dash spellings are
  * the old tool's. */
 enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
-	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_NONE };
+	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_JSONOUT, O_NONE };
 
 static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[] = {
 	{ "--si", O_SI, 1 },          { "-si", O_SI, 1 },         { "--ti", O_TI, 1 },
@@ -82,7 +84,7 @@ static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[
 	{ "-f", O_FUNC, 1 },          { "--dry-run", O_DRY, 0 },   { "--list", O_LIST, 0 },
 	{ "-v", O_VERBOSE, 0 },       { "--verbose", O_VERBOSE, 0 }, { "-q", O_QUIET, 0 },
 	{ "--quiet", O_QUIET, 0 },    { "-h", O_HELP, 0 },        { "--help", O_HELP, 0 },
-	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 },
+	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 }, { "--json", O_JSONOUT, 0 },
 };
 
 static int lookup(const char *arg, const char **inline_value)
@@ -138,6 +140,7 @@ static void apply_flag(struct fr_cli *cli, enum opt_id id)
 	case O_QUIET: cli->verbosity = -1; break;
 	case O_HELP: cli->help = true; break;
 	case O_VERSION: cli->version = true; break;
+	case O_JSONOUT: cli->json = true; break;
 	default: break;
 	}
 }
@@ -244,4 +247,6 @@ void fr_cli_push(lua_State *L, const struct fr_cli *cli)
 	lua_setfield(L, -2, "dry_run");
 	lua_pushboolean(L, cli->list);
 	lua_setfield(L, -2, "list");
+	lua_pushboolean(L, cli->json);
+	lua_setfield(L, -2, "json");
 }

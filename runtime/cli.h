@@ -26,6 +26,7 @@ struct fr_cli {
 	int nsets;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	bool dry_run, list, help, version;
+	bool json;             /* --json: the plan's report as one JSON document on stdout */
 };
 
 /* Parses argv into cli. Returns 0, or -1 after printing one line naming what was wrong. */

@@ -79,7 +79,9 @@ local function main()
     return 0
   end
   require("flashrun.settings").check(config, plan.needs)
-  if plan.journal ~= false then
+  if plan.journal == "read" then
+    require("flashrun.journal").snapshot(cli.state_dir .. "/redo.json", plan.name)
+  elseif plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
       -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.
       log.info("[dry-run] no state dir %s yet: rehearsing on an empty journal", cli.state_dir)
@@ -90,7 +92,8 @@ local function main()
     end
   end
   local journal = require "flashrun.journal"
-  local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run)
+  local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run,
+                         { state_dir = cli.state_dir, host = cli.host, json = cli.json })
   journal.detach()
   if not ok then error(code, 0) end
   return code
