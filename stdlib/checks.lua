@@ -12,6 +12,7 @@ local M = {}
 local function report(r, ok, fmt, ...)
   local line = fmt:format(...)
   if ok then log.info("ok    %s", line) else log.error("FAIL  %s", line); r.failures[#r.failures + 1] = line end
+  r.results[#r.results + 1] = { result = ok and "ok" or "fail", check = line }
   return ok
 end
 
@@ -19,6 +20,7 @@ local function warn(r, fmt, ...)
   local line = fmt:format(...)
   log.warn("warn  %s", line)
   r.warnings[#r.warnings + 1] = line
+  r.results[#r.results + 1] = { result = "warn", check = line }
 end
 
 -- One dataserver's status, judged by its state (router.status_state): down and disabled fail,
@@ -146,7 +148,7 @@ end
 -- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
 function M.run(opts)
   opts = opts or {}
-  local r = { failures = {}, warnings = {}, nodes = {} }
+  local r = { failures = {}, warnings = {}, nodes = {}, results = {} }
   local src_router = cluster.try_connect("source", config.source.host, config.source.port)
   local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)
   report(r, src_router ~= nil, "source router %s answers SQL", router.id(config.source.host, config.source.port))
