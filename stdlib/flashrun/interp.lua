@@ -112,6 +112,7 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   if res.traceback then log.debug("%s", res.traceback) end
   rec.status, rec.failed_step, rec.finished = "failed", planmod.key(plan.steps[i]), utc()
   rec.error = log.mask(message(res))
+  journal.run_end(sig and "interrupted" or refused and "refused" or "failed")
   journal.save()
   local clean = false
   if plan.steps[i].irreversible and not not_started then
@@ -130,7 +131,6 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   local what = sig and ("interrupted (" .. sig .. ")") or refused and "refused" or "failed"
   log.error("plan %s %s at %s: %s", plan.name, what, label, message(res))
   -- What end hooks are told.
-  journal.run_end(sig and "interrupted" or refused and "refused" or "failed")
   ctx.outcome = { status = sig and "interrupted" or refused and "refused" or "failed",
                   rollback = clean and "complete" or "incomplete",
                   failed_step = planmod.key(plan.steps[i]), error = rec.error }
