@@ -109,12 +109,17 @@ local SECTIONS = {
       else
         rows[#rows + 1] = { key = "open", label = "drill", value = false, text = "no drill open" }
       end
+      -- A plan whose last run did not finish: the DBA re-runs it, unless it only refused (a second
+      -- start while a drill is open changed nothing).
+      local last = {}
+      for _, r in ipairs(doc.runs or {}) do last[r.plan] = r end
       for name, rec in pairs(doc.plans or {}) do
         if name ~= ctx.plan and rec.status ~= "done" then
-          rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status, state = "warn",
+          local refused = last[name] and last[name].outcome == "refused"
+          rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status, state = refused and "note" or "warn",
                               text = ("%s since %s%s%s: re-run it to finish"):format(rec.status == "running" and "running, or interrupted," or rec.status,
                                 tostring(rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "",
-                                rec.error and (": " .. rec.error) or "") }
+                                rec.error and (": " .. rec.error) or ""):gsub(": re%-run it to finish$", refused and ": it refused, nothing changed" or "%0") }
         end
       end
       return rows
