@@ -340,7 +340,8 @@ status_during() {
   "$bin" "$top/plans/status.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" >"$LAB_DIR/status-near.out" 2>&1; rc=$?
   q "$pmaster" "SET GLOBAL binlog_expire_logs_seconds = $e0" >/dev/null
   cat "$LAB_DIR/status-near.out" >>"$out"
-  [[ $rc == 3 ]] && grep -q "^!! *deadline .*less than site.retention_warning_hours=24" "$LAB_DIR/status-near.out" ||
+  [[ $rc == 3 ]] && grep -q "^!! *deadline  *[0-9]*m [0-9]*s left; " "$LAB_DIR/status-near.out" &&
+    grep -q "less than site.retention_warning_hours=24" "$LAB_DIR/status-near.out" ||
     { cat "$LAB_DIR/status-near.out"; fail "status with a deadline an hour away: exit $rc, expected 3 and the warning"; }
 }
 
