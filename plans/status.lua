@@ -116,10 +116,11 @@ local SECTIONS = {
       for name, rec in pairs(doc.plans or {}) do
         if name ~= ctx.plan and rec.status ~= "done" then
           local refused = last[name] and last[name].outcome == "refused"
+          local why = rec.error and (rec.error:match("^[^\n]*"):gsub(":$", "")) or nil
           rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status, state = refused and "note" or "warn",
-                              text = ("%s since %s%s%s: re-run it to finish"):format(rec.status == "running" and "running, or interrupted," or rec.status,
-                                tostring(rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "",
-                                rec.error and (": " .. rec.error) or ""):gsub(": re%-run it to finish$", refused and ": it refused, nothing changed" or "%0") }
+                              text = ("%s since %s%s%s: %s"):format(rec.status == "running" and "running, or interrupted," or rec.status,
+                                tostring(rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "", why and (": " .. why) or "",
+                                refused and "it refused, nothing changed" or "re-run it to finish") }
         end
       end
       return rows
@@ -235,7 +236,7 @@ local SECTIONS = {
       local list = {}
       for i, f in ipairs(r.files) do
         list[#list + 1] = ("%s %d bytes%s%s"):format(f.name, f.size or 0, f.mtime and (", " .. os.date("!%Y-%m-%dT%H:%M:%SZ", f.mtime)) or "",
-                                                     i == r.needed_index and "  <- oldest holding what the standby needs" or "")
+                                                     (i == r.needed_index and r.lost == "") and "  <- oldest holding what the standby needs" or "")
       end
       rows[#rows + 1] = { key = "binlogs", label = "binary logs", value = #r.files, text = table.concat(list, "\n"), data = r.files }
       if not prod.ssh then
