@@ -194,10 +194,11 @@ end
 
 -- Puts node m back in service the way it was recorded at start (after a restart of flashrun's):
 -- started without replication, its global variables set back, its replica threads started
--- again when they ran. Returns nothing; raises when it does not come up.
-function M.back_in_service(m)
+-- again when they ran. known_down as for mysqld.start. Returns nothing; raises when it does not
+-- come up.
+function M.back_in_service(m, known_down)
   local s = cluster.ssh("target", m.host)
-  local c = mysqld.start(s, m)
+  local c = mysqld.start(s, m, known_down)
   if not c then return end -- a rehearsal
   for _, f in ipairs(variables.restore(c, m.variables or {})) do log.warn("%s: could not set back %s", m.id, f) end
   if m.replication and m.replication.running then
@@ -216,7 +217,7 @@ function M.take_reflink(m, gtids)
   cluster.run(s, M.reflink_script(m))
   local t2 = now()
   local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
-  M.back_in_service(m)
+  M.back_in_service(m, true)
   log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
            m.id, m.restore_point_dir, man.files, man.bytes / 2 ^ 20, t1 - t0, t2 - t1, now() - t2)
   return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes, gtids = gtids,
