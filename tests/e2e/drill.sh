@@ -330,7 +330,9 @@ status_during() {
     [[ $(sval "$f" standby "$n" data.restore_point.intact) == true || $(sval "$f" standby "$n" data.role) == donor ]] || fail "status: $n restore point not intact"
   done
   # The deadline: the binary log holding production's drill-time writes, closed by a rotation,
-  # plus the expiry period; it moves by exactly what binlog_expire_logs_seconds moves.
+  # plus the expiry period; it moves by exactly what binlog_expire_logs_seconds moves. (Checked
+  # in the local-strategy drills only: the strategy changes nothing there, and CI time counts.)
+  [[ $strategy == local ]] || return 0
   e0=$(q "$pmaster" "SELECT @@GLOBAL.binlog_expire_logs_seconds")
   q "$pmaster" "FLUSH BINARY LOGS" >/dev/null || fail "rotating production's binary log"
   frs "$f"; d1=$(sval "$f" reattach deadline value)
@@ -378,7 +380,7 @@ declare -A rp_bytes
 measure_restore_points() { # the bytes of every restore point directory, as the lab sees them
   local n
   for n in "${tnodes[@]}"; do
-    rp_bytes[$n]=$(lab ssh "${n%:*}" "find $droot/*/flashback_restore_point -type f -printf '%s\n' | awk '{ b += \$1 } END { print b }'")
+    rp_bytes[$n]=$(lab ssh "${n%:*}" "find $droot/*/flashback_restore_point -type f 2>/dev/null -printf '%s\n' | awk '{ b += \$1 } END { print b }'")
   done
 }
 
