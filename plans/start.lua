@@ -66,7 +66,9 @@ If start failed while building the restore point, re-run start first: it resumes
                  tostring(registration.group or "not shown"), tostring(so.read_only), tostring(so.slave_mode))
         -- What the checks found, for the drill report (stop writes it): every line and its result.
         local checked = {}
-        for _, c in ipairs(r.results or {}) do checked[#checked + 1] = { result = c.result, check = c.check } end
+        for _, c in ipairs(r.checks or {}) do
+          checked[#checked + 1] = { result = tostring(c.state):lower(), check = c.text .. (c.cause and (": " .. c.cause) or "") }
+        end
         return { drill = { started = os.date("!%Y-%m-%dT%H:%M:%SZ"), host = ctx.host }, checks = checked,
                  registration = registration,
                  standby_options = { read_only = so.read_only, slave_mode = so.slave_mode },

@@ -1,7 +1,7 @@
 -- status — how a drill stands, read-only, at any time (with no drill open too): the drill, the
 -- standby's nodes and restore points, the standby's drift from production, the re-attach
 -- deadline (production's binary log retention), disk headroom. Human output on stdout, or one
--- JSON document with --json. Exit 0 when nothing needs the DBA, 3 when something does.
+-- JSON document with --report-json FILE. Exit 0 when nothing needs the DBA, 3 when something does.
 --
 -- It reads the journal as it is, without the lock (journal = "read"): it works while start or
 -- stop runs, and writes nothing anywhere.
@@ -297,7 +297,8 @@ return {
     { id = "status", name = "report the drill's status", always = true, run = function(ctx)
         local report = sections.run(SECTIONS, ctx, shared_facts())
         report.drill_open = open_drill(ctx.state)
-        io.stdout:write(flog.mask(ctx.json and sections.json(report) or sections.human(report)))
+        ctx.report = report -- --report-json FILE writes it
+        io.stdout:write(flog.mask(sections.human(report)))
         io.stdout:flush()
         if report.state == "warn" then
           refuse(("%d thing(s) need the DBA:\n  %s"):format(#report.needs_dba, table.concat(report.needs_dba, "\n  ")))

@@ -20,13 +20,13 @@ struct fr_cli {
 	const char *config;    /* NULL: ./flashback.ini when it exists */
 	const char *state_dir; /* default "log" */
 	const char *log_json;
+	const char *report_json; /* --report-json FILE: the plan's report (ctx.report) as JSON */
 	const char *site_dir;  /* --site-dir DIR: the site's plan extensions (else [site] dir) */
 	struct fr_endpoint si, ti;
 	const char **sets;     /* --set KEY=VALUE, in order */
 	int nsets;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	bool dry_run, list, help, version;
-	bool json;             /* --json: the plan's report as one JSON document on stdout */
 };
 
 /* Parses argv into cli. Returns 0, or -1 after printing one line naming what was wrong. */

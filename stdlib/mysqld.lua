@@ -16,6 +16,46 @@ local M = {}
 
 local Q = shell.quote
 
+-- What shutdown's statements need on the standby nodes (privileges.lua). Without them stop
+-- still works, more slowly (a warning, not a refusal): without PROCESS or CONNECTION_ADMIN it
+-- cannot see or end the binlog dump threads SHUTDOWN waits for; without SHUTDOWN it sends
+-- SIGTERM over ssh.
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "PROCESS" }, plans = "stop", severity = "warn",
+    stmt = "SELECT … FROM information_schema.PROCESSLIST (the binlog dump threads of other accounts)" },
+  { on = "standby nodes", any = { "CONNECTION_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
+    stmt = "KILL of another account's binlog dump thread" },
+  { on = "standby nodes", any = { "SHUTDOWN" }, plans = "stop", severity = "warn",
+    stmt = "SHUTDOWN" },
+  { on = "standby nodes", any = { "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
+    stmt = "SET GLOBAL innodb_fast_shutdown = 2 (before the shutdown of data stop throws away)" },
+}
+
+-- What the ssh user must be able to do on a standby host (checks.lua probes each with a
+-- command that changes nothing: os_probe).
+M.SSH_NEEDS = {
+  { need = "read the datadir", for_ = "the restore point's manifest, du of the datadir, the swap" },
+  { need = "signal the node's mysqld", for_ = "kill -TERM when SHUTDOWN cannot be sent" },
+  { need = "run mysqld_safe as the site does", for_ = "starting a restored node (root, or the mysqld user)" },
+}
+
+-- The remote probe (changes nothing) of what the ssh user can do on m's host, one word per
+-- line: datadir=ok|no, signal=ok|no|nopid, safe=ok|no, user=root|os|other. The mysqld is found
+-- as state_script/parse_state find it (named mysqld, working in m's datadir or started with
+-- m's option file); kill -0 sends nothing. Pure.
+function M.os_probe(m)
+  local d = Q(m.datadir)
+  return table.concat({
+    ("if ls -A -- %s >/dev/null 2>&1 && { test -r %s/ibdata1 || test ! -e %s/ibdata1; }; then echo datadir=ok; else echo datadir=no; fi")
+      :format(d, d, d),
+    "pid=$( {\n" .. M.state_script(m) .. "\n} | awk '($1 == \"cwd\" || $1 == \"conf\") && $3 == \"mysqld\" { print $2; exit }')",
+    "if [ -z \"$pid\" ]; then echo signal=nopid; elif kill -0 \"$pid\" 2>/dev/null; then echo signal=ok; else echo signal=no; fi",
+    ("if [ -x %s ]; then echo safe=ok; else echo safe=no; fi"):format(Q(m.mysqld_safe)),
+    ("if [ \"$(id -u)\" = 0 ]; then echo user=root; elif [ \"$(id -un)\" = %s ]; then echo user=os; else echo user=other; fi")
+      :format(Q(m.os_user)),
+  }, "\n")
+end
+
 -- The remote script that lists node m's processes, one per line `KIND PID COMM`:
 --   cwd PID COMM      its working directory is m's datadir (mysqld changes into it at start-up)
 --   conf PID COMM     --defaults-file=<m's option file> is one of its arguments

@@ -26,6 +26,21 @@ local M = {}
 
 local Q = shell.quote
 
+-- What the statements below need on the standby nodes (privileges.lua). local and donor clone
+-- at start (fail_for: missing refuses under these strategies); every strategy clones in stop
+-- when a restore point was damaged (taken again from the donor or a restored node), so under
+-- the others a missing one is a warning: that repair would fail.
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "BACKUP_ADMIN" }, plans = "start stop", fail_for = "local donor auto",
+    stmt = "CLONE LOCAL DATA DIRECTORY; serving CLONE INSTANCE FROM as the donor" },
+  { on = "standby nodes", any = { "CLONE_ADMIN" }, plans = "start stop", fail_for = "donor",
+    stmt = "CLONE INSTANCE FROM (donor strategy; in stop, a damaged restore point taken again)" },
+  { on = "standby nodes", any = { "INSERT" }, object = "mysql.plugin", plans = "start",
+    stmt = "INSTALL PLUGIN clone (when it is not active)" },
+  { on = "standby nodes", any = { "DELETE" }, object = "mysql.plugin", plans = "start stop",
+    stmt = "UNINSTALL PLUGIN clone (where start installed it)" },
+}
+
 -- The strategy asked for (checked when the configuration loads): local, donor, reflink or auto.
 function M.strategy() return site.get("restore_point") end
 

@@ -7,6 +7,7 @@
 -- means the DBA must act: status then exits 3. A section that raises shows the error as one
 -- "warn" row; the others still run. `shared` caches what several sections read (routers,
 -- production's master) for the run.
+local array = require("flashrun.report").array
 local M = {}
 
 local RANK = { ok = 0, note = 1, warn = 2 }
@@ -16,14 +17,14 @@ local function worst(a, b) return (RANK[b or "ok"] or 0) > (RANK[a or "ok"] or 0
 -- Runs every section; returns the report { at, state = "ok" | "warn", needs_dba = { "section:
 -- row text" }, sections = { {id, title, state, rows} } }.
 function M.run(sections, ctx, shared)
-  local report = { at = os.date("!%Y-%m-%dT%H:%M:%SZ"), state = "ok", needs_dba = {}, sections = {} }
+  local report = { at = os.date("!%Y-%m-%dT%H:%M:%SZ"), state = "ok", needs_dba = array(), sections = array() }
   for _, sec in ipairs(sections) do
     local ok, rows, state = pcall(sec.run, ctx, shared)
     if not ok then
       local msg = tostring(rows):match("^(.-)\nstack traceback:") or tostring(rows)
       rows, state = { { key = "error", label = "could not read", value = msg, state = "warn" } }, "warn"
     end
-    rows = rows or {}
+    rows = array(rows or {})
     for _, r in ipairs(rows) do
       r.state = r.state or "ok"
       state = worst(state, r.state)
@@ -57,11 +58,6 @@ function M.human(report)
     end
   end
   return table.concat(out, "\n") .. "\n"
-end
-
--- The report as one JSON document.
-function M.json(report)
-  return cjson.encode(report) .. "\n"
 end
 
 return M
