@@ -358,7 +358,8 @@ status_during() {
 
 # After stop: the report's figures against the lab.
 report_check() {
-  local r md bytes n i
+  local r md n i open
+  # shellcheck disable=SC2012 # (drill-<UTC time>.json: no odd names)
   r=$(ls -t "$state"/drill-*.json 2>/dev/null | head -1); md=${r%.json}.md
   [[ -f $r && -f $md ]] || fail "stop wrote no drill report into $state"
   grep -q "drill report: $md" "$out" || fail "stop did not name its report"
@@ -376,9 +377,9 @@ report_check() {
        $(jval "$r" nodes.$i.super_read_only.before) == "$(jval "$r" nodes.$i.super_read_only.after)" ]] || fail "report: $n read-only state changed"
   done
   [[ -n ${rp_bytes[${tnodes[0]}]:-} ]] || fail "no restore point was measured"
-  local open=$(jval "$r" standby_open.seconds)
+  open=$(jval "$r" standby_open.seconds)
   [[ -n $open && $open -ge 0 && $open -le $(( $(date +%s) - started_at )) ]] || fail "report: the standby open for '$open' s"
-  [[ $(jval "$r" timeline.1.plan) == start && $(jval "$r" timeline.1.outcome) == done && $(jval "$r" timeline.1.steps.#) -ge 8 ]] ||
+  [[ $(jval "$r" timeline.1.plan) == start && $(jval "$r" timeline.1.outcome) == "done" && $(jval "$r" timeline.1.steps.#) -ge 8 ]] ||
     fail "report: the timeline does not begin with start's run"
   grep -q "^| \*\*stop\*\* " "$md" && grep -q "restore_point\` | .* | ok |" "$md" || fail "report: the Markdown timeline lacks stop's run or start's restore_point step"
   [[ $(jval "$r" checks.#) -ge 20 ]] || fail "report: $(jval "$r" checks.#) checks recorded"
