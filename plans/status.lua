@@ -155,7 +155,8 @@ local SECTIONS = {
         if not f.answers then
           text, state = "does not answer: " .. tostring(f.err), "warn"
         else
-          text = ("%s, answers, %s"):format(m.role, ro)
+          -- Said in the DBA's words: the router's master is the master, a joiner a replica.
+          text = ("%s, answers, %s"):format(({ primary = "master", joiner = "replica" })[m.role] or m.role, ro)
         end
         local rpt
         if open_drill(st) then
