@@ -49,7 +49,9 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "apply_timeout",       FR_COUNT, "600",     NULL,                           false, NULL, "seconds for the standby to apply what it received" },
 { SITE, "clone_timeout",       FR_COUNT, "3600",    NULL,                           false, NULL, "seconds for one clone" },
 { SITE, "max_delay",           FR_COUNT, "0",       NULL,                           false, NULL, "seconds behind production verify accepts" },
-{ SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production" },
+{ SITE, "replication_proof",   FR_WORD,  "gtid",    "gtid|marker",                  false, NULL, "how stop proves replication: gtid (reads only) or marker (writes a row on production)" },
+{ SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production (replication_proof=marker)" },
+{ SITE, "retention_warning_hours", FR_COUNT, "24",  NULL,                           false, NULL, "status warns (exit 3) when the re-attach deadline is nearer than this" },
 { SITE, "dir",                 FR_TEXT,  NULL,      NULL,                           false, NULL, "site directory: the site's additions to the plans (--site-dir wins)" },
 };
 const size_t FR_SCHEMA_LEN = sizeof FR_SCHEMA / sizeof FR_SCHEMA[0];
