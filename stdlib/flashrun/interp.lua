@@ -10,6 +10,7 @@ local errors = require "flashrun.errors"
 local journal = require "flashrun.journal"
 local planmod = require "flashrun.plan"
 local signals = require "flashrun.signals"
+local killpoint = require "flashrun.killpoint"
 
 local M = {}
 
@@ -41,8 +42,9 @@ local function plan_record(doc, name)
   return rec, false
 end
 
-local function run_step(step, ctx)
+local function run_step(step, ctx, plan)
   local t0 = sched.now()
+  killpoint.step(plan.name, planmod.key(step))
   log.step(step.name)
   local ok, res = xpcall(step.run, handler, ctx)
   log.step(nil)
@@ -55,6 +57,7 @@ local function undo_step(plan, i, ctx, partly)
   if not step.undo then return true end
   local label = planmod.label(i, #plan.steps, step.name)
   log.info("undo %s%s …", label, partly and " (it failed part-way)" or "")
+  killpoint.step(plan.name, planmod.key(step) .. ".undo")
   log.step(step.name)
   local ok, res = xpcall(step.undo, handler, ctx)
   log.step(nil)
@@ -139,7 +142,7 @@ local function end_hooks(plan, ctx)
     local step = plan.steps[i]
     local label = planmod.label(i, total, step.name)
     log.info("%s … (end hook, plan %s)", label, ctx.outcome.status)
-    local ok, res, secs = run_step(step, ctx)
+    local ok, res, secs = run_step(step, ctx, plan)
     if ok then
       journal.step_done(planmod.key(step))
       log.info("%s … ok (%.2f s)", label, secs)
@@ -195,7 +198,7 @@ local function run_steps(plan, ctx, rec, t0)
       return code
     else
       log.info("%s …", label)
-      local ok, res, secs = run_step(step, ctx)
+      local ok, res, secs = run_step(step, ctx, plan)
       if ok and res ~= nil and type(res) ~= "table" then
         ok, res = false, { msg = "run() must return nil or a table, not a " .. type(res) }
       end
@@ -227,6 +230,7 @@ function M.run(plan, config, dry_run)
     log.error("plan %s refused: %s", plan.name, foreign)
     return errors.REFUSED
   end
+  killpoint.step(plan.name, "-")
   local rec = plan_record(doc, plan.name)
   journal.save()
   local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config,
