@@ -38,7 +38,11 @@ bin=${FLASHRUN:-$top/build/flashrun}
 # shellcheck source=tests/e2e/checks.sh
 source "$top/tests/e2e/checks.sh"
 
-work=$LAB_DIR/faults; mkdir -p "$work"
+work=${FAULTS_WORK:-$LAB_DIR.faults}; mkdir -p "$work"   # outside LAB_DIR: a rebuilt lab is a new dir
+if [[ -e $LAB_DIR.failed ]]; then # drill.sh's mark: a case left the lab mid-drill
+  echo "a previous case failed ($(cat "$LAB_DIR.failed")): rebuilding the lab"
+  "$top/tests/e2e/fresh-lab.sh" >/dev/null || { echo "bench/faults.sh: cannot rebuild the lab" >&2; exit 1; }
+fi
 out=$work/flashrun.out   # fr's tee: everything flashrun printed (the case logs hold it too)
 sample=${FAULTS_SAMPLE:-0}
 seedtext=${FAULTS_SEED:-$(git -C "$top" rev-parse HEAD 2>/dev/null || echo 0)}
