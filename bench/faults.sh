@@ -12,7 +12,9 @@
 # each then checked like e2e_main (tests/e2e/checks.sh: check_restored). Every FAULTS_SECOND-th
 # case also kills its recovery run once, at a point of the same plan chosen by the harness.
 # Node faults (FAULTS_NODE=1): a standby mysqld killed mid-clone, right after the swap and during
-# the restart; a standby sshd stopped and started; both routers restarted during the drill.
+# the restart; a standby sshd stopped and started; both routers restarted during the drill; on a
+# lab whose hosts have filesystems of their own (LAB_FS), tgt2's disk full before verify (refused)
+# and from the start of the restore points (start fails and rolls back, keeping nothing).
 # Prints one line per case and `survived X/Y` per strategy, naming the failing cases.
 #
 #   LAB_DIR=... bench/faults.sh                   every point, strategies local and donor (and
@@ -149,6 +151,9 @@ bg_when() {
   grep -q -- "$pat" "$log" || fail "$plan never printed '$pat'"
   return $rc
 }
+# HOST's data filesystem full but for 64 KiB, and freed again.
+fill() { lab ssh "$1" "fallocate -l \$(( \$(df -Pk $droot | awk 'NR==2 {print \$4}') - 64 ))k $droot/../faults.fill"; }
+unfill() { lab ssh "$1" "rm -f $droot/../faults.fill"; }
 # A node's mysqld back up after a fault (the lab's own start).
 node_up() { lab start-node "$1" >>"$caselog" 2>&1 || true; }
 
@@ -188,6 +193,19 @@ node_case() { # NAME
     grep -q "$tnet.2" <(tail -5 "$caselog") || fail "stop's failure does not name $tnet.2"
     lab ssh "$tnet.2" "$sshd" >>"$caselog" 2>&1 || fail "starting sshd on $tnet.2 again"
     recover stop ;;
+  disk-full-verify)
+    # tgt2's filesystem full (LAB_FS: a filesystem per host): verify refuses, naming the space
+    fill "$tnet.2"
+    fr verify -v >>"$caselog" 2>&1; rc=$?
+    unfill "$tnet.2"
+    [[ $rc == 3 ]] || fail "verify with tgt2's disk full: exit $rc, expected a refusal (3)"
+    grep -q "MB free for a restore point" "$caselog" || fail "verify's refusal does not say the space is short" ;;
+  disk-full-restore-point)
+    # filled as start begins its restore points: start fails and rolls back, keeping nothing
+    bg_when "take the restore point of every standby node …" start fill "$tnet.2"; rc=$?
+    unfill "$tnet.2"
+    [[ $rc == 1 ]] || fail "start with tgt2's disk filled during its restore point: exit $rc, expected 1"
+    grep -q "rollback complete" "$caselog" || fail "start did not roll back completely" ;;
   routers)
     fr start -v >>"$caselog" 2>&1 || fail "start"
     drill_writes
@@ -269,7 +287,9 @@ for s in $strategies; do
     else run_case "$label" case_stop "$pt"; fi
   done
   if [[ $node_faults == 1 ]]; then
-    for f in mysqld-mid-clone mysqld-after-swap mysqld-restart sshd routers; do
+    nf=(mysqld-mid-clone mysqld-after-swap mysqld-restart sshd routers)
+    [[ ${LAB_FS:-dir} != dir ]] && nf+=(disk-full-verify disk-full-restore-point)
+    for f in "${nf[@]}"; do
       over_budget && { skipped=$((skipped + 1)); echo "$s skip  (budget) node $f"; continue; }
       second=""; run_case "node/$f" node_case "$f"
     done
