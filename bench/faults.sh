@@ -28,6 +28,7 @@
 #   FAULTS_SECOND=N                               second kill in every N-th case (0: none)
 #   FAULTS_NODE=0|1                               node faults (default 1 unless sampling)
 #   FAULTS_BUDGET=SECONDS                         stop starting cases after that long
+#   FAULTS_FROM=K                                 start at the K-th case (resuming a matrix)
 #   FAULTS_POINTS_FROM=FILE                       the points a drill recorded already (one
 #                                                 strategy; FLASHRUN_TEST_POINTS of that drill)
 # Exit status 0 when every case survived.
@@ -90,7 +91,7 @@ recover_with_stop() {
   fr stop -v >>"$caselog" 2>&1; rc=$?
   case $rc in
   0) ;;
-  3) tail -5 "$caselog" | grep -q 're-run the same start command' || fail "stop refused without naming what to run (exit 3)"
+  3) tail -5 "$caselog" | grep -q 're-run plans/start.lua' || fail "stop refused without naming what to run (exit 3)"
      recover start; drill_writes; recover stop ;;
   *) fail "stop after a killed start (exit $rc)" ;;
   esac
@@ -273,6 +274,8 @@ for s in $strategies; do
   fi
   n=0
   for c in "${cases[@]}"; do
+    # FAULTS_FROM=K: resume an interrupted matrix at its K-th case (same seed, same picks)
+    if [[ $((n + 1)) -lt ${FAULTS_FROM:-1} ]]; then n=$((n + 1)); continue; fi
     if over_budget; then skipped=$((skipped + 1)); echo "$s skip  (budget) $c"; continue; fi
     n=$((n + 1))
     read -r plan pt variant <<<"$c"

@@ -78,9 +78,9 @@ answer with the restore point's GTID set.]],
           -- the standby may be detached with replication stopped, which only start can undo.
           local start = (redo.read().plans or {}).start
           if start and start.status == "running" then
-            refuse(("start was interrupted (run started %s) before it recorded the restore point: re-run "
-                    .. "the same start command first (it resumes, or rolls back what it did), then stop")
-                   :format(tostring(start.started)))
+            refuse(("start did not finish (the run started %s was interrupted before it recorded the restore "
+                    .. "point; the standby may be detached from production): re-run plans/start.lua to finish it "
+                    .. "(a failure then rolls back what both runs did), then stop again."):format(tostring(start.started)))
           end
           refuse("the journal records no drill started by plans/start.lua (nothing to stop)")
         end
