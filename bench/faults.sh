@@ -11,6 +11,7 @@
 #   stop/<point>          start, drill, stop killed there, stop re-run;
 # each then checked like e2e_main (tests/e2e/checks.sh: check_restored). Every FAULTS_SECOND-th
 # case also kills its recovery run once, at a point of the same plan chosen by the harness.
+# The cases in bench/faults.regressions (points found broken once) run first, in every run.
 # Node faults (FAULTS_NODE=1): a standby mysqld killed mid-clone, right after the swap and during
 # the restart; a standby sshd stopped and started; both routers restarted during the drill; on a
 # lab whose hosts have filesystems of their own (LAB_FS), tgt2's disk full before verify (refused)
@@ -271,6 +272,17 @@ for s in $strategies; do
   done
   if [[ $sample != 0 ]]; then
     mapfile -t cases < <(printf '%s\n' "${cases[@]}" | pick "$sample" "$seedtext")
+  fi
+  # the regression cases (bench/faults.regressions) first, in every run
+  if [[ -z ${FAULTS_MATCH:-} ]]; then
+    regs=()
+    while read -r rp rre rv; do
+      [[ -n $rp && $rp != \#* ]] || continue
+      pt=$(awk '!seen[$0]++' "$work/$s.$rp.passed" | grep -E -m1 -- "$rre") || { echo "$s: no point matches regression $rre"; continue; }
+      c="$rp $pt${rv:+ $rv}"
+      printf '%s\n' "${cases[@]}" | grep -qxF -- "$c" || regs+=("$c")
+    done <"$top/bench/faults.regressions"
+    cases=("${regs[@]}" "${cases[@]}")
   fi
   n=0
   for c in "${cases[@]}"; do
