@@ -226,13 +226,13 @@ run_case() { # LABEL FUNCTION ARGS...
   caselog=$work/case.log; : >"$caselog"
   ( "$@" ) >>"$caselog" 2>&1; rc=$?
   total[$strategy]=$((${total[$strategy]:-0} + 1))
+  mkdir -p "$work/cases"; cp "$caselog" "$work/cases/$strategy-$(echo "$label" | tr '/@ :' '____').log"
   if [[ $rc == 0 ]]; then
     ok[$strategy]=$((${ok[$strategy]:-0} + 1))
     printf '%-8s ok    %4d s  %s\n' "$strategy" $((SECONDS - t0)) "$label"
   else
     failed+=("$strategy $label")
     printf '%-8s FAIL  %4d s  %s: %s\n' "$strategy" $((SECONDS - t0)) "$label" "$(grep -h '^FAIL' "$caselog" | tail -1)"
-    cp "$caselog" "$work/failed-$strategy-$(echo "$label" | tr '/@ :' '____').log"
     "$top/tests/e2e/fresh-lab.sh" >/dev/null 2>&1 || { echo "bench/faults.sh: cannot rebuild the lab" >&2; exit 1; }
   fi
 }
