@@ -188,7 +188,10 @@ node_case() { # NAME
     fr start -v >>"$caselog" 2>&1 || fail "start"
     drill_writes
     # sshd's own command line (the lab's), to start it again the same way
-    local sshd; sshd=$(lab ssh "$tnet.2" 'tr "\0" " " </proc/$(cat /run/sshd.pid)/cmdline') || fail "reading sshd's command line on $tnet.2"
+    # (sshd retitles itself "sshd: <command line> [listener] ...")
+    local sshd; sshd=$(lab ssh "$tnet.2" 'tr "\0" " " </proc/$(cat /run/sshd.pid)/cmdline' | sed -e 's/^sshd: //' -e 's/ \[listener\].*//') ||
+      fail "reading sshd's command line on $tnet.2"
+    [[ $sshd == /usr/sbin/sshd* ]] || fail "sshd's command line on $tnet.2 is '$sshd'"
     lab ssh "$tnet.2" 'kill $(cat /run/sshd.pid)' >>"$caselog" 2>&1 || fail "stopping sshd on $tnet.2"
     fr stop -v >>"$caselog" 2>&1; rc=$?
     [[ $rc != 0 ]] || fail "stop succeeded with sshd down on $tnet.2"
