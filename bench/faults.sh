@@ -70,7 +70,11 @@ killed_at() { # POINT PLAN
   [[ $rc == 137 ]] && return
   # Which writes a run makes can depend on the state (variables put back only where they differ):
   # a point the clean drill passed may not be on this run's way. Reported apart, not counted.
-  [[ $rc == 0 ]] && { echo "UNREACHED: $2 did not pass $1"; exit 99; }
+  if [[ $rc == 0 ]]; then
+    echo "UNREACHED: $2 did not pass $1"
+    [[ $2 == start ]] && { fr stop -v >>"$caselog" 2>&1 || fail "stop after an unreached start point (exit $?)"; }
+    exit 99
+  fi
   fail "$2 was not killed at $1 (exit $rc)"
 }
 
