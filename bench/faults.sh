@@ -28,6 +28,7 @@
 #   FAULTS_VARIANTS="rerun stop"                  recoveries for start's points
 #   FAULTS_SECOND=N                               second kill in every N-th case (0: none)
 #   FAULTS_NODE=0|1                               node faults (default 1 unless sampling)
+#   FAULTS_NODE_CASES="sshd routers ..."          only these node faults
 #   FAULTS_BUDGET=SECONDS                         stop starting cases after that long
 #   FAULTS_FROM=K                                 start at the K-th case (resuming a matrix)
 #   FAULTS_POINTS_FROM=FILE                       the points a drill recorded already (one
@@ -320,6 +321,7 @@ for s in $strategies; do
   if [[ $node_faults == 1 ]]; then
     nf=(mysqld-mid-clone mysqld-after-swap mysqld-restart sshd routers)
     [[ ${LAB_FS:-dir} != dir ]] && nf+=(disk-full-verify disk-full-restore-point)
+    [[ -n ${FAULTS_NODE_CASES:-} ]] && read -r -a nf <<<"$FAULTS_NODE_CASES"
     for f in "${nf[@]}"; do
       over_budget && { skipped=$((skipped + 1)); echo "$s skip  (budget) node $f"; continue; }
       second=""; run_case "node/$f" node_case "$f"
