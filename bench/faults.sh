@@ -204,7 +204,7 @@ node_case() { # NAME
     lab ssh "$tnet.2" 'kill $(cat /run/sshd.pid)' >>"$caselog" 2>&1 || fail "stopping sshd on $tnet.2"
     fr stop -v >>"$caselog" 2>&1; rc=$?
     [[ $rc != 0 ]] || fail "stop succeeded with sshd down on $tnet.2"
-    grep -q "$tnet.2" <(tail -5 "$caselog") || fail "stop's failure does not name $tnet.2"
+    grep -q "ERROR .*$tnet.2\|^  .*cannot ssh to $tnet.2" "$caselog" || fail "stop's failure does not name $tnet.2"
     lab ssh "$tnet.2" "$sshd" >>"$caselog" 2>&1 || fail "starting sshd on $tnet.2 again"
     recover stop ;;
   disk-full-verify)
