@@ -278,6 +278,9 @@ for s in $strategies; do
   for p in ${FAULTS_PLANS:-start stop}; do
     points[$p]=$(awk '!seen[$0]++' "$work/$s.$p.passed" | grep -E -- "${FAULTS_MATCH:-.}" || true)
     echo "$s: $p passes $(echo -n "${points[$p]}" | grep -c '') kill points"
+    # no point at all (e2e_main failed before recording, a build without kill points): nothing
+    # was tried, which must not read as survived
+    [[ -n ${points[$p]} || -n ${FAULTS_MATCH:-} ]] || { echo "$s: no kill point of $p recorded"; failed+=("$s $p: no kill points"); }
   done
   cases=()
   for p in ${FAULTS_PLANS:-start stop}; do
