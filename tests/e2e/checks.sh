@@ -2,7 +2,7 @@
 # the flashrun wrapper (fr) and the checks a drill's result must pass (check_restored: checksums
 # against production, drill objects gone, replication running, journal empty, no restore point or
 # backup directory left, routers and node variables as before). Needs top, bin and LAB_DIR set.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154,SC2034  # top, bin come from, and some names are used by, the sourcing script
 # shellcheck disable=SC1091
 source "$LAB_DIR/env"
 # shellcheck disable=SC1091
