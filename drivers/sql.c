@@ -32,6 +32,7 @@
 #include "log.h"
 #include "options.h"
 #include "sql.h"
+#include "killpoint.h"
 
 #define CONN_MT "flashrun.sql.conn"
 
@@ -64,6 +65,7 @@ typedef struct {
 	/* the operation in flight and its outcome, filled by the worker */
 	enum op op;
 	char *stmt;           /* malloc'd copy of the statement */
+	enum fr_kp_when kill; /* test builds: where this write's kill point is (killpoint.h) */
 	double started;       /* when the operation was handed to a worker */
 	MYSQL_RES *res;       /* first result set of a query, freed after conversion */
 	my_ulonglong affected;
@@ -182,7 +184,13 @@ static void work(void *job)
 	}
 	case OP_QUERY:
 	case OP_EXEC:
-		if (mysql_real_query(c->my, c->stmt, strlen(c->stmt))) {
+		/* Sent and read in two calls so that a kill point can fall between them. */
+		if (mysql_send_query(c->my, c->stmt, strlen(c->stmt))) {
+			take_error(c);
+			break;
+		}
+		fr_kp_maybe_die(c->kill, FR_KP_BEFORE_REPLY);
+		if (mysql_read_query_result(c->my)) {
 			take_error(c);
 			break;
 		}
@@ -219,6 +227,7 @@ static void work(void *job)
 			take_error(c);
 		break;
 	}
+	fr_kp_maybe_die(c->kill, FR_KP_AFTER);
 }
 
 /* ---------------------------------------------------------------- Lua side */
@@ -382,6 +391,7 @@ static int start_stmt(lua_State *L, enum op op)
 		return 1;
 	}
 	free_op(c); /* leftovers of an operation whose conversion raised */
+	c->kill = op == OP_EXEC ? fr_kp_write("sql", c->target, stmt) : FR_KP_NONE;
 	c->stmt = strdup(stmt);
 	if (!c->stmt)
 		return luaL_error(L, "out of memory");
@@ -400,6 +410,7 @@ static int l_ping(lua_State *L)
 	conn_t *c = toconn(L);
 	lua_settop(L, 1);
 	c->op = OP_PING;
+	c->kill = FR_KP_NONE;
 	c->busy = 1;
 	return fr_await(L, work, finish, c);
 }

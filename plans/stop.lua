@@ -118,6 +118,14 @@ answer with the restore point's GTID set.]],
     { id = "read_journal", name = "read the drill from the journal", always = true, run = function(ctx)
         local st = ctx.state
         if type(st.sites) ~= "table" or not st.frozen or not st.strategy then
+          -- start killed before it recorded the restore point (its record still says running):
+          -- the standby may be detached with replication stopped, which only start can undo.
+          local start = (redo.read().plans or {}).start
+          if start and start.status == "running" then
+            refuse(("start did not finish (the run started %s was interrupted before it recorded the restore "
+                    .. "point; the standby may be detached from production): re-run plans/start.lua to finish it "
+                    .. "(a failure then rolls back what both runs did), then stop again."):format(tostring(start.started)))
+          end
           refuse("the journal records no drill started by plans/start.lua (nothing to stop)")
         end
         log.info("drill started %s; strategy %s%s; restore point %s", tostring(st.drill and st.drill.started), st.strategy,

@@ -27,6 +27,7 @@ int luaopen_flashrun_schema(lua_State *L);
 int luaopen_flashrun_endpoint(lua_State *L);
 int luaopen_flashrun_redo(lua_State *L);
 int luaopen_flashrun_signals(lua_State *L);
+int luaopen_flashrun_killpoint(lua_State *L);
 
 /* Relative to the stdlib root: shared with stdlib/flashrun/bootstrap.lua by name only. */
 #define BOOTSTRAP "flashrun/bootstrap.lua"
@@ -40,6 +41,7 @@ static const luaL_Reg PRELOAD[] = {
 	{ "flashrun.endpoint", luaopen_flashrun_endpoint },
 	{ "flashrun.redo", luaopen_flashrun_redo },
 	{ "flashrun.signals", luaopen_flashrun_signals },
+	{ "flashrun.killpoint", luaopen_flashrun_killpoint },
 	{ "flashrun.sched", luaopen_flashrun_sched },
 	{ "flashrun.log", luaopen_flashrun_log },
 	{ "cjson", luaopen_cjson },

@@ -21,6 +21,7 @@
 #include <lauxlib.h>
 
 #include "log.h"
+#include "killpoint.h"
 #include "redo.h"
 
 #define JOURNAL_MT "flashrun.redo.journal"
@@ -307,10 +308,13 @@ int fr_journal_write(struct fr_journal *j, const char *text, char *err)
 	if (!masked)
 		return fail(err, 0, "cannot write journal %s: out of memory", j->path);
 	int rc = 0;
-	if (fr_dry_run())
+	if (fr_dry_run()) {
 		fr_record("journal", j->path, masked);
-	else
+	} else {
+		enum fr_kp_when kill = fr_kp_write("journal", "journal", masked);
 		rc = replace(j, masked, err);
+		fr_kp_maybe_die(kill, FR_KP_AFTER);
+	}
 	free(masked);
 	return rc;
 }
@@ -321,11 +325,14 @@ int fr_journal_truncate(struct fr_journal *j, char *err)
 		fr_record("journal", j->path, "remove");
 		return 0;
 	}
+	enum fr_kp_when kill = fr_kp_write("journal", "journal", "remove");
 	/* unlink is atomic; a leftover temp file would only be overwritten by the next write. */
 	if (unlink(j->path) < 0 && errno != ENOENT)
 		return fail(err, 1, "cannot remove journal %s", j->path);
 	unlink(j->tmp_path);
-	return sync_dir(j->dir, err);
+	int rc = sync_dir(j->dir, err);
+	fr_kp_maybe_die(kill, FR_KP_AFTER);
+	return rc;
 }
 
 /* ---- Lua ---- */

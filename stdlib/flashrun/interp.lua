@@ -10,6 +10,7 @@ local errors = require "flashrun.errors"
 local journal = require "flashrun.journal"
 local planmod = require "flashrun.plan"
 local signals = require "flashrun.signals"
+local killpoint = require "flashrun.killpoint"
 
 local M = {}
 
@@ -54,6 +55,7 @@ end
 local function run_step(step, ctx, plan)
   local t0 = sched.now()
   journal.step_begin(planmod.key(step), step.name)
+  killpoint.step(plan.name, planmod.key(step))
   log.step(step.name, plan and tag(plan, step))
   local ok, res = xpcall(step.run, handler, ctx)
   log.step(nil)
@@ -70,6 +72,7 @@ local function undo_step(plan, i, ctx, partly)
   log.info("undo %s%s …", label, partly and " (it failed part-way)" or "")
   local t0 = sched.now()
   journal.step_begin(planmod.key(step), "undo: " .. step.name)
+  killpoint.step(plan.name, planmod.key(step) .. ".undo")
   log.step(step.name, tag(plan, step))
   local ok, res = xpcall(step.undo, handler, ctx)
   log.step(nil)
@@ -251,6 +254,7 @@ function M.run(plan, config, dry_run, opts)
     log.error("plan %s refused: %s", plan.name, foreign)
     return errors.REFUSED, { outcome = { status = "refused" } }
   end
+  killpoint.step(plan.name, "-")
   local rec = plan_record(doc, plan.name)
   journal.run_begin(opts.host)
   journal.save()

@@ -46,6 +46,18 @@ sql)
 	has "DRY-RUN sql $FR_MYSQL_HOST:$FR_MYSQL_PORT: ALTER USER 'fr'@'%' IDENTIFIED BY '******'" stdout
 	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_sql.lua"
 	for pw in "$FR_MYSQL_FR_PW" "$FR_MYSQL_FR_PW2"; do lacks "$pw" all; done
+	if "$FR" --version | grep -q '^test options:.*killpoints'; then
+		# kill points (docs/testing.md): every exec names two, a retry keeps its ordinal, a
+		# query names none; killed before the reply, the statement still ran
+		kp=drivers-killpoint-write/w/$FR_MYSQL_HOST:$FR_MYSQL_PORT
+		FLASHRUN_TEST_PHASE=write FLASHRUN_TEST_POINTS=$WORK/points run 0 "$HERE/test_killpoint.lua"
+		want=$(for i in 1 1 2 3; do printf '%s\n' "$kp/$i/sql/before-reply" "$kp/$i/sql/after"; done)
+		[ "$(cat points)" = "$want" ] || { cat points; fail "kill points recorded differ from: $want"; }
+		FLASHRUN_TEST_PHASE=write FLASHRUN_TEST_KILL=$kp/2/sql/before-reply run 137 "$HERE/test_killpoint.lua"
+		has "test kill point $kp/2/sql/before-reply"
+		FLASHRUN_TEST_PHASE=check run 0 "$HERE/test_killpoint.lua"
+		has "the statement killed before its reply was executed"
+	fi
 	;;
 native_auth)
 	[ -n "${FR_ROUTER_HOST:-}" ] || skip "FR_ROUTER_HOST not set: run through with-servers.sh router-native"

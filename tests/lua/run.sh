@@ -63,6 +63,26 @@ irreversible_failed)
 	run 0 "$PLANS/undo.lua"   # the re-run resumes at the failed step, not from the start
 	in_order run-d
 	;;
+killpoints)
+	# (builds with FLASHRUN_KILLPOINTS) journal writes named by plan, step (".undo" in a
+	# rollback), node and ordinal; a run killed at one resumes from what it had written.
+	FLASHRUN_TEST_FAIL_AT=4 FLASHRUN_TEST_POINTS=$WORK/points run 1 "$PLANS/undo.lua"
+	for p in undo-test/-/journal/1/journal/after undo-test/a/journal/1/journal/after \
+		 undo-test/c/journal/1/journal/after undo-test/d/journal/1/journal/after \
+		 undo-test/d.undo/journal/1/journal/after undo-test/a.undo/journal/1/journal/after; do
+		grep -qx "$p" points || { cat points; fail "no kill point $p recorded"; }
+	done
+	! grep -v '^undo-test/[-a-d]\(\.undo\)\?/journal/[0-9]*/journal/after$' points || fail "unexpected point names"
+	rm -rf log points
+	FLASHRUN_TEST_POINTS=$WORK/points run 0 "$PLANS/undo.lua" --dry-run
+	[ ! -s points ] || fail "a dry-run recorded kill points"
+	FLASHRUN_TEST_KILL=undo-test/b/journal/1/journal/after run 137 "$PLANS/undo.lua"
+	in_order run-a run-b
+	has "test kill point undo-test/b/journal/1/journal/after"
+	grep -q '"key_b":"run-b"' log/redo.json || fail "the journal lacks what step b wrote before the kill"
+	run 0 "$PLANS/undo.lua"
+	has "Step 02/04 b … skipped"; in_order run-c run-d
+	;;
 resume)
 	FLASHRUN_TEST_FAIL=yes run 1 "$PLANS/resume.lua"
 	has "Step 02/03 two … FAILED"; in_order run-one

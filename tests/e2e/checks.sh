@@ -1,0 +1,233 @@
+# tests/e2e/checks.sh — sourced by tests/e2e/drill.sh and bench/faults.sh: the lab's settings,
+# the flashrun wrapper (fr) and the checks a drill's result must pass (check_restored: checksums
+# against production, drill objects gone, replication running, journal empty, no restore point or
+# backup directory left, routers and node variables as before). Needs top, bin and LAB_DIR set.
+# shellcheck shell=bash disable=SC2154,SC2034  # top, bin come from, and some names are used by, the sourcing script
+# shellcheck disable=SC1091
+source "$LAB_DIR/env"
+# shellcheck disable=SC1091
+source "$LAB_DIR/secrets.env"   # LAB_MYSQL_PASSWORD: to prove no output ever shows it
+lab() { "$top/tests/lab/lab" "$@"; }
+state=$LAB_DIR/e2e-state; mkdir -p "$state"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+conf=$LAB_DIR/flashback.ini
+droot=${LAB_DATA_ROOT:-/data/mysqldata}
+out=$LAB_DIR/e2e-flashrun.out   # everything flashrun printed, searched for passwords at the end
+strategy=${E2E_STRATEGY:-local}
+extra=(--set "site.restore_point=$strategy")   # options every run gets (a case may add settings)
+cow=0   # the restore points are reflink copies: auto on an xfs/btrfs lab, or reflink itself
+[[ $strategy == reflink || ($strategy == auto && ${LAB_FS:-dir} != dir) ]] && cow=1
+# The statement a clone sends, or the copy a reflink restore point makes: where start is killed.
+restore_point_write=CLONE; [[ $cow == 1 ]] && restore_point_write='cp -a --reflink=always'
+fr() {
+  local p=$1; shift
+  "$bin" "$top/plans/$p.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" "$@" 2>&1 | tee -a "$out"
+}
+no_password_shown() {
+  local pw f
+  for pw in "$LAB_MYSQL_PASSWORD" "$LAB_SYS_PASSWORD"; do
+    for f in "$out" "$state"/*; do
+      [[ -f $f ]] || continue
+      ! grep -q -F -- "$pw" "$f" || fail "$f shows a password"
+    done
+  done
+}
+q() { lab sql "$1" "$2" | tail -n +2; }          # rows without header
+SRC=${SI%:*}; TGT=${TI%:*}; snet=${SRC%.*}; tnet=${TGT%.*}
+tnodes=("$tnet.1:3308" "$tnet.2:3308" "$tnet.3:3308")
+smaster() { q "$SI" "SELECT @@hostname" >/dev/null; echo "$SI"; }
+
+# What a drill must leave on both routers as it found it: dataservers (names, hosts, ports,
+# users), datasources (names, types, members, host info, SlaveDBScale) and every option's value.
+# Statuses and times move by themselves: columns named *status / *Time are left out.
+router_state() {
+  local r stmt sql=""
+  # One client per router: each result set is announced by a one-row SELECT of its name.
+  for stmt in "dbscale show dataservers" "dbscale show datasource type=replication" \
+              "dbscale show datasource type=server" "dbscale show options"; do
+    sql+="SELECT '$stmt' AS section_; $stmt; "
+  done
+  for r in "$SI" "$TI"; do
+    lab sql "$r" "$sql" | awk -F'\t' -v r="$r" '
+      $0 == "section_" { getline sec; hdr = 1; print r " " sec " (" ++n ")"; next }
+      hdr { for (i = 1; i <= NF; i++) keep[i] = $i !~ /([Ss]tatus|Time)$/; hdr = 0; next }
+      { line = r " " sec ": "; for (i = 1; i <= NF; i++) if (keep[i]) line = line $i "|"; print line }' | sort
+  done
+}
+routers_before=""
+same_routers() { # WHEN: the routers hold what router_state recorded in seed
+  local now; now=$(router_state)
+  [[ $now == "$routers_before" ]] || { diff <(echo "$routers_before") <(echo "$now"); fail "$1: the routers do not hold what they held before start"; }
+}
+
+seed() {
+  routers_before=$(router_state)
+  [[ $routers_before == *slave_dbscale_source* ]] || fail "router_state shows no slave_dbscale_source: $routers_before"
+  q "$SI" "CREATE DATABASE IF NOT EXISTS app; DROP TABLE IF EXISTS app.t; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
+}
+
+# CHECKSUM of every user table on HOST:PORT, sorted.
+checksums() {
+  local tables
+  tables=$(q "$1" "SELECT CONCAT(TABLE_SCHEMA,'.',TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('mysql','sys','information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE' ORDER BY 1" | tr '\n' ',' | sed 's/,$//')
+  [[ -n $tables ]] || return 0
+  q "$1" "CHECKSUM TABLE $tables" | sort
+}
+
+rstatus() { # HOST:PORT COLUMN -> value from SHOW REPLICA STATUS (tab-separated with header)
+  lab sql "$1" "SHOW REPLICA STATUS" | awk -F'\t' -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR==2{print $k}'
+}
+
+wait_synced() { # every standby node has the source's GTID set
+  local want n got i
+  want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
+  for n in "${tnodes[@]}"; do
+    for ((i = 0; i < 100; i++)); do
+      got=$(q "$n" "SELECT GTID_SUBSET('$want', @@GLOBAL.gtid_executed)" | tr -d '\n')
+      [[ $got == 1 ]] && break; sleep 0.3
+    done
+    [[ $got == 1 ]] || fail "$n did not catch up with the source"
+  done
+}
+
+# Every standby node's global variables (read-only state included), minus what must differ
+# after a restore (README: "Exactly as it was") and init_file (the lab's first start only).
+fingerprint() {
+  local n
+  for n in "${tnodes[@]}"; do
+    q "$n" "SHOW GLOBAL VARIABLES" | grep -v -E '^(gtid_executed|gtid_purged|gtid_owned|timestamp|skip_replica_start|skip_slave_start|init_file)[[:space:]]' | sed "s|^|$n |"
+  done
+}
+
+# Every binary log file of every standby node: "HOST FILE SIZE SHA256 closed|active". A reflink
+# restore point keeps them byte for byte, but the one being written when start shut the node down
+# (the last) gains a stop event and loses its in-use flag: it must only still be there, no
+# shorter. FLUSH BINARY LOGS first, so each node has closed ones to compare.
+binlogs() {
+  local h n
+  for n in "${tnodes[@]}"; do q "$n" "FLUSH BINARY LOGS" >/dev/null || fail "rotating the binary logs of $n"; done
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    lab ssh "$h" "cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f | sort |
+      while read -r f; do echo \"\$f \$(stat -c %s \"\$f\") \$(sha256sum <\"\$f\" | cut -c1-64)\"; done" |
+      awk -v h="$h" '{ line[NR] = h " " $0 } END { for (i = 1; i <= NR; i++) print line[i], (i == NR ? "active" : "closed") }'
+  done
+}
+binlogs_kept() { # the binary logs of binlogs_before are all still there (see binlogs)
+  local h f size sum state now closed=0
+  while read -r h f size sum state; do
+    [[ -n $h ]] || continue
+    if [[ $state == closed ]]; then
+      now=$(lab ssh "$h" "cd $droot && sha256sum <'$f' 2>/dev/null | cut -c1-64")
+      [[ $now == "$sum" ]] || fail "$h: binary log $f of before the drill is missing or changed after stop"
+      closed=$((closed + 1))
+    else
+      now=$(lab ssh "$h" "cd $droot && stat -c %s '$f' 2>/dev/null")
+      [[ -n $now && $now -ge $size ]] || fail "$h: binary log $f (being written at start) is missing or shorter after stop"
+    fi
+  done <<<"$binlogs_before"
+  [[ $closed -ge 3 ]] || fail "only $closed closed binary logs compared"
+}
+
+check_restored() {
+  wait_synced
+  local src n
+  src=$(checksums "$SI")
+  for n in "${tnodes[@]}"; do
+    [[ $(checksums "$n") == "$src" ]] || { diff <(echo "$src") <(checksums "$n"); fail "$n table checksums differ from the source"; }
+    [[ $(q "$n" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'") == 0 ]] || fail "drill schema left on $n"
+    [[ $(q "$n" "SELECT v FROM app.t WHERE id=1") == "$1" ]] || fail "$n: app.t row 1 is not '$1'"
+    local io sq
+    io=$(rstatus "$n" Replica_IO_Running); sq=$(rstatus "$n" Replica_SQL_Running)
+    [[ $io == Yes && $sq == Yes ]] || fail "$n replication not running (io=$io sql=$sq)"
+  done
+  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
+  same_routers "after stop"
+  if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: restore point or backup dirs left"
+  done
+  if [[ $cow == 1 && -n ${binlogs_before:-} ]]; then binlogs_kept; fi
+  if [[ -n ${fp_before:-} ]]; then
+    local fp_after; fp_after=$(fingerprint)
+    [[ $fp_after == "$fp_before" ]] || { diff <(echo "$fp_before") <(echo "$fp_after"); fail "global variables differ from before the drill"; }
+  fi
+}
+
+drill_writes() {
+  q "$TI" "CREATE DATABASE drill; CREATE TABLE drill.x (id INT PRIMARY KEY); INSERT INTO drill.x VALUES (1),(2); UPDATE app.t SET v='drill' WHERE id=1; DELETE FROM app.t WHERE id=2; ALTER TABLE app.t ADD COLUMN extra INT" || fail "drill writes through the standby router"
+  [[ $(q "$TI" "SELECT COUNT(*) FROM drill.x") == 2 ]] || fail "drill writes not visible"
+  q "$SI" "UPDATE app.t SET v='prod-during-drill' WHERE id=1; REPLACE INTO app.t VALUES (10,'prod')" || fail "production writes during the drill"
+}
+
+timed() {
+  local t0 t1 rc; t0=$(date +%s%N); "$@"; rc=$?; t1=$(date +%s%N)
+  printf 'wall time of %s: %d.%03d s\n' "$2" $(((t1 - t0) / 1000000000)) $((((t1 - t0) / 1000000) % 1000))
+  return $rc
+}
+
+# What a dry-run must leave alone: GTID sets, router state, files under the data roots, and the
+# journal (the state dir's lock file is flashrun's own coordination, not state).
+snap() {
+  local n h
+  for n in "$SI" "${tnodes[@]}"; do q "$n" "SELECT @@GLOBAL.gtid_executed"; done
+  q "$SI" "dbscale show dataservers"; q "$TI" "dbscale show dataservers"
+  q "$TI" "dbscale show options"
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find $droot -maxdepth 3 ! -path '*/dbdata/*' -printf '%p %s\\n' | grep -v -e '/tmp/' -e '\\.err ' -e '/logfile/' | sort"; done
+  ls -la "$state" 2>/dev/null | grep -v -e ' \.\.\?$' -e ' flashrun.lock$' | awk '{print $5, $NF}'
+  [[ -f $state/redo.json ]] && sha256sum "$state/redo.json"
+}
+
+# The general log of every node, so a dry-run can prove no write statement reached a server.
+all_nodes() { echo "$snet.1:3308" "$snet.2:3308" "$snet.3:3308" "${tnodes[@]}"; }
+declare -A log_since
+logged=""   # the nodes general_log_on turned the log on for
+general_log_on() { # [NODE...]: every node by default
+  local n
+  logged=${*:-$(all_nodes)}
+  for n in $logged; do
+    log_since[$n]=$(q "$n" "SELECT NOW(6)") || fail "reading the clock of $n"
+    q "$n" "SET GLOBAL log_output='TABLE'; SET GLOBAL general_log=ON" || fail "enabling the general log on $n"
+  done
+}
+# Fails naming every write statement the general logs recorded since general_log_on.
+general_log_no_writes() { # [WHAT]: what sent them, for the message (default a dry-run)
+  local n writes=""
+  for n in $logged; do q "$n" "SET GLOBAL general_log=OFF" >/dev/null; done
+  for n in $logged; do
+    writes+=$(q "$n" "SELECT argument FROM mysql.general_log WHERE command_type='Query' AND event_time >= '${log_since[$n]}'" |
+      grep -v -i -e '^SET GLOBAL general_log' -e '^SET GLOBAL log_output' |
+      grep -i -E '^[[:space:]]*(/\*.*\*/)?[[:space:]]*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|TRUNCATE|RENAME|GRANT|REVOKE|SET[[:space:]]+(GLOBAL|PERSIST|@@GLOBAL)|STOP|START|CHANGE|RESET|CLONE|INSTALL|UNINSTALL|SHUTDOWN|RESTART|KILL|FLUSH|PURGE|LOAD|LOCK)' |
+      sed "s|^|$n: |")
+  done
+  [[ -z $writes ]] || { echo "$writes"; fail "${1:-a dry-run} sent write statements"; }
+}
+
+one_mysqld_per_host() { # after start in local mode: no second server anywhere
+  local h c
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    c=$(lab ssh "$h" 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = mysqld ] && echo $p; done' | wc -l)
+    [[ $c == 1 ]] || fail "$h runs $c mysqld processes during the drill, expected 1"
+  done
+}
+
+killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
+  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" >>"$out" 2>&1 ) &
+  local pid=$!
+  sleep "$1"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  echo "killed $2 after $1 s"
+}
+
+killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its output matches PATTERN
+  local log=$LAB_DIR/killed-$2.out pid i
+  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
+  pid=$!
+  for ((i = 0; i < 2400; i++)); do
+    grep -q -- "$1" "$log" 2>/dev/null && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  cat "$log" >>"$out"
+  grep -q -- "$1" "$log" || fail "$2 ended without printing '$1'"
+  echo "killed $2 when it printed '$1'"
+}
