@@ -50,6 +50,10 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "clone_timeout",       FR_COUNT, "3600",    NULL,                           false, NULL, "seconds for one clone" },
 { SITE, "max_delay",           FR_COUNT, "0",       NULL,                           false, NULL, "seconds behind production verify accepts" },
 { SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production" },
+{ SITE, "binlog_stream",       FR_WORD,  "on",      "on|off",                       false, NULL, "on: start streams production's binary logs to the standby site until stop (stop --production-lost applies them)" },
+{ SITE, "binlog_stream_host",  FR_HOST,  NULL,      NULL,                           false, NULL, "standby host running the stream (default the standby master's host; ssh as [target] sys_user)" },
+{ SITE, "binlog_stream_dir",   FR_PATH,  NULL,      NULL,                           false, NULL, "where the stream writes, one directory per production master (default <data_root>/flashrun_binlog_stream)" },
+{ SITE, "mysqlbinlog",         FR_PATH,  NULL,      NULL,                           false, NULL, "mysqlbinlog on the stream host (default next to site.mysql)" },
 { SITE, "dir",                 FR_TEXT,  NULL,      NULL,                           false, NULL, "site directory: the site's additions to the plans (--site-dir wins)" },
 };
 const size_t FR_SCHEMA_LEN = sizeof FR_SCHEMA / sizeof FR_SCHEMA[0];

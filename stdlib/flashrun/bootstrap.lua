@@ -2,7 +2,7 @@
 -- path, calls it with the parsed command line, and exits with the integer it returns).
 --
 -- cli = { plan=, function=, config=, state_dir=, site_dir=, log_json=, si={host=,port=}, ti=, sets={},
---         verbosity=-1|0|1, dry_run=, list=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
+--         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
 
@@ -78,6 +78,13 @@ local function main()
     planmod.list(plan, io.stdout)
     return 0
   end
+  -- A choice is made on the command line for one run, and only for a plan that declares it.
+  local choices = { production_lost = cli.production_lost or nil }
+  for name in pairs(choices) do
+    if not (plan.choices and plan.choices[name]) then
+      errors.usage("--%s: plan %s offers no such choice", name:gsub("_", "-"), plan.name)
+    end
+  end
   require("flashrun.settings").check(config, plan.needs)
   if plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
@@ -90,7 +97,7 @@ local function main()
     end
   end
   local journal = require "flashrun.journal"
-  local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run)
+  local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run, choices)
   journal.detach()
   if not ok then error(code, 0) end
   return code

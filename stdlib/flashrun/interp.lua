@@ -211,6 +211,16 @@ local function run_steps(plan, ctx, rec, t0)
       log.info("%s … ok (%.2f s)", label, secs)
     end
     done[#done + 1] = i
+    -- A step may end the run here, successfully, leaving the rest for a later run (ctx.pause =
+    -- why): the plan stays unfinished, so that run resumes after this step.
+    if ctx.pause then
+      rec.status, rec.finished = "paused", utc()
+      journal.save()
+      ctx.outcome = { status = "paused", rollback = "none" }
+      log.info("plan %s paused after %s: %s", plan.name, label, tostring(ctx.pause))
+      log.info("plan %s ended after %.2f s", plan.name, sched.now() - t0)
+      return 0
+    end
   end
   rec.status, rec.finished = "done", utc()
   journal.save()
@@ -219,8 +229,9 @@ local function run_steps(plan, ctx, rec, t0)
   return 0
 end
 
--- run(plan, config, dry_run) -> exit code
-function M.run(plan, config, dry_run)
+-- run(plan, config, dry_run, choices) -> exit code. choices: the command line's per-run choices
+-- the plan declares ({ production_lost = true }), as ctx.choices.
+function M.run(plan, config, dry_run, choices)
   local doc = journal.document()
   local foreign = foreign_journal(doc, plan, config)
   if foreign then
@@ -230,7 +241,7 @@ function M.run(plan, config, dry_run)
   local rec = plan_record(doc, plan.name)
   journal.save()
   local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config,
-                site_dir = plan.site_dir }
+                site_dir = plan.site_dir, choices = choices or {} }
   local t0 = sched.now()
   log.info("plan %s: %s (%d steps%s)", plan.name, plan.description, #plan.steps,
            dry_run and ", dry run" or "")
