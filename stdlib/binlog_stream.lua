@@ -211,6 +211,19 @@ function M.cnf_script(dir, name)
     Q(dir .. "/" .. name), Q(dir .. "/" .. name))
 end
 
+-- Ends an earlier run's stream (a run killed in this step left one), writes the option file
+-- (its first cnf_len bytes of stdin, mode 0600) and the supervisor (the rest), and launches it.
+function M.setup_script(dir, cnf_len)
+  local D = Q(dir)
+  return table.concat({
+    M.stop_script(dir),
+    ("umask 077 && mkdir -p %s && touch %s && : >%s && rm -f %s && dd bs=1 count=%d of=%s 2>/dev/null && chmod 600 %s && cat >%s")
+      :format(D, Q(dir .. "/" .. M.MARK), Q(dir .. "/supervisor.log"), Q(dir .. "/client.cnf"), math.tointeger(cnf_len),
+              Q(dir .. "/client.cnf"), Q(dir .. "/client.cnf"), Q(dir .. "/supervisor.sh")),
+    M.launch_script(dir),
+  }, "\n")
+end
+
 -- Starts the supervisor detached from the ssh channel (no-op when ours runs already).
 function M.launch_script(dir)
   -- "cd /;" not "cd / &&": the & must apply to the one command, or a subshell holding the ssh
@@ -243,7 +256,7 @@ function M.remove_script(dir)
 end
 
 -- The state script: key value lines (see parse_status).
-function M.status_script(dir, mysqlbinlog)
+function M.status_script(dir, mysqlbinlog, light)
   return proofs(dir) .. "\n" .. ([[
 [ -d "$D" ] || { echo "dir none"; exit 0; }
 echo "supervisor ${P:-none}"
@@ -253,11 +266,11 @@ echo "restarts $(grep -c 'mysqlbinlog ended' "$D/supervisor.log" 2>/dev/null)"
 last=$(ls "$D"/[0-9][0-9][0-9]_*/* 2>/dev/null | sort | tail -n 1)
 [ -n "$last" ] && echo "file $last $(stat -c %%s "$last")"
 echo "files $(ls "$D"/[0-9][0-9][0-9]_*/* 2>/dev/null | wc -l)"
-for f in $(ls "$D"/[0-9][0-9][0-9]_*/* 2>/dev/null | sort -r); do
+[ -n "%s" ] || for f in $(ls "$D"/[0-9][0-9][0-9]_*/* 2>/dev/null | sort -r); do
   g=$(%s "$f" 2>/dev/null | sed -n "s/^SET @@SESSION.GTID_NEXT= *'\([^']*\)'.*/\1/p" | grep -v '^AUTOMATIC$' | tail -n 1)
   [ -n "$g" ] && { echo "gtid $g"; break; }
 done
-tail -n 1 "$D/supervisor.log" 2>/dev/null | sed 's/^/log /']]):format(Q(mysqlbinlog))
+tail -n 1 "$D/supervisor.log" 2>/dev/null | sed 's/^/log /']]):format(light and "light" or "", Q(mysqlbinlog))
 end
 
 -- Parses status_script's output: { present, supervisor = pid|nil, mysqlbinlog = pid|nil,
@@ -286,10 +299,11 @@ local function ssh_to(w) return cluster.ssh("target", w.host) end
 
 -- status(stream) -> the table of parse_status plus, when production's master answers, lag:
 -- { behind_bytes } on the same file, or { behind_files } otherwise. stream: start's journal record.
-function M.status(stream)
+-- light: without the last GTID (which mysqlbinlog decodes from the files) nor the lag.
+function M.status(stream, light)
   local s = ssh_to(stream)
-  local st = M.parse_status(cluster.read(s, M.status_script(stream.dir, stream.mysqlbinlog)) or "")
-  if st.master and st.file then
+  local st = M.parse_status(cluster.read(s, M.status_script(stream.dir, stream.mysqlbinlog, light)) or "")
+  if st.master and st.file and not light then
     local h, p = st.master:match("^%[?(.-)%]?:(%d+)$")
     local c = cluster.try_connect("source", h, p, { timeout = 5 })
     if c then
@@ -315,6 +329,41 @@ function M.describe(st)
             tostring(st.size or 0), tostring(st.last_gtid or "none"), lag)
 end
 
+-- The stream's rows for plans/status.lua (a section: { key, label, value, text, state }, state
+-- "warn" when the DBA must act). state: the journal's state.
+function M.status_rows(state)
+  local rows = {}
+  if state.production_lost then
+    local pl = state.production_lost
+    rows[#rows + 1] = { key = "production_lost", label = "production lost", value = pl.held, state = "warn",
+      text = ("stop --production-lost ran at %s: the standby holds %s (last GTID received %s), detached and read-only; " ..
+              "run stop again once production is back"):format(tostring(pl.at), tostring(pl.held), tostring(pl.last_received or "none")) }
+    return rows
+  end
+  if state.drill_open ~= true and state.stream == nil then
+    return { { key = "running", label = "stream", value = false, text = "no drill open" } }
+  end
+  if state.stream == false then
+    return { { key = "running", label = "stream", value = false, state = "note",
+               text = "off (site.binlog_stream = off): production's binary logs are not kept during this drill" } }
+  end
+  local st = M.status(state.stream or M.where(state))
+  rows[#rows + 1] = { key = "running", label = "stream", value = st.running, state = st.running and "ok" or "warn",
+                      text = (st.running and "streaming" or "NOT streaming") .. " on " .. tostring((state.stream or {}).host) }
+  rows[#rows + 1] = { key = "supervisor", label = "supervisor pid", value = st.supervisor or "down", state = st.supervisor and "ok" or "warn" }
+  rows[#rows + 1] = { key = "mysqlbinlog", label = "mysqlbinlog pid", value = st.mysqlbinlog or "down" }
+  rows[#rows + 1] = { key = "restarts", label = "restarts", value = st.restarts, state = st.restarts > 0 and "note" or "ok" }
+  rows[#rows + 1] = { key = "master", label = "from", value = st.master or "none yet" }
+  rows[#rows + 1] = { key = "file", label = "last file", value = st.file or "none", text = st.file and (st.file .. " (" .. tostring(st.size) .. " bytes)") }
+  rows[#rows + 1] = { key = "last_gtid", label = "last GTID received", value = st.last_gtid or "none" }
+  rows[#rows + 1] = { key = "lag", label = "lag", value = st.behind_bytes or st.behind_file or false,
+                      text = st.behind_bytes and (st.behind_bytes .. " bytes behind production's master")
+                        or st.behind_file and ("production's master writes " .. st.behind_file .. " already")
+                        or "unknown (production's master does not answer)" }
+  if st.last_log then rows[#rows + 1] = { key = "log", label = "supervisor log", value = st.last_log } end
+  return rows
+end
+
 -- Starts the stream for start's journal state: returns the record start journals.
 function M.start(state)
   local w = M.where(state)
@@ -326,21 +375,23 @@ function M.start(state)
            "site.binlog_stream_host, or site.binlog_stream = off"):format(w.host, w.mysqlbinlog), 0)
   end
   -- An earlier run killed during this step may have left one: ours is ended first.
-  cluster.run(s, M.stop_script(w.dir))
   local id = M.choose_server_id(used)
   local src = config.source
-  cluster.run(s, M.cnf_script(w.dir, "client.cnf"), { stdin = M.cnf(src.mysql_user, src.mysql_password) })
-  cluster.run(s, M.install_script(w.dir), { stdin = M.supervisor_script {
+  local cnf = M.cnf(src.mysql_user, src.mysql_password)
+  local sup = M.supervisor_script {
     dir = w.dir, router_host = src.host, router_port = src.port, server_id = id, frozen = state.frozen,
-    mysql = w.mysql, mysqlbinlog = w.mysqlbinlog } })
-  cluster.run(s, M.launch_script(w.dir))
+    mysql = w.mysql, mysqlbinlog = w.mysqlbinlog }
+  -- One round trip: the option file and the supervisor arrive on stdin (the secret never on a
+  -- command line), then the supervisor is launched.
+  cluster.run(s, M.setup_script(w.dir, #cnf), { stdin = cnf .. sup })
   local rec = { host = w.host, dir = w.dir, mysqlbinlog = w.mysqlbinlog, mysql = w.mysql, server_id = id }
   local st
   wait.wait_until(("the binary log stream on %s receives production's binary logs"):format(w.host), function()
-    st = M.status(rec)
+    st = M.status(rec, true)
     return st.running and st.file ~= nil, st.last_log or "not started yet"
   end, 30)
-  log.info("binary log stream on %s into %s (connection server_id %d): %s", w.host, w.dir, id, st and M.describe(st) or "rehearsed")
+  log.info("binary log stream on %s into %s (connection server_id %d): supervisor %s, mysqlbinlog %s streaming from %s",
+           w.host, w.dir, id, tostring(st and st.supervisor), tostring(st and st.mysqlbinlog), tostring(st and st.master))
   return rec
 end
 
