@@ -107,6 +107,28 @@ function M.used_server_ids(topo)
   return used
 end
 
+-- The binary log of production's master (conn) holding the first transaction after the
+-- restore point `frozen`: the newest one whose Previous_gtids lie within it. Raises when none
+-- does (production purged what the stream needs).
+function M.first_file(conn, frozen, id)
+  local logs, err = conn:query("SHOW BINARY LOGS")
+  if not logs then error(("%s: SHOW BINARY LOGS failed: %s"):format(id, tostring(err)), 0) end
+  for i = #logs, 1, -1 do
+    local f = server.value(logs[i].Log_name)
+    if not shell.is_name(f) then error(("%s: unusable binary log name %s"):format(id, shell.show(f)), 0) end
+    local evs = conn:query(("SHOW BINLOG EVENTS IN %s LIMIT 4"):format(shell.sql_string(f))) or {}
+    for _, e in ipairs(evs) do
+      if server.value(e.Event_type) == "Previous_gtids" then
+        local prev = tostring(server.value(e.Info) or ""):gsub("%s", "")
+        if gtid.is_subset(prev, frozen) then return f end
+      end
+    end
+  end
+  error(("%s no longer has the binary log holding the first transaction after the restore point %s (purged): " ..
+         "production's binary logs cannot be streamed from it; set site.binlog_stream = off to drill without the protection")
+        :format(id, frozen), 0)
+end
+
 -- The supervisor (a POSIX sh script; no secret in it). p: { dir, router_host, router_port,
 -- server_id, frozen, mysql, mysqlbinlog }.
 function M.supervisor_script(p)
@@ -122,6 +144,8 @@ function M.supervisor_script(p)
     "FROZEN=" .. Q(frozen),
     "MYSQL=" .. Q(p.mysql) .. "; MYSQLBINLOG=" .. Q(p.mysqlbinlog),
     "POLL=" .. math.tointeger(p.poll or 3),
+    -- Where start found the stream begins (it asked the router and the master already).
+    "FIRST_MASTER=" .. Q(p.first_master or "") .. "; FIRST_FILE=" .. Q(p.first_file or ""),
     [[cnf=$D/client.cnf
 say() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 sql() { "$MYSQL" --defaults-extra-file="$cnf" --connect-timeout=10 -h "$1" -P "$2" -N -B -e "$3"; }
@@ -148,7 +172,7 @@ trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT H
 echo $$ >"$D/supervisor.pid"
 say "supervisor $$ started (connection server_id $SERVER_ID)"
 while [ -z "$stopping" ]; do
-  m=$(master)
+  if [ -n "$FIRST_MASTER" ] && [ -z "$cur" ]; then m=$FIRST_MASTER; else m=$(master); fi
   if [ -z "$m" ]; then
     [ "$said" = norouter ] || say "production's router $ROUTER_HOST:$ROUTER_PORT names no master (unreachable?): asking again every ${POLL}s"
     said=norouter; sleep "$POLL" & wait $!; continue
@@ -162,6 +186,7 @@ while [ -z "$stopping" ]; do
     cur=$m; echo "$host $port $sub" >"$D/master"
   fi
   start=$(ls "$sub" 2>/dev/null | sort | tail -n 1)
+  [ -n "$start" ] || { [ "$m" = "$FIRST_MASTER" ] && start=$FIRST_FILE; }
   [ -n "$start" ] || start=$(first_file "$host" "$port")
   if [ -z "$start" ]; then
     [ "$said" = nofile ] || say "$host:$port holds no binary log from the restore point on (purged, or unreachable): asking again every ${POLL}s"
@@ -376,11 +401,16 @@ function M.start(state)
   end
   -- An earlier run killed during this step may have left one: ours is ended first.
   local id = M.choose_server_id(used)
+  local pm = topo.source.primary
+  if not pm then error("production's router names no master: nothing to stream from", 0) end
+  local pc = cluster.connect("source", pm.host, pm.port)
+  local first = M.first_file(pc, state.frozen, pm.id)
+  pc:close()
   local src = config.source
   local cnf = M.cnf(src.mysql_user, src.mysql_password)
   local sup = M.supervisor_script {
     dir = w.dir, router_host = src.host, router_port = src.port, server_id = id, frozen = state.frozen,
-    mysql = w.mysql, mysqlbinlog = w.mysqlbinlog }
+    mysql = w.mysql, mysqlbinlog = w.mysqlbinlog, first_master = pm.host .. " " .. pm.port, first_file = first }
   -- One round trip: the option file and the supervisor arrive on stdin (the secret never on a
   -- command line), then the supervisor is launched.
   cluster.run(s, M.setup_script(w.dir, #cnf), { stdin = cnf .. sup })

@@ -567,7 +567,7 @@ stream)
   # with it, every standby node ends with production's last committed GTID set (compared once
   # production is started again), read-only and detached. A second stop re-attaches.
   seed; wait_synced
-  q "$SI" "CREATE TABLE app.w (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))" || fail "creating app.w"
+  q "$SI" "DROP TABLE IF EXISTS app.w; CREATE TABLE app.w (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))" || fail "creating app.w"
   fr start || fail "start"
   sdir=$(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream") || fail "no stream directory on the standby master's host"
   [[ $(lab ssh "$tnet.1" "stat -c %a $sdir/client.cnf") == 600 ]] || fail "the stream's option file is not mode 0600"
