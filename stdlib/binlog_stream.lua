@@ -196,6 +196,8 @@ while [ -z "$stopping" ]; do
   "$MYSQLBINLOG" --defaults-extra-file="$cnf" --read-from-remote-server --host="$host" --port="$port" --raw --stop-never \
     --connection-server-id="$SERVER_ID" --result-file="$sub/" "$start" </dev/null &
   child=$!; echo "$child" >"$D/mysqlbinlog.pid"
+  # A TERM that came while it was being started found no child to pass itself on to.
+  [ -z "$stopping" ] || kill -TERM "$child" 2>/dev/null
   say "started mysqlbinlog $child from $host:$port $start"
   while [ -z "$stopping" ] && alive "$child"; do
     sleep "$POLL" & wait $!
@@ -257,20 +259,21 @@ function M.launch_script(dir)
     :format(Q(dir .. "/supervisor.sh"), Q(dir .. "/supervisor.log"))
 end
 
--- Ends the supervisor and mysqlbinlog, each only once proven ours; waits up to 10 s for both.
+-- Ends the supervisor and mysqlbinlog, each only once proven ours: the supervisor first (it
+-- passes TERM on to mysqlbinlog), then a mysqlbinlog it could not end (one it was just starting,
+-- or after a supervisor that had to be killed), proven again from its pid file. Each gets 10 s
+-- after TERM, then KILL.
 function M.stop_script(dir)
-  return proofs(dir) .. "\n" .. [[
-[ -n "$P" ] && kill -TERM "$P" 2>/dev/null
-[ -n "$B" ] && kill -TERM "$B" 2>/dev/null
-i=0
-while [ $i -lt 100 ]; do
-  { [ -n "$P" ] && [ -d /proc/$P ]; } || { [ -n "$B" ] && [ -d /proc/$B ]; } || break
-  sleep 0.1; i=$((i + 1))
-done
-if [ -n "$B" ] && [ -d /proc/$B ]; then kill -KILL "$B" 2>/dev/null; fi
-if [ -n "$P" ] && [ -d /proc/$P ]; then echo "supervisor $P did not end" >&2; exit 1; fi
-rm -f "$D/supervisor.pid" "$D/mysqlbinlog.pid"
-true]]
+  local function ended(var)
+    return ([[
+if [ -n "$%s" ]; then
+  kill -TERM "$%s" 2>/dev/null; i=0
+  while [ -d /proc/$%s ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -d /proc/$%s ] && kill -KILL "$%s" 2>/dev/null
+fi]]):format(var, var, var, var, var)
+  end
+  return table.concat({ proofs(dir), ended("P"), proofs(dir), ended("B"),
+                        "rm -f \"$D/supervisor.pid\" \"$D/mysqlbinlog.pid\"", "true" }, "\n")
 end
 
 -- Removes what the stream made: only in a directory holding the mark, only our names.

@@ -10,7 +10,8 @@
 #                      re-run; three drills, each checked as in main.
 #   drill.sh lost      a restore point destroyed during the drill: stop takes it again (donor:
 #                      from the donor; local: from a restored node).
-#   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone: rolled back.
+#   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone, once while the
+#                      binary log stream starts: rolled back.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, a
 #                      data root holding no node, a non-InnoDB table, a wrong host key; warns of
 #                      semi-sync fallen back to async, refuses a disabled node, another router
@@ -320,6 +321,7 @@ dryrun)
   clone='CLONE LOCAL DATA DIRECTORY'; [[ $strategy == donor ]] && clone='CLONE INSTANCE FROM .* IDENTIFIED BY .* DATA DIRECTORY'
   [[ $cow == 1 ]] && clone='cp -a --reflink=always'
   grep -q "^DRY-RUN [a-z]* .*$clone" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone ($clone)"
+  grep -q "nohup setsid sh .*/flashrun_binlog_stream/supervisor.sh" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the binary log stream's start"
   ! grep -q -F -- "$LAB_MYSQL_PASSWORD" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run printed the MySQL password"
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
   no_password_shown
@@ -399,14 +401,20 @@ rollback)
     fi
     wait $pid; rc=$?; cat "$2" >>"$out"
   }
-  sigint_at "Step 06/08" "$LAB_DIR/start-sigint.out"
+  sigint_at "Step 06/09" "$LAB_DIR/start-sigint.out"
   [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-sigint.out" ||
     { tail -20 "$LAB_DIR/start-sigint.out"; fail "start interrupted by SIGINT: exit $rc, expected 130 after a complete rollback"; }
   fr verify >/dev/null || fail "verify after the interrupted start"
   # Ctrl-C while a standby node hangs in the middle of its clone.
-  sigint_at "Step 07/08" "$LAB_DIR/start-hang.out" "$tnet.3"
+  sigint_at "Step 07/09" "$LAB_DIR/start-hang.out" "$tnet.3"
   [[ $rc == 130 || $rc == 1 ]] && grep -q "rollback complete" "$LAB_DIR/start-hang.out" ||
     { tail -20 "$LAB_DIR/start-hang.out"; fail "start interrupted while a node hangs: exit $rc, expected a complete rollback"; }
+  # Ctrl-C while the binary log stream starts: its supervisor is ended and its directory removed.
+  sigint_at "Step 08/09 stream" "$LAB_DIR/start-stream.out"
+  [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-stream.out" ||
+    { tail -20 "$LAB_DIR/start-stream.out"; fail "start interrupted while the stream starts: exit $rc, expected 130 after a complete rollback"; }
+  [[ -z $(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream 2>/dev/null; pgrep -f 'supervisor[.]sh'; pgrep -x mysqlbinlog") ]] ||
+    fail "the rollback left the binary log stream (directory or processes) on $tnet.1"
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point 2>/dev/null") ]] || fail "$h: rollback left a restore point"
