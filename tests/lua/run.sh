@@ -397,7 +397,7 @@ site_errors)
 	S='return { extend = { ["site-test"] = {'
 	bad "$S { after = \"fuor\", id = \"x\", name = \"x\", run = function() end } } } }" \
 		"site file x.lua: step 'x' goes after 'fuor', which is no step of plan site-test (its steps: one, two, three, four)"
-	bad 'return { extend = { strat = {} } }' "site file x.lua: extend.strat names no plan (plans: site-test, start, stop, verify)"
+	bad 'return { extend = { strat = {} } }' "site file x.lua: extend.strat names no plan (plans: site-test, start, status, stop, verify)"
 	bad "$S { after = \"one\", name = \"x\", run = function() end } } } }" "site file x.lua: extend.site-test\[1\] has no 'id'"
 	bad "$S { after = \"one\", id = \"two\", name = \"x\", run = function() end } } } }" "step id 'two' is taken (by plan site-test)"
 	bad "$S { after = \"one\", id = \"x\", name = \"x\", run = \"hooks/nothere.sh\" } } } }" "step 'x' run: .*/bad/hooks/nothere.sh is not an executable file"
