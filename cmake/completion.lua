@@ -54,7 +54,7 @@ _flashrun() {
   --set)
     COMPREPLY=($(compgen -W "$_flashrun_keys" -- "$cur"))
     compopt -o nospace 2>/dev/null; return ;;
-  --config|-config|--log-json)
+  --config|-config|--log-json|--report-json)
     COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
   --state-dir|--site-dir)
     COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;

@@ -8,7 +8,9 @@
  *   s:write_file(path, content [, mode]) -> true                                  (a write, SFTP)
  *   s:close()                           -- idempotent; also __close and __gc
  *
- * Transport failures return nil, "user@host:port: message"; a remote command that exits non-zero
+ * Transport failures return nil, "user@host:port: message", kind (what failed: "resolve",
+ * "refused", "timeout", "unreachable", "connect", "handshake", "hostkey", "auth", else
+ * "transport"); a remote command that exits non-zero
  * is not a failure (its status is returned). Misuse raises. Every call that touches the network
  * goes through fr_await() so parallel() branches overlap.
  *
@@ -75,6 +77,7 @@ typedef struct {
 	int failed, closed_after; /* closed_after: the session was torn down (timeout) */
 	char added_key[200];      /* accept-new: the host key fingerprint we just trusted */
 	char err[1024];
+	const char *kind;         /* what failed, for the caller's diagnosis (push_error) */
 } sess_t;
 
 /* ---------------------------------------------------------------- helpers */
@@ -222,6 +225,7 @@ static int tcp_connect(sess_t *s)
 	int rc = getaddrinfo(s->host, port, &hints, &res);
 	if (rc) {
 		fail(s, "cannot resolve %s: %s", s->host, gai_strerror(rc));
+		s->kind = "resolve";
 		return -1;
 	}
 	int err = 0;
@@ -258,6 +262,8 @@ static int tcp_connect(sess_t *s)
 	freeaddrinfo(res);
 	if (s->sock < 0) {
 		fail(s, "cannot connect: %s", strerror(err));
+		s->kind = err == ECONNREFUSED ? "refused" : err == ETIMEDOUT ? "timeout"
+			: err == EHOSTUNREACH || err == ENETUNREACH ? "unreachable" : "connect";
 		return -1;
 	}
 	return 0;
@@ -488,6 +494,7 @@ static int check_host_key(sess_t *s, struct known *k)
 			  strlen(k->revoked[i] + bl);
 	free(blob);
 	if (revoked) {
+		s->kind = "hostkey";
 		fail(s, "host key %s of %s is marked @revoked in %s: refusing to connect under every "
 			"host_key_policy", fp, name, s->known_hosts);
 		return -1;
@@ -505,12 +512,14 @@ static int check_host_key(sess_t *s, struct known *k)
 		ret = 0;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		s->kind = "hostkey";
 		fail(s, "host key %s does not match the one recorded for %s in %s: refusing to connect "
 			"(a man-in-the-middle, or the host was reinstalled: then remove the old key with "
 			"ssh-keygen -R '%s' -f %s)", fp, name, s->known_hosts, name, s->known_hosts);
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
 		if (s->policy == POLICY_STRICT) {
+			s->kind = "hostkey";
 			fail(s, "unknown host key %s: %s is not in %s%s and host_key_policy is strict "
 				"(add it with ssh-keyscan -p %u %s >> %s after checking the fingerprint)",
 				fp, name, s->known_hosts, k->ntypes ? " with this key type" : "", s->port,
@@ -570,6 +579,7 @@ static int authenticate(sess_t *s)
 		if (libssh2_userauth_authenticated(s->sess))
 			return 0; /* "none" was accepted */
 		fail(s, "authentication as %s failed: %s", s->user, ssh_errmsg(s));
+		s->kind = "auth";
 		return -1;
 	}
 	char offered[200];
@@ -592,6 +602,7 @@ static int authenticate(sess_t *s)
 		if (libssh2_userauth_publickey_fromfile(s->sess, s->user, pubp, s->key, NULL) == 0)
 			return 0;
 	}
+	s->kind = "auth";
 	if (!*tried)
 		fail(s, "authentication as %s impossible: the server accepts %s, and we have %s",
 		     s->user, offered, s->password ? (s->key ? "a password and a key" : "a password")
@@ -616,9 +627,10 @@ static void do_connect(sess_t *s)
 	struct known k;
 	if (read_known_hosts(s, &k) == 0) {
 		prefer_known_types(s, &k);
-		if (libssh2_session_handshake(s->sess, s->sock))
+		if (libssh2_session_handshake(s->sess, s->sock)) {
 			fail(s, "SSH handshake failed: %s", ssh_errmsg(s));
-		else if (check_host_key(s, &k) == 0)
+			s->kind = "handshake";
+		} else if (check_host_key(s, &k) == 0)
 			authenticate(s);
 	}
 	known_free(&k);
@@ -784,6 +796,7 @@ static void work(void *job)
 	sess_t *s = job;
 	s->failed = 0;
 	s->err[0] = 0;
+	s->kind = NULL;
 	switch (s->op) {
 	case OP_CONNECT: do_connect(s); break;
 	case OP_RUN: do_run(s); break;
@@ -799,7 +812,8 @@ static int push_error(lua_State *L, sess_t *s)
 	snprintf(buf, sizeof buf, "%s: %s", s->target, s->err);
 	lua_pushnil(L);
 	fr_push_masked(L, buf);
-	return 2;
+	lua_pushstring(L, s->kind ? s->kind : "transport");
+	return 3;
 }
 
 static int finish(lua_State *L, void *job)

@@ -31,10 +31,11 @@ local function restore(m, frozen, reflink)
   local where = swap.progress(s, m)
   -- A node whose data was swapped already may be starting (an interrupted run started it): it is
   -- waited for, never shut down again.
-  if where == "untouched" or where == "half" then mysqld.shutdown(s, m) end
+  local down = false
+  if where == "untouched" or where == "half" then mysqld.shutdown(s, m, true); down = true end
   if where ~= "done" then swap.run(s, m, reflink) end
   local t0 = now()
-  local conn = mysqld.start(s, m)
+  local conn = mysqld.start(s, m, down)
   if conn then
     local ex = server.executed(conn)
     -- A clone carries the replication metadata but not the relay logs it names: the applier
@@ -133,9 +134,14 @@ answer with the restore point's GTID set.]],
         local st, bad, damaged = ctx.state, {}, {}
         local recs = st.restore_points or {}
         local intact = 0
-        for _, m in ipairs(targets(ctx)) do
+        -- Read on every node at once (a manifest is a remote find and hash); judged in order.
+        local nodes = targets(ctx)
+        local seen = cluster.on_each("checking restore points", nodes, function(m)
           local where = swap.progress(cluster.ssh("target", m.host), m)
-          local why = where == "untouched" and restore_point.damage(m, recs[m.id]) or nil
+          return { where = where, why = where == "untouched" and restore_point.damage(m, recs[m.id]) or false }
+        end)
+        for i, m in ipairs(nodes) do
+          local where, why = seen[i].where, seen[i].why or nil
           if where ~= "untouched" then
             log.info("%s: restore already under way (%s)", m.id, where); intact = intact + 1
           elseif why then bad[#bad + 1] = m.id .. ": " .. why; damaged[#damaged + 1] = m

@@ -1,5 +1,7 @@
 -- verify — the prechecks of a flashback drill. Read-only: nothing is written anywhere, not even
--- the journal. Refuses (exit 3) with every failed check listed.
+-- the journal. Ends with a summary (stdout): per cluster and node the states of its checks,
+-- then every failure with its cause and fix, each cause once. Refuses (exit 3) when a check
+-- failed. --report-json FILE writes the same report as one JSON document (checks.report).
 local checks = require "checks"
 
 return {
@@ -8,8 +10,10 @@ return {
   needs = { "source", "target" },
   journal = false,
   steps = {
-    { id = "checks", name = "check routers, nodes, replication, GTIDs and disk", always = true, run = function()
-        checks.refuse_if_failed(checks.run())
+    { id = "checks", name = "check routers, nodes, replication, GTIDs, disk and privileges", always = true, run = function(ctx)
+        local r = checks.run()
+        ctx.report = checks.print_summary(r)
+        checks.refuse_if_failed(r, true)
       end },
   },
 }

@@ -1,7 +1,8 @@
 /* cli.c — flashrun's command line.
  *
  *   flashrun PLAN.lua [--si HOST:PORT] [--ti HOST:PORT] [--config FILE] [--dry-run] [--list]
- *            [--set KEY=VALUE]... [--state-dir DIR] [--site-dir DIR] [--log-json FILE] [-v|-q]
+ *            [--set KEY=VALUE]... [--state-dir DIR] [--site-dir DIR] [--log-json FILE]
+ *            [--report-json FILE] [-v|-q]
  *            [--production-lost]   (a choice plans/stop.lua declares; only ever from argv)
  *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop -config FILE   (the old tool's form)
  *
@@ -39,6 +40,8 @@ void fr_cli_usage(void)
 	      "  --state-dir DIR     journal and lock directory (default ./log)\n"
 	      "  --site-dir DIR      the site's additions to the plans (default: [site] dir)\n"
 	      "  --log-json FILE     also write every log event as a JSON line to FILE\n"
+	      "  --report-json FILE  write the plan's report as one JSON document to FILE\n"
+	      "                      (verify: every check, the summary, the causes)\n"
 	      "  -v, --verbose       debug messages\n"
 	      "  -q, --quiet         warnings and errors only\n"
 	      "  -h, --help          this text\n"
@@ -76,7 +79,7 @@ static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *a
 
 /* Options that take a value; both `--opt VALUE` and `--opt=VALUE`. Single-dash spellings are
  * the old tool's. */
-enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
+enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_REPORT, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
 	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_LOST, O_NONE };
 
 static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[] = {
@@ -86,7 +89,7 @@ static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[
 	{ "-f", O_FUNC, 1 },          { "--dry-run", O_DRY, 0 },   { "--list", O_LIST, 0 },
 	{ "-v", O_VERBOSE, 0 },       { "--verbose", O_VERBOSE, 0 }, { "-q", O_QUIET, 0 },
 	{ "--quiet", O_QUIET, 0 },    { "-h", O_HELP, 0 },        { "--help", O_HELP, 0 },
-	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 },
+	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 }, { "--report-json", O_REPORT, 1 },
 	{ "--production-lost", O_LOST, 0 },
 };
 
@@ -115,6 +118,11 @@ static int apply_value(struct fr_cli *cli, enum opt_id id, const char *name, con
 	case O_CONFIG: cli->config = v; return 0;
 	case O_STATE: cli->state_dir = v; return 0;
 	case O_JSON: cli->log_json = v; return 0;
+	case O_REPORT:
+		if (*v == '\0')
+			return usage_error("%s: expected a file name", name);
+		cli->report_json = v;
+		return 0;
 	case O_SITE:
 		if (*v == '\0')
 			return usage_error("%s: expected a directory", name);
@@ -235,6 +243,7 @@ void fr_cli_push(lua_State *L, const struct fr_cli *cli)
 	set_string(L, "config", cli->config);
 	set_string(L, "state_dir", cli->state_dir);
 	set_string(L, "log_json", cli->log_json);
+	set_string(L, "report_json", cli->report_json);
 	set_string(L, "site_dir", cli->site_dir);
 	set_endpoint(L, "si", &cli->si);
 	set_endpoint(L, "ti", &cli->ti);

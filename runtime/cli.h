@@ -20,6 +20,7 @@ struct fr_cli {
 	const char *config;    /* NULL: ./flashback.ini when it exists */
 	const char *state_dir; /* default "log" */
 	const char *log_json;
+	const char *report_json; /* --report-json FILE: the plan's report (ctx.report) as JSON */
 	const char *site_dir;  /* --site-dir DIR: the site's plan extensions (else [site] dir) */
 	struct fr_endpoint si, ti;
 	const char **sets;     /* --set KEY=VALUE, in order */

@@ -22,7 +22,8 @@ static const char MASK[] = "******";
 static struct {
 	enum fr_level threshold;
 	FILE *json;          /* --log-json, or NULL */
-	char *step;          /* shown as [step] in human lines; NULL outside steps */
+	char *step;          /* the step's name: the JSON lines' "step"; NULL outside steps */
+	char *step_tag;      /* shown as [tag] in human lines ("Step 03/14"); NULL: the name */
 	bool dry_run;
 	char **secrets;      /* kept sorted longest first, so a secret containing another wins */
 	size_t nsecrets;
@@ -223,8 +224,9 @@ static void human_line(enum fr_level level, const char *masked)
 	char clock[16];
 	localtime_r(&t, &tm);
 	strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-	if (g.step != NULL)
-		fprintf(stderr, "%s %-5s [%s] %s\n", clock, LEVEL_NAMES[level], g.step, masked);
+	const char *tag = g.step_tag != NULL ? g.step_tag : g.step;
+	if (tag != NULL)
+		fprintf(stderr, "%s %-5s [%s] %s\n", clock, LEVEL_NAMES[level], tag, masked);
 	else
 		fprintf(stderr, "%s %-5s %s\n", clock, LEVEL_NAMES[level], masked);
 	fflush(stderr);
@@ -368,13 +370,19 @@ static int l_mask(lua_State *L)
 	return 1;
 }
 
-/* step(name|nil): the [step] shown on every following line. */
+/* step(name|nil [, tag]): the step following lines belong to. Human lines show [tag] (the
+ * interpreter passes "Step 03/14": the name was on the step's first line already), or [name]
+ * without a tag; JSON lines carry the name as "step". */
 static int l_step(lua_State *L)
 {
 	const char *name = luaL_optstring(L, 1, NULL);
+	const char *tag = name ? luaL_optstring(L, 2, NULL) : NULL;
 	char *copy = name ? strdup(name) : NULL;
+	char *tcopy = tag ? strdup(tag) : NULL;
 	free(g.step);
+	free(g.step_tag);
 	g.step = copy;
+	g.step_tag = tcopy;
 	return 0;
 }
 

@@ -34,6 +34,17 @@ local wait = require "wait"
 local M = {}
 local Q = shell.quote
 
+-- What the stream and its apply need of the accounts (gathered by privileges.lua; the table
+-- in docs/operator.md lists them). Production's account is [source] mysql_user.
+M.PRIVILEGES = {
+  { on = "production nodes", any = { "REPLICATION SLAVE" }, plans = "start stop",
+    stmt = "the binary log stream (mysqlbinlog --read-from-remote-server), SHOW BINLOG EVENTS, SHOW REPLICAS" },
+  { on = "production nodes", any = { "REPLICATION CLIENT", "SUPER" }, plans = "start",
+    stmt = "SHOW BINARY LOGS (where the stream begins)" },
+  { on = "standby nodes", any = { "REPLICATION_APPLIER", "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
+    stmt = "applying the streamed binary logs (BINLOG, SET gtid_next; stop --production-lost only)" },
+}
+
 M.MARK = ".flashrun-binlog-stream"  -- a directory holding it is one flashrun made (and may remove)
 M.MAX_SERVER_ID = 4294967295
 

@@ -1,43 +1,58 @@
 -- checks.lua — the prechecks of a drill (plans/verify.lua runs them; plans/start.lua runs them
--- again before it touches anything). Each check adds a line to the report; failures are
--- collected and refused together so the DBA sees everything at once.
+-- again before it touches anything). Each check is recorded with where it ran (a router or a
+-- node), what it is about (sql, ssh, status, grants, ...) and its state (ok, warn, FAIL); a
+-- failed one carries its cause as the server or the system gave it and, where the cause is a
+-- common one, the fix (causes.lua). Failures are collected and refused together so the DBA sees
+-- everything at once; M.print_summary prints them per cluster and node with every cause once, and
+-- M.report gives the same as a plain table (verify's --report-json, the drill report).
 local shell = require "shell"
 local router = require "router"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
 local wait = require "wait"
+local mysqld = require "mysqld"
+local causes = require "causes"
+local privileges = require "privileges"
+local array = require("flashrun.report").array
 local M = {}
 
-local function report(r, ok, fmt, ...)
-  local line = fmt:format(...)
-  if ok then log.info("ok    %s", line) else log.error("FAIL  %s", line); r.failures[#r.failures + 1] = line end
-  return ok
+-- Records one check. scope: "source/router", "target/router", "source/<id>", "target/<id>";
+-- cat: what it is about (one word, shown in the summary); extra: {cause=, fix=, group=, label=}
+-- where group, when given, is what makes two failures "the same cause" (else their text), and
+-- label what the summary says of the group (after the names of the nodes it hit).
+local function add(r, scope, cat, state, text, extra)
+  extra = extra or {}
+  local c = { scope = scope, cat = cat, state = state, text = text, cause = extra.cause, fix = extra.fix,
+              group = extra.group, label = extra.label }
+  r.checks[#r.checks + 1] = c
+  local line = text .. (c.cause and (": " .. c.cause) or "") .. (c.fix and (" — " .. c.fix) or "")
+  if state == "FAIL" then r.failures[#r.failures + 1] = line elseif state == "warn" then r.warnings[#r.warnings + 1] = line end
+  -- The detail lines are info: the summary carries the failures (-q shows only it).
+  log.info("%-5s %s", state, line)
+  return state == "ok"
 end
 
-local function warn(r, fmt, ...)
-  local line = fmt:format(...)
-  log.warn("warn  %s", line)
-  r.warnings[#r.warnings + 1] = line
-end
+local function report(r, scope, cat, ok, fmt, ...) return add(r, scope, cat, ok and "ok" or "FAIL", fmt:format(...)) end
+local function warn(r, scope, cat, fmt, ...) add(r, scope, cat, "warn", fmt:format(...)) end
 
 -- One dataserver's status, judged by its state (router.status_state): down and disabled fail,
 -- lag beyond max_delay fails, semi-sync fallen back to async is a warning.
-local function judge_status(r, what, d, max_delay)
+local function judge_status(r, scope, what, d, max_delay)
   local st = d.state
   if st == "down" then
-    report(r, false, "%s is down (status '%s')", what, d.status)
+    report(r, scope, "status", false, "%s is down (status '%s')", what, d.status)
   elseif st == "disabled" then
-    report(r, false, "%s is disabled (status '%s'): the router sends it no traffic and stopped its replication; " ..
+    report(r, scope, "status", false, "%s is disabled (status '%s'): the router sends it no traffic and stopped its replication; " ..
            "enable it (dbscale enable dataserver %s) once it is healthy", what, d.status, d.name)
   elseif st == "lagging" then
-    report(r, d.lag <= max_delay, "%s lags %d s behind its master (status '%s'; allowed %d)", what, d.lag, d.status, max_delay)
+    report(r, scope, "status", d.lag <= max_delay, "%s lags %d s behind its master (status '%s'; allowed %d)", what, d.lag, d.status, max_delay)
   elseif st == "semisync_degraded" then
-    warn(r, "%s: semi-sync fell back to async (status '%s'); the server is up", what, d.status)
+    warn(r, scope, "status", "%s: semi-sync fell back to async (status '%s'); the server is up", what, d.status)
   elseif st == "unknown" then
-    warn(r, "%s status '%s' is not one flashrun knows", what, d.status)
+    warn(r, scope, "status", "%s status '%s' is not one flashrun knows", what, d.status)
   else
-    report(r, true, "%s status '%s'", what, d.status)
+    report(r, scope, "status", true, "%s status '%s'", what, d.status)
   end
 end
 
@@ -93,9 +108,9 @@ end
 
 -- What the clone plugin cannot carry or needs, on a standby node (MySQL manual, "Clone Plugin
 -- Limitations"): user tables in another engine than InnoDB (they would come back empty),
--- tablespaces outside the datadir (a local clone refuses them), the privileges the strategy
--- uses. Returns a list of problems (empty when none).
-local function clone_limits(conn, datadir, strategy)
+-- tablespaces outside the datadir (a local clone refuses them). (The privileges it needs are
+-- checked with every other need: privileges.lua.) Returns a list of problems (empty when none).
+local function clone_limits(conn, datadir)
   local bad = {}
   local rows = conn:query("SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
     .. "AND ENGINE <> 'InnoDB' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') "
@@ -110,19 +125,6 @@ local function clone_limits(conn, datadir, strategy)
     local f = shell.normpath(tostring(server.value(r.FILE_NAME) or ""))
     if f and dd and not shell.is_under(f, dd) then
       bad[#bad + 1] = ("tablespace file %s is outside the datadir: a clone cannot take it"):format(f)
-    end
-  end
-  local grants = conn:query("SHOW GRANTS")
-  local text = {}
-  for _, r in ipairs(grants or {}) do for _, v in pairs(r) do text[#text + 1] = tostring(v) end end
-  text = table.concat(text, "\n")
-  local need = strategy == "donor" and { "BACKUP_ADMIN", "CLONE_ADMIN" } or { "BACKUP_ADMIN" }
-  if not text:find("GRANT ALL PRIVILEGES ON *.*", 1, true) then
-    for _, p in ipairs(need) do
-      if not text:find(p, 1, true) then
-        bad[#bad + 1] = ("the account lacks %s, which %s needs (GRANT %s ON *.* TO …)"):format(p,
-          p == "CLONE_ADMIN" and "CLONE INSTANCE FROM on a recipient" or "CLONE", p)
-      end
     end
   end
   return bad
@@ -143,89 +145,174 @@ local function clone_fingerprint(conn)
   return parts
 end
 
--- Runs every check; returns the report {failures, topo, nodes = {id → {conn, site...}}}.
+-- How a router or a node is named in messages and the summary.
+local SIDE_NAME = { source = "source", target = "standby" }
+
+-- A connection check: ok, or FAIL with the error as the driver gave it, its usual cause and fix
+-- (said as what went wrong, not as the claim that failed).
+local function connected(r, scope, cat, what, addr, host, err, hint, side)
+  if not err then return add(r, scope, cat, "ok", what) end
+  local c = config[side]
+  local label = cat == "sql" and "no SQL connection"
+    or ("no ssh connection (as %s, port %s)"):format(tostring(c.sys_user), tostring(c.sys_port or 22))
+  local name = scope:match("/router$") and ("%s router %s"):format(SIDE_NAME[side], r.routers[side])
+    or ("%s node %s"):format(SIDE_NAME[side], scope:match("/(.+)$"))
+  return add(r, scope, cat, "FAIL", name .. ": " .. label, { cause = causes.short(err, addr), fix = hint,
+    group = side .. "|" .. cat .. "|" .. causes.key(err, addr, host), label = label })
+end
+
+-- The ssh user's abilities on standby node n (mysqld.os_probe: changes nothing).
+local function judge_os(r, key, m, out)
+  local w = {}
+  for k, v in tostring(out or ""):gmatch("(%w+)=(%w+)") do w[k] = v end
+  local user = config.target.sys_user
+  report(r, key, "os", w.datadir == "ok", "%s: the ssh user %s %s the datadir %s", key, tostring(user),
+         w.datadir == "ok" and "reads" or "cannot read", m.datadir)
+  if w.signal == "nopid" then
+    warn(r, key, "os", "%s: no running mysqld found for this node (its datadir or option file): cannot check the ssh user may signal it", key)
+  else
+    report(r, key, "os", w.signal == "ok", "%s: the ssh user %s %s signal the node's mysqld (kill -0)", key, tostring(user),
+           w.signal == "ok" and "may" or "may not")
+  end
+  report(r, key, "os", w.safe == "ok", "%s: %s %s", key, m.mysqld_safe,
+         w.safe == "ok" and "is executable" or "is not executable by the ssh user (set site.mysqld_safe or site.basedir)")
+  report(r, key, "os", w.user == "root" or w.user == "os", "%s: the ssh user %s %s", key, tostring(user),
+         w.user == "root" and "is root (mysqld_safe --user, chown of the swapped data)"
+         or w.user == "os" and ("is " .. m.os_user .. ", the mysqld user")
+         or ("is neither root nor " .. m.os_user .. ": it cannot start mysqld_safe as the site does nor chown the swapped data"))
+end
+
+-- Runs every check; returns the report {checks, failures, warnings, topo, nodes = {key → {conn,
+-- ssh, side, ds}}, skipped = why later checks did not run (nil when all ran)}. Never refuses:
+-- refuse_if_failed does.
 function M.run(opts)
   opts = opts or {}
-  local r = { failures = {}, warnings = {}, nodes = {} }
-  local src_router = cluster.try_connect("source", config.source.host, config.source.port)
-  local tgt_router = cluster.try_connect("target", config.target.host, config.target.port)
-  report(r, src_router ~= nil, "source router %s answers SQL", router.id(config.source.host, config.source.port))
-  report(r, tgt_router ~= nil, "standby router %s answers SQL", router.id(config.target.host, config.target.port))
-  if not (src_router and tgt_router) then refuse("routers unreachable:\n  " .. table.concat(r.failures, "\n  ")) end
+  local r = { checks = {}, failures = {}, warnings = {}, nodes = {}, routers = {} }
+  local routers = {}
+  for _, side in ipairs({ "source", "target" }) do
+    local c = config[side]
+    local id = router.id(c.host, c.port)
+    r.routers[side] = id
+    local conn, err, errno, secs = cluster.try_connect(side, c.host, c.port)
+    connected(r, side .. "/router", "sql", ("%s router %s answers SQL"):format(SIDE_NAME[side], id), id, c.host, err,
+              err and causes.sql(errno, err, { side = side, router = true, seconds = secs }), side)
+    routers[side] = conn
+  end
+  local src_router, tgt_router = routers.source, routers.target
   r.src_router, r.tgt_router = src_router, tgt_router
-  local topo = cluster.topology(src_router, tgt_router)
+  local topo = {}
+  for side, conn in pairs(routers) do
+    local ok, nodes, standby = pcall(router.nodes, conn)
+    if ok then
+      topo[side] = { nodes = nodes, primary = router.primary(nodes), standby_entry = standby }
+    else
+      report(r, side .. "/router", "sql", false, "%s router %s lists its dataservers: %s", SIDE_NAME[side], r.routers[side], tostring(nodes))
+    end
+  end
   r.topo = topo
 
   local max_delay = site.num("max_delay")
   for _, side in ipairs({ "source", "target" }) do
-    for _, d in ipairs(topo[side].nodes) do
-      judge_status(r, ("%s dataserver %s (%s)"):format(side, d.name, d.id), d, max_delay)
+    for _, d in ipairs(topo[side] and topo[side].nodes or {}) do
+      judge_status(r, side .. "/" .. d.id, ("%s dataserver %s (%s)"):format(side, d.name, d.id), d, max_delay)
     end
-    report(r, topo[side].primary ~= nil, "%s cluster has a primary (Master_Online)", side)
+    if topo[side] then report(r, side .. "/router", "status", topo[side].primary ~= nil, "%s cluster has a primary (Master_Online)", side) end
   end
-  local se = topo.source.standby_entry
-  report(r, se ~= nil, "the standby router is registered on the source router as %s", router.STANDBY_SERVER)
+  local se = topo.source and topo.source.standby_entry
+  if topo.source then
+    report(r, "source/router", "registration", se ~= nil, "the standby router is registered on the source router as %s", router.STANDBY_SERVER)
+  end
   if se then
-    judge_status(r, router.STANDBY_SERVER, se, max_delay)
+    judge_status(r, "source/router", router.STANDBY_SERVER, se, max_delay)
     -- stop registers it again with the configured password: the user must be the configured one.
     local want = config.target.router_user or config.target.mysql_user
-    report(r, se.user == want, "%s is registered with user '%s'%s", router.STANDBY_SERVER, se.user,
+    report(r, "source/router", "registration", se.user == want, "%s is registered with user '%s'%s", router.STANDBY_SERVER, se.user,
            se.user == want and "" or (" but target.router_user is '" .. tostring(want) ..
              "': stop could not register it again with the right password; set target.router_user and router_password"))
     local ok, reg = pcall(router.standby_registration, src_router)
-    report(r, ok and reg and reg.datasource ~= nil, "the standby is a slave of the source's replication datasource%s",
+    report(r, "source/router", "registration", ok and reg and reg.datasource ~= nil, "the standby is a slave of the source's replication datasource%s",
            not ok and (": " .. tostring(reg)) or (reg and reg.datasource) and (" " .. reg.datasource) or
            (": no slave_dbscale_source row in dbscale show datasource type=replication"))
   end
   -- Without enable-disaster-mode the standby router cannot change slave-dbscale-mode, which start
   -- and stop do; flashrun never changes enable-disaster-mode itself.
-  local okopt, so = pcall(router.standby_options, tgt_router)
-  local dm = okopt and so.disaster_mode
-  local where = ("the standby router %s:%d"):format(config.target.host, config.target.port)
-  if dm then
-    report(r, true, "enable-disaster-mode is on on %s", where)
-  else
-    report(r, false, "enable-disaster-mode is %s on %s: without it slave-dbscale-mode cannot change, which start " ..
-           "and stop do; turn it on there (flashrun never changes it)",
-           not okopt and ("unreadable (" .. tostring(so) .. ")") or dm == false and "off" or "not reported", where)
+  if tgt_router then
+    local okopt, so = pcall(router.standby_options, tgt_router)
+    local dm = okopt and so.disaster_mode
+    local where = ("the standby router %s:%d"):format(config.target.host, config.target.port)
+    if dm then
+      report(r, "target/router", "options", true, "enable-disaster-mode is on on %s", where)
+    else
+      report(r, "target/router", "options", false, "enable-disaster-mode is %s on %s: without it slave-dbscale-mode cannot change, which start " ..
+             "and stop do; turn it on there (flashrun never changes it)",
+             not okopt and ("unreadable (" .. tostring(so) .. ")") or dm == false and "off" or "not reported", where)
+    end
+  end
+  -- What start and stop send the routers cannot be checked there (router.PRIVILEGES): named once.
+  for _, side in ipairs({ "source", "target" }) do
+    if routers[side] then
+      local stmts = {}
+      for _, e in ipairs(privileges.needs(side == "source" and "production router" or "standby router")) do stmts[#stmts + 1] = e.stmt end
+      add(r, side .. "/router", "grants", "warn", ("%s router %s: its account's privileges are not checkable"):format(SIDE_NAME[side], r.routers[side]),
+          { cause = "a router does not report its accounts' privileges (SHOW GRANTS through it answers for the backend account)",
+            fix = "make sure each cluster's mysql_user may run on its router what start and stop send there (docs/operator.md, Privileges)",
+            group = "router-grants", label = "the accounts' privileges are not checkable" })
+      log.debug("%s router: start and stop send %s", SIDE_NAME[side], table.concat(stmts, "; "))
+    end
   end
 
   -- Every node: SQL and ssh, all at once (an ssh handshake costs a tenth of a second), reported
   -- in order.
   local all = {}
   for _, side in ipairs({ "source", "target" }) do
-    for _, d in ipairs(topo[side].nodes) do all[#all + 1] = { side = side, ds = d, key = side .. "/" .. d.id } end
+    for _, d in ipairs(topo[side] and topo[side].nodes or {}) do all[#all + 1] = { side = side, ds = d, key = side .. "/" .. d.id } end
   end
   local reached = parallel(all, function(x)
-    local conn, err = cluster.try_connect(x.side, x.ds.host, x.ds.port)
-    local oks, s = pcall(cluster.ssh, x.side, x.ds.host)
-    return { conn = conn, err = err, ssh = oks and s or nil, ssh_err = not oks and s or nil }
+    local conn, err, errno, secs = cluster.try_connect(x.side, x.ds.host, x.ds.port)
+    local s, ssh_err, kind = cluster.try_ssh(x.side, x.ds.host)
+    return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind }
   end)
   for i, x in ipairs(all) do
     local c = reached[i] or {}
-    report(r, c.conn ~= nil, "%s node %s answers SQL%s", x.side, x.ds.id, c.conn and "" or (": " .. tostring(c.err)))
-    report(r, c.ssh ~= nil, "%s node %s reachable by ssh%s", x.side, x.ds.id, c.ssh and "" or (": " .. tostring(c.ssh_err)))
+    local sys_port = config[x.side].sys_port or 22
+    connected(r, x.key, "sql", ("%s node %s answers SQL"):format(x.side, x.ds.id), x.ds.id, x.ds.host, c.err,
+              c.err and causes.sql(c.errno, c.err, { side = x.side, seconds = c.secs }), x.side)
+    connected(r, x.key, "ssh", ("%s node %s reachable by ssh"):format(x.side, x.ds.id), router.id(x.ds.host, sys_port), x.ds.host,
+              c.ssh_err, c.ssh_err and causes.ssh(c.kind, c.ssh_err, { side = x.side }), x.side)
     r.nodes[x.key] = { side = x.side, ds = x.ds, conn = c.conn, ssh = c.ssh }
   end
-  if #r.failures > 0 then refuse("prechecks failed:\n  " .. table.concat(r.failures, "\n  ")) end
+  local missing = {}
+  for _, side in ipairs({ "source", "target" }) do
+    if not topo[side] then missing[#missing + 1] = ("the %s cluster's nodes (its router did not answer)"):format(SIDE_NAME[side]) end
+    if topo[side] and not topo[side].primary then missing[#missing + 1] = ("the %s cluster (no primary)"):format(SIDE_NAME[side]) end
+  end
+  if #r.failures > 0 or #missing > 0 then
+    r.skipped = "GTIDs, replication, disk, restore points, privileges and the ssh user's rights were not checked: "
+      .. (#missing > 0 and ("cannot reach " .. table.concat(missing, " and ")) or "they need every router and node reachable")
+    return r
+  end
 
   -- GTID containment: the standby must not carry transactions production lacks.
   local sp = r.nodes["source/" .. topo.source.primary.id]
   local tp = r.nodes["target/" .. topo.target.primary.id]
   local src_exec = server.executed(sp.conn)
-  for _, side_node in pairs(r.nodes) do
+  for _, x in ipairs(all) do
+    local side_node = r.nodes[x.key]
     if side_node.side == "target" then
       local ex = server.executed(side_node.conn)
       local errant = gtid.subtract(ex, src_exec)
-      report(r, errant == "", "standby node %s executed GTIDs are contained in the source's%s",
+      report(r, x.key, "gtid", errant == "", "standby node %s executed GTIDs are contained in the source's%s",
              side_node.ds.id, errant == "" and "" or ("; missing on the source: " .. errant))
     end
   end
 
   -- Replication into the standby: running, no delay.
-  local rs = server.replica_status(tp.conn)
-  if report(r, rs ~= nil, "standby master %s is a replica", tp.ds.id) then
-    report(r, rs.io_running and rs.sql_running, "standby master %s replication threads running (io=%s sql=%s%s)",
+  local tkey = "target/" .. tp.ds.id
+  local okrs, rs = pcall(server.replica_status, tp.conn)
+  if not okrs then
+    report(r, tkey, "replication", false, "standby master %s: reading its replication status failed: %s", tp.ds.id, tostring(rs))
+  elseif report(r, tkey, "replication", rs ~= nil, "standby master %s is a replica", tp.ds.id) then
+    report(r, tkey, "replication", rs.io_running and rs.sql_running, "standby master %s replication threads running (io=%s sql=%s%s)",
            tp.ds.id, tostring(rs.io_running), tostring(rs.sql_running),
            (rs.last_io_error ~= "" or rs.last_sql_error ~= "") and (", error: " .. rs.last_io_error .. rs.last_sql_error) or "")
     local okd = pcall(wait.wait_until, "the standby master has no replication delay", function()
@@ -234,23 +321,24 @@ function M.run(opts)
       return false, "seconds behind = " .. tostring(st and st.seconds_behind)
     end, 10)
     local st = server.replica_status(tp.conn)
-    report(r, okd and st ~= nil and st.seconds_behind ~= nil and st.seconds_behind <= max_delay,
+    report(r, tkey, "replication", okd and st ~= nil and st.seconds_behind ~= nil and st.seconds_behind <= max_delay,
            "standby master %s seconds behind source = %s (allowed %s)", tp.ds.id, tostring(st and st.seconds_behind), tostring(max_delay))
   end
   for _, d in ipairs(topo.target.nodes) do
     if d.role ~= "primary" then
-      local st = server.replica_status(r.nodes["target/" .. d.id].conn)
-      report(r, st ~= nil and st.io_running and st.sql_running, "standby joiner %s replicates (io=%s sql=%s)",
-             d.id, tostring(st and st.io_running), tostring(st and st.sql_running))
+      local ok, st = pcall(server.replica_status, r.nodes["target/" .. d.id].conn)
+      report(r, "target/" .. d.id, "replication", ok and st ~= nil and st.io_running and st.sql_running, "standby joiner %s replicates (io=%s sql=%s)%s",
+             d.id, tostring(ok and st and st.io_running), tostring(ok and st and st.sql_running), ok and "" or (": " .. tostring(st)))
     end
   end
 
   -- Disk and restore points: use of every datadir filesystem; on every standby node, its layout,
-  -- where its restore point would go, room for it, and what the clone plugin needs. Measured on
-  -- all nodes at once, reported in order.
+  -- where its restore point would go, room for it, what the clone plugin needs, the account's
+  -- privileges and the ssh user's rights. Measured on all nodes at once, reported in order.
   local threshold = site.num("disk_threshold")
   local margin_kb = site.num("disk_margin_mb") * 1024
   local strategy = site.get("restore_point")
+  local marker = site.get("marker_schema")
   local measured, failed = parallel(all, function(x)
     local n = r.nodes[x.key]
     local v = server.variables(n.conn, { "datadir", "plugin_dir" })
@@ -260,47 +348,62 @@ function M.run(opts)
       if ok then m, why = mm, w else why = tostring(mm) end
     end
     local active = n.side == "target" and n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
+    local acct, acct_err
+    if n.side == "target" then acct, acct_err = privileges.read(n.conn) end
     return { datadir = v.datadir, p = probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
              clone_active = active and #active > 0,
-             limits = n.side == "target" and clone_limits(n.conn, v.datadir, strategy) or nil,
-             fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil }
+             limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
+             fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil,
+             grants = acct and privileges.missing(acct, "standby nodes", marker, strategy) or nil, grants_err = acct_err,
+             os = m and cluster.read(n.ssh, mysqld.os_probe(m)) or nil }
   end)
   local fp_first
   for i, x in ipairs(all) do
     local key, n, mz = x.key, r.nodes[x.key], measured[i] or {}
     local dk = mz.p and mz.p.disk
     if failed and failed[i] then
-      report(r, false, "%s: measuring the datadir failed: %s", key, tostring(failed[i]))
-    elseif report(r, dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(mz.datadir)) then
-      report(r, dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
+      report(r, key, "disk", false, "%s: measuring the datadir failed: %s", key, tostring(failed[i]))
+    elseif report(r, key, "disk", dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(mz.datadir)) then
+      report(r, key, "disk", dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
       if n.side == "target" then
         local why = mz.why
         if why and why:sub(1, #n.ds.id + 2) == n.ds.id .. ": " then why = why:sub(#n.ds.id + 3) end
-        report(r, why == nil, "%s: %s", key, why or ("site layout understood (option file " .. tostring(mz.m and mz.m.conf) .. ")"))
+        report(r, key, "layout", why == nil, "%s: %s", key, why or ("site layout understood (option file " .. tostring(mz.m and mz.m.conf) .. ")"))
         if mz.m then
           local w = {}
           for word in mz.p.rp:gmatch("%S+") do w[word] = true end
           local dir = mz.m.restore_point_dir
-          report(r, w.absent == true, "%s: restore point dir %s %s", key, dir,
+          report(r, key, "restore-point", w.absent == true, "%s: restore point dir %s %s", key, dir,
                  w.absent and "does not exist yet" or "already exists (a drill is open, or an interrupted one left it: run stop, or remove it)")
-          report(r, w.samefs == true, "%s: restore point dir %s %s", key, dir,
+          report(r, key, "restore-point", w.samefs == true, "%s: restore point dir %s %s", key, dir,
                  w.samefs and "is on the datadir's filesystem" or "is not on the datadir's filesystem (or its parent is missing): set site.restore_point_dir")
-          report(r, w.writable == true, "%s: the parent of %s %s", key, dir,
+          report(r, key, "restore-point", w.writable == true, "%s: the parent of %s %s", key, dir,
                  w.writable and ("is writable by " .. mz.m.os_user) or ("is not writable by " .. mz.m.os_user .. ", which creates the restore point"))
           local on = mz.clone_active
-          report(r, on or w.plugin == true, "%s: the clone plugin is %s", key,
+          report(r, key, "clone", on or w.plugin == true, "%s: the clone plugin is %s", key,
                  on and "active" or (w.plugin and "loadable (mysql_clone.so in plugin_dir)" or "neither active nor in plugin_dir (mysql_clone.so)"))
           if strategy == "donor" then
-            report(r, not n.ds.host:find(":", 1, true), "%s: %s", key, n.ds.host:find(":", 1, true)
+            report(r, key, "clone", not n.ds.host:find(":", 1, true), "%s: %s", key, n.ds.host:find(":", 1, true)
                    and "an IPv6 literal: CLONE INSTANCE FROM does not take one (use the donor strategy with names, or local)" or "donor address usable by CLONE INSTANCE FROM")
             fp_first = fp_first or { key = key, fp = mz.fingerprint }
             local diff = {}
             for j, f in ipairs(mz.fingerprint or {}) do if f ~= fp_first.fp[j] then diff[#diff + 1] = f end end
-            report(r, #diff == 0, "%s: %s", key, #diff == 0 and "version, character sets and plugins match the other nodes (clone checks them)"
+            report(r, key, "clone", #diff == 0, "%s: %s", key, #diff == 0 and "version, character sets and plugins match the other nodes (clone checks them)"
                    or ("differs from " .. fp_first.key .. ", which CLONE refuses: " .. table.concat(diff, "; ")))
           end
+          judge_os(r, key, mz.m, mz.os)
         end
-        for _, l in ipairs(mz.limits or {}) do report(r, false, "%s: %s", key, l) end
+        for _, l in ipairs(mz.limits or {}) do report(r, key, "clone", false, "%s: %s", key, l) end
+        -- The account's privileges: each missing one named with the statement that needs it.
+        if mz.grants_err then
+          warn(r, key, "grants", "%s: cannot read the account's grants: %s", key, tostring(mz.grants_err))
+        elseif mz.grants then
+          if #mz.grants == 0 then report(r, key, "grants", true, "%s: the account holds every privilege start and stop use here", key) end
+          for _, g in ipairs(mz.grants) do
+            add(r, key, "grants", g.severity == "warn" and "warn" or "FAIL", key .. ": " .. g.text,
+                { fix = g.fix, group = "grants|" .. g.text, label = g.text })
+          end
+        end
         -- A copy-on-write restore point shares every block until the drill changes it: it
         -- needs room only for what the drill writes (a share of the datadir); a clone copies all.
         local fs = (mz.p.rp or ""):match("fs=(%S+)") or "?"
@@ -310,12 +413,12 @@ function M.run(opts)
           local how = fs == "btrfs" and "btrfs: reflink copies" or fs == "xfs" and (xfs_reflink == "1" and "xfs, reflink=1"
             or xfs_reflink == "0" and "xfs, reflink=0: no reflink copies" or "xfs (reflink flag unknown: no xfs_info; start tries a copy)")
             or (fs .. ": no reflink copies")
-          if strategy == "reflink" then report(r, cow, "%s: datadir filesystem %s", key, how)
+          if strategy == "reflink" then report(r, key, "disk", cow, "%s: datadir filesystem %s", key, how)
           else log.info("info  %s: datadir filesystem %s; strategy auto takes %s restore points", key, how, cow and "reflink (if every node can)" or "local") end
         end
         local need_kb = dk.datadir_kb
         if strategy == "reflink" or (strategy == "auto" and cow) then need_kb = dk.datadir_kb * site.num("reflink_margin_pct") // 100 end
-        report(r, dk.avail_kb >= need_kb + margin_kb,
+        report(r, key, "disk", dk.avail_kb >= need_kb + margin_kb,
                "%s: %d MB free for a restore point needing %d MB (+%d MB margin)", key,
                dk.avail_kb // 1024, need_kb // 1024, margin_kb // 1024)
       end
@@ -329,9 +432,165 @@ function M.run(opts)
   return r
 end
 
-function M.refuse_if_failed(r)
-  if #r.failures > 0 then
-    refuse(("%d precheck(s) failed:\n  %s"):format(#r.failures, table.concat(r.failures, "\n  ")))
+-- ---- the report -------------------------------------------------------------------------------
+
+local RANK = { ok = 1, warn = 2, FAIL = 3 }
+
+local function worst(a, b) return (RANK[b] or 0) > (RANK[a] or 0) and b or a end
+
+-- "1 check", "2 checks".
+local function count(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
+
+-- The name of a scope in the summary: "standby router 127.0.46.10:3307", "source node …".
+local function scope_name(r, scope)
+  local side, id = scope:match("^(%a+)/(.+)$")
+  if id == "router" then return ("%s router %s"):format(SIDE_NAME[side], r.routers[side]), side, true end
+  return ("%s node %s"):format(SIDE_NAME[side], id), side, false, id
+end
+
+-- "standby router 127.0.46.10:3307 and standby nodes 127.0.46.1:3308, 127.0.46.2:3308".
+local function names(r, scopes)
+  local groups, order = {}, {}
+  for _, sc in ipairs(scopes) do
+    local name, side, is_router, id = scope_name(r, sc)
+    local g = is_router and name or (SIDE_NAME[side] .. " node")
+    if not groups[g] then groups[g] = {}; order[#order + 1] = g end
+    if not is_router then table.insert(groups[g], id) end
+  end
+  local parts = {}
+  for _, g in ipairs(order) do
+    local ids = groups[g]
+    if #ids == 0 then parts[#parts + 1] = g
+    else parts[#parts + 1] = g .. (#ids > 1 and "s " or " ") .. table.concat(ids, ", ") end
+  end
+  return table.concat(parts, " and ")
+end
+
+-- Failures (or warnings) grouped by cause: {{state, cat, scopes = {...}, text, cause, fix}}, in
+-- the order they were found. One wrong password is one entry naming every node it hit.
+local function grouped(r, state)
+  local out, by = {}, {}
+  for _, c in ipairs(r.checks) do
+    if c.state == state then
+      local k = c.cat .. "|" .. (c.group or c.text)
+      local g = by[k]
+      if not g then
+        g = { state = state, cat = c.cat, scopes = {}, text = c.text, cause = c.cause, fix = c.fix, label = c.label }
+        by[k] = g; out[#out + 1] = g
+      end
+      local seen = false
+      for _, s in ipairs(g.scopes) do seen = seen or s == c.scope end
+      if not seen then g.scopes[#g.scopes + 1] = c.scope end
+    end
+  end
+  return out
+end
+
+-- The per-node view: { {side, name, router, nodes = {{scope, id, role, state, cats = {{cat, state}}}}} }.
+local function clusters(r)
+  local out = array()
+  for _, side in ipairs({ "source", "target" }) do
+    local cl = { side = side, name = side == "source" and "source (production)" or "standby", router = r.routers[side], members = array() }
+    local scopes = { side .. "/router" }
+    local roles = { [side .. "/router"] = "router" }
+    for _, d in ipairs(r.topo and r.topo[side] and r.topo[side].nodes or {}) do
+      scopes[#scopes + 1] = side .. "/" .. d.id
+      roles[side .. "/" .. d.id] = d.role == "primary" and "master" or "replica"
+    end
+    for _, sc in ipairs(scopes) do
+      local cats, order, state = {}, {}, "ok"
+      for _, c in ipairs(r.checks) do
+        if c.scope == sc then
+          if not cats[c.cat] then cats[c.cat] = c.state; order[#order + 1] = c.cat else cats[c.cat] = worst(cats[c.cat], c.state) end
+          state = worst(state, c.state)
+        end
+      end
+      local list = array()
+      for _, cat in ipairs(order) do list[#list + 1] = { cat = cat, state = cats[cat] } end
+      cl.members[#cl.members + 1] = { scope = sc, id = sc:match("/(.+)$") == "router" and r.routers[side] or sc:match("/(.+)$"),
+                                      role = roles[sc], state = #list > 0 and state or "not checked", checks = list }
+    end
+    out[#out + 1] = cl
+  end
+  return out
+end
+
+-- report(r) -> the prechecks as a plain table (what --report-json writes for verify; the drill
+-- report includes it):
+--   { ok = bool, counts = {ok =, warn =, FAIL =}, skipped = text or nil,
+--     clusters = { {side = "source"|"target", name, router = "host:port",
+--                   members = { {scope, id, role = "router"|"master"|"replica", state,
+--                                checks = { {cat, state} }} }} },
+--     failures = { {cat, nodes = {"standby node 127.0.46.1:3308", ...}, where = text, text, cause, fix} },
+--     warnings = (the same shape), checks = { {scope, cat, state, text, cause, fix} } }
+function M.report(r)
+  local counts = { ok = 0, warn = 0, FAIL = 0 }
+  local checks = array()
+  for _, c in ipairs(r.checks) do
+    counts[c.state] = counts[c.state] + 1
+    checks[#checks + 1] = { scope = c.scope, cat = c.cat, state = c.state, text = c.text, cause = c.cause, fix = c.fix }
+  end
+  local function entries(state)
+    local out = array()
+    for _, g in ipairs(grouped(r, state)) do
+      local nodes = array()
+      for _, sc in ipairs(g.scopes) do nodes[#nodes + 1] = (scope_name(r, sc)) end
+      out[#out + 1] = { cat = g.cat, nodes = nodes, where = names(r, g.scopes), text = g.label and (names(r, g.scopes) .. ": " .. g.label) or g.text,
+                        cause = g.cause, fix = g.fix }
+    end
+    return out
+  end
+  return { ok = counts.FAIL == 0 and r.skipped == nil, counts = counts, skipped = r.skipped, clusters = clusters(r),
+           failures = entries("FAIL"), warnings = entries("warn"), checks = checks }
+end
+
+-- The summary as text lines: per cluster and node one line of its checks' states, then the
+-- failures and the warnings, each cause once.
+function M.summary_lines(rep)
+  local L = {}
+  local c = rep.counts
+  L[#L + 1] = ("verify summary: %s, %s, %s%s"):format(count(c.FAIL, "failed check"), count(c.warn, "warning"),
+    count(c.ok, "check") .. " ok", rep.skipped and "; some not run" or "")
+  for _, cl in ipairs(rep.clusters) do
+    L[#L + 1] = ("  %s cluster, router %s"):format(cl.name, cl.router)
+    for _, m in ipairs(cl.members) do
+      local by = { ok = {}, warn = {}, FAIL = {} }
+      for _, ch in ipairs(m.checks) do table.insert(by[ch.state], ch.cat) end
+      local parts = {}
+      for _, st in ipairs({ "FAIL", "warn", "ok" }) do
+        if #by[st] > 0 then parts[#parts + 1] = st .. ": " .. table.concat(by[st], " ") end
+      end
+      L[#L + 1] = ("    %-5s %-8s %-22s %s"):format(m.state == "not checked" and "-" or m.state, m.role, m.id,
+        #parts > 0 and table.concat(parts, " · ") or "not checked")
+    end
+  end
+  if rep.skipped then L[#L + 1] = "  not run: " .. rep.skipped end
+  for _, kind in ipairs({ { "FAIL", rep.failures, "failed" }, { "warn", rep.warnings, "warnings" } }) do
+    if #kind[2] > 0 then L[#L + 1] = kind[3] .. ":" end
+    for i, e in ipairs(kind[2]) do
+      L[#L + 1] = ("  %d. %s%s"):format(i, e.text, e.cause and (": " .. e.cause) or "")
+      if e.fix then L[#L + 1] = "     fix: " .. e.fix end
+    end
+  end
+  return L
+end
+
+-- Prints the summary on stdout (the product of verify; -q leaves only it), masked like every
+-- line flashrun prints, and records it in the JSON log.
+function M.print_summary(r)
+  local rep = M.report(r)
+  local text = table.concat(M.summary_lines(rep), "\n")
+  io.stdout:write(require("flashrun.log").mask(text), "\n")
+  io.stdout:flush()
+  log.event("verify-summary", { failed = rep.counts.FAIL, warnings = rep.counts.warn, ok = rep.counts.ok }, text)
+  return rep
+end
+
+function M.refuse_if_failed(r, summarized)
+  local n = #r.failures
+  if n > 0 or r.skipped then
+    if not summarized then M.print_summary(r) end
+    refuse(("%s%s: see the summary"):format(count(n, "precheck") .. " failed", r.skipped and " (and some could not run)" or ""))
   end
   log.info("all prechecks passed")
 end

@@ -11,23 +11,34 @@ local function creds(side)
   return c
 end
 
--- A SQL connection, or an error naming host:port and the user (never the password).
-function M.connect(side, host, port, opts)
+-- A SQL connection, or nil, the error naming host:port and the user (never the password), and
+-- the MySQL error number (1045 access denied, 2003 cannot connect, ...: causes.lua reads it).
+local function open(side, host, port, opts)
   local c = creds(side)
   opts = opts or {}
-  local conn, err = sql{ host = host, port = math.floor(tonumber(port)), user = opts.user or c.mysql_user,
-                         password = opts.password or c.mysql_password, database = opts.database,
-                         timeout = opts.timeout }
+  local conn, err, errno = sql{ host = host, port = math.floor(tonumber(port)), user = opts.user or c.mysql_user,
+                                password = opts.password or c.mysql_password, database = opts.database,
+                                timeout = opts.timeout }
   if not conn then
-    error(("cannot connect to %s as %s: %s"):format(router.id(host, port), opts.user or c.mysql_user, tostring(err)), 0)
+    return nil, ("cannot connect to %s as %s: %s"):format(router.id(host, port), opts.user or c.mysql_user, tostring(err)), errno
   end
   return conn
 end
 
+function M.connect(side, host, port, opts)
+  local conn, err = open(side, host, port, opts)
+  if not conn then error(err, 0) end
+  return conn
+end
+
+-- connect, with nil, err, errno, seconds (how long the attempt took: a refused connection fails
+-- at once, a dropped one after the timeout; libmariadb reports both as 2002/2003 with the same
+-- errno) instead of an error.
 function M.try_connect(side, host, port, opts)
-  local ok, conn = pcall(M.connect, side, host, port, opts)
-  if ok then return conn end
-  return nil, conn
+  local t0 = now()
+  local ok, conn, err, errno = pcall(open, side, host, port, opts)
+  if not ok then return nil, tostring(conn) end
+  return conn, err, errno, now() - t0
 end
 
 function M.router(side)
@@ -39,15 +50,25 @@ local sessions = {}
 
 -- An ssh session to a node's host (sys_user over sys_port), cached per cluster and host; a new
 -- one when the cached one was closed (a command that timed out closes its session).
-function M.ssh(side, host)
+-- try_ssh returns nil, err, kind (the driver's: "refused", "timeout", "auth", "hostkey", ...)
+-- where ssh raises err.
+function M.try_ssh(side, host)
   local key = side .. "/" .. host
   if sessions[key] and sessions[key]:is_open() then return sessions[key] end
-  if not shell.is_host(host) then error("refusing ssh to unusable host " .. tostring(host), 0) end
+  if not shell.is_host(host) then return nil, "refusing ssh to unusable host " .. tostring(host), "host" end
   local c = creds(side)
-  local s, err = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
-                      key = c.ssh_key, known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
-  if not s then error(("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), 0) end
+  local s, err, kind = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
+                            key = c.ssh_key, known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
+  if not s then
+    return nil, ("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), kind
+  end
   sessions[key] = s
+  return s
+end
+
+function M.ssh(side, host)
+  local s, err = M.try_ssh(side, host)
+  if not s then error(err, 0) end
   return s
 end
 

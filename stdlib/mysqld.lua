@@ -16,6 +16,46 @@ local M = {}
 
 local Q = shell.quote
 
+-- What shutdown's statements need on the standby nodes (privileges.lua). Without them stop
+-- still works, more slowly (a warning, not a refusal): without PROCESS or CONNECTION_ADMIN it
+-- cannot see or end the binlog dump threads SHUTDOWN waits for; without SHUTDOWN it sends
+-- SIGTERM over ssh.
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "PROCESS" }, plans = "stop", severity = "warn",
+    stmt = "SELECT … FROM information_schema.PROCESSLIST (the binlog dump threads of other accounts)" },
+  { on = "standby nodes", any = { "CONNECTION_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
+    stmt = "KILL of another account's binlog dump thread" },
+  { on = "standby nodes", any = { "SHUTDOWN" }, plans = "stop", severity = "warn",
+    stmt = "SHUTDOWN" },
+  { on = "standby nodes", any = { "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
+    stmt = "SET GLOBAL innodb_fast_shutdown = 2 (before the shutdown of data stop throws away)" },
+}
+
+-- What the ssh user must be able to do on a standby host (checks.lua probes each with a
+-- command that changes nothing: os_probe).
+M.SSH_NEEDS = {
+  { need = "read the datadir", for_ = "the restore point's manifest, du of the datadir, the swap" },
+  { need = "signal the node's mysqld", for_ = "kill -TERM when SHUTDOWN cannot be sent" },
+  { need = "run mysqld_safe as the site does", for_ = "starting a restored node (root, or the mysqld user)" },
+}
+
+-- The remote probe (changes nothing) of what the ssh user can do on m's host, one word per
+-- line: datadir=ok|no, signal=ok|no|nopid, safe=ok|no, user=root|os|other. The mysqld is found
+-- as state_script/parse_state find it (named mysqld, working in m's datadir or started with
+-- m's option file); kill -0 sends nothing. Pure.
+function M.os_probe(m)
+  local d = Q(m.datadir)
+  return table.concat({
+    ("if ls -A -- %s >/dev/null 2>&1 && { test -r %s/ibdata1 || test ! -e %s/ibdata1; }; then echo datadir=ok; else echo datadir=no; fi")
+      :format(d, d, d),
+    "pid=$( {\n" .. M.state_script(m) .. "\n} | awk '($1 == \"cwd\" || $1 == \"conf\") && $3 == \"mysqld\" { print $2; exit }')",
+    "if [ -z \"$pid\" ]; then echo signal=nopid; elif kill -0 \"$pid\" 2>/dev/null; then echo signal=ok; else echo signal=no; fi",
+    ("if [ -x %s ]; then echo safe=ok; else echo safe=no; fi"):format(Q(m.mysqld_safe)),
+    ("if [ \"$(id -u)\" = 0 ]; then echo user=root; elif [ \"$(id -un)\" = %s ]; then echo user=os; else echo user=other; fi")
+      :format(Q(m.os_user)),
+  }, "\n")
+end
+
 -- The remote script that lists node m's processes, one per line `KIND PID COMM`:
 --   cwd PID COMM      its working directory is m's datadir (mysqld changes into it at start-up)
 --   conf PID COMM     --defaults-file=<m's option file> is one of its arguments
@@ -102,8 +142,10 @@ local function wait_gone(s, m, pid)
 end
 
 -- Shuts m's server down cleanly: SHUTDOWN when it answers SQL, SIGTERM to the proven mysqld
--- otherwise; waits until it and its mysqld_safe have gone. Returns true when it was running.
-function M.shutdown(s, m)
+-- otherwise; waits until it and its mysqld_safe have gone. discard: the data it leaves is thrown
+-- away (stop's swap), so InnoDB skips flushing and purging (innodb_fast_shutdown = 2, MySQL
+-- manual 17.14); the binary log is still closed cleanly. Returns true when it was running.
+function M.shutdown(s, m, discard)
   local st = settled(s, m)
   if not st.server and #st.helpers == 0 then return false end
   if st.server then
@@ -114,6 +156,7 @@ function M.shutdown(s, m)
       -- SHUTDOWN waits for it: about ten seconds on a master. Its replicas are shut down too.
       local dumps = conn:query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
       for _, r in ipairs(dumps or {}) do conn:exec("KILL " .. math.tointeger(r.ID)) end
+      if discard then conn:exec("SET GLOBAL innodb_fast_shutdown = 2") end
       sent = conn:exec("SHUTDOWN") ~= nil
       conn:close()
     end
@@ -125,16 +168,15 @@ function M.shutdown(s, m)
   end
   -- After a clean shutdown mysqld_safe has nothing left to supervise but spends a second or two
   -- of shell work logging so, deaf to SIGTERM: it is ended, as DBAs do. Only processes whose
-  -- arguments name this node's option file are touched.
-  local left = M.state(s, m).helpers
-  if #left > 0 then
-    cluster.run(s, ("for p in %s; do tr '\\000' '\\n' </proc/$p/cmdline 2>/dev/null | grep -qxF -e %s && kill -KILL $p 2>/dev/null; done; true")
-      :format(table.concat(left, " "), Q("--defaults-file=" .. m.conf)))
-  end
+  -- arguments name this node's option file are touched. One look per round: read, end what is
+  -- left, look again.
+  local kill = "for p in %s; do tr '\\000' '\\n' </proc/$p/cmdline 2>/dev/null | grep -qxF -e %s && kill -KILL $p 2>/dev/null; done; true"
   wait.wait_until(m.id .. " has no process left", function()
     local now_st = M.state(s, m)
-    local n = #now_st.helpers + (now_st.server and 1 or 0)
-    return n == 0 or dry_run, "still running with its option file"
+    if #now_st.helpers > 0 then
+      cluster.run(s, kill:format(table.concat(now_st.helpers, " "), Q("--defaults-file=" .. m.conf)))
+    end
+    return (#now_st.helpers == 0 and not now_st.server) or dry_run, "still running with its option file"
   end, site.num("stop_timeout"), 0.05)
   return true
 end
@@ -156,10 +198,11 @@ end
 
 -- Starts m's server unless it runs, and waits until it answers SQL. A server still starting (an
 -- interrupted run started it) is waited for; one shutting down (an interrupted run asked it
--- to) is waited out, then started. Returns the connection (nil in a rehearsal, where nothing
--- was shut down).
-function M.start(s, m)
-  if not dry_run then
+-- to) is waited out, then started. known_down: the caller has just seen m with no process left
+-- (mysqld.shutdown returned), so that look is not taken again. Returns the connection (nil in a
+-- rehearsal, where nothing was shut down).
+function M.start(s, m, known_down)
+  if not dry_run and not known_down then
     local st = M.state(s, m)
     if st.server or #st.helpers > 0 then
       if not up_or_gone(st) then log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id) end

@@ -26,6 +26,21 @@ local M = {}
 
 local Q = shell.quote
 
+-- What the statements below need on the standby nodes (privileges.lua). local and donor clone
+-- at start (fail_for: missing refuses under these strategies); every strategy clones in stop
+-- when a restore point was damaged (taken again from the donor or a restored node), so under
+-- the others a missing one is a warning: that repair would fail.
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "BACKUP_ADMIN" }, plans = "start stop", fail_for = "local donor auto",
+    stmt = "CLONE LOCAL DATA DIRECTORY; serving CLONE INSTANCE FROM as the donor" },
+  { on = "standby nodes", any = { "CLONE_ADMIN" }, plans = "start stop", fail_for = "donor",
+    stmt = "CLONE INSTANCE FROM (donor strategy; in stop, a damaged restore point taken again)" },
+  { on = "standby nodes", any = { "INSERT" }, object = "mysql.plugin", plans = "start",
+    stmt = "INSTALL PLUGIN clone (when it is not active)" },
+  { on = "standby nodes", any = { "DELETE" }, object = "mysql.plugin", plans = "start stop",
+    stmt = "UNINSTALL PLUGIN clone (where start installed it)" },
+}
+
 -- The strategy asked for (checked when the configuration loads): local, donor, reflink or auto.
 function M.strategy() return site.get("restore_point") end
 
@@ -194,10 +209,11 @@ end
 
 -- Puts node m back in service the way it was recorded at start (after a restart of flashrun's):
 -- started without replication, its global variables set back, its replica threads started
--- again when they ran. Returns nothing; raises when it does not come up.
-function M.back_in_service(m)
+-- again when they ran. known_down as for mysqld.start. Returns nothing; raises when it does not
+-- come up.
+function M.back_in_service(m, known_down)
   local s = cluster.ssh("target", m.host)
-  local c = mysqld.start(s, m)
+  local c = mysqld.start(s, m, known_down)
   if not c then return end -- a rehearsal
   for _, f in ipairs(variables.restore(c, m.variables or {})) do log.warn("%s: could not set back %s", m.id, f) end
   if m.replication and m.replication.running then
@@ -216,7 +232,7 @@ function M.take_reflink(m, gtids)
   cluster.run(s, M.reflink_script(m))
   local t2 = now()
   local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
-  M.back_in_service(m)
+  M.back_in_service(m, true)
   log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
            m.id, m.restore_point_dir, man.files, man.bytes / 2 ^ 20, t1 - t0, t2 - t1, now() - t2)
   return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes, gtids = gtids,

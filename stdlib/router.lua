@@ -8,6 +8,16 @@ local M = {}
 M.STANDBY_SERVER = "slave_dbscale_server"   -- the standby router, as registered on the source router
 M.STANDBY_SOURCE = "slave_dbscale_source"
 
+-- What start and stop send to the routers, as each cluster's mysql_user (privileges.lua). A
+-- router does not report its accounts' privileges (SHOW GRANTS, where it answers, is the
+-- backend's): verify can only name these, not check them.
+M.PRIVILEGES = {
+  { on = "standby router", router = true, plans = "start stop",
+    stmt = "dbscale set global enable-read-only / slave-dbscale-mode; dbscale disable|enable dataserver; STOP|START SLAVE forwarded" },
+  { on = "production router", router = true, plans = "start stop",
+    stmt = "dbscale dynamic remove|add dataserver, server datasource, slave; dbscale request next group id" },
+}
+
 -- "host:port", or "[v6]:port" for an IPv6 host (endpoint.format).
 function M.id(host, port) return endpoint.format(tostring(host), math.floor(tonumber(port))) end
 

@@ -82,6 +82,18 @@ function M.sql(x, what)
   return assert(t[what], "unknown statement " .. tostring(what))
 end
 
+-- What the statements above need on the standby nodes, as the [target] account (read by
+-- privileges.lua; docs/operator.md lists them). `any`: one of them is enough (SUPER still
+-- stands in for the dynamic privileges on 8.0 and 9.x).
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "REPLICATION CLIENT", "SUPER" }, plans = "verify start stop",
+    stmt = "SHOW REPLICA STATUS (SHOW SLAVE STATUS)" },
+  { on = "standby nodes", any = { "REPLICATION_SLAVE_ADMIN", "SUPER" }, plans = "start stop",
+    stmt = "STOP REPLICA / START REPLICA (freezing the donor, restoring the nodes)" },
+  { on = "standby nodes", any = { "RELOAD" }, plans = "stop",
+    stmt = "RESET REPLICA (a restored node's relay log)" },
+}
+
 local function yes(v) return v == "Yes" or v == "ON" end
 
 local function norm_gtid(s)

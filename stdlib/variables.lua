@@ -17,6 +17,14 @@ M.EXPECTED_TO_DIFFER = {
   innodb_buffer_pool_load_now = "a trigger, not a state", innodb_buffer_pool_dump_now = "a trigger, not a state",
 }
 
+-- What SET GLOBAL needs on the standby nodes (privileges.lua): start lifts super_read_only
+-- around INSTALL PLUGIN and opens the master, sets clone_valid_donor_list; stop sets every
+-- variable back.
+M.PRIVILEGES = {
+  { on = "standby nodes", any = { "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "start stop",
+    stmt = "SET GLOBAL read_only, super_read_only, clone_valid_donor_list and the recorded variables" },
+}
+
 -- Global variables of a server as a { name = value } table of strings.
 function M.read(conn)
   local rows, err = conn:query("SHOW GLOBAL VARIABLES")

@@ -1,7 +1,7 @@
 -- flashrun.bootstrap — what the flashrun binary runs (runtime/embed.c loads this file by
 -- path, calls it with the parsed command line, and exits with the integer it returns).
 --
--- cli = { plan=, function=, config=, state_dir=, site_dir=, log_json=, si={host=,port=}, ti=, sets={},
+-- cli = { plan=, function=, config=, state_dir=, site_dir=, log_json=, report_json=, si={host=,port=}, ti=, sets={},
 --         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
@@ -82,10 +82,16 @@ local function main()
   local choices = { production_lost = cli.production_lost or nil }
   for name in pairs(choices) do
     if not (plan.choices and plan.choices[name]) then
-      errors.usage("--%s: plan %s offers no such choice", name:gsub("_", "-"), plan.name)
+      errors.usage("--%s: plan %s offers no such choice", (name:gsub("_", "-")), plan.name)
     end
   end
   require("flashrun.settings").check(config, plan.needs)
+  local report, report_file = require "flashrun.report", nil
+  if cli.report_json then
+    local err
+    report_file, err = report.open(cli.report_json)
+    if not report_file then errors.usage("--report-json: cannot open %s", tostring(err)) end
+  end
   if plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
       -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.
@@ -97,8 +103,9 @@ local function main()
     end
   end
   local journal = require "flashrun.journal"
-  local ok, code = pcall(require("flashrun.interp").run, plan, config, cli.dry_run, choices)
+  local ok, code, ctx = pcall(require("flashrun.interp").run, plan, config, cli.dry_run, choices)
   journal.detach()
+  if report_file then report.write(report_file, plan, ok and code or 1, ok and ctx or nil) end
   if not ok then error(code, 0) end
   return code
 end

@@ -13,6 +13,9 @@ local signals = require "flashrun.signals"
 
 local M = {}
 
+-- "1 step", "2 steps".
+local function count(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
+
 local function utc() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 -- Error values keep their identity (refuse tables); strings get the step's traceback.
@@ -31,8 +34,8 @@ local function plan_record(doc, name)
     rec.steps_done = rec.steps_done or {}
     local n = 0
     for _ in pairs(rec.steps_done) do n = n + 1 end
-    log.info("resuming plan %s: the run started %s did not finish (%s); %d step(s) already done",
-             name, tostring(rec.started), tostring(rec.status), n)
+    log.info("resuming plan %s: the run started %s did not finish (%s); %s already done",
+             name, tostring(rec.started), tostring(rec.status), count(n, "step"))
     rec.status, rec.failed_step, rec.error, rec.finished = "running", nil, nil, nil
     return rec, true
   end
@@ -41,9 +44,16 @@ local function plan_record(doc, name)
   return rec, false
 end
 
-local function run_step(step, ctx)
+-- The tag on a step's log lines after its first one (which names it in full): "Step 03/14".
+local function tag(plan, step)
+  for i, s in ipairs(plan.steps) do
+    if s == step then return (planmod.label(i, #plan.steps, ""):gsub("%s+$", "")) end
+  end
+end
+
+local function run_step(step, ctx, plan)
   local t0 = sched.now()
-  log.step(step.name)
+  log.step(step.name, plan and tag(plan, step))
   local ok, res = xpcall(step.run, handler, ctx)
   log.step(nil)
   return ok, res, sched.now() - t0
@@ -55,7 +65,7 @@ local function undo_step(plan, i, ctx, partly)
   if not step.undo then return true end
   local label = planmod.label(i, #plan.steps, step.name)
   log.info("undo %s%s …", label, partly and " (it failed part-way)" or "")
-  log.step(step.name)
+  log.step(step.name, tag(plan, step))
   local ok, res = xpcall(step.undo, handler, ctx)
   log.step(nil)
   if not ok then
@@ -122,7 +132,9 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
     log.error("the rollback could not be completed; recovery:\n%s", plan.recovery)
   end
   local what = sig and ("interrupted (" .. sig .. ")") or refused and "refused" or "failed"
-  log.error("plan %s %s at %s: %s", plan.name, what, label, message(res))
+  -- A message of several lines was printed in full on the step's line: its first line is enough.
+  local first, more = message(res):match("^([^\n]*)\n(.*)$")
+  log.error("plan %s %s at %s: %s", plan.name, what, label, first and (first .. " (in full above)") or message(res))
   -- What end hooks are told.
   ctx.outcome = { status = sig and "interrupted" or refused and "refused" or "failed",
                   rollback = clean and "complete" or "incomplete",
@@ -139,7 +151,7 @@ local function end_hooks(plan, ctx)
     local step = plan.steps[i]
     local label = planmod.label(i, total, step.name)
     log.info("%s … (end hook, plan %s)", label, ctx.outcome.status)
-    local ok, res, secs = run_step(step, ctx)
+    local ok, res, secs = run_step(step, ctx, plan)
     if ok then
       journal.step_done(planmod.key(step))
       log.info("%s … ok (%.2f s)", label, secs)
@@ -195,7 +207,7 @@ local function run_steps(plan, ctx, rec, t0)
       return code
     else
       log.info("%s …", label)
-      local ok, res, secs = run_step(step, ctx)
+      local ok, res, secs = run_step(step, ctx, plan)
       if ok and res ~= nil and type(res) ~= "table" then
         ok, res = false, { msg = "run() must return nil or a table, not a " .. type(res) }
       end
@@ -229,21 +241,22 @@ local function run_steps(plan, ctx, rec, t0)
   return 0
 end
 
--- run(plan, config, dry_run, choices) -> exit code. choices: the command line's per-run choices
--- the plan declares ({ production_lost = true }), as ctx.choices.
+-- run(plan, config, dry_run, choices) -> exit code, ctx (ctx.outcome: how it ended; ctx.report:
+-- what a step put there for --report-json). choices: the command line's per-run choices the plan
+-- declares ({ production_lost = true }), as ctx.choices.
 function M.run(plan, config, dry_run, choices)
   local doc = journal.document()
   local foreign = foreign_journal(doc, plan, config)
   if foreign then
     log.error("plan %s refused: %s", plan.name, foreign)
-    return errors.REFUSED
+    return errors.REFUSED, { outcome = { status = "refused" } }
   end
   local rec = plan_record(doc, plan.name)
   journal.save()
   local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config,
                 site_dir = plan.site_dir, choices = choices or {} }
   local t0 = sched.now()
-  log.info("plan %s: %s (%d steps%s)", plan.name, plan.description, #plan.steps,
+  log.info("plan %s: %s (%s%s)", plan.name, plan.description, count(#plan.steps, "step"),
            dry_run and ", dry run" or "")
   -- redo.truncate() in a step takes effect once the plan is done: a step after it (a site's)
   -- still sees the state, and a failure there keeps the journal for a re-run.
@@ -259,7 +272,7 @@ function M.run(plan, config, dry_run, choices)
   end
   -- The plan is done (its end hooks' outcome aside): a truncation it asked for happens now.
   journal.defer_truncate(false, ctx.outcome and ctx.outcome.status == "done")
-  return code
+  return code, ctx
 end
 
 return M

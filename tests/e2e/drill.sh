@@ -16,6 +16,12 @@
 #                      data root holding no node, a non-InnoDB table, a wrong host key; warns of
 #                      semi-sync fallen back to async, refuses a disabled node, another router
 #                      account, enable-disaster-mode off.
+#   drill.sh verify    the first-day mistakes, each refused (exit 3) with one summary line naming
+#                      the node, the cause and the fix: a wrong password, a wrong router port,
+#                      sshd stopped on one node, an account without a privilege start needs (and
+#                      start refused on it before changing anything), one held through a role
+#                      (not active at login: named; active: counted); a healthy pair's summary
+#                      and its --report-json document.
 #   drill.sh stream    production writes during the drill, the stream's mysqlbinlog killed and
 #                      repaired (status shows it), production shut down: stop refuses, stop
 #                      --production-lost brings the standby to production's last GTID set, read-only
@@ -488,6 +494,81 @@ errant)
     fail "verify refused a host whose key is right"
   no_password_shown
   echo "e2e errant: ok" ;;
+verify)
+  # The first-day mistakes, on one lab. Each: exit 3, the summary (stdout) names the node, the
+  # cause (as the server or the system gave it) and the fix, each cause once.
+  seed; wait_synced
+  vout=$LAB_DIR/verify-case.out verr=$LAB_DIR/verify-case.err
+  vq() { # ARGS...: verify -q, stdout (the summary) in $vout, stderr in $verr; sets rc
+    "$bin" "$top/plans/verify.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -q "$@" >"$vout" 2>"$verr"
+    rc=$?; cat "$vout" "$verr" >>"$out"
+  }
+  summary_has() { grep -qF -- "$1" "$vout" || { cat "$vout" "$verr"; fail "$2: the summary lacks '$1'"; }; }
+  one_cause() { # TEXT WHAT: TEXT appears on exactly one line of the summary
+    [[ $(grep -cF -- "$1" "$vout") == 1 ]] || { cat "$vout"; fail "$2: '$1' is not on exactly one line"; }
+  }
+  # A healthy pair: exit 0, a summary of at most one screen, the JSON report.
+  vq --report-json "$LAB_DIR/verify.json"
+  [[ $rc == 0 ]] || { cat "$vout" "$verr"; fail "verify of a healthy pair: exit $rc"; }
+  summary_has "verify summary: 0 failed checks" "healthy"
+  (( $(wc -l <"$vout") <= 24 )) || fail "the summary of a healthy pair is longer than a screen: $(wc -l <"$vout") lines"
+  ! grep -q "INFO" "$verr" || fail "verify -q printed info lines"
+  lua5.4 -e 'local d = require("cjson").decode(io.read("a"))
+    assert(d.plan == "verify" and d.exit == 0 and d.status == "done", "document")
+    assert(d.report.ok == true and d.report.counts.FAIL == 0 and #d.report.failures == 0, "report")
+    assert(#d.report.clusters == 2 and #d.report.clusters[2].members == 4, "clusters: router and three nodes")' <"$LAB_DIR/verify.json" ||
+    fail "the --report-json document of a healthy pair: $(cat "$LAB_DIR/verify.json")"
+  # 1. A wrong password (the standby's account).
+  vq --set target.mysql_password=Not-The-Pw-42
+  [[ $rc == 3 ]] || fail "a wrong password: exit $rc, expected 3"
+  summary_has "  1. standby router $TI: no SQL connection: [1045] (28000) Access denied for user '${LAB_MYSQL_USER:-admin}'" "a wrong password"
+  summary_has "     fix: wrong user or password: check mysql_user and mysql_password in [target]" "a wrong password"
+  summary_has "FAIL  router   $TI" "a wrong password"
+  one_cause "Access denied" "a wrong password"
+  (( $(wc -l <"$verr") <= 2 )) || { cat "$verr"; fail "verify -q printed more than the refusal"; }
+  # 2. A wrong router port (--ti).
+  vq --ti "$TGT:3399"
+  [[ $rc == 3 ]] || fail "a wrong router port: exit $rc, expected 3"
+  summary_has "  1. standby router $TGT:3399: no SQL connection: [200" "a wrong router port"
+  summary_has "     fix: refused at once, nothing listens on that port: check the router's SQL port (--ti HOST:PORT, port in [target])" "a wrong router port"
+  # 3. sshd stopped on one standby node.
+  # (sshd rewrites its own command line: the host's init script, pid 1, holds how it was started)
+  sshd=$(lab ssh "$tnet.2" "tr '\\0' '\\n' </proc/1/cmdline | grep -o '/usr/sbin/sshd .*'")
+  [[ $sshd == /usr/sbin/sshd* ]] || fail "reading how sshd was started on $tnet.2: $sshd"
+  lab ssh "$tnet.2" 'kill $(cat /run/sshd.pid)' || fail "stopping sshd on $tnet.2"
+  vq
+  lab ssh "$tnet.2" "$sshd" || fail "starting sshd again on $tnet.2"
+  [[ $rc == 3 ]] || fail "sshd stopped on $tnet.2: exit $rc, expected 3"
+  summary_has "  1. standby node $tnet.2:3308: no ssh connection (as ${LAB_SYS_USER:-root}, port ${LAB_SYS_PORT:-2222}): cannot connect: Connection refused" "sshd stopped"
+  summary_has "     fix: nothing listens on the ssh port: is sshd running there? (port: sys_port in [target])" "sshd stopped"
+  summary_has "FAIL  replica  $tnet.2:3308" "sshd stopped"
+  # 4. The account lacks a privilege start needs (BACKUP_ADMIN, for CLONE) on the standby nodes:
+  # verify and start both refuse, naming it once for the three nodes; start changes nothing.
+  # (Grants changed with sql_log_bin=0: no GTID of the standby's own.)
+  grants() { local n; for n in "${tnodes[@]}"; do q "$n" "SET sql_log_bin=0; SET GLOBAL super_read_only=0; $1; SET GLOBAL super_read_only=1" || fail "$1 on $n"; done; }
+  acct="'${LAB_MYSQL_USER:-admin}'@'%'"
+  grants "REVOKE BACKUP_ADMIN ON *.* FROM $acct"
+  vq
+  [[ $rc == 3 ]] || { grants "GRANT BACKUP_ADMIN ON *.* TO $acct"; fail "an account without BACKUP_ADMIN: exit $rc, expected 3"; }
+  summary_has "  1. standby nodes ${tnodes[0]}, ${tnodes[1]}, ${tnodes[2]}: the account $acct lacks BACKUP_ADMIN, which start and stop need for CLONE LOCAL DATA DIRECTORY" "no BACKUP_ADMIN"
+  summary_has "     fix: GRANT BACKUP_ADMIN ON *.* TO $acct" "no BACKUP_ADMIN"
+  one_cause "lacks BACKUP_ADMIN" "no BACKUP_ADMIN"
+  before=$(router_state)
+  fr start >"$LAB_DIR/start-noprivilege.out"; rc=$?
+  [[ $rc == 3 ]] && grep -q "lacks BACKUP_ADMIN" "$LAB_DIR/start-noprivilege.out" && ! grep -q "Step 02/" "$LAB_DIR/start-noprivilege.out" ||
+    { grants "GRANT BACKUP_ADMIN ON *.* TO $acct"; fail "start with an account without BACKUP_ADMIN: exit $rc, expected a refusal at its first step"; }
+  [[ $(router_state) == "$before" ]] || fail "the refused start changed the routers"
+  # Held through a role: one a new session does not activate is named; a default role counts.
+  grants "CREATE ROLE IF NOT EXISTS fr_e2e_clone; GRANT BACKUP_ADMIN ON *.* TO fr_e2e_clone; GRANT fr_e2e_clone TO $acct"
+  vq
+  [[ $rc == 3 ]] || fail "BACKUP_ADMIN through a role not active at login: exit $rc, expected 3"
+  summary_has "it is granted through a role that is not active at login (\`fr_e2e_clone\`@\`%\`): SET DEFAULT ROLE ALL TO $acct" "an inactive role"
+  grants "SET DEFAULT ROLE ALL TO $acct"
+  vq
+  grants "SET DEFAULT ROLE NONE TO $acct; REVOKE fr_e2e_clone FROM $acct; DROP ROLE fr_e2e_clone; GRANT BACKUP_ADMIN ON *.* TO $acct"
+  [[ $rc == 0 ]] || { cat "$vout"; fail "BACKUP_ADMIN through a default role: exit $rc, expected 0"; }
+  no_password_shown
+  echo "e2e verify: ok" ;;
 site)
   # The examples' site directory: the backup job paused on every standby node for the drill, the
   # application's smoke test once the standby is open, monitoring told how each plan ended.

@@ -35,7 +35,8 @@ list)
 	;;
 steps)
 	run 0 "$PLANS/basic.lua"
-	has "Step 02/03 second … ok"; has "plan basic done in"; has "\[first\] first runs"
+	has "Step 02/03 second … ok"; has "plan basic done in"; has "\[Step 01/03\] first runs"
+	lacks "\[first\]"; has "(3 steps)"
 	[ -s log/redo.json ] || fail "no journal written"
 	;;
 undo_order)
@@ -134,8 +135,16 @@ config_sources)
 	lacks 'pa#ss'
 	;;
 refuse)
-	run 3 "$PLANS/refuse.lua"
-	has "standby is not replicating"; lacks "MARK never"
+	run 3 "$PLANS/refuse.lua" --report-json r.json
+	has "standby is not replicating"; lacks "MARK never"; has "(2 steps)"
+	# a message of several lines in full once, on the step's line; the plan's last line says where
+	[ "$(grep -c "replica threads: io=false" out)" = 1 ] || fail "the refusal's detail is not printed exactly once"
+	has "plan refuse-test refused at Step 01/02 precheck: standby is not replicating: will not start: (in full above)"
+	for f in '"plan":"refuse-test"' '"exit":3' '"status":"refused"' '"report":null' '"dry_run":false'; do
+		grep -qF "$f" r.json || fail "--report-json lacks $f: $(cat r.json)"
+	done
+	run 2 "$PLANS/refuse.lua" --report-json "$WORK/no-such-dir/r.json"
+	has "--report-json: cannot open"; lacks "standby is not replicating"
 	;;
 lock)
 	FLASHRUN_TEST_HOLD=3 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
@@ -301,7 +310,7 @@ site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail
 		run 0 "$PLANS/siteplan.lua" $T
 		in_order $all_run run-s-last-sees-state hook-end-done end-lua-done-none
 		has "Step 08/12 site: before four (an executable) … ok"
-		has "\[site: before four (an executable)\] MARK hook-before-four"
+		has "\[Step 08/12\] MARK hook-before-four"
 		grep -q "^before-four plan=site-test step=s_before_four phase=run target=127.0.0.5:3307 outcome= " "$HOOK_LOG" ||
 			fail "the executable was not told the drill's facts: $(cat "$HOOK_LOG")"
 		grep -q "^end-done plan=site-test step=s_end phase=run .* outcome=done rollback=none failed=$" "$HOOK_LOG" ||

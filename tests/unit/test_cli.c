@@ -57,6 +57,8 @@ int main(void)
 	OK("::1", 3306, PLAN, "--si", "[::1]:3306");
 	OK("fe80::1", 16310, "-si", "[fe80::1]:16310", "-ti", "db2:3306", "-f", "verify", "-config", PLAN);
 	OK(NULL, 0, PLAN, "--set", "site.max_delay=5", "--set=target.host_key_policy=strict", "-v");
+	OK(NULL, 0, PLAN, "--report-json", "/tmp/r.json", "-q");
+	OK(NULL, 0, PLAN, "--report-json=r.json");
 	OK(NULL, 0, "--help");
 	OK(NULL, 0, "--version");
 	BAD(PLAN, "--si", "::1");
@@ -70,6 +72,8 @@ int main(void)
 	BAD(PLAN, "--set", "novalue");
 	BAD(PLAN, "--set", "=x");
 	BAD(PLAN, "--bogus");
+	BAD(PLAN, "--report-json");
+	BAD(PLAN, "--report-json=");
 	BAD(PLAN, PLAN);
 	BAD("-f", "../x", "-si", "a:1");
 	BAD("-f", "verify", PLAN);
