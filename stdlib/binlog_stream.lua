@@ -406,14 +406,15 @@ end
 -- Starts the stream for start's journal state: returns the record start journals.
 function M.start(state)
   local w = M.where(state)
-  local topo = cluster.topology(cluster.router("source"), cluster.router("target"))
+  local sr, tr = cluster.router("source"), cluster.router("target")
+  local topo = cluster.topology(sr, tr)
+  sr:close(); tr:close()
   local used = M.used_server_ids(topo)
   local s = ssh_to(w)
   if not cluster.read(s, "test -x " .. Q(w.mysqlbinlog) .. " && echo yes") then
     error(("%s has no mysqlbinlog at %s (it comes with the MySQL client programs): install it, or set site.mysqlbinlog, " ..
            "site.binlog_stream_host, or site.binlog_stream = off"):format(w.host, w.mysqlbinlog), 0)
   end
-  -- An earlier run killed during this step may have left one: ours is ended first.
   local id = M.choose_server_id(used)
   local pm = topo.source.primary
   if not pm then error("production's router names no master: nothing to stream from", 0) end
@@ -425,8 +426,9 @@ function M.start(state)
   local sup = M.supervisor_script {
     dir = w.dir, router_host = src.host, router_port = src.port, server_id = id, frozen = state.frozen,
     mysql = w.mysql, mysqlbinlog = w.mysqlbinlog, first_master = pm.host .. " " .. pm.port, first_file = first }
-  -- One round trip: the option file and the supervisor arrive on stdin (the secret never on a
-  -- command line), then the supervisor is launched.
+  -- One round trip: a stream an earlier run killed in this step left is ended, the option file
+  -- and the supervisor arrive on stdin (the secret never on a command line), the supervisor is
+  -- launched.
   cluster.run(s, M.setup_script(w.dir, #cnf), { stdin = cnf .. sup })
   local rec = { host = w.host, dir = w.dir, mysqlbinlog = w.mysqlbinlog, mysql = w.mysql, server_id = id }
   local st
