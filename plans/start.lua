@@ -65,7 +65,12 @@ If start failed while building the restore point, re-run start first: it resumes
                  "on the standby router enable-read-only=%s slave-dbscale-mode=%s",
                  registration.host, registration.port, registration.user, registration.datasource,
                  tostring(registration.group or "not shown"), tostring(so.read_only), tostring(so.slave_mode))
-        return { drill = { started = os.date("!%Y-%m-%dT%H:%M:%SZ") },
+        -- What the checks found, for the drill report (stop writes it): every line and its result.
+        local checked = {}
+        for _, c in ipairs(r.checks or {}) do
+          checked[#checked + 1] = { result = tostring(c.state):lower(), check = c.text .. (c.cause and (": " .. c.cause) or "") }
+        end
+        return { drill = { started = os.date("!%Y-%m-%dT%H:%M:%SZ"), host = ctx.host }, checks = checked,
                  registration = registration,
                  standby_options = { read_only = so.read_only, slave_mode = so.slave_mode },
                  master = { id = master.id, name = master.name, host = master.host, port = master.port },
@@ -135,7 +140,7 @@ If start failed while building the restore point, re-run start first: it resumes
         end
         log.info("restore point: %s (strategy %s%s)", frozen ~= "" and frozen or "(the empty GTID set)", strategy,
                  donor and (", donor " .. donor.id) or "")
-        return { frozen = frozen, strategy = strategy, donor = donor or false }
+        return { frozen = frozen, frozen_at = os.date("!%Y-%m-%dT%H:%M:%SZ"), strategy = strategy, donor = donor or false }
       end },
 
     { id = "freeze_donor", name = "freeze the donor (donor strategy)",

@@ -13,6 +13,8 @@ local variables = require "variables"
 local wait = require "wait"
 local shell = require "shell"
 local binlog_stream = require "binlog_stream"
+local retention = require "retention"
+local drill_report = require "drill_report"
 
 local function tgt_router() return cluster.router("target") end
 
@@ -72,6 +74,47 @@ local function production_answers()
   return nil, tostring(type(why) == "table" and why.msg or why)
 end
 
+-- What stop says when the standby cannot re-attach: nothing was touched, and the DBA's choices.
+local function unattachable(why)
+  return "the standby cannot re-attach to production; stop changed nothing (the standby stays open, with the drill's " ..
+    "data, its restore points kept):\n  " .. table.concat(why, "\n  ") .. [[
+
+Putting the standby back to its restore point now would leave it unable to replicate: production no
+longer holds every transaction after the restore point. Choices:
+  1. Production still has them elsewhere (a replica of production that kept its binary logs, a binlog
+     backup): make production's master serve them again (fail over to that replica, or restore the
+     binary logs and restart production's master so gtid_purged shrinks), then run stop again.
+  2. Rebuild the standby from production instead (the site's own way: a clone or a backup of production
+     on every standby node, then the standby registered on production's router again), and close the
+     drill's record: docs/operator.md, "When production purged what the standby needs".
+plans/status.lua shows the re-attach deadline while a drill is open: end drills before it.]]
+end
+
+-- Waits until every standby node holds `target` (production's executed GTID set) with its
+-- replication threads running; returns nothing, raises naming the nodes that do not.
+local function wait_caught_up(ctx, target)
+  for _, n in ipairs(ctx.state.target_nodes) do
+    local c = cluster.connect("target", n.host, n.port)
+    wait.wait_until(("%s reaches production's executed GTID set with replication running"):format(n.id), function()
+      local ex = server.executed(c)
+      local st = server.replica_status(c)
+      local missing = gtid.subtract(target, ex)
+      if missing == "" and st and st.io_running and st.sql_running then return true end
+      return false, ("missing %s; io=%s sql=%s %s%s"):format(missing ~= "" and missing or "nothing", tostring(st and st.io_running),
+        tostring(st and st.sql_running), st and st.last_io_error or "", st and st.last_sql_error or "")
+    end, site.num("apply_timeout"))
+    c:close()
+  end
+end
+
+local function production_master_conn()
+  local src = cluster.router("source")
+  local p = router.primary(router.nodes(src))
+  src:close()
+  if not p then error("the source router names no primary (Master_Online)", 0) end
+  return cluster.connect("source", p.host, p.port), p
+end
+
 local function marker_schema()
   local s = site.get("marker_schema")
   assert(shell.is_name(s) and not s:find("[%.%-]"), "site.marker_schema must be a plain name")
@@ -125,9 +168,48 @@ answer with the restore point's GTID set.]],
         end
       end },
 
-    { id = "close", name = "close the standby to writes", run = function()
+    { id = "check_reattach", name = "check production still holds what the standby needs to re-attach", run = function(ctx)
+        -- Before anything irreversible (before anything at all): once the nodes are swapped, the
+        -- standby holds only the restore point, and must fetch everything after it from
+        -- production's binary logs.
+        local st = ctx.state
+        -- (--production-lost: production does not answer; the stop after it checks what re-attaching needs)
+        if ctx.choices.production_lost then return end
+        local p, c, s = retention.production_master()
+        local r = retention.read(c, s, st.frozen)
+        c:close()
+        local why = {}
+        if r.lost ~= "" then
+          why[#why + 1] = ("production's master %s purged binary logs holding transactions after the restore point: %s")
+            :format(p.id, r.lost)
+        end
+        local errant = gtid.subtract(st.frozen, r.executed)
+        if errant ~= "" then
+          why[#why + 1] = ("the restore point holds transactions production's master %s lacks: %s"):format(p.id, errant)
+        end
+        if #why > 0 then refuse(unattachable(why)) end
+        local left = r.deadline.at and (r.deadline.at - r.now)
+        log.info("production's master %s holds every transaction after the restore point (%d); re-attach deadline: %s%s", p.id,
+                 r.executed ~= "" and gtid.count(gtid.subtract(r.executed, st.frozen)) or 0,
+                 left and (retention.span(left) .. " left, ") or "", r.deadline.text)
+        return { reattach = { production_master = p.id, deadline = r.deadline.text, checked = os.date("!%Y-%m-%dT%H:%M:%SZ") } }
+      end },
+
+    { id = "close", name = "close the standby to writes", run = function(ctx)
         -- Closed for the swap whatever it was before start; reattach puts back the recorded value.
         router.set_read_only(tgt_router(), true)
+        -- What the drill wrote, now that nothing more can be: the swap throws it away.
+        local thrown = ""
+        for _, m in ipairs(ctx.state.sites) do
+          local c = cluster.try_connect("target", m.host, m.port)
+          if c then
+            thrown = gtid.union(thrown, gtid.subtract(server.executed(c), ctx.state.frozen))
+            c:close()
+          end
+        end
+        log.info("the drill executed %d transaction(s) on the standby; the swap throws them away%s",
+                 thrown ~= "" and gtid.count(thrown) or 0, thrown ~= "" and (": " .. thrown) or "")
+        return { thrown_away = thrown }
       end },
 
     { id = "check_restore_points", name = "check every restore point is intact", run = function(ctx)
@@ -356,29 +438,84 @@ answer with the restore point's GTID set.]],
       end },
 
     { id = "prove_replication", name = "prove replication resumed", run = function(ctx)
-        local schema = marker_schema()
-        local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
-        local src = cluster.router("source")
-        for _, stmt in ipairs({
-          ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),
-          ("CREATE TABLE IF NOT EXISTS `%s`.drill_marker (id INT PRIMARY KEY, token VARCHAR(64) NOT NULL, at DATETIME(6) NOT NULL)"):format(schema),
-          ("REPLACE INTO `%s`.drill_marker VALUES (1, %s, NOW(6))"):format(schema, shell.sql_string(token)),
-        }) do
-          local n, err = src:exec(stmt)
-          if n == nil then error("writing the replication marker on the source failed: " .. tostring(err), 0) end
+        -- By default nothing is written on production: every standby node must reach production's
+        -- executed GTID set, read now (after the re-attach), with its replication running.
+        -- Whatever production executed after the restore point can only have come through the
+        -- re-attached replication; when it executed nothing, replication is connected but its
+        -- flow is unproven (site.replication_proof = marker writes a row there to prove it).
+        local proof = site.get("replication_proof")
+        if proof == "marker" then
+          local schema = marker_schema()
+          local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
+          local src = cluster.router("source")
+          for _, stmt in ipairs({
+            ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),
+            ("CREATE TABLE IF NOT EXISTS `%s`.drill_marker (id INT PRIMARY KEY, token VARCHAR(64) NOT NULL, at DATETIME(6) NOT NULL)"):format(schema),
+            ("REPLACE INTO `%s`.drill_marker VALUES (1, %s, NOW(6))"):format(schema, shell.sql_string(token)),
+          }) do
+            local n, err = src:exec(stmt)
+            if n == nil then error("writing the replication marker on the source failed: " .. tostring(err), 0) end
+          end
+          for _, n in ipairs(ctx.state.target_nodes) do
+            local c = cluster.connect("target", n.host, n.port)
+            wait.wait_until(("the marker written on production arrives on %s"):format(n.id), function()
+              local rows = c:query(("SELECT token FROM `%s`.drill_marker WHERE id = 1"):format(schema))
+              local v = rows and rows[1] and server.value(rows[1].token)
+              return v == token, "marker not there yet"
+            end, 60)
+            c:close()
+          end
         end
-        for _, n in ipairs(ctx.state.target_nodes) do
-          local c = cluster.connect("target", n.host, n.port)
-          wait.wait_until(("the marker written on production arrives on %s"):format(n.id), function()
-            local rows = c:query(("SELECT token FROM `%s`.drill_marker WHERE id = 1"):format(schema))
-            local v = rows and rows[1] and server.value(rows[1].token)
-            return v == token, "marker not there yet"
-          end, 60)
-          c:close()
+        local pc, p = production_master_conn()
+        local target = server.executed(pc)
+        pc:close()
+        local caught = gtid.subtract(target, ctx.state.frozen)
+        wait_caught_up(ctx, target)
+        local n = caught ~= "" and gtid.count(caught) or 0
+        local how
+        if proof == "marker" then
+          how = "flowing (the marker written on production arrived on every standby node)"
+        elseif n > 0 then
+          how = ("flowing (%d transaction(s) production executed since the restore point arrived on every standby node)"):format(n)
+        else
+          how = "connected, flow unproven (production executed nothing since the restore point)"
         end
         for _, m in ipairs(ctx.state.sites) do restore_point.drop_plugin(m) end
-        log.info("replication from production into every standby node is proven; the drill is over")
+        log.info("every standby node holds production's executed GTID set (read on %s) with replication running: %s", p.id, how)
+        log.info("the drill is over")
         if not dry_run then redo.truncate() end
+        return { caught_up = caught, replication = how, replication_proof = proof }
+      end },
+
+    { id = "report", name = "write the drill report", run = function(ctx)
+        local st = ctx.state
+        local after = { nodes = {}, written = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+                        clusters = { source = router.id(config.source.host, config.source.port),
+                                     target = router.id(config.target.host, config.target.port) } }
+        for _, m in ipairs(st.sites) do
+          local c, err = cluster.try_connect("target", m.host, m.port)
+          if c then after.nodes[m.id] = { variables = variables.read(c) }; c:close()
+          else after.nodes[m.id] = { error = tostring(err) } end
+        end
+        after.router_read_only = router.standby_options(tgt_router()).read_only
+        -- This run is not over while it writes the report: it is shown as ending with it.
+        local function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end
+        local runs = copy(redo.read().runs or {})
+        local last = runs[#runs]
+        if last and last.plan == ctx.plan and last.outcome == "running" then
+          last = copy(last)
+          last.outcome, last.finished, last.steps = "done (the report is its last step)", after.written, copy(last.steps or {})
+          local s = last.steps[#last.steps]
+          if s and s.outcome == "running" then
+            s = copy(s)
+            s.outcome, s.finished = "writing this report", after.written
+            last.steps[#last.steps] = s
+          end
+          runs[#runs] = last
+        end
+        local rep = drill_report.build(st, runs, after)
+        local json, md = drill_report.write(ctx.state_dir or "log", rep)
+        log.info("drill report: %s (and %s)", md, json)
       end },
   },
 }

@@ -92,7 +92,9 @@ local function main()
     report_file, err = report.open(cli.report_json)
     if not report_file then errors.usage("--report-json: cannot open %s", tostring(err)) end
   end
-  if plan.journal ~= false then
+  if plan.journal == "read" then
+    require("flashrun.journal").snapshot(cli.state_dir .. "/redo.json", plan.name)
+  elseif plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
       -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.
       log.info("[dry-run] no state dir %s yet: rehearsing on an empty journal", cli.state_dir)
@@ -103,7 +105,8 @@ local function main()
     end
   end
   local journal = require "flashrun.journal"
-  local ok, code, ctx = pcall(require("flashrun.interp").run, plan, config, cli.dry_run, choices)
+  local ok, code, ctx = pcall(require("flashrun.interp").run, plan, config, cli.dry_run,
+                              { state_dir = cli.state_dir, host = cli.host, choices = choices })
   journal.detach()
   if report_file then report.write(report_file, plan, ok and code or 1, ok and ctx or nil) end
   if not ok then error(code, 0) end

@@ -53,10 +53,13 @@ end
 
 local function run_step(step, ctx, plan)
   local t0 = sched.now()
+  journal.step_begin(planmod.key(step), step.name)
   log.step(step.name, plan and tag(plan, step))
   local ok, res = xpcall(step.run, handler, ctx)
   log.step(nil)
-  return ok, res, sched.now() - t0
+  local secs = sched.now() - t0
+  journal.step_end(ok and "ok" or (errors.is(res) and res.kind == "refuse") and "refused" or "failed", secs)
+  return ok, res, secs
 end
 
 -- Runs step i's undo, if it has one. Returns false when the undo failed.
@@ -65,9 +68,12 @@ local function undo_step(plan, i, ctx, partly)
   if not step.undo then return true end
   local label = planmod.label(i, #plan.steps, step.name)
   log.info("undo %s%s …", label, partly and " (it failed part-way)" or "")
+  local t0 = sched.now()
+  journal.step_begin(planmod.key(step), "undo: " .. step.name)
   log.step(step.name, tag(plan, step))
   local ok, res = xpcall(step.undo, handler, ctx)
   log.step(nil)
+  journal.step_end(ok and "undone" or "undo failed", sched.now() - t0)
   if not ok then
     log.error("undo %s failed: %s", label, message(res))
     if res.traceback then log.debug("%s", res.traceback) end
@@ -116,6 +122,7 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   if res.traceback then log.debug("%s", res.traceback) end
   rec.status, rec.failed_step, rec.finished = "failed", planmod.key(plan.steps[i]), utc()
   rec.error = log.mask(message(res))
+  journal.run_end(sig and "interrupted" or refused and "refused" or "failed")
   journal.save()
   local clean = false
   if plan.steps[i].irreversible and not not_started then
@@ -201,6 +208,7 @@ local function run_steps(plan, ctx, rec, t0)
     local label = planmod.label(i, total, step.name)
     if rec.steps_done[planmod.key(step)] and not step.always then
       log.info("%s … skipped (done by an earlier run)", label)
+      journal.step_note(planmod.key(step), step.name, "skipped")
     elseif signals.interrupted() then
       local code = fail(plan, i, { msg = "the run was interrupted before this step" }, 0, done, rec, ctx, true)
       log.info("plan %s ended after %.2f s", plan.name, sched.now() - t0)
@@ -235,16 +243,19 @@ local function run_steps(plan, ctx, rec, t0)
     end
   end
   rec.status, rec.finished = "done", utc()
+  journal.run_end("done")
   journal.save()
   ctx.outcome = { status = "done", rollback = "none" }
   log.info("plan %s done in %.2f s", plan.name, sched.now() - t0)
   return 0
 end
 
--- run(plan, config, dry_run, choices) -> exit code, ctx (ctx.outcome: how it ended; ctx.report:
--- what a step put there for --report-json). choices: the command line's per-run choices the plan
--- declares ({ production_lost = true }), as ctx.choices.
-function M.run(plan, config, dry_run, choices)
+-- run(plan, config, dry_run[, opts]) -> exit code, ctx (ctx.outcome: how it ended; ctx.report:
+-- what a step put there for --report-json). opts (from the command line): state_dir, host (this
+-- machine's name), choices (the per-run choices the plan declares, { production_lost = true });
+-- plans find them in ctx.
+function M.run(plan, config, dry_run, opts)
+  opts = opts or {}
   local doc = journal.document()
   local foreign = foreign_journal(doc, plan, config)
   if foreign then
@@ -252,9 +263,11 @@ function M.run(plan, config, dry_run, choices)
     return errors.REFUSED, { outcome = { status = "refused" } }
   end
   local rec = plan_record(doc, plan.name)
+  journal.run_begin(opts.host)
   journal.save()
   local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config,
-                site_dir = plan.site_dir, choices = choices or {} }
+                site_dir = plan.site_dir, state_dir = opts.state_dir, host = opts.host,
+                choices = opts.choices or {} }
   local t0 = sched.now()
   log.info("plan %s: %s (%s%s)", plan.name, plan.description, count(#plan.steps, "step"),
            dry_run and ", dry run" or "")

@@ -9,7 +9,14 @@
 --                               started = "2024-05-01T10:00:00Z", finished = ...,
 --                               failed_step = name, error = masked message,
 --                               truncate_after = step name (its redo.truncate() waits for the
---                                                plan's end) } } }
+--                                                plan's end) } },
+--     runs = { { plan =, host =, started =, finished =, outcome = "done" | "failed" | "refused" |
+--                "interrupted" | "running",
+--                steps = { { id =, name =, started =, finished =, seconds =, outcome = "ok" |
+--                            "failed" | "refused" | "interrupted" | "skipped" | "undone" |
+--                            "undo failed" }, ... } }, ... } }
+--                                           -- every plan run and step, in order: the drill's
+--                                           -- timeline (stop's report reads it)
 -- The document is kept in memory and written through on every change, so in dry-run (where
 -- flashrun.redo records writes instead of doing them) the run still sees its own progress.
 -- Without an open journal (plan.journal == false, --list) everything stays in memory.
@@ -65,6 +72,54 @@ function M.attach(j, plan, rehearsal_path)
   doc = decode(text)
   doc.state = doc.state or {}
   doc.plans = doc.plans or {}
+end
+
+-- snapshot(path, plan): the journal at path as it is now, read without the lock and never
+-- written (a plan declared journal = "read": status). A missing file is an empty journal.
+function M.snapshot(path, plan)
+  handle, current, rehearsed = nil, plan, nil
+  local f = io.open(path, "r")
+  local text = f and f:read("a")
+  if f then f:close() end
+  doc = decode(text)
+  doc.state = doc.state or {}
+  doc.plans = doc.plans or {}
+  doc.snapshot = true
+end
+
+-- ---- the timeline (doc.runs): kept in memory, written with the next journal write ----------
+local function utc() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
+local function this_run() return doc.runs and doc.runs[#doc.runs] end
+
+-- Interpreter use: a run of the current plan begins.
+function M.run_begin(host)
+  if doc.snapshot then return end
+  doc.runs = doc.runs or {}
+  doc.runs[#doc.runs + 1] = { plan = current, host = host, started = utc(), outcome = "running", steps = {} }
+end
+
+-- Interpreter use: step `id` (named `name`) begins; step_end(outcome, seconds) ends it.
+function M.step_begin(id, name)
+  local r = this_run()
+  if r then r.steps[#r.steps + 1] = { id = id, name = name, started = utc(), outcome = "running" } end
+end
+
+function M.step_end(outcome, seconds)
+  local r = this_run()
+  local s = r and r.steps[#r.steps]
+  if s then s.finished, s.outcome, s.seconds = utc(), outcome, seconds and math.floor(seconds * 1000 + 0.5) / 1000 end
+end
+
+-- Interpreter use: a step noted without running it (skipped, done by an earlier run).
+function M.step_note(id, name, outcome)
+  local r = this_run()
+  if r then r.steps[#r.steps + 1] = { id = id, name = name, outcome = outcome } end
+end
+
+function M.run_end(outcome)
+  local r = this_run()
+  if r then r.finished, r.outcome = utc(), outcome end
 end
 
 function M.detach()

@@ -8,7 +8,7 @@ local M = {}
 -- key -> { type, required }
 local PLAN_FIELDS = {
   name = { "string", true }, description = { "string", true }, steps = { "table", true },
-  needs = { "table", false }, journal = { "boolean", false }, recovery = { "string", false },
+  needs = { "table", false }, journal = { "journal", false }, recovery = { "string", false },
   -- Per-run choices the plan accepts from the command line only (never a file or the
   -- environment): { production_lost = "what it does" }; ctx.choices tells the steps.
   choices = { "table", false },
@@ -29,6 +29,12 @@ local function check_fields(t, fields, where, path)
     local v = t[k]
     if v == nil and spec[2] then
       errors.usage("plan %s: %s has no '%s' (%s required)", path, where, k, spec[1])
+    elseif spec[1] == "journal" then
+      -- journal = false: none at all (verify); "read": the journal as it is, read without the
+      -- lock and never written (status: read-only, even while another run holds the lock).
+      if v ~= nil and type(v) ~= "boolean" and v ~= "read" then
+        errors.usage("plan %s: 'journal' in %s must be true, false or \"read\"", path, where)
+      end
     elseif v ~= nil and type(v) ~= spec[1] then
       errors.usage("plan %s: '%s' in %s must be a %s, not a %s", path, k, where, spec[1], type(v))
     end
