@@ -235,6 +235,7 @@ local function run_steps(plan, ctx, rec, t0)
     -- why): the plan stays unfinished, so that run resumes after this step.
     if ctx.pause then
       rec.status, rec.finished = "paused", utc()
+      journal.run_end("paused")
       journal.save()
       ctx.outcome = { status = "paused", rollback = "none" }
       log.info("plan %s paused after %s: %s", plan.name, label, tostring(ctx.pause))
