@@ -14,6 +14,7 @@ local shell = require "shell"
 local restore_point = require "restore_point"
 local variables = require "variables"
 local wait = require "wait"
+local binlog_stream = require "binlog_stream"
 
 local function src_router() return cluster.router("source") end
 local function tgt_router() return cluster.router("target") end
@@ -216,6 +217,23 @@ If start failed while building the restore point, re-run start first: it resumes
           if ctx.state.strategy == "reflink" then restore_point.back_in_service(m) end
           return true
         end)
+      end },
+
+    -- From here on production's binary logs arrive at the DR site while the standby serves the
+    -- drill (stdlib/binlog_stream.lua): what stop --production-lost applies if production is lost.
+    { id = "stream", name = "stream production's binary logs to the standby site",
+      run = function(ctx)
+        if site.get("binlog_stream") == "off" then
+          log.warn("site.binlog_stream = off: production's binary logs are not kept during the drill; " ..
+                   "if production is lost before stop, what it wrote since the restore point is lost with it")
+          return { stream = false }
+        end
+        return { stream = binlog_stream.start(ctx.state) }
+      end,
+      undo = function(ctx)
+        if site.get("binlog_stream") == "off" and not ctx.state.stream then return end
+        -- A run killed inside run() journaled nothing: the place is derived again.
+        binlog_stream.remove(ctx.state.stream or binlog_stream.where(ctx.state))
       end },
 
     { id = "open", name = "open the standby read-write", irreversible = true, run = function(ctx)

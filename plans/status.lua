@@ -16,6 +16,7 @@ local site = require "site"
 local shell = require "shell"
 local restore_point = require "restore_point"
 local retention = require "retention"
+local binlog_stream = require "binlog_stream"
 local sections = require "sections"
 local flog = require "flashrun.log"
 
@@ -286,6 +287,13 @@ local SECTIONS = {
         end
       end
       return rows
+    end },
+
+  -- production's binary logs kept during the drill (stdlib/binlog_stream.lua): running?, the
+  -- supervisor's and mysqlbinlog's pids, restarts, last file and GTID received, lag; after stop
+  -- --production-lost, what the standby holds.
+  { id = "stream", title = "binary log stream", run = function(ctx)
+      return binlog_stream.status_rows(ctx.state)
     end },
 }
 

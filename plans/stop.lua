@@ -12,6 +12,7 @@ local swap = require "swap"
 local variables = require "variables"
 local wait = require "wait"
 local shell = require "shell"
+local binlog_stream = require "binlog_stream"
 local retention = require "retention"
 local drill_report = require "drill_report"
 
@@ -57,6 +58,20 @@ local function restore(m, frozen, reflink)
     swap.cleanup(s, m)
     log.info("%s restored to the restore point (answered %.1f s after its start)", m.id, now() - t0)
   end
+end
+
+-- Production answers: its router, and the master the router names. true, or nil and why not.
+local function production_answers()
+  local ok, why = pcall(function()
+    local src = cluster.router("source")
+    local nodes = router.nodes(src)
+    src:close()
+    local p = router.primary(nodes)
+    if not p then error("production's router names no master", 0) end
+    cluster.connect("source", p.host, p.port, { timeout = 5 }):close()
+  end)
+  if ok then return true end
+  return nil, tostring(type(why) == "table" and why.msg or why)
 end
 
 -- What stop says when the standby cannot re-attach: nothing was touched, and the DBA's choices.
@@ -110,6 +125,9 @@ return {
   name = "stop",
   description = "put the standby back to the restore point and make it replicate from production again",
   needs = { "source", "target" },
+  choices = {
+    production_lost = "production is lost: restore the standby, apply the binary logs streamed from production, leave it detached",
+  },
   recovery = [[
 stop did not finish. Re-run the same stop command: it resumes from the journal. Nodes whose swap
 was interrupted keep their previous data as <dir>.flashback_bak next to the datadir until they
@@ -132,11 +150,39 @@ answer with the restore point's GTID set.]],
                  st.donor and (" (donor " .. st.donor.id .. ")") or "", st.frozen)
       end },
 
+    -- Before anything is touched: stop needs production to re-attach the standby. When production
+    -- cannot be reached the operator chooses, on the command line, for this run only.
+    { id = "check_production", name = "check production answers (or --production-lost)", always = true, run = function(ctx)
+        local ok, why = production_answers()
+        if ctx.choices.production_lost then
+          if ok then
+            refuse("production answers: --production-lost is only for a production that is lost; run stop without it " ..
+                   "to put the standby back to the restore point and re-attach it")
+          end
+          if not ctx.state.stream then
+            refuse("--production-lost applies the binary logs start streamed from production during the drill, and this " ..
+                   "drill has no stream (site.binlog_stream = off, or start predates it): rebuild the standby by hand")
+          end
+          log.warn("production cannot be reached (%s); --production-lost: every standby node goes back to the restore " ..
+                   "point, then takes the binary logs streamed from production; the standby stays detached and read-only", why)
+          return
+        end
+        if not ok then
+          refuse(("production cannot be reached: %s; stop went no further.\n"):format(why) ..
+                 "If production comes back, run stop again.\n" ..
+                 "If production is lost, run stop again with --production-lost: every standby node is put back to the " ..
+                 "restore point, the binary logs streamed from production since then are applied, and the standby is " ..
+                 "left detached and read-only, ready to be promoted (docs/operator.md, \"Production lost during a drill\").")
+        end
+      end },
+
     { id = "check_reattach", name = "check production still holds what the standby needs to re-attach", run = function(ctx)
         -- Before anything irreversible (before anything at all): once the nodes are swapped, the
         -- standby holds only the restore point, and must fetch everything after it from
         -- production's binary logs.
         local st = ctx.state
+        -- (--production-lost: production does not answer; the stop after it checks what re-attaching needs)
+        if ctx.choices.production_lost then return end
         local p, c, s = retention.production_master()
         local r = retention.read(c, s, st.frozen)
         c:close()
@@ -297,6 +343,51 @@ answer with the restore point's GTID set.]],
         end
       end },
 
+    -- --production-lost only: the standby master takes what the stream received after the restore
+    -- point, the replicas take it from the master, and the run pauses here, the standby detached.
+    -- A later stop without the choice, production back, resumes after this step.
+    { id = "apply_stream", name = "apply the binary logs streamed from production (--production-lost)", always = true,
+      run = function(ctx)
+        if not ctx.choices.production_lost then return end
+        local st = ctx.state
+        binlog_stream.stop(st.stream)
+        local received = binlog_stream.status(st.stream)
+        log.info("binary log stream ended: %s", binlog_stream.describe(received))
+        local m = st.master
+        local mc = cluster.connect("target", m.host, m.port)
+        -- The client session applying them is no replication applier: super_read_only would
+        -- refuse it. Lifted for the apply, put back after.
+        local sro = tostring(server.variable(mc, "super_read_only")) == "1"
+        if sro then assert(mc:exec("SET GLOBAL super_read_only = 0")) end
+        local ok, res = pcall(binlog_stream.apply, st.stream, m, st.frozen)
+        if sro then assert(mc:exec("SET GLOBAL super_read_only = 1")) end
+        if not ok then error(res, 0) end
+        for line in tostring(res):gmatch("[^\n]+") do log.info("%s", line) end
+        local held = server.executed(mc)
+        mc:close()
+        for _, n in ipairs(st.target_nodes) do
+          if n.role ~= "primary" then
+            local c = cluster.connect("target", n.host, n.port)
+            wait.wait_until(n.id .. " holds what the standby master holds", function()
+              local ex = server.executed(c)
+              return gtid.is_subset(held, ex), "missing " .. gtid.subtract(held, ex)
+            end, site.num("apply_timeout"))
+            c:close()
+          end
+        end
+        local after = gtid.subtract(held, st.frozen)
+        log.info("production lost: every standby node holds the GTID set %s (the restore point %s, and %s from the stream)",
+                 held, st.frozen ~= "" and st.frozen or "(empty)", after ~= "" and after or "nothing")
+        log.info("the last GTID received from production is %s%s", tostring(received.last_gtid or "none"),
+                 received.last_gtid and not gtid.is_subset(received.last_gtid, held) and
+                 " (incomplete when the stream ended: not applied)" or "")
+        log.info("the standby is detached and read-only, ready to be promoted. Once production is back, run stop again " ..
+                 "without --production-lost: it re-attaches the standby and proves replication")
+        ctx.pause = "production lost; the standby is detached and read-only, holding " .. held
+        return { production_lost = { held = held, last_received = received.last_gtid or false,
+                                      at = os.date("!%Y-%m-%dT%H:%M:%SZ") } }
+      end },
+
     { id = "check_gtids", name = "check GTIDs before re-attaching to production", run = function(ctx)
         local topo = cluster.topology(cluster.router("source"), tgt_router())
         local sp = topo.source.primary
@@ -344,6 +435,14 @@ answer with the restore point's GTID set.]],
           return false, st and (st.last_io_error .. st.last_sql_error) or "no replica"
         end, 60)
         c:close()
+      end },
+
+    { id = "end_stream", name = "end the binary log stream and remove its files", run = function(ctx)
+        local st = ctx.state
+        if st.stream == false then return end
+        local stream = st.stream or binlog_stream.where(st)
+        binlog_stream.remove(stream)
+        log.info("binary log stream on %s ended, %s removed", stream.host, stream.dir)
       end },
 
     { id = "prove_replication", name = "prove replication resumed", run = function(ctx)

@@ -3,6 +3,7 @@
  *   flashrun PLAN.lua [--si HOST:PORT] [--ti HOST:PORT] [--config FILE] [--dry-run] [--list]
  *            [--set KEY=VALUE]... [--state-dir DIR] [--site-dir DIR] [--log-json FILE]
  *            [--report-json FILE] [-v|-q]
+ *            [--production-lost]   (a choice plans/stop.lua declares; only ever from argv)
  *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop -config FILE   (the old tool's form)
  *
  * Everything is checked here, before Lua starts, so a typo costs one clear line and exit 2
@@ -33,6 +34,9 @@ void fr_cli_usage(void)
 	      "                      override one config value (KEY alone means site.KEY)\n"
 	      "  --dry-run           read live, print every write instead of doing it\n"
 	      "  --list              print the plan's steps and exit (connects nowhere)\n"
+	      "  --production-lost   stop only: production is lost; bring the standby to the last\n"
+	      "                      transaction streamed from it and leave it detached (never read\n"
+	      "                      from a file or the environment: a choice made for this run)\n"
 	      "  --state-dir DIR     journal and lock directory (default ./log)\n"
 	      "  --site-dir DIR      the site's additions to the plans (default: [site] dir)\n"
 	      "  --log-json FILE     also write every log event as a JSON line to FILE\n"
@@ -76,7 +80,7 @@ static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *a
 /* Options that take a value; both `--opt VALUE` and `--opt=VALUE`. Single-dash spellings are
  * the old tool's. */
 enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_REPORT, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
-	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_NONE };
+	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_LOST, O_NONE };
 
 static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[] = {
 	{ "--si", O_SI, 1 },          { "-si", O_SI, 1 },         { "--ti", O_TI, 1 },
@@ -86,6 +90,7 @@ static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[
 	{ "-v", O_VERBOSE, 0 },       { "--verbose", O_VERBOSE, 0 }, { "-q", O_QUIET, 0 },
 	{ "--quiet", O_QUIET, 0 },    { "-h", O_HELP, 0 },        { "--help", O_HELP, 0 },
 	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 }, { "--report-json", O_REPORT, 1 },
+	{ "--production-lost", O_LOST, 0 },
 };
 
 static int lookup(const char *arg, const char **inline_value)
@@ -141,6 +146,7 @@ static void apply_flag(struct fr_cli *cli, enum opt_id id)
 {
 	switch (id) {
 	case O_DRY: cli->dry_run = true; break;
+	case O_LOST: cli->production_lost = true; break;
 	case O_LIST: cli->list = true; break;
 	case O_VERBOSE: cli->verbosity = 1; break;
 	case O_QUIET: cli->verbosity = -1; break;
@@ -253,4 +259,6 @@ void fr_cli_push(lua_State *L, const struct fr_cli *cli)
 	lua_setfield(L, -2, "dry_run");
 	lua_pushboolean(L, cli->list);
 	lua_setfield(L, -2, "list");
+	lua_pushboolean(L, cli->production_lost);
+	lua_setfield(L, -2, "production_lost");
 }

@@ -27,6 +27,7 @@ struct fr_cli {
 	int nsets;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	bool dry_run, list, help, version;
+	bool production_lost;  /* --production-lost: a per-run choice a plan declares (plans/stop.lua) */
 };
 
 /* Parses argv into cli. Returns 0, or -1 after printing one line naming what was wrong. */

@@ -52,6 +52,10 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "replication_proof",   FR_WORD,  "gtid",    "gtid|marker",                  false, NULL, "how stop proves replication: gtid (reads only) or marker (writes a row on production)" },
 { SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production (replication_proof=marker)" },
 { SITE, "retention_warning_hours", FR_COUNT, "24",  NULL,                           false, NULL, "status warns (exit 3) when the re-attach deadline is nearer than this" },
+{ SITE, "binlog_stream",       FR_WORD,  "on",      "on|off",                       false, NULL, "on: start streams production's binary logs to the standby site until stop (stop --production-lost applies them)" },
+{ SITE, "binlog_stream_host",  FR_HOST,  NULL,      NULL,                           false, NULL, "standby host running the stream (default the standby master's host; ssh as [target] sys_user)" },
+{ SITE, "binlog_stream_dir",   FR_PATH,  NULL,      NULL,                           false, NULL, "where the stream writes, one directory per production master (default <data_root>/flashrun_binlog_stream)" },
+{ SITE, "mysqlbinlog",         FR_PATH,  NULL,      NULL,                           false, NULL, "mysqlbinlog on the stream host (default next to site.mysql)" },
 { SITE, "dir",                 FR_TEXT,  NULL,      NULL,                           false, NULL, "site directory: the site's additions to the plans (--site-dir wins)" },
 };
 const size_t FR_SCHEMA_LEN = sizeof FR_SCHEMA / sizeof FR_SCHEMA[0];

@@ -9,6 +9,7 @@ local variables = require "variables"
 local restore_point = require "restore_point"
 local mysqld = require "mysqld"
 local router = require "router"
+local binlog_stream = require "binlog_stream"
 local M = {}
 
 -- Statements the plans send themselves: stop's prove_replication step (plans/stop.lua).
@@ -25,7 +26,7 @@ M.PLAN_STATEMENTS = {
 function M.list()
   local out = {}
   for _, t in ipairs({ server.PRIVILEGES, variables.PRIVILEGES, restore_point.PRIVILEGES, mysqld.PRIVILEGES,
-                       M.PLAN_STATEMENTS, router.PRIVILEGES }) do
+                       binlog_stream.PRIVILEGES, M.PLAN_STATEMENTS, router.PRIVILEGES }) do
     for _, e in ipairs(t) do out[#out + 1] = e end
   end
   return out

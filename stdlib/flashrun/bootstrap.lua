@@ -2,7 +2,7 @@
 -- path, calls it with the parsed command line, and exits with the integer it returns).
 --
 -- cli = { plan=, function=, config=, state_dir=, site_dir=, log_json=, report_json=, si={host=,port=}, ti=, sets={},
---         verbosity=-1|0|1, dry_run=, list=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
+--         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
 
@@ -78,6 +78,13 @@ local function main()
     planmod.list(plan, io.stdout)
     return 0
   end
+  -- A choice is made on the command line for one run, and only for a plan that declares it.
+  local choices = { production_lost = cli.production_lost or nil }
+  for name in pairs(choices) do
+    if not (plan.choices and plan.choices[name]) then
+      errors.usage("--%s: plan %s offers no such choice", (name:gsub("_", "-")), plan.name)
+    end
+  end
   require("flashrun.settings").check(config, plan.needs)
   local report, report_file = require "flashrun.report", nil
   if cli.report_json then
@@ -102,7 +109,7 @@ local function main()
   end
   local journal = require "flashrun.journal"
   local ok, code, ctx = pcall(require("flashrun.interp").run, plan, config, cli.dry_run,
-                              { state_dir = cli.state_dir, host = cli.host })
+                              { state_dir = cli.state_dir, host = cli.host, choices = choices })
   journal.detach()
   if report_file then report.write(report_file, plan, ok and code or 1, ok and ctx or nil) end
   if not ok then error(code, 0) end

@@ -234,6 +234,17 @@ local function run_steps(plan, ctx, rec, t0)
       log.info("%s … ok (%.2f s)", label, secs)
     end
     done[#done + 1] = i
+    -- A step may end the run here, successfully, leaving the rest for a later run (ctx.pause =
+    -- why): the plan stays unfinished, so that run resumes after this step.
+    if ctx.pause then
+      rec.status, rec.finished = "paused", utc()
+      journal.run_end("paused")
+      journal.save()
+      ctx.outcome = { status = "paused", rollback = "none" }
+      log.info("plan %s paused after %s: %s", plan.name, label, tostring(ctx.pause))
+      log.info("plan %s ended after %.2f s", plan.name, sched.now() - t0)
+      return 0
+    end
   end
   rec.status, rec.finished = "done", utc()
   journal.run_end("done")
@@ -245,7 +256,8 @@ end
 
 -- run(plan, config, dry_run[, opts]) -> exit code, ctx (ctx.outcome: how it ended; ctx.report:
 -- what a step put there for --report-json). opts (from the command line): state_dir, host (this
--- machine's name); plans find them in ctx.
+-- machine's name), choices (the per-run choices the plan declares, { production_lost = true });
+-- plans find them in ctx.
 function M.run(plan, config, dry_run, opts)
   opts = opts or {}
   local doc = journal.document()
@@ -259,7 +271,8 @@ function M.run(plan, config, dry_run, opts)
   journal.run_begin(opts.host)
   journal.save()
   local ctx = { state = doc.state, plan = plan.name, dry_run = dry_run, config = config,
-                site_dir = plan.site_dir, state_dir = opts.state_dir, host = opts.host }
+                site_dir = plan.site_dir, state_dir = opts.state_dir, host = opts.host,
+                choices = opts.choices or {} }
   local t0 = sched.now()
   log.info("plan %s: %s (%s%s)", plan.name, plan.description, count(#plan.steps, "step"),
            dry_run and ", dry run" or "")

@@ -9,6 +9,9 @@ local M = {}
 local PLAN_FIELDS = {
   name = { "string", true }, description = { "string", true }, steps = { "table", true },
   needs = { "table", false }, journal = { "journal", false }, recovery = { "string", false },
+  -- Per-run choices the plan accepts from the command line only (never a file or the
+  -- environment): { production_lost = "what it does" }; ctx.choices tells the steps.
+  choices = { "table", false },
 }
 local STEP_FIELDS = {
   id = { "string", false }, name = { "string", true }, run = { "function", true }, undo = { "function", false },

@@ -10,7 +10,8 @@
 #                      re-run; three drills, each checked as in main.
 #   drill.sh lost      a restore point destroyed during the drill: stop takes it again (donor:
 #                      from the donor; local: from a restored node).
-#   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone: rolled back.
+#   drill.sh rollback  start interrupted (SIGINT), once while a node hangs mid-clone, once while the
+#                      binary log stream starts: rolled back.
 #   drill.sh errant    verify refuses (exit 3) a standby carrying a GTID production lacks, a
 #                      data root holding no node, a non-InnoDB table, a wrong host key; warns of
 #                      semi-sync fallen back to async, refuses a disabled node, another router
@@ -21,6 +22,10 @@
 #                      start refused on it before changing anything), one held through a role
 #                      (not active at login: named; active: counted); a healthy pair's summary
 #                      and its --report-json document.
+#   drill.sh stream    production writes during the drill, the stream's mysqlbinlog killed and
+#                      repaired (status shows it), production shut down: stop refuses, stop
+#                      --production-lost brings the standby to production's last GTID set, read-only
+#                      and detached; production back, a second stop re-attaches; data as in main.
 #   drill.sh purged    production purges the binary logs the standby needs during the drill:
 #                      status exit 3, stop refuses before touching anything (leaves the lab
 #                      marked for a rebuild: run it last).
@@ -232,6 +237,7 @@ dryrun)
   clone='CLONE LOCAL DATA DIRECTORY'; [[ $strategy == donor ]] && clone='CLONE INSTANCE FROM .* IDENTIFIED BY .* DATA DIRECTORY'
   [[ $cow == 1 ]] && clone='cp -a --reflink=always'
   grep -q "^DRY-RUN [a-z]* .*$clone" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone ($clone)"
+  grep -q "nohup setsid sh .*/flashrun_binlog_stream/supervisor.sh" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the binary log stream's start"
   ! grep -q -F -- "$LAB_MYSQL_PASSWORD" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run printed the MySQL password"
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
   no_password_shown
@@ -311,14 +317,20 @@ rollback)
     fi
     wait $pid; rc=$?; cat "$2" >>"$out"
   }
-  sigint_at "Step 06/08" "$LAB_DIR/start-sigint.out"
+  sigint_at "Step 06/09" "$LAB_DIR/start-sigint.out"
   [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-sigint.out" ||
     { tail -20 "$LAB_DIR/start-sigint.out"; fail "start interrupted by SIGINT: exit $rc, expected 130 after a complete rollback"; }
   fr verify >/dev/null || fail "verify after the interrupted start"
   # Ctrl-C while a standby node hangs in the middle of its clone.
-  sigint_at "Step 07/08" "$LAB_DIR/start-hang.out" "$tnet.3"
+  sigint_at "Step 07/09" "$LAB_DIR/start-hang.out" "$tnet.3"
   [[ $rc == 130 || $rc == 1 ]] && grep -q "rollback complete" "$LAB_DIR/start-hang.out" ||
     { tail -20 "$LAB_DIR/start-hang.out"; fail "start interrupted while a node hangs: exit $rc, expected a complete rollback"; }
+  # Ctrl-C while the binary log stream starts: its supervisor is ended and its directory removed.
+  sigint_at "Step 08/09 stream" "$LAB_DIR/start-stream.out"
+  [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-stream.out" ||
+    { tail -20 "$LAB_DIR/start-stream.out"; fail "start interrupted while the stream starts: exit $rc, expected 130 after a complete rollback"; }
+  [[ -z $(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream 2>/dev/null; pgrep -f 'supervisor[.]sh'; pgrep -x mysqlbinlog") ]] ||
+    fail "the rollback left the binary log stream (directory or processes) on $tnet.1"
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
     [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point 2>/dev/null") ]] || fail "$h: rollback left a restore point"
@@ -547,6 +559,67 @@ site)
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" 'kill $(cat /data/backup/job.pid)'; done
   no_password_shown
   echo "e2e site: ok" ;;
+stream)
+  # Production keeps writing during the drill while its binary logs stream to the standby site;
+  # the stream's mysqlbinlog is killed and its supervisor repairs it; production's router and
+  # every production node are then shut down cleanly. stop refuses and offers --production-lost;
+  # with it, every standby node ends with production's last committed GTID set (compared once
+  # production is started again), read-only and detached. A second stop re-attaches.
+  seed; wait_synced
+  q "$SI" "DROP TABLE IF EXISTS app.w; CREATE TABLE app.w (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME(6))" || fail "creating app.w"
+  fr start || fail "start"
+  sdir=$(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream") || fail "no stream directory on the standby master's host"
+  [[ $(lab ssh "$tnet.1" "stat -c %a $sdir/client.cnf") == 600 ]] || fail "the stream's option file is not mode 0600"
+  lab ssh "$tnet.1" "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' '" | grep -q -F -- "$LAB_MYSQL_PASSWORD" && fail "a process command line carries the password"
+  writer_stop=$LAB_DIR/writer.stop; rm -f "$writer_stop"
+  ( while [[ ! -e $writer_stop ]]; do lab sql "$SI" "INSERT INTO app.w (at) VALUES (NOW(6))" >/dev/null 2>&1; sleep 0.05; done ) &
+  writer=$!
+  drill_writes
+  # The stream dies: its supervisor starts another, and status says so.
+  b1=$(lab ssh "$tnet.1" "cat $sdir/mysqlbinlog.pid")
+  lab ssh "$tnet.1" "[ \"\$(cat /proc/$b1/comm)\" = mysqlbinlog ] && kill -9 $b1" || fail "killing the stream's mysqlbinlog ($b1)"
+  for ((i = 0; i < 100; i++)); do
+    fr status >"$LAB_DIR/status.out" 2>&1 && grep -q "restarts *1" "$LAB_DIR/status.out" && break; sleep 0.3
+  done
+  grep -q "restarts *1" "$LAB_DIR/status.out" && grep -q "stream *streaming" "$LAB_DIR/status.out" ||
+    { cat "$LAB_DIR/status.out"; fail "status does not show the stream repaired after its mysqlbinlog was killed"; }
+  b2=$(lab ssh "$tnet.1" "cat $sdir/mysqlbinlog.pid"); [[ $b2 != "$b1" ]] || fail "mysqlbinlog was not restarted"
+  sleep 2
+  # Production goes away cleanly, the writer still writing until its router is gone.
+  lab stop-router src || fail "stopping production's router"
+  touch "$writer_stop"; wait $writer
+  pids=(); for h in "$snet.1" "$snet.2" "$snet.3"; do lab stop-node "$h" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || fail "stopping a production node"; done
+  fr stop >"$LAB_DIR/stop-refused.out"; rc=$?
+  [[ $rc == 3 ]] && grep -q -- "--production-lost" "$LAB_DIR/stop-refused.out" ||
+    fail "stop with production gone: exit $rc, expected a refusal (3) offering --production-lost"
+  fr stop --production-lost >"$LAB_DIR/stop-production-lost.out" || { tail -20 "$LAB_DIR/stop-production-lost.out"; fail "stop --production-lost"; }
+  held=$(q "$tnet.1:3308" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
+  grep -q -F "every standby node holds the GTID set $held" "$LAB_DIR/stop-production-lost.out" || fail "stop --production-lost did not name the GTID set the standby holds ($held)"
+  grep -q "the last GTID received from production is [0-9a-f-]*:[0-9]" "$LAB_DIR/stop-production-lost.out" || fail "stop --production-lost did not name the last GTID received"
+  for n in "${tnodes[@]}"; do
+    [[ $(q "$n" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n') == "$held" ]] || fail "$n does not hold the standby master's GTID set $held"
+    [[ $(q "$n" "SELECT @@GLOBAL.super_read_only") == 1 ]] || fail "$n is not read-only after stop --production-lost"
+    [[ $(q "$n" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'") == 0 ]] || fail "drill schema left on $n"
+  done
+  [[ -z $(rstatus "$tnet.1:3308" Replica_IO_Running) || $(rstatus "$tnet.1:3308" Replica_IO_Running) == No ]] || fail "the standby master replicates after stop --production-lost"
+  [[ $(q "$TI" "dbscale show options like 'enable-read-only'" | cut -f2) =~ ^(1|TRUE)$ ]] || fail "the standby router is not read-only"
+  fr status >"$LAB_DIR/status-lost.out" 2>&1; [[ $? == 3 ]] && grep -q "production lost" "$LAB_DIR/status-lost.out" || fail "status does not show the production-lost standby"
+  # Production comes back: it holds exactly what the standby took from the stream.
+  pids=(); for h in "$snet.1" "$snet.2" "$snet.3"; do lab start-node "$h" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || fail "starting a production node"; done
+  lab start-router src || fail "starting production's router"
+  prod=$(q "$snet.1:3308" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
+  [[ $prod == "$held" ]] || fail "production executed $prod, the standby holds $held after stop --production-lost"
+  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 0 ]] || fail "the standby is attached after stop --production-lost"
+  src=$(checksums "$snet.1:3308")
+  for n in "${tnodes[@]}"; do [[ $(checksums "$n") == "$src" ]] || fail "$n table checksums differ from production's after stop --production-lost"; done
+  fr stop >"$LAB_DIR/stop-after-lost.out" || { tail -20 "$LAB_DIR/stop-after-lost.out"; fail "stop once production is back"; }
+  grep -q "resuming plan stop" "$LAB_DIR/stop-after-lost.out" || fail "the second stop did not resume the paused one"
+  check_restored prod-during-drill
+  [[ -z $(lab ssh "$tnet.1" "ls -d $sdir 2>/dev/null") ]] || fail "the stream directory is left after stop"
+  no_password_shown
+  echo "e2e stream: ok" ;;
 purged)
   # Production purges the binary logs holding what it wrote during the drill: status says the
   # standby can no longer re-attach (exit 3), and stop refuses before touching anything, naming

@@ -217,7 +217,10 @@ cli_errors)
 	run 2 "$PLANS/badkey.lua";                     has "unknown key 'udno' in step 1"
 	run 2 -f nosuchplan -si 127.0.0.1:1 -ti 127.0.0.1:2; has "no such plan"
 	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
-	run 0 --help; has "usage: flashrun"
+	# a per-run choice only for a plan that declares it, and only from the command line
+	run 2 "$PLANS/basic.lua" --production-lost;    has "--production-lost: plan basic offers no such choice"
+	FLASHRUN_PRODUCTION_LOST=1 run 0 "$PLANS/basic.lua"
+	run 0 --help; has "usage: flashrun"; has "--production-lost"
 	;;
 parallel)
 	run 0 "$PLANS/parallel.lua"
@@ -227,7 +230,7 @@ drivers)
 	run 0 "$PLANS/unreachable.lua"
 	has "Can't connect"; has "ssh: nil"; lacks topsecretpw
 	;;
-stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_cluster|stdlib_restore|stdlib_retention|stdlib_report)
+stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_cluster|stdlib_restore|stdlib_retention|stdlib_report|stdlib_stream)
 	# Stdlib module tests: every step asserts; a journal-less plan writes nothing.
 	name=${CASE#stdlib_}
 	run 0 "$PLANS/$CASE.lua"
