@@ -273,15 +273,21 @@ local SECTIONS = {
       local rows = {}
       local out = parallel(items, function(x)
         if not x.dir then return nil end
-        return cluster.read(cluster.ssh("target", x.host), "df -Pk " .. shell.quote(x.dir) .. " | awk 'NR==2 {print $4, $5}'")
+        return cluster.read(cluster.ssh("target", x.host), "df -Pk " .. shell.quote(x.dir) .. " | awk 'NR==2 {print $4, $5, $3}'")
       end)
+      local recs = open_drill(st) and st.restore_points or {}
       for i, m in ipairs(nodes) do
-        local avail, pct = tostring(out[i] or ""):match("(%d+)%s+(%d+)%%")
+        local avail, pct, used = tostring(out[i] or ""):match("(%d+)%s+(%d+)%%%s+(%d+)")
         if avail then
           pct = tonumber(pct)
+          -- A reflink restore point shares every block the drill has not rewritten: the growth
+          -- since it was taken is what the drill's changes hold (with whatever else the node wrote).
+          local rec = recs[m.id]
+          local grown = rec and rec.reflink and rec.fs_used_kb and (tonumber(used) - rec.fs_used_kb) or nil
           rows[#rows + 1] = { key = m.id, label = m.id, value = tonumber(avail) * 1024,
-                              text = ("%d%% used, %.1f GiB free (limit %d%%)"):format(pct, tonumber(avail) / 2 ^ 20, limit),
-                              state = pct > limit and "warn" or "ok", data = { used_pct = pct } }
+                              text = ("%d%% used, %.1f GiB free (limit %d%%)%s"):format(pct, tonumber(avail) / 2 ^ 20, limit,
+                                grown and ("; %+.1f MiB written since the reflink restore point (the drill's changes, with their binary, relay and redo logs)"):format(grown / 1024) or ""),
+                              state = pct > limit and "warn" or "ok", data = { used_pct = pct, grown_kb = grown } }
         else
           rows[#rows + 1] = { key = m.id, label = m.id, value = nil, text = "unknown (df failed)", state = "warn" }
         end

@@ -235,8 +235,12 @@ function M.take_reflink(m, gtids)
   M.back_in_service(m, true)
   log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
            m.id, m.restore_point_dir, man.files, man.bytes / 2 ^ 20, t1 - t0, t2 - t1, now() - t2)
+  -- The filesystem's use right after the restore point: the restore point shares every block the
+  -- drill does not rewrite, so what the drill's changes hold later is the growth from here
+  -- (status shows it). KiB, df's "Used" (POSIX -P format).
+  local used = tonumber(cluster.read(s, "df -Pk -- " .. Q(m.instance_dir) .. " | awk 'NR == 2 { print $3 }'"))
   return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes, gtids = gtids,
-           seconds = now() - t0, reflink = true }
+           seconds = now() - t0, reflink = true, fs_used_kb = used }
 end
 
 -- Sets clone_valid_donor_list on a recipient for one clone and puts its value back after.
