@@ -269,9 +269,12 @@ for s in $strategies; do
   use_strategy "$s"
   t_strategy=$SECONDS
   caselog=$work/enumerate.log; : >"$caselog"
-  if [[ -n ${FAULTS_POINTS_FROM:-} ]]; then # points a drill already recorded (CI: e2e_main's)
+  # Points a drill already recorded (CI: e2e_main's). A lab rebuilt since (a failed case before
+  # this one) has lost that file: the points are then enumerated here with a clean drill.
+  if [[ -n ${FAULTS_POINTS_FROM:-} && -s ${FAULTS_POINTS_FROM:-} ]]; then
     for p in start stop; do grep "^$p/" "$FAULTS_POINTS_FROM" >"$work/$s.$p.passed" || true; done
   else
+    [[ -z ${FAULTS_POINTS_FROM:-} ]] || echo "$s: $FAULTS_POINTS_FROM is missing (the lab was rebuilt since): enumerating the points with a clean drill"
     ( enumerate ) >>"$caselog" 2>&1 || { echo "$s: the clean drill failed: $(grep -h '^FAIL' "$caselog" | tail -1)"; failed+=("$s enumerate"); continue; }
   fi
   declare -A points=()
