@@ -92,13 +92,33 @@ function M.clone_local_sql(dir)
   return ("CLONE LOCAL DATA DIRECTORY = %s"):format(shell.sql_string(dir))
 end
 
--- CLONE INSTANCE FROM 'user'@'host':port IDENTIFIED BY 'password' DATA DIRECTORY = 'dir'. The
--- statement takes no IPv6 literal (verify refuses such a donor). Pure; the password is a
--- registered secret, masked wherever the statement is shown.
-function M.clone_remote_sql(donor, user, password, dir)
-  return ("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s DATA DIRECTORY = %s"):format(
+-- CLONE INSTANCE FROM 'user'@'host':port IDENTIFIED BY 'password' DATA DIRECTORY = 'dir'
+-- [REQUIRE [NO] SSL]. ssl: true (REQUIRE SSL), false (REQUIRE NO SSL) or nil (no clause: MySQL
+-- tries TLS and falls back to plain; MySQL manual, "CLONE Statement"). The statement takes no
+-- IPv6 literal (verify refuses such a donor). Pure; the password is a registered secret, masked
+-- wherever the statement is shown.
+function M.clone_remote_sql(donor, user, password, dir, ssl)
+  local tls = ssl == true and " REQUIRE SSL" or ssl == false and " REQUIRE NO SSL" or ""
+  return ("CLONE INSTANCE FROM %s@%s:%d IDENTIFIED BY %s DATA DIRECTORY = %s%s"):format(
     shell.sql_string(user), shell.sql_string(donor.host), math.tointeger(donor.port),
-    shell.sql_string(password), shell.sql_string(dir))
+    shell.sql_string(password), shell.sql_string(dir), tls)
+end
+
+-- Whether a clone from `donor` is encrypted (true, false; argument of clone_remote_sql), from
+-- site.clone_ssl: on, off, or auto: as the donor's own replication channel inside the standby
+-- (Source_SSL_Allowed = Yes), so the data travels the cluster protected as its replication
+-- already is. TLS costs about 40 % of a clone's time on the lab (bench/restore_point.sh). A
+-- donor that replicates from no one (a restored peer in stop is read before replication is
+-- re-pointed) leaves MySQL's own choice (nil).
+function M.clone_ssl(donor)
+  local how = site.get("clone_ssl")
+  if how ~= "auto" then return how == "on" end
+  local c = cluster.try_connect("target", donor.host, donor.port)
+  if not c then return nil end
+  local ok, rs = pcall(server.replica_status, c)
+  c:close()
+  if not ok or not rs or not rs.ssl_allowed then return nil end
+  return rs.ssl_allowed == "Yes"
 end
 
 -- The manifest of a directory: the SHA-256 of its "size path" lines (one per file, sorted), its
@@ -270,10 +290,11 @@ function M.take(strategy, nodes, gtids, donor, done)
     for i, m in ipairs(todo) do out[m.id] = recs[i] end
   else
     local user, password = config.target.mysql_user, config.target.mysql_password
+    local ssl = #todo > 0 and M.clone_ssl(donor) or nil
     for _, m in ipairs(todo) do
       local c = cluster.connect("target", m.host, m.port)
       out[m.id] = with_valid_donor(c, donor, function()
-        return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir), gtids)
+        return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir, ssl), gtids)
       end)
       c:close()
     end

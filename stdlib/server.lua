@@ -104,7 +104,8 @@ end
 -- Normalized replication status of the default channel, or nil when the server is no replica.
 -- Fields: io_running, sql_running (booleans), io_state, retrieved_gtid_set, executed_gtid_set,
 -- seconds_behind (number, nil when NULL), source_host, source_port, source_user, auto_position,
--- last_io_error, last_sql_error, channel.
+-- last_io_error, last_sql_error, channel, ssl_allowed ("Yes", "No" or "Ignored": whether the
+-- channel's connection uses TLS; MySQL manual, SHOW REPLICA STATUS).
 function M.replica_status(conn)
   local rows, err = conn:query(M.sql(conn, "replica_status"))
   if not rows then error("replica status failed: " .. tostring(err), 0) end
@@ -130,6 +131,7 @@ function M.replica_status(conn)
     last_io_error = col(r, "Last_IO_Error") or "",
     last_sql_error = col(r, "Last_SQL_Error") or "",
     channel = col(r, "Channel_Name") or "",
+    ssl_allowed = col(r, "Source_SSL_Allowed", "Master_SSL_Allowed"),
   }
 end
 

@@ -164,6 +164,11 @@ return {
            "CLONE LOCAL DATA DIRECTORY = '/data/i/flashback_restore_point'", "local")
         eq(restore_point.clone_remote_sql({ host = "10.0.1.12", port = 3306 }, "dr", "p'w\\d", "/data/i/rp"),
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'p''w\\\\d' DATA DIRECTORY = '/data/i/rp'", "remote, quoted")
+        local d = { host = "10.0.1.12", port = 3306 }
+        eq(restore_point.clone_remote_sql(d, "dr", "pw", "/rp", true),
+           "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE SSL", "TLS required")
+        eq(restore_point.clone_remote_sql(d, "dr", "pw", "/rp", false),
+           "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE NO SSL", "TLS off")
       end },
     { name = "variables", run = function()
         local before = { read_only = "ON", super_read_only = "ON", gtid_executed = "a:1-5", max_connections = "151", x = "1" }

@@ -34,7 +34,8 @@ local OLD_COLS = { "Slave_IO_State", "Master_Host", "Master_User", "Master_Port"
                    "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Channel_Name" }
 local NEW_COLS = { "Replica_IO_State", "Source_Host", "Source_User", "Source_Port", "Replica_IO_Running",
                    "Replica_SQL_Running", "Last_IO_Error", "Last_SQL_Error", "Seconds_Behind_Source",
-                   "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Channel_Name" }
+                   "Retrieved_Gtid_Set", "Executed_Gtid_Set", "Auto_Position", "Channel_Name",
+                   "Source_SSL_Allowed" }
 
 -- The seeds' MySQL 8.0.26 samples, verbatim (doc 000: the standby master's SHOW SLAVE STATUS and
 -- production's SHOW MASTER STATUS), every column as the text the server sent.
@@ -213,6 +214,7 @@ return {
         local c = fake("9.7.4-2", { ["SHOW REPLICA STATUS"] = rows_of(NEW_COLS, { {
           Replica_IO_State = "", Source_Host = "db-a", Source_User = "r", Source_Port = "3307",
           Replica_IO_Running = "Connecting", Replica_SQL_Running = "Yes", Last_IO_Error = "error connecting",
+          Source_SSL_Allowed = "Yes",
           Last_SQL_Error = "", Seconds_Behind_Source = "12", Retrieved_Gtid_Set = "", Executed_Gtid_Set = NULL,
           Auto_Position = "0", Channel_Name = "",
         } }) })
@@ -223,6 +225,7 @@ return {
         eq(st.source_host, "db-a", "source_host"); eq(st.auto_position, false, "auto_position 0")
         eq(st.retrieved_gtid_set, "", "empty retrieved"); eq(st.executed_gtid_set, "", "NULL executed is empty")
         eq(st.last_io_error, "error connecting", "last_io_error")
+        eq(st.ssl_allowed, "Yes", "Source_SSL_Allowed")
       end },
     { name = "replica_status channels and no replica", run = function()
         local rows = rows_of(NEW_COLS, {
@@ -252,6 +255,7 @@ return {
         eq(st.source_host, "172.17.138.2", "Master_Host"); eq(st.source_port, 3308, "Master_Port")
         eq(st.source_user, "dbscale_internal", "Master_User"); eq(st.auto_position, true, "Auto_Position")
         eq(st.seconds_behind, 0, "Seconds_Behind_Master"); eq(st.channel, "", "default channel")
+        eq(st.ssl_allowed, "No", "Master_SSL_Allowed")
         eq(st.last_io_error, "", "no IO error"); eq(st.last_sql_error, "", "no SQL error")
         eq(st.retrieved_gtid_set, "ba09b02c-5208-11ee-b5af-00163ed307b5:114497-114499,f9f2f2be-5604-11ee-b389-00163e3cdeea:19-20",
            "Retrieved_Gtid_Set across lines")
