@@ -25,5 +25,9 @@ for ((i = 1; i <= ${RUNS:-1}; i++)); do
   t0=$(date +%s%N); run stop; stop_ms=$(ms "$t0")
   # The restore-point phase as start timed it (its step's line in the JSON log).
   rp=$(grep -o 'take the restore point of every standby node … ok ([0-9.]* s)' "$state/start.json" | grep -o '([0-9.]* s)' | tr -d '()')
-  printf 'strategy %-5s  start %s s  stop %s s  restore point %s%s\n' "$strategy" "$(secs "$start_ms")" "$(secs "$stop_ms")" "$rp" "${SETTINGS:+  ($SETTINGS)}"
+  # Of stop, the part the servers take to start the way the site runs them (mysqld_safe, then
+  # mysqld until it answers), as stop timed it per node: the slowest node's.
+  boot=$(grep -o 'answered [0-9.]* s after its start' "$state/stop.json" | awk '$2 > m { m = $2 } END { print m + 0 }')
+  printf 'strategy %-5s  start %s s  stop %s s  restore point %s  (stop: servers starting %s s)%s\n' "$strategy" \
+    "$(secs "$start_ms")" "$(secs "$stop_ms")" "$rp" "$boot" "${SETTINGS:+  ($SETTINGS)}"
 done

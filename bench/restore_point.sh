@@ -6,7 +6,8 @@
 # each strategy (start, stop, start's restore-point phase), and prints the ratios the goals are
 # stated in: local start / parallel cp -a (goal <= 1.0); donor restore-point phase /
 # ((nodes - 1) x one node's cp -a) (goal <= 1.3), the donor drill once as configured
-# (site.clone_ssl = auto: TLS when the donor's replication channel uses it, as on the lab's 9.7)
+# (site.clone_ssl = auto: TLS where offered when the donor's replication channel uses TLS, as the
+# lab's 9.7 channels do)
 # and once with clone_ssl = off (REQUIRE NO SSL). Drops the loaded data at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

@@ -104,12 +104,13 @@ function M.clone_remote_sql(donor, user, password, dir, ssl)
     shell.sql_string(password), shell.sql_string(dir), tls)
 end
 
--- Whether a clone from `donor` is encrypted (true, false; argument of clone_remote_sql), from
--- site.clone_ssl: on, off, or auto: as the donor's own replication channel inside the standby
--- (Source_SSL_Allowed = Yes), so the data travels the cluster protected as its replication
--- already is. TLS costs about 40 % of a clone's time on the lab (bench/restore_point.sh). A
--- donor that replicates from no one (a restored peer in stop is read before replication is
--- re-pointed) leaves MySQL's own choice (nil).
+-- Whether a clone from `donor` is encrypted (the ssl argument of clone_remote_sql), from
+-- site.clone_ssl: on (true), off (false), or auto: as the donor's own replication channel
+-- inside the standby, so the data travels the cluster as its replication already does: a channel
+-- without TLS (Source_SSL_Allowed No or Ignored) gives REQUIRE NO SSL (false); one with TLS, or
+-- no channel to read, leaves MySQL's own choice (nil: TLS where the donor offers it, else plain),
+-- which never refuses a clone the site's servers can make. TLS costs about 40 % of a clone's
+-- time on the lab (bench/restore_point.sh).
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
@@ -117,8 +118,8 @@ function M.clone_ssl(donor)
   if not c then return nil end
   local ok, rs = pcall(server.replica_status, c)
   c:close()
-  if not ok or not rs or not rs.ssl_allowed then return nil end
-  return rs.ssl_allowed == "Yes"
+  if not ok or not rs or not rs.ssl_allowed or rs.ssl_allowed == "Yes" then return nil end
+  return false
 end
 
 -- The manifest of a directory: the SHA-256 of its "size path" lines (one per file, sorted), its
