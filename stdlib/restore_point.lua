@@ -291,7 +291,8 @@ function M.take(strategy, nodes, gtids, donor, done)
     for i, m in ipairs(todo) do out[m.id] = recs[i] end
   else
     local user, password = config.target.mysql_user, config.target.mysql_password
-    local ssl = #todo > 0 and M.clone_ssl(donor) or nil
+    local ssl -- true, false or nil: not an and/or expression, which would turn false into nil
+    if #todo > 0 then ssl = M.clone_ssl(donor) end
     for _, m in ipairs(todo) do
       local c = cluster.connect("target", m.host, m.port)
       out[m.id] = with_valid_donor(c, donor, function()

@@ -237,6 +237,17 @@ dryrun)
   clone='CLONE LOCAL DATA DIRECTORY'; [[ $strategy == donor ]] && clone='CLONE INSTANCE FROM .* IDENTIFIED BY .* DATA DIRECTORY'
   [[ $cow == 1 ]] && clone='cp -a --reflink=always'
   grep -q "^DRY-RUN [a-z]* .*$clone" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the clone ($clone)"
+  if [[ $strategy == donor ]]; then
+    # site.clone_ssl reaches the statement: on and off spelled out; auto follows the donor's own
+    # replication channel, which uses TLS on the lab's 9.7, so MySQL's default (no clause) stays.
+    ! grep -q "^DRY-RUN .*CLONE INSTANCE FROM .* REQUIRE" "$LAB_DIR/start-dry-run.out" ||
+      fail "clone_ssl=auto with a TLS channel: the clone should leave TLS to MySQL's default"
+    for tls in "off:REQUIRE NO SSL" "on:REQUIRE SSL"; do
+      fr start --dry-run --set "site.clone_ssl=${tls%%:*}" >"$LAB_DIR/start-dry-run-tls.out" || fail "start --dry-run, clone_ssl=${tls%%:*}"
+      grep -q "^DRY-RUN .*CLONE INSTANCE FROM .* ${tls#*:}\$" "$LAB_DIR/start-dry-run-tls.out" ||
+        fail "start --dry-run with clone_ssl=${tls%%:*} did not show ${tls#*:}"
+    done
+  fi
   grep -q "nohup setsid sh .*/flashrun_binlog_stream/supervisor.sh" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run did not show the binary log stream's start"
   ! grep -q -F -- "$LAB_MYSQL_PASSWORD" "$LAB_DIR/start-dry-run.out" || fail "start --dry-run printed the MySQL password"
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "dry-run changed something"; }
