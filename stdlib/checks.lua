@@ -134,6 +134,15 @@ end
 -- must agree on these. A text per node, compared across the standby nodes.
 local CLONE_MATCH = { "version", "version_compile_os", "version_compile_machine", "character_set_server",
                       "collation_server", "innodb_page_size", "innodb_data_file_path" }
+-- Whether a server offers TLS: status Ssl_server_not_after, the expiry of the certificate its TLS
+-- context loaded, is empty when it has none (no certificate, or TLS disabled by a failed ALTER
+-- INSTANCE RELOAD TLS, which leaves Current_tls_cert naming the configured file; seen on 9.7.4).
+local function offers_tls(conn)
+  local rows = conn:query("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'")
+  local v = rows and rows[1] and server.value(rows[1].Value)
+  return v ~= nil and tostring(v) ~= ""
+end
+
 local function clone_fingerprint(conn)
   local v = server.variables(conn, CLONE_MATCH)
   local parts = {}
@@ -354,6 +363,7 @@ function M.run(opts)
              clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
              fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil,
+             tls = n.side == "target" and strategy == "donor" and site.get("clone_ssl") == "on" and { offers_tls(n.conn) } or nil,
              grants = acct and privileges.missing(acct, "standby nodes", marker, strategy) or nil, grants_err = acct_err,
              os = m and cluster.read(n.ssh, mysqld.os_probe(m)) or nil }
   end)
@@ -390,6 +400,12 @@ function M.run(opts)
             for j, f in ipairs(mz.fingerprint or {}) do if f ~= fp_first.fp[j] then diff[#diff + 1] = f end end
             report(r, key, "clone", #diff == 0, "%s: %s", key, #diff == 0 and "version, character sets and plugins match the other nodes (clone checks them)"
                    or ("differs from " .. fp_first.key .. ", which CLONE refuses: " .. table.concat(diff, "; ")))
+            -- clone_ssl = on: CLONE … REQUIRE SSL fails against a donor without TLS (any node may
+            -- be picked as the donor).
+            if mz.tls then -- { offered } (a table: false would not survive the and/or above)
+              report(r, key, "clone", mz.tls[1], "%s: %s", key, mz.tls[1] and "offers TLS, as clone_ssl = on needs of a donor"
+                     or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = auto")
+            end
           end
           judge_os(r, key, mz.m, mz.os)
         end

@@ -488,6 +488,18 @@ verify)
   vq
   grants "SET DEFAULT ROLE NONE TO $acct; REVOKE fr_e2e_clone FROM $acct; DROP ROLE fr_e2e_clone; GRANT BACKUP_ADMIN ON *.* TO $acct"
   [[ $rc == 0 ]] || { cat "$vout"; fail "BACKUP_ADMIN through a default role: exit $rc, expected 0"; }
+  # 5. site.clone_ssl = on in donor mode, and a standby node whose TLS is disabled (a certificate
+  # that does not load: ALTER INSTANCE RELOAD TLS NO ROLLBACK ON ERROR turns TLS off): refused,
+  # naming that node, before a REQUIRE SSL clone from it would fail.
+  cert=$(q "${tnodes[1]}" "SELECT @@GLOBAL.ssl_cert"); [[ -n $cert ]] || fail "reading ssl_cert on ${tnodes[1]}"
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '/nonexistent-cert.pem'; ALTER INSTANCE RELOAD TLS NO ROLLBACK ON ERROR" || fail "turning TLS off on ${tnodes[1]}"
+  vq --set site.restore_point=donor --set site.clone_ssl=on
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$cert'; ALTER INSTANCE RELOAD TLS" || fail "turning TLS on again on ${tnodes[1]}"
+  [[ $rc == 3 ]] || { cat "$vout"; fail "clone_ssl=on with a node without TLS: exit $rc, expected 3"; }
+  summary_has "  1. target/${tnodes[1]}: offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor" "a donor without TLS"
+  one_cause "offers no TLS" "a donor without TLS"
+  vq --set site.restore_point=donor --set site.clone_ssl=on
+  [[ $rc == 0 ]] || { cat "$vout"; fail "clone_ssl=on, every node with TLS: exit $rc, expected 0"; }
   no_password_shown
   echo "e2e verify: ok" ;;
 site)
