@@ -12,6 +12,7 @@ local checks = require "checks"
 local site = require "site"
 local shell = require "shell"
 local restore_point = require "restore_point"
+local mysqld = require "mysqld"
 local variables = require "variables"
 local wait = require "wait"
 local binlog_stream = require "binlog_stream"
@@ -22,6 +23,20 @@ local function tgt_router() return cluster.router("target") end
 local function master_conn(ctx)
   local m = ctx.state.master
   return cluster.connect("target", m.host, m.port)
+end
+
+-- The donor (donor strategy) held at the restore point: its replication stopped, its GTID set
+-- the restore point's. Checked again before it serves the clones: a donor restarted since its
+-- freeze (mysqld_safe after a crash, a DBA) may replicate again.
+local function hold_donor(ctx, when)
+  local d = ctx.state.donor
+  local c = cluster.connect("target", d.host, d.port)
+  local st = server.replica_status(c)
+  if st and (st.io_running or st.sql_running) then assert(c:exec(server.sql(c, "stop_replica"))) end
+  if not dry_run and not gtid.equal(server.executed(c), ctx.state.frozen) then
+    error(("donor %s moved past the restore point %s"):format(d.id, when), 0)
+  end
+  c:close()
 end
 
 -- Register the standby on the source router again as check recorded it (the standby router
@@ -149,16 +164,24 @@ If start failed while building the restore point, re-run start first: it resumes
         if not d then return end
         router.disable(tgt_router(), d.name)
         -- The router stops replication on a disabled node; make sure of it.
-        local c = cluster.connect("target", d.host, d.port)
-        local st = server.replica_status(c)
-        if st and (st.io_running or st.sql_running) then assert(c:exec(server.sql(c, "stop_replica"))) end
-        if not dry_run and not gtid.equal(server.executed(c), ctx.state.frozen) then
-          error(("donor %s moved past the restore point while being frozen"):format(d.id), 0)
-        end
-        c:close()
+        hold_donor(ctx, "while being frozen")
       end,
       undo = function(ctx)
-        if ctx.state.donor then router.enable(tgt_router(), ctx.state.donor.name) end
+        local d = ctx.state.donor
+        if not d then return end
+        -- The router enables only a dataserver that answers: a donor that went down meanwhile
+        -- (killed mid-clone) is started again the way the site runs it, as stop does.
+        local c = cluster.try_connect("target", d.host, d.port, { timeout = 5 })
+        if c then c:close() else
+          for _, m in ipairs(ctx.state.sites or {}) do
+            if m.id == d.id then
+              log.warn("donor %s does not answer: starting it again before enabling it in the router", d.id)
+              c = mysqld.start(cluster.ssh("target", m.host), m)
+              if c then c:close() end
+            end
+          end
+        end
+        router.enable(tgt_router(), d.name)
       end },
 
     { id = "record_nodes", name = "record every standby node's paths, variables and replication", run = function(ctx)
@@ -205,6 +228,7 @@ If start failed while building the restore point, re-run start first: it resumes
       run = function(ctx)
         local nodes = {}
         for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then nodes[#nodes + 1] = m end end
+        if ctx.state.donor then hold_donor(ctx, "before serving the clones") end
         local t0 = now()
         local recs = restore_point.take(ctx.state.strategy, nodes, ctx.state.frozen, ctx.state.donor or nil)
         log.info("restore point taken on %d node%s in %.2f s", #nodes, #nodes == 1 and "" or "s", now() - t0)
