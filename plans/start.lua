@@ -181,7 +181,15 @@ If start failed while building the restore point, re-run start first: it resumes
             end
           end
         end
-        router.enable(tgt_router(), d.name)
+        -- The router restarts its replication, which needs room on its filesystem.
+        local ok, err = pcall(router.enable, tgt_router(), d.name)
+        if not ok then
+          for _, m in ipairs(ctx.state.sites or {}) do
+            local hint = m.id == d.id and restore_point.full_hint(m)
+            if hint then err = tostring(type(err) == "table" and err.msg or err) .. "\n" .. hint end
+          end
+          error(err, 0)
+        end
       end },
 
     { id = "record_nodes", name = "record every standby node's paths, variables and replication", run = function(ctx)
