@@ -16,7 +16,8 @@
 # the restart, and killed during the drill then started with its replication (under donor: the
 # donor); a standby sshd stopped and started; both routers restarted during the drill; on a
 # lab whose hosts have filesystems of their own (LAB_FS), tgt2's disk full before verify (refused)
-# and from the start of the restore points (start fails and rolls back, keeping nothing).
+# and once start's checks passed, before its restore points (start fails and rolls back, keeping
+# nothing; where a node cannot start again on the full disk, the named recovery is followed).
 # Prints one line per case and `survived X/Y` per strategy, naming the failing cases.
 #
 #   LAB_DIR=... bench/faults.sh                   every point, strategies local and donor (and
@@ -229,8 +230,10 @@ node_case() { # NAME
     [[ $rc == 3 ]] || fail "verify with tgt2's disk full: exit $rc, expected a refusal (3)"
     grep -q "MB free for a restore point" "$caselog" || fail "verify's refusal does not say the space is short" ;;
   disk-full-restore-point)
-    # filled as start begins its restore points: start fails and rolls back, keeping nothing
-    bg_when "take the restore point of every standby node …" start fill "$tnet.2"; rc=$?
+    # filled once start's checks passed (they refuse a disk already full), before its restore
+    # points (a clone takes a second: filled as the step begins, it raced the clone and lost):
+    # start fails and rolls back, keeping nothing
+    bg_when "detach the standby from the source router …" start fill "$tnet.2"; rc=$?
     unfill "$tnet.2"
     [[ $rc == 1 ]] || fail "start with tgt2's disk filled during its restore point: exit $rc, expected 1"
     if ! grep -q "rollback complete" "$caselog"; then
