@@ -239,7 +239,7 @@ node_case() { # NAME
     if ! grep -q "rollback complete" "$caselog"; then
       # reflink: tgt2, shut down for its copy, cannot start again on a full filesystem; the error
       # names the space and what to run once there is room (docs/operator.md, recovery): followed
-      grep -q "KiB free: mysqld cannot start there. Free space there, then re-run plans/start.lua" "$caselog" ||
+      grep -q "KiB free: too little for mysqld to start or write there. Free space there, then re-run plans/start.lua" "$caselog" ||
         fail "start did not roll back completely, nor say what to run once there is room"
       echo "rollback incomplete (tgt2 could not start on its full filesystem): space freed, start re-run, then stop" >>"$caselog"
       recover start; recover stop

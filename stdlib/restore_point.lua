@@ -218,7 +218,7 @@ function M.full_hint(m)
                          "df -Pk -- " .. Q(m.instance_dir) .. " | awk 'NR == 2 { print $4 }'")
   local free = rok and tonumber(out)
   if not free or free >= site.num("disk_margin_mb") * 1024 then return nil end
-  return ("%s's data filesystem (%s) has %d KiB free: mysqld cannot start there. Free space there, "
+  return ("%s's data filesystem (%s) has %d KiB free: too little for mysqld to start or write there. Free space there, "
     .. "then re-run plans/start.lua: it takes the restore points again (a node that is down is started) and opens "
     .. "the standby; then run plans/stop.lua to end the drill."):format(m.id, m.instance_dir, free)
 end

@@ -205,7 +205,7 @@ return {
         eq(looked, 1, "one look at its processes")
         assert(ran[1] and ran[1]:find("mysqld_safe", 1, true), "started: " .. tostring(ran[1]))
         assert(e:find("n1 stopped during its start-up", 1, true), e)
-        assert(e:find("has 4096 KiB free: mysqld cannot start there. Free space there, then re-run plans/start.lua", 1, true), e)
+        assert(e:find("has 4096 KiB free: too little for mysqld to start or write there. Free space there, then re-run plans/start.lua", 1, true), e)
       end },
     { name = "cleanup", run = function() sh("rm -rf " .. shell.quote(T)) end },
   },
