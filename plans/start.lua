@@ -12,7 +12,6 @@ local checks = require "checks"
 local site = require "site"
 local shell = require "shell"
 local restore_point = require "restore_point"
-local mysqld = require "mysqld"
 local variables = require "variables"
 local wait = require "wait"
 local binlog_stream = require "binlog_stream"
@@ -170,14 +169,14 @@ If start failed while building the restore point, re-run start first: it resumes
         local d = ctx.state.donor
         if not d then return end
         -- The router enables only a dataserver that answers: a donor that went down meanwhile
-        -- (killed mid-clone) is started again the way the site runs it, as stop does.
+        -- (killed mid-clone) is started again the way the site runs it, its variables set back
+        -- as recorded.
         local c = cluster.try_connect("target", d.host, d.port, { timeout = 5 })
         if c then c:close() else
           for _, m in ipairs(ctx.state.sites or {}) do
             if m.id == d.id then
               log.warn("donor %s does not answer: starting it again before enabling it in the router", d.id)
-              c = mysqld.start(cluster.ssh("target", m.host), m)
-              if c then c:close() end
+              restore_point.back_in_service(m)
             end
           end
         end
