@@ -249,6 +249,10 @@ function M.take_reflink(m, gtids)
   local t1 = now()
   cluster.run(s, M.reflink_script(m))
   local t2 = now()
+  -- Started on a full filesystem, mysqld would retry its first page write for ever (every block
+  -- is shared with the copy): it is left down, and the rollback removes the copy first.
+  local hint = not dry_run and M.full_hint(m)
+  if hint then error(("%s: its filesystem filled up while it was down for its copy: left down\n%s"):format(m.id, hint), 0) end
   local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
   M.back_in_service(m, true)
   log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
