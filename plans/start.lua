@@ -24,6 +24,20 @@ local function master_conn(ctx)
   return cluster.connect("target", m.host, m.port)
 end
 
+-- The donor (donor strategy) held at the restore point: its replication stopped, its GTID set
+-- the restore point's. Checked again before it serves the clones: a donor restarted since its
+-- freeze (mysqld_safe after a crash, a DBA) may replicate again.
+local function hold_donor(ctx, when)
+  local d = ctx.state.donor
+  local c = cluster.connect("target", d.host, d.port)
+  local st = server.replica_status(c)
+  if st and (st.io_running or st.sql_running) then assert(c:exec(server.sql(c, "stop_replica"))) end
+  if not dry_run and not gtid.equal(server.executed(c), ctx.state.frozen) then
+    error(("donor %s moved past the restore point %s"):format(d.id, when), 0)
+  end
+  c:close()
+end
+
 -- Register the standby on the source router again as check recorded it (the standby router
 -- forwards the replication statements add slave sends only in slave-dbscale-mode).
 local function readd_standby(ctx)
@@ -149,16 +163,26 @@ If start failed while building the restore point, re-run start first: it resumes
         if not d then return end
         router.disable(tgt_router(), d.name)
         -- The router stops replication on a disabled node; make sure of it.
-        local c = cluster.connect("target", d.host, d.port)
-        local st = server.replica_status(c)
-        if st and (st.io_running or st.sql_running) then assert(c:exec(server.sql(c, "stop_replica"))) end
-        if not dry_run and not gtid.equal(server.executed(c), ctx.state.frozen) then
-          error(("donor %s moved past the restore point while being frozen"):format(d.id), 0)
-        end
-        c:close()
+        hold_donor(ctx, "while being frozen")
       end,
       undo = function(ctx)
-        if ctx.state.donor then router.enable(tgt_router(), ctx.state.donor.name) end
+        local d = ctx.state.donor
+        if not d then return end
+        -- The router enables only a dataserver that answers: a donor that went down meanwhile
+        -- (killed mid-clone) is started again the way the site runs it, its variables set back
+        -- as recorded.
+        local m
+        for _, x in ipairs(ctx.state.sites or {}) do if x.id == d.id then m = x end end
+        local c = cluster.try_connect("target", d.host, d.port, { timeout = 5 })
+        if c then c:close() elseif m then
+          log.warn("donor %s does not answer: starting it again before enabling it in the router", d.id)
+          restore_point.back_in_service(m)
+        end
+        -- The router restarts its replication, which writes its relay log: on a full filesystem
+        -- that fails and leaves the relay log index unreadable until mysqld restarts. Not tried.
+        local hint = m and restore_point.full_hint(m)
+        if hint then error(("donor %s is left disabled in the router, its replication stopped\n%s"):format(d.id, hint), 0) end
+        router.enable(tgt_router(), d.name)
       end },
 
     { id = "record_nodes", name = "record every standby node's paths, variables and replication", run = function(ctx)
@@ -205,6 +229,7 @@ If start failed while building the restore point, re-run start first: it resumes
       run = function(ctx)
         local nodes = {}
         for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then nodes[#nodes + 1] = m end end
+        if ctx.state.donor then hold_donor(ctx, "before serving the clones") end
         local t0 = now()
         local recs = restore_point.take(ctx.state.strategy, nodes, ctx.state.frozen, ctx.state.donor or nil)
         log.info("restore point taken on %d node%s in %.2f s", #nodes, #nodes == 1 and "" or "s", now() - t0)

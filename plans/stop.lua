@@ -288,11 +288,27 @@ answer with the restore point's GTID set.]],
         local recs = st.restore_points or {}
         cluster.on_each("restoring", now_, function(m) restore(m, st.frozen, (recs[m.id] or {}).reflink); return true end)
         -- The donor keeps its own data (it is the restore point), but it may have gone down
-        -- during the drill: it is started again the same way.
+        -- during the drill: it is started again the same way. One restarted during the drill
+        -- with its replication (mysqld_safe after a crash, a DBA) took the drill's transactions:
+        -- it is cloned again from a restored node, like a damaged restore point (below).
         for _, m in ipairs(st.sites) do
           if m.role == "donor" then
-            local c = mysqld.start(cluster.ssh("target", m.host), m)
-            if c then c:close() end
+            local s = cluster.ssh("target", m.host)
+            if swap.progress(s, m) ~= "done" then later[#later + 1] = m -- an interrupted run was cloning it
+            else
+              local c = mysqld.start(s, m)
+              if c then
+                local rs = server.replica_status(c)
+                if rs and (rs.io_running or rs.sql_running) then c:exec(server.sql(c, "stop_replica")) end
+                local ex = server.executed(c)
+                c:close()
+                if not dry_run and not gtid.equal(ex, st.frozen) then
+                  log.warn("donor %s moved past the restore point during the drill (it holds %s): it is cloned again from a restored node",
+                           m.id, ex)
+                  later[#later + 1] = m
+                end
+              end
+            end
           end
         end
         -- local strategy: a damaged restore point is taken again from a restored peer, which
@@ -301,7 +317,9 @@ answer with the restore point's GTID set.]],
           local peer = now_[1]
           for _, m in ipairs(later) do
             local s = cluster.ssh("target", m.host)
-            if swap.progress(s, m) == "untouched" or not restore_point.manifest(s, m.restore_point_dir) then
+            local where = swap.progress(s, m)
+            -- (half-swapped or swapped: an interrupted run cloned it already; restore goes on)
+            if where == "untouched" or where == "done" then
               local c = cluster.connect("target", m.host, m.port)
               c:exec(server.sql(c, "stop_replica"))
               restore_point.ensure_plugin(c, m.id)

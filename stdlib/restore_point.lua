@@ -232,9 +232,27 @@ end
 -- started without replication, its global variables set back, its replica threads started
 -- again when they ran. known_down as for mysqld.start. Returns nothing; raises when it does not
 -- come up.
+-- When node m's data filesystem is (nearly) full, what to say about an error of start's there:
+-- the space, and what to run once there is room; else nil. Nothing flashrun does makes room.
+function M.full_hint(m)
+  local rok, out = pcall(cluster.read, cluster.ssh("target", m.host),
+                         "df -Pk -- " .. Q(m.instance_dir) .. " | awk 'NR == 2 { print $4 }'")
+  local free = rok and tonumber(out)
+  if not free or free >= site.num("disk_margin_mb") * 1024 then return nil end
+  return ("%s's data filesystem (%s) has %d KiB free: too little for mysqld to start or write there. Free space there, "
+    .. "then re-run plans/start.lua: it takes the restore points again (a node that is down is started) and opens "
+    .. "the standby; then run plans/stop.lua to end the drill."):format(m.id, m.instance_dir, free)
+end
+
 function M.back_in_service(m, known_down)
   local s = cluster.ssh("target", m.host)
-  local c = mysqld.start(s, m, known_down)
+  local ok, c = pcall(mysqld.start, s, m, known_down)
+  if not ok then
+    -- A server does not start on a full filesystem (nor, its blocks shared with a reflink copy,
+    -- rewrite a page): the error says so, and what to run after.
+    local hint = M.full_hint(m)
+    error(hint and (tostring(c) .. "\n" .. hint) or c, 0)
+  end
   if not c then return end -- a rehearsal
   for _, f in ipairs(variables.restore(c, m.variables or {})) do log.warn("%s: could not set back %s", m.id, f) end
   if m.replication and m.replication.running then
@@ -252,6 +270,10 @@ function M.take_reflink(m, gtids)
   local t1 = now()
   cluster.run(s, M.reflink_script(m))
   local t2 = now()
+  -- Started on a full filesystem, mysqld would retry its first page write for ever (every block
+  -- is shared with the copy): it is left down, and the rollback removes the copy first.
+  local hint = not dry_run and M.full_hint(m)
+  if hint then error(("%s: its filesystem filled up while it was down for its copy: left down\n%s"):format(m.id, hint), 0) end
   local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
   M.back_in_service(m, true)
   log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",

@@ -182,6 +182,36 @@ return {
         eq(variables.set_sql("init_connect", "SET x='1'"), "SET GLOBAL init_connect = 'SET x=''1'''", "text quoted")
         raises("variable name", variables.set_sql, "x; DROP", "1")
       end },
+    { name = "a node gone during its start-up; a full filesystem named", run = function()
+        -- The host as the fault matrix left it: the node refuses connections and has no process
+        -- left (killed while starting, or failed to), its filesystem full. The wait ends at the
+        -- first look at its processes, not after start_timeout; the error names the free space
+        -- and what to run once there is room.
+        local cluster = require "cluster"
+        local saved = { try_connect = cluster.try_connect, read = cluster.read, run = cluster.run, ssh = cluster.ssh }
+        local ran, looked = {}, 0
+        cluster.ssh = function() return {} end
+        cluster.run = function(_, cmd) ran[#ran + 1] = cmd; return "" end
+        cluster.try_connect = function() return nil, "[2002] connection refused" end
+        cluster.read = function(_, cmd)
+          if cmd:find("^df ") then return "4096" end
+          if cmd:find("/proc/", 1, true) then looked = looked + 1 end
+          return ""
+        end
+        local n = { id = "n1", host = "10.0.0.1", port = 3306, conf = I .. "/my.cnf", pid_file = I .. "/mysqld.pid",
+                    datadir = I .. "/dbdata", instance_dir = I, mysqld_safe = "/usr/bin/mysqld_safe", os_user = "mysql",
+                    version = "9.7.4" }
+        local t0 = now()
+        local ok, e = pcall(restore_point.back_in_service, n, true)
+        for k, f in pairs(saved) do cluster[k] = f end
+        eq(ok, false, "raised")
+        e = tostring(e)
+        assert(now() - t0 < 20, ("waited %.1f s for a node with no process"):format(now() - t0))
+        eq(looked, 1, "one look at its processes")
+        assert(ran[1] and ran[1]:find("mysqld_safe", 1, true), "started: " .. tostring(ran[1]))
+        assert(e:find("n1 stopped during its start-up", 1, true), e)
+        assert(e:find("has 4096 KiB free: too little for mysqld to start or write there. Free space there, then re-run plans/start.lua", 1, true), e)
+      end },
     { name = "cleanup", run = function() sh("rm -rf " .. shell.quote(T)) end },
   },
 }
