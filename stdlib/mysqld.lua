@@ -229,14 +229,15 @@ end
 -- Waits until m answers SQL with the target's credentials; returns the connection. With s (m's
 -- host, where it was just started): once no process of m is left (its mysqld and mysqld_safe
 -- ended: killed, or failed during start-up), the wait ends at once instead of after
--- start_timeout. Looked at every few seconds while m refuses connections.
+-- start_timeout. Looked at every 10 s while m refuses connections: the look forks a dozen
+-- processes on the host, which a start-up, itself fork-bound in mysqld_safe, pays for.
 function M.wait_answers(m, s)
-  local conn, gone, looks = nil, false, 0
+  local conn, gone, looked = nil, false, now()
   wait.wait_until(m.id .. " answers SQL", function()
     local c, err = cluster.try_connect("target", m.host, m.port)
     if not c then
-      looks = looks + 1
-      if s and looks % 6 == 0 then
+      if s and now() - looked >= 10 then
+        looked = now()
         local st = M.parse_state(cluster.read(s, M.state_script(m)))
         if not st.server and #st.helpers == 0 then gone = true; return true end
       end
