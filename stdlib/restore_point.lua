@@ -109,8 +109,8 @@ end
 -- inside the standby, so the data travels the cluster as its replication already does: a channel
 -- without TLS (Source_SSL_Allowed No or Ignored) gives REQUIRE NO SSL (false); one with TLS, or
 -- no channel to read, leaves MySQL's own choice (nil: TLS where the donor offers it, else plain),
--- which never refuses a clone the site's servers can make. TLS costs about 40 % of a clone's
--- time on the lab (bench/restore_point.sh).
+-- which never refuses a clone the site's servers can make. TLS added 15-60 % to a clone's
+-- time on the lab, depending on load (bench/restore_point.sh).
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
@@ -228,10 +228,6 @@ function M.clone_into(m, stmt, gtids)
            gtids = gtids, seconds = secs }
 end
 
--- Puts node m back in service the way it was recorded at start (after a restart of flashrun's):
--- started without replication, its global variables set back, its replica threads started
--- again when they ran. known_down as for mysqld.start. Returns nothing; raises when it does not
--- come up.
 -- When node m's data filesystem is (nearly) full, what to say about an error of start's there:
 -- the space, and what to run once there is room; else nil. Nothing flashrun does makes room.
 function M.full_hint(m)
@@ -244,6 +240,10 @@ function M.full_hint(m)
     .. "the standby; then run plans/stop.lua to end the drill."):format(m.id, m.instance_dir, free)
 end
 
+-- Puts node m back in service the way it was recorded at start (after a restart of flashrun's):
+-- started without replication, its global variables set back, its replica threads started
+-- again when they ran. known_down as for mysqld.start. Returns nothing; raises when it does not
+-- come up.
 function M.back_in_service(m, known_down)
   local s = cluster.ssh("target", m.host)
   local ok, c = pcall(mysqld.start, s, m, known_down)
