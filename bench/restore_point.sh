@@ -5,10 +5,9 @@
 # a parallel `cp -a` (+ sync) of the three standby datadirs and one node's alone, and a drill in
 # each strategy (start, stop, start's restore-point phase), and prints the ratios the goals are
 # stated in: local start / parallel cp -a (goal <= 1.0); donor restore-point phase /
-# ((nodes - 1) x one node's cp -a) (goal <= 1.3), the donor drill once as configured
-# (site.clone_ssl = auto: TLS where offered when the donor's replication channel uses TLS, as the
-# lab's 9.7 channels do)
-# and once with clone_ssl = off (REQUIRE NO SSL). Drops the loaded data at the end.
+# ((nodes - 1) x one node's cp -a) (goal <= 1.3), the donor drill once as configured (clone_ssl
+# = auto keeps TLS, the lab's 9.7 replication channels using it) and once with clone_ssl = off
+# (REQUIRE NO SSL). Drops the loaded data at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 lab_dir=${1:-${LAB_DIR:-$top/build/lab}}

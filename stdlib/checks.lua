@@ -359,11 +359,13 @@ function M.run(opts)
     local active = n.side == "target" and n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
     local acct, acct_err
     if n.side == "target" then acct, acct_err = privileges.read(n.conn) end
+    local tls -- nil: not asked (only clone_ssl = on in donor mode needs TLS of every possible donor)
+    if n.side == "target" and strategy == "donor" and site.get("clone_ssl") == "on" then tls = offers_tls(n.conn) end
     return { datadir = v.datadir, p = probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
              clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
              fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil,
-             tls = n.side == "target" and strategy == "donor" and site.get("clone_ssl") == "on" and { offers_tls(n.conn) } or nil,
+             tls = tls,
              grants = acct and privileges.missing(acct, "standby nodes", marker, strategy) or nil, grants_err = acct_err,
              os = m and cluster.read(n.ssh, mysqld.os_probe(m)) or nil }
   end)
@@ -402,8 +404,8 @@ function M.run(opts)
                    or ("differs from " .. fp_first.key .. ", which CLONE refuses: " .. table.concat(diff, "; ")))
             -- clone_ssl = on: CLONE … REQUIRE SSL fails against a donor without TLS (any node may
             -- be picked as the donor).
-            if mz.tls then -- { offered } (a table: false would not survive the and/or above)
-              report(r, key, "clone", mz.tls[1], "%s: %s", key, mz.tls[1] and "offers TLS, as clone_ssl = on needs of a donor"
+            if mz.tls ~= nil then
+              report(r, key, "clone", mz.tls, "%s: %s", key, mz.tls and "offers TLS, as clone_ssl = on needs of a donor"
                      or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = auto")
             end
           end
