@@ -35,6 +35,13 @@
 #   FAULTS_FROM=K                                 start at the K-th case (resuming a matrix)
 #   FAULTS_POINTS_FROM=FILE                       the points a drill recorded already (one
 #                                                 strategy; FLASHRUN_TEST_POINTS of that drill)
+#   FAULTS_KEEP=1                                 stop at the first failed case, leaving the lab
+#                                                 as it left it (to look at), not rebuilt
+#   FAULTS_RESUME="OUT..."                        skip the cases these earlier runs' outputs
+#                                                 (this script's stdout) show survived: a matrix
+#                                                 spread over several runs. Unlike FAULTS_FROM it
+#                                                 does not depend on the order a drill passed the
+#                                                 points in (parallel steps interleave them)
 # Exit status 0 when every case survived.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -254,6 +261,15 @@ node_case() { # NAME
   check_restored "$(q "$SI" "SELECT v FROM app.t WHERE id=1")"
 }
 
+# A fresh lab after a failed case. A second try after a pause: a lab's servers killed mid-start
+# can hold its loop mounts for a moment. Its output is kept in $work/fresh-lab.log.
+rebuild() {
+  "$top/tests/e2e/fresh-lab.sh" >"$work/fresh-lab.log" 2>&1 && return
+  sleep 10
+  "$top/tests/e2e/fresh-lab.sh" >>"$work/fresh-lab.log" 2>&1 ||
+    { echo "bench/faults.sh: cannot rebuild the lab: $(tail -1 "$work/fresh-lab.log") (all of it: $work/fresh-lab.log)" >&2; exit 1; }
+}
+
 # Runs one case in a subshell (fail() ends only it); a failed case gets a fresh lab.
 declare -a failed=() unreached=()
 declare -A total=() ok=()
@@ -274,7 +290,10 @@ run_case() { # LABEL FUNCTION ARGS...
   else
     failed+=("$strategy $label")
     printf '%-8s FAIL  %4d s  %s: %s\n' "$strategy" $((SECONDS - t0)) "$label" "$(grep -h '^FAIL' "$caselog" | tail -1)"
-    "$top/tests/e2e/fresh-lab.sh" >/dev/null 2>&1 || { echo "bench/faults.sh: cannot rebuild the lab" >&2; exit 1; }
+    if [[ ${FAULTS_KEEP:-0} == 1 ]]; then
+      echo "bench/faults.sh: FAULTS_KEEP=1: stopping with the lab as the failed case left it (its log: $work/cases/)"; exit 1
+    fi
+    rebuild
   fi
 }
 
@@ -287,6 +306,14 @@ pick() { # N SEED
       for (i = 1; i <= NR; i++) if (!(i in used) && (best == 0 || key[i] < key[best])) best = i
       used[best] = 1; print line[best] } }'
 }
+
+# The cases earlier runs survived ("STRATEGY LABEL", the label without its second kill).
+declare -A resumed=()
+for f in ${FAULTS_RESUME:-}; do
+  [[ -r $f ]] || { echo "bench/faults.sh: FAULTS_RESUME names $f, which cannot be read (expected an earlier run's output)" >&2; exit 2; }
+  while read -r k; do resumed[$k]=1; done < <(awk '$2 == "ok" && $4 == "s" { print $1, $5 }' "$f")
+done
+declare -A skipped_done=()
 
 skipped=0
 for s in $strategies; do
@@ -336,8 +363,11 @@ for s in $strategies; do
     # FAULTS_FROM=K: resume an interrupted matrix at its K-th case (same seed, same picks)
     if [[ $((n + 1)) -lt ${FAULTS_FROM:-1} ]]; then n=$((n + 1)); continue; fi
     if over_budget; then skipped=$((skipped + 1)); echo "$s skip  (budget) $c"; continue; fi
-    n=$((n + 1))
     read -r plan pt variant <<<"$c"
+    if [[ -n ${resumed["$s $plan/${pt#*/}${variant:+@$variant}"]:-} ]]; then
+      skipped_done[$s]=$((${skipped_done[$s]:-0} + 1)); continue
+    fi
+    n=$((n + 1))
     second=""
     if [[ $second_every != 0 && $((n % second_every)) == 0 ]]; then
       # a point of the recovering plan, a few writes on: often in a step the kill left unfinished
@@ -354,13 +384,14 @@ for s in $strategies; do
     [[ -n ${FAULTS_NODE_CASES:-} ]] && read -r -a nf <<<"$FAULTS_NODE_CASES"
     for f in "${nf[@]}"; do
       over_budget && { skipped=$((skipped + 1)); echo "$s skip  (budget) node $f"; continue; }
+      [[ -n ${resumed["$s node/$f"]:-} ]] && { skipped_done[$s]=$((${skipped_done[$s]:-0} + 1)); continue; }
       second=""; run_case "node/$f" node_case "$f"
     done
   fi
-  echo "$s: survived ${ok[$s]:-0}/${total[$s]:-0} in $((SECONDS - t_strategy)) s"
+  echo "$s: survived ${ok[$s]:-0}/${total[$s]:-0} in $((SECONDS - t_strategy)) s${skipped_done[$s]:+ (and ${skipped_done[$s]} survived in the FAULTS_RESUME runs, not run again)}"
 done
-echo "bench/faults.sh: wall time $((SECONDS - t_start)) s${skipped:+, $skipped case(s) skipped (budget)}"
-for s in $strategies; do echo "survived ${ok[$s]:-0}/${total[$s]:-0} ($s)"; done
+echo "bench/faults.sh: wall time $((SECONDS - t_start)) s$( ((skipped)) && echo ", $skipped case(s) skipped (budget)")"
+for s in $strategies; do echo "survived ${ok[$s]:-0}/${total[$s]:-0} ($s)${skipped_done[$s]:+, plus ${skipped_done[$s]} in earlier runs}"; done
 for f in "${failed[@]}"; do echo "failed: $f"; done
 for f in "${unreached[@]}"; do echo "unreached: $f"; done
 [[ ${#failed[@]} == 0 ]]
