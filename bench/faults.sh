@@ -261,6 +261,18 @@ node_case() { # NAME
   check_restored "$(q "$SI" "SELECT v FROM app.t WHERE id=1")"
 }
 
+# What a failed case's log gets before the lab is rebuilt (and its evidence gone): every standby
+# host's mysqld processes (start times, command lines) and the end of each node's error log.
+diagnose() {
+  local h
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    echo "--- diagnose $h: processes"
+    lab ssh "$h" "ps -eo pid,ppid,lstart,args | grep -E 'mysqld|[m]ysqlbinlog' | grep -v grep"
+    echo "--- diagnose $h: error logs"
+    lab ssh "$h" "for f in $droot/*/logfile*/error.log; do echo \"== \$f\"; tail -n 40 \"\$f\"; done"
+  done
+}
+
 # A fresh lab after a failed case. A second try after a pause: a lab's servers killed mid-start
 # can hold its loop mounts for a moment. Its output is kept in $work/fresh-lab.log.
 rebuild() {
@@ -290,6 +302,7 @@ run_case() { # LABEL FUNCTION ARGS...
   else
     failed+=("$strategy $label")
     printf '%-8s FAIL  %4d s  %s: %s\n' "$strategy" $((SECONDS - t0)) "$label" "$(grep -h '^FAIL' "$caselog" | tail -1)"
+    diagnose >>"$work/cases/$strategy-$(echo "$label" | tr '/@ :' '____').log" 2>&1
     if [[ ${FAULTS_KEEP:-0} == 1 ]]; then
       echo "bench/faults.sh: FAULTS_KEEP=1: stopping with the lab as the failed case left it (its log: $work/cases/)"; exit 1
     fi
