@@ -136,11 +136,17 @@ check_restored() {
   src=$(checksums "$SI")
   for n in "${tnodes[@]}"; do
     [[ $(checksums "$n") == "$src" ]] || { diff <(echo "$src") <(checksums "$n"); fail "$n table checksums differ from the source"; }
-    [[ $(q "$n" "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'") == 0 ]] || fail "drill schema left on $n"
-    [[ $(q "$n" "SELECT v FROM app.t WHERE id=1") == "$1" ]] || fail "$n: app.t row 1 is not '$1'"
-    local io sq
-    io=$(rstatus "$n" Replica_IO_Running); sq=$(rstatus "$n" Replica_SQL_Running)
-    [[ $io == Yes && $sq == Yes ]] || fail "$n replication not running (io=$io sql=$sq)"
+    # One client for the rest (each costs a chroot and a mysql start): the drill schema, row 1,
+    # and the replication threads as performance_schema has them (ON/CONNECTING/OFF: SHOW
+    # REPLICA STATUS's Yes/Connecting/No).
+    local drill v io sq
+    IFS=$'\t' read -r drill v io sq < <(q "$n" "SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'),
+      (SELECT v FROM app.t WHERE id=1),
+      (SELECT SERVICE_STATE FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME=''),
+      (SELECT SERVICE_STATE FROM performance_schema.replication_applier_status WHERE CHANNEL_NAME='')")
+    [[ $drill == 0 ]] || fail "drill schema left on $n (or $n does not answer: '$drill')"
+    [[ $v == "$1" ]] || fail "$n: app.t row 1 is not '$1' (it is '$v')"
+    [[ $io == ON && $sq == ON ]] || fail "$n replication not running (io=$io sql=$sq)"
   done
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
   same_routers "after stop"
