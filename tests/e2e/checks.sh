@@ -151,8 +151,17 @@ check_restored() {
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
   same_routers "after stop"
   if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
+  # Each host runs one node the way the site does: one mysqld under one mysqld_safe. A second
+  # mysqld_safe (a start sent twice) would, once its own mysqld gives up on the datadir's lock,
+  # take the survivor for a hung server and SIGKILL it (mysqld_safe's KILL_MYSQLD).
+  # (mysqld_safe's own subshells carry its name: only those whose parent is not one count.)
+  local left procs='ps -eo pid=,ppid=,comm= | awk '"'"'{ c[$1] = $3; p[$1] = $2 }
+    END { for (k in c) { if (c[k] == "mysqld_safe" && c[p[k]] != "mysqld_safe") n++; if (c[k] == "mysqld") m++ }
+          print "processes", n + 0, m + 0 }'"'"
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    [[ -z $(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null") ]] || fail "$h: restore point or backup dirs left"
+    left=$(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null; $procs")
+    [[ $left == processes* ]] || fail "$h: restore point or backup dirs left: ${left%processes*}"
+    [[ $left == "processes 1 1" ]] || fail "$h: mysqld_safe and mysqld processes: ${left#processes }, expected one of each"
   done
   if [[ $cow == 1 && -n ${binlogs_before:-} ]]; then binlogs_kept; fi
   if [[ -n ${fp_before:-} ]]; then
