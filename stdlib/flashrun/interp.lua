@@ -45,6 +45,22 @@ local function plan_record(doc, name)
   return rec, false
 end
 
+-- A plan that ended done with a redo.truncate() still due was killed between its last two journal
+-- writes (the record "done", then the truncation): it has finished, and what it asked to forget
+-- (stop: the drill) must not be taken for work to do again. The truncation is made now, before
+-- anything reads the journal. Returns the document to go on with.
+local function finish_truncation(doc)
+  for name, rec in pairs(doc.plans) do
+    if rec.status == "done" and rec.truncate_after then
+      log.info("plan %s finished at %s, but its run was interrupted before it cleared the journal: cleared now",
+               name, tostring(rec.finished))
+      journal.truncate()
+      return journal.document()
+    end
+  end
+  return doc
+end
+
 -- The tag on a step's log lines after its first one (which names it in full): "Step 03/14".
 local function tag(plan, step)
   for i, s in ipairs(plan.steps) do
@@ -267,6 +283,7 @@ function M.run(plan, config, dry_run, opts)
     return errors.REFUSED, { outcome = { status = "refused" } }
   end
   killpoint.step(plan.name, "-")
+  doc = finish_truncation(doc)
   local rec = plan_record(doc, plan.name)
   journal.run_begin(opts.host)
   journal.save()

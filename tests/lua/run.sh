@@ -82,6 +82,17 @@ killpoints)
 	grep -q '"key_b":"run-b"' log/redo.json || fail "the journal lacks what step b wrote before the kill"
 	run 0 "$PLANS/undo.lua"
 	has "Step 02/04 b … skipped"; in_order run-c run-d
+	# killed between its record "done" and the truncation its last step asked for (the last two
+	# journal writes): the next run clears the journal first, so what the finished plan forgot
+	# (stop: the drill) is not taken for work still to do
+	rm -rf log
+	export FLASHRUN_TARGET_MYSQL_PASSWORD=pw
+	FLASHRUN_TEST_KILL=owner-test/three/journal/2/journal/after run 137 "$PLANS/owner.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u
+	grep -q '"drill":"open"' log/redo.json && grep -q '"status":"done"' log/redo.json ||
+		fail "the kill point is not between the record done and the truncation"
+	run 0 "$PLANS/closed.lua" --ti 127.0.0.5:3307 --set target.mysql_user=u
+	has "plan owner-test finished at .*, but its run was interrupted before it cleared the journal: cleared now"
+	in_order drill-nil
 	;;
 resume)
 	FLASHRUN_TEST_FAIL=yes run 1 "$PLANS/resume.lua"
