@@ -49,13 +49,17 @@ end
 -- writes (the record "done", then the truncation): it has finished, and what it asked to forget
 -- (stop: the drill) must not be taken for work to do again. The truncation is made now, before
 -- anything reads the journal. Returns the document to go on with.
-local function finish_truncation(doc)
+-- (A read-only run, status, only forgets it in memory; a dry run records the truncation.)
+local function finish_truncation(doc, dry_run)
   for name, rec in pairs(doc.plans) do
     if rec.status == "done" and rec.truncate_after then
-      log.info("plan %s finished at %s, but its run was interrupted before it cleared the journal: cleared now",
-               name, tostring(rec.finished))
+      log.info("plan %s finished at %s, but its run was interrupted before it cleared the journal: %s", name,
+               tostring(rec.finished), doc.snapshot and "taken as cleared (the next start or stop clears it)"
+               or dry_run and "it would be cleared now" or "cleared now")
       journal.truncate()
-      return journal.document()
+      local fresh = journal.document()
+      fresh.snapshot = doc.snapshot
+      return fresh
     end
   end
   return doc
@@ -283,7 +287,7 @@ function M.run(plan, config, dry_run, opts)
     return errors.REFUSED, { outcome = { status = "refused" } }
   end
   killpoint.step(plan.name, "-")
-  doc = finish_truncation(doc)
+  doc = finish_truncation(doc, dry_run)
   local rec = plan_record(doc, plan.name)
   journal.run_begin(opts.host)
   journal.save()
