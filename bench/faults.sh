@@ -199,6 +199,10 @@ node_case() { # NAME
     bg_when "$pat" start lab stop-node tgt2 --kill; rc=$?
     echo "start with tgt2 killed mid-clone: exit $rc" >>"$caselog"
     node_up tgt2
+    # The lab starts tgt2 again from its option file: its runtime super_read_only (set once, at
+    # the lab's first boot) is gone, outside any drill. What stop must put back is what the node
+    # had when the drill began: the start re-run below, once start failed.
+    [[ $rc == 0 ]] || fp_before=$(fingerprint)
     [[ $rc == 0 ]] || { fr start -v >>"$caselog" 2>&1 || fail "re-run of start after tgt2 came back"; }
     drill_writes; recover stop ;;
   mysqld-after-swap)
