@@ -343,6 +343,11 @@ for f in ${FAULTS_RESUME:-}; do
   while read -r k; do resumed[$k]=1; done < <(awk '$2 == "ok" && $4 == "s" { print $1, $5 }' "$f")
 done
 declare -A skipped_done=()
+# Whether LABEL survived in a FAULTS_RESUME run of strategy $s; counts it when it did.
+survived_before() {
+  [[ -n ${resumed["$s $1"]:-} ]] || return 1
+  skipped_done[$s]=$((${skipped_done[$s]:-0} + 1))
+}
 
 skipped=0
 for s in $strategies; do
@@ -393,9 +398,8 @@ for s in $strategies; do
     if [[ $((n + 1)) -lt ${FAULTS_FROM:-1} ]]; then n=$((n + 1)); continue; fi
     if over_budget; then skipped=$((skipped + 1)); echo "$s skip  (budget) $c"; continue; fi
     read -r plan pt variant <<<"$c"
-    if [[ -n ${resumed["$s $plan/${pt#*/}${variant:+@$variant}"]:-} ]]; then
-      skipped_done[$s]=$((${skipped_done[$s]:-0} + 1)); continue
-    fi
+    base="$plan/${pt#*/}${variant:+@$variant}"
+    survived_before "$base" && continue
     n=$((n + 1))
     second=""
     if [[ $second_every != 0 && $((n % second_every)) == 0 ]]; then
@@ -403,7 +407,7 @@ for s in $strategies; do
       rplan=$plan; [[ ${variant:-} == stop ]] && rplan=stop
       second=$(awk '!seen[$0]++' "$work/$s.$rplan.passed" | grep -v '/journal/' | pick 1 "$seedtext$n")
     fi
-    label="$plan/${pt#*/}${variant:+@$variant}${second:+ then $second}"
+    label="$base${second:+ then $second}"
     if [[ $plan == start ]]; then run_case "$label" case_start "$pt" "$variant"
     else run_case "$label" case_stop "$pt"; fi
   done
@@ -413,7 +417,7 @@ for s in $strategies; do
     [[ -n ${FAULTS_NODE_CASES:-} ]] && read -r -a nf <<<"$FAULTS_NODE_CASES"
     for f in "${nf[@]}"; do
       over_budget && { skipped=$((skipped + 1)); echo "$s skip  (budget) node $f"; continue; }
-      [[ -n ${resumed["$s node/$f"]:-} ]] && { skipped_done[$s]=$((${skipped_done[$s]:-0} + 1)); continue; }
+      survived_before "node/$f" && continue
       second=""; run_case "node/$f" node_case "$f"
     done
   fi

@@ -57,9 +57,7 @@ local function finish_truncation(doc, dry_run)
                tostring(rec.finished), doc.snapshot and "taken as cleared (the next start or stop clears it)"
                or dry_run and "it would be cleared now" or "cleared now")
       journal.truncate()
-      local fresh = journal.document()
-      fresh.snapshot = doc.snapshot
-      return fresh
+      return journal.document()
     end
   end
   return doc

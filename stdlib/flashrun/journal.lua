@@ -195,7 +195,7 @@ end
 -- redo.truncate(): forget everything
 function M.truncate()
   if deferring then pending = true; return true end
-  doc = { state = {}, plans = {} }
+  doc = { state = {}, plans = {}, snapshot = doc.snapshot } -- a snapshot's stays in memory only
   if handle then
     local ok, err = handle:truncate()
     if ok == nil and err ~= nil then error("cannot truncate the journal: " .. tostring(err), 0) end
