@@ -106,7 +106,9 @@ local SECTIONS = {
                             text = st.frozen ~= "" and st.frozen or "(the empty GTID set)" }
       elseif type(st.sites) == "table" then
         rows[#rows + 1] = { key = "open", label = "drill", value = false, state = "warn",
-                            text = "start did not finish (the standby is not open): re-run plans/start.lua to finish it, or plans/stop.lua" }
+                            text = "start did not finish (the standby is not open): re-run plans/start.lua to finish it"
+                              .. (st.restore_points and ", or plans/stop.lua to end the drill"
+                                  or " (stop refuses until every restore point is taken), then plans/stop.lua to end the drill") }
       else
         rows[#rows + 1] = { key = "open", label = "drill", value = false, text = "no drill open" }
       end

@@ -135,14 +135,18 @@ answer with the restore point's GTID set.]],
   steps = {
     { id = "read_journal", name = "read the drill from the journal", always = true, run = function(ctx)
         local st = ctx.state
-        if type(st.sites) ~= "table" or not st.frozen or not st.strategy then
-          -- start killed before it recorded the restore point (its record still says running):
-          -- the standby may be detached with replication stopped, which only start can undo.
-          local start = (redo.read().plans or {}).start
-          if start and start.status == "running" then
-            refuse(("start did not finish (the run started %s was interrupted before it recorded the restore "
-                    .. "point; the standby may be detached from production): re-run plans/start.lua to finish it "
-                    .. "(a failure then rolls back what both runs did), then stop again."):format(tostring(start.started)))
+        -- A start that ended before its restore_point step was recorded done (killed, or failed
+        -- with a rollback that could not finish): the standby may be detached with replication
+        -- stopped, which only start can undo, and nodes whose restore point was never taken look
+        -- like nodes already restored (swap.progress "done"). Only start can finish that.
+        local start = (redo.read().plans or {}).start
+        local unfinished = start and start.status ~= "done"
+        if type(st.sites) ~= "table" or not st.frozen or not st.strategy or (unfinished and not st.restore_points) then
+          if unfinished then
+            refuse(("start did not finish (the run started %s %s before it recorded every restore point; "
+                    .. "the standby may be detached from production): re-run plans/start.lua to finish it "
+                    .. "(a failure then rolls back what both runs did), then stop again.")
+                   :format(tostring(start.started), start.status == "running" and "was interrupted" or tostring(start.status)))
           end
           refuse("the journal records no drill started by plans/start.lua (nothing to stop)")
         end

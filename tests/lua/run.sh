@@ -457,6 +457,31 @@ site_errors)
 	bad 'return { description = "nothing" }' "site file x.lua extends no plan"
 	bad 'return { replace = { ["site-test"] = { name = "other", description = "d", steps = {} } } }' "a replacement keeps the plan's name"
 	;;
+stop_unfinished_start)
+	# plans/stop.lua on a journal whose start ended before its restore_point step was recorded
+	# (killed, or failed with an unfinished rollback) but after record_nodes: nodes whose restore
+	# point was never taken look restored, so stop must refuse before touching anything (step 1,
+	# before it connects anywhere: the routers here do not answer) and name start. With every
+	# restore point recorded it goes on (and refuses at step 2, production not answering).
+	ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	mkdir -m 700 st
+	printf '[source]\nmysql_user=u\nmysql_password=pw-%s\nsys_user=root\nsys_password=pw-%s\n' a b >fb.ini
+	printf '[target]\nmysql_user=u\nmysql_password=pw-%s\nsys_user=root\nsys_password=pw-%s\n' c d >>fb.ini
+	chmod 600 fb.ini
+	journal() { # START_STATUS RESTORE_POINTS_JSON_OR_EMPTY
+		printf '{"owner":{"source":"127.0.0.1:9","target":"127.0.0.2:9"},"plans":{"start":{"status":"%s","started":"2026-11-30T10:00:00Z","steps_done":{"check":true,"record_nodes":true}}},"state":{"strategy":"donor","frozen":"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10","sites":[{"id":"127.0.0.2:3308","host":"127.0.0.2","port":3308,"role":"joiner"}]%s}}' \
+			"$1" "${2:+,\"restore_points\":$2}" >st/redo.json
+	}
+	for status in running failed; do
+		journal "$status"
+		run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
+		has "Step 01/14 read the drill from the journal … REFUSED"
+		has "start did not finish"; has "re-run plans/start.lua"; lacks "Step 02/14"
+	done
+	journal running '{"127.0.0.2:3308":{"files":1}}'
+	run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
+	has "Step 02/14 check production answers .* REFUSED"; lacks "start did not finish"
+	;;
 *)
 	echo "unknown case $CASE"; exit 2;;
 esac
