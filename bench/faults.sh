@@ -129,8 +129,7 @@ recover_with_stop() {
 }
 
 case_start() { # POINT VARIANT
-  seed; wait_synced
-  fp_before=$(fingerprint); [[ $cow == 1 ]] && binlogs_before=$(binlogs)
+  seed; baseline
   killed_at "$1" start
   if [[ $2 == stop ]]; then
     recover_with_stop
@@ -145,8 +144,7 @@ case_start() { # POINT VARIANT
 }
 
 case_stop() { # POINT
-  seed; wait_synced
-  fp_before=$(fingerprint); [[ $cow == 1 ]] && binlogs_before=$(binlogs)
+  seed; baseline
   fr start -v >>"$caselog" 2>&1 || fail "start (exit $?)"
   drill_writes
   killed_at "$1" stop
@@ -157,8 +155,7 @@ case_stop() { # POINT
 # One clean drill recording the points of start and stop.
 enumerate() {
   rm -f "$work/$strategy".{start,stop}.passed
-  seed; wait_synced
-  fp_before=$(fingerprint)
+  seed; baseline --no-binlogs
   FLASHRUN_TEST_POINTS=$work/$strategy.start.passed fr start -v >>"$caselog" 2>&1 || fail "start (exit $?)"
   drill_writes
   FLASHRUN_TEST_POINTS=$work/$strategy.stop.passed fr stop -v >>"$caselog" 2>&1 || fail "stop (exit $?)"
@@ -190,8 +187,7 @@ unfill() { lab ssh "$1" "rm -f $droot/../faults.fill"; }
 node_up() { lab start-node "$1" >>"$caselog" 2>&1 || true; }
 
 node_case() { # NAME
-  seed; wait_synced
-  fp_before=$(fingerprint)
+  seed; baseline --no-binlogs
   local rc
   case $1 in
   mysqld-mid-clone)

@@ -55,9 +55,10 @@ router_state() {
   done
 }
 routers_before=""
-same_routers() { # WHEN: the routers hold what router_state recorded in seed
-  local now; now=$(router_state)
-  [[ $now == "$routers_before" ]] || { diff <(echo "$routers_before") <(echo "$now"); fail "$1: the routers do not hold what they held before start"; }
+routers_now=""
+same_routers() { # WHEN: the routers hold what router_state recorded in seed (kept in routers_now)
+  routers_now=$(router_state)
+  [[ $routers_now == "$routers_before" ]] || { diff <(echo "$routers_before") <(echo "$routers_now"); fail "$1: the routers do not hold what they held before start"; }
 }
 
 seed() {
@@ -66,13 +67,23 @@ seed() {
   q "$SI" "CREATE DATABASE IF NOT EXISTS app; DROP TABLE IF EXISTS app.t; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40)); INSERT INTO app.t VALUES (1,'a'),(2,'b'),(3,'c')" || fail "seeding the source"
 }
 
-# CHECKSUM of every user table on HOST:PORT, sorted.
-checksums() {
-  local tables
-  tables=$(q "$1" "SELECT CONCAT(TABLE_SCHEMA,'.',TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('mysql','sys','information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE' ORDER BY 1" | tr '\n' ',' | sed 's/,$//')
-  [[ -n $tables ]] || return 0
-  q "$1" "CHECKSUM TABLE $tables" | sort
+# Several result sets from one client (each client costs a chroot and a mysql start, about a
+# second on a loaded lab): SQL announces each section with SELECT 'NAME' AS section_; the rows
+# come out as "NAME<TAB>row". (mysql -B prints no header for an empty result set.)
+report() { # HOST:PORT SQL
+  lab sql "$1" "$2" | awk '$0 == "section_" { getline sec; hdr = 1; next } hdr { hdr = 0; next } { print sec "\t" $0 }'
 }
+section() { awk -F'\t' -v s="$1" '$1 == s { sub(/^[^\t]*\t/, ""); print }'; } # NAME: its rows, from a report on stdin
+# The section "checksums": CHECKSUM TABLE of every user table, in one statement.
+checksum_sql="SELECT 'checksums' AS section_;
+  SET @t = (SELECT GROUP_CONCAT(CONCAT(TABLE_SCHEMA,'.',TABLE_NAME) ORDER BY 1) FROM information_schema.TABLES
+            WHERE TABLE_SCHEMA NOT IN ('mysql','sys','information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE');
+  SET @s = IF(@t IS NULL, 'SELECT 1 FROM DUAL WHERE FALSE', CONCAT('CHECKSUM TABLE ', @t));
+  PREPARE checksums_ FROM @s; EXECUTE checksums_; DEALLOCATE PREPARE checksums_;"
+# CHECKSUM of every user table on HOST:PORT, sorted.
+checksums() { report "$1" "$checksum_sql" | section checksums | sort; }
+# A GTID set as SQL reads it back from mysql -B (a set of several UUIDs spans lines: -B prints \n).
+gtid_text() { local g; g=$(cat); g=${g//\\n/}; echo "${g//$'\n'/}"; }
 
 rstatus() { # HOST:PORT COLUMN -> value from SHOW REPLICA STATUS (tab-separated with header)
   lab sql "$1" "SHOW REPLICA STATUS" | awk -F'\t' -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR==2{print $k}'
@@ -94,9 +105,30 @@ wait_synced() { # every standby node has the source's GTID set
 # after a restore (README: "Exactly as it was") and init_file (the lab's first start only).
 fingerprint() {
   local n
+  for n in "${tnodes[@]}"; do q "$n" "SHOW GLOBAL VARIABLES" | fingerprint_of "$n"; done
+}
+fingerprint_of() { # NODE: SHOW GLOBAL VARIABLES rows on stdin
+  grep -v -E '^(gtid_executed|gtid_purged|gtid_owned|timestamp|skip_replica_start|skip_slave_start|init_file)[[:space:]]' | sed "s|^|$1 |"
+}
+
+# What a case compares its end with, read once the standby holds the source's GTID set
+# (wait_synced): fp_before (fingerprint) and, on a reflink lab unless --no-binlogs,
+# binlogs_before (binlogs). One client per node: the wait is WAIT_FOR_EXECUTED_GTID_SET, server side.
+baseline() { # [--no-binlogs]
+  local want n rep flush="" binlogs=$cow
+  [[ ${1:-} == --no-binlogs ]] && binlogs=0
+  [[ $binlogs == 1 ]] && flush="FLUSH BINARY LOGS;"
+  want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | gtid_text)
+  fp_before=""
   for n in "${tnodes[@]}"; do
-    q "$n" "SHOW GLOBAL VARIABLES" | grep -v -E '^(gtid_executed|gtid_purged|gtid_owned|timestamp|skip_replica_start|skip_slave_start|init_file)[[:space:]]' | sed "s|^|$n |"
+    rep=$(report "$n" "SELECT 'wait' AS section_; SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', 30); $flush
+      SELECT 'variables' AS section_; SHOW GLOBAL VARIABLES")
+    [[ $(section wait <<<"$rep") == 0 ]] || fail "$n did not catch up with the source: $(section wait <<<"$rep")"
+    fp_before+=$(section variables <<<"$rep" | fingerprint_of "$n")$'\n'
   done
+  fp_before=${fp_before%$'\n'}
+  binlogs_before=""; [[ $binlogs == 1 ]] && binlogs_before=$(binlog_files)
+  return 0
 }
 
 # Every binary log file of every standby node: "HOST FILE SIZE SHA256 closed|active". A reflink
@@ -110,62 +142,79 @@ binlogs() {
 }
 # The listing of binlogs, without rotating: one ssh per host, however many files it has (the
 # fault matrix rotates them in every case, so a long run's hosts hold hundreds).
+binlog_list_cmd="cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f | sort |
+  while read -r f; do echo \"\$f \$(stat -c %s \"\$f\") \$(sha256sum <\"\$f\" | cut -c1-64)\"; done"
+binlog_mark() { awk -v h="$1" '{ line[NR] = h " " $0 } END { for (i = 1; i <= NR; i++) print line[i], (i == NR ? "active" : "closed") }'; } # HOST
 binlog_files() {
   local h
-  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    lab ssh "$h" "cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f | sort |
-      while read -r f; do echo \"\$f \$(stat -c %s \"\$f\") \$(sha256sum <\"\$f\" | cut -c1-64)\"; done" |
-      awk -v h="$h" '{ line[NR] = h " " $0 } END { for (i = 1; i <= NR; i++) print line[i], (i == NR ? "active" : "closed") }'
-  done
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "$binlog_list_cmd" | binlog_mark "$h"; done
 }
-binlogs_kept() { # the binary logs of binlogs_before are all still there (see binlogs)
-  local verdict
+binlogs_kept() { # [LISTING]: the binary logs of binlogs_before are all still there (see binlogs);
+  # LISTING is binlog_files' output, read now when not given
+  local verdict listing=${1-$(binlog_files)}
   verdict=$(awk 'FILENAME == ARGV[1] { size[$1 " " $2] = $3; sum[$1 " " $2] = $4; next }
     $1 == "" || bad { next }
     $5 == "closed" { if (sum[$1 " " $2] != $4) { bad = "FAIL " $1 ": binary log " $2 " of before the drill is missing or changed after stop" }
                      closed++; next }
     !(($1 " " $2) in size) || size[$1 " " $2] + 0 < $3 + 0 { bad = "FAIL " $1 ": binary log " $2 " (being written at start) is missing or shorter after stop" }
-    END { print bad ? bad : "closed " closed + 0 }' <(binlog_files) - <<<"$binlogs_before")
+    END { print bad ? bad : "closed " closed + 0 }' <(echo "$listing") - <<<"$binlogs_before")
   [[ $verdict != FAIL* ]] || fail "${verdict#FAIL }"
   [[ ${verdict#closed } -ge 3 ]] || fail "only ${verdict#closed } closed binary logs compared"
 }
 
 check_restored() {
-  wait_synced
-  local src n
-  src=$(checksums "$SI")
+  # One client on the source and one per standby node (see report): the node's wait for the
+  # source's GTID set, its checksums, state and variables.
+  local src want n rep
+  rep=$(report "$SI" "SELECT 'gtid' AS section_; SELECT @@GLOBAL.gtid_executed; $checksum_sql")
+  want=$(section gtid <<<"$rep" | gtid_text); src=$(section checksums <<<"$rep" | sort)
+  [[ -n $src ]] || fail "no checksums read on the source: $rep"
+  local fp_after=""
   for n in "${tnodes[@]}"; do
-    [[ $(checksums "$n") == "$src" ]] || { diff <(echo "$src") <(checksums "$n"); fail "$n table checksums differ from the source"; }
-    # One client for the rest (each costs a chroot and a mysql start): the drill schema, row 1,
-    # and the replication threads as performance_schema has them (ON/CONNECTING/OFF: SHOW
-    # REPLICA STATUS's Yes/Connecting/No).
+    # the drill schema, row 1, and the replication threads as performance_schema has them
+    # (ON/CONNECTING/OFF: SHOW REPLICA STATUS's Yes/Connecting/No)
+    rep=$(report "$n" "SELECT 'wait' AS section_; SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', 30); $checksum_sql
+      SELECT 'state' AS section_;
+      SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'),
+        (SELECT v FROM app.t WHERE id=1),
+        (SELECT SERVICE_STATE FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME=''),
+        (SELECT SERVICE_STATE FROM performance_schema.replication_applier_status WHERE CHANNEL_NAME='');
+      SELECT 'variables' AS section_; SHOW GLOBAL VARIABLES")
+    [[ $(section wait <<<"$rep") == 0 ]] || fail "$n did not catch up with the source (or does not answer): $(section wait <<<"$rep")"
+    local got; got=$(section checksums <<<"$rep" | sort)
+    [[ $got == "$src" ]] || { diff <(echo "$src") <(echo "$got"); fail "$n table checksums differ from the source"; }
     local drill v io sq
-    IFS=$'\t' read -r drill v io sq < <(q "$n" "SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'),
-      (SELECT v FROM app.t WHERE id=1),
-      (SELECT SERVICE_STATE FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME=''),
-      (SELECT SERVICE_STATE FROM performance_schema.replication_applier_status WHERE CHANNEL_NAME='')")
+    IFS=$'\t' read -r drill v io sq < <(section state <<<"$rep")
     [[ $drill == 0 ]] || fail "drill schema left on $n (or $n does not answer: '$drill')"
     [[ $v == "$1" ]] || fail "$n: app.t row 1 is not '$1' (it is '$v')"
     [[ $io == ON && $sq == ON ]] || fail "$n replication not running (io=$io sql=$sq)"
+    fp_after+=$(section variables <<<"$rep" | fingerprint_of "$n")$'\n'
   done
-  [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "standby not registered on the source router"
+  fp_after=${fp_after%$'\n'}
   same_routers "after stop"
+  [[ $(grep -c "^$SI dbscale show dataservers: .*slave_dbscale_server" <<<"$routers_now") == 1 ]] ||
+    fail "standby not registered on the source router"
   if [[ -s $state/redo.json ]] && grep -q '"sites"' "$state/redo.json"; then fail "journal still holds the drill"; fi
   # Each host runs one node the way the site does: one mysqld under one mysqld_safe. A second
   # mysqld_safe (a start sent twice) would, once its own mysqld gives up on the datadir's lock,
   # take the survivor for a hung server and SIGKILL it (mysqld_safe's KILL_MYSQLD).
   # (mysqld_safe's own subshells carry its name: only those whose parent is not one count.)
-  local left procs='ps -eo pid=,ppid=,comm= | awk '"'"'{ c[$1] = $3; p[$1] = $2 }
+  # One ssh per host, the binary logs listed too on a reflink lab.
+  local left h listing="" kept=$([[ $cow == 1 && -n ${binlogs_before:-} ]] && echo 1)
+  local procs='ps -eo pid=,ppid=,comm= | awk '"'"'{ c[$1] = $3; p[$1] = $2 }
     END { for (k in c) { if (c[k] == "mysqld_safe" && c[p[k]] != "mysqld_safe") n++; if (c[k] == "mysqld") m++ }
           print "processes", n + 0, m + 0 }'"'"
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
-    left=$(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null; $procs")
+    left=$(lab ssh "$h" "ls -d $droot/*/flashback_restore_point $droot/*/*.flashback_bak 2>/dev/null; $procs${kept:+; echo binlogs_; $binlog_list_cmd}")
+    if [[ -n $kept ]]; then
+      listing+=$(sed '1,/^binlogs_$/d' <<<"$left" | binlog_mark "$h")$'\n'
+      left=$(sed '/^binlogs_$/,$d' <<<"$left")
+    fi
     [[ $left == processes* ]] || fail "$h: restore point or backup dirs left: ${left%processes*}"
     [[ $left == "processes 1 1" ]] || fail "$h: mysqld_safe and mysqld processes: ${left#processes }, expected one of each"
   done
-  if [[ $cow == 1 && -n ${binlogs_before:-} ]]; then binlogs_kept; fi
+  if [[ -n $kept ]]; then binlogs_kept "${listing%$'\n'}"; fi
   if [[ -n ${fp_before:-} ]]; then
-    local fp_after; fp_after=$(fingerprint)
     [[ $fp_after == "$fp_before" ]] || { diff <(echo "$fp_before") <(echo "$fp_after"); fail "global variables differ from before the drill"; }
   fi
 }
