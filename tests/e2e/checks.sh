@@ -200,7 +200,8 @@ check_restored() {
   # take the survivor for a hung server and SIGKILL it (mysqld_safe's KILL_MYSQLD).
   # (mysqld_safe's own subshells carry its name: only those whose parent is not one count.)
   # One ssh per host, the binary logs listed too on a reflink lab.
-  local left h listing="" kept=$([[ $cow == 1 && -n ${binlogs_before:-} ]] && echo 1)
+  local left h listing="" kept=""
+  [[ $cow == 1 && -n ${binlogs_before:-} ]] && kept=1
   local procs='ps -eo pid=,ppid=,comm= | awk '"'"'{ c[$1] = $3; p[$1] = $2 }
     END { for (k in c) { if (c[k] == "mysqld_safe" && c[p[k]] != "mysqld_safe") n++; if (c[k] == "mysqld") m++ }
           print "processes", n + 0, m + 0 }'"'"
