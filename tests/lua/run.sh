@@ -481,6 +481,10 @@ stop_unfinished_start)
 	journal running '{"127.0.0.2:3308":{"files":1}}'
 	run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
 	has "Step 02/14 check production answers .* REFUSED"; lacks "start did not finish"
+	# a start that failed and rolled back completely left no drill: nothing to stop
+	printf '{"owner":{"source":"127.0.0.1:9","target":"127.0.0.2:9"},"plans":{"start":{"status":"failed","started":"2026-11-30T10:00:00Z","steps_done":{}}},"state":{}}' >st/redo.json
+	run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
+	has "records no drill"; lacks "start did not finish"
 	;;
 *)
 	echo "unknown case $CASE"; exit 2;;
