@@ -170,6 +170,16 @@ return {
         eq(restore_point.clone_remote_sql(d, "dr", "pw", "/rp", false),
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE NO SSL", "TLS off")
       end },
+    { name = "a busy donor or recipient", run = function()
+        eq(restore_point.clone_busy(3634, "Too many concurrent clone operations. Maximum allowed - 1."), true, "recipient")
+        -- the lab's 9.7 donor, serving a clone an interrupted start left going (verbatim)
+        eq(restore_point.clone_busy(3862, "127.0.134.1:3308: [3862] (HY000) Clone Donor Error: 3634 : Too many concurrent " ..
+                                    "clone operations. Maximum allowed - 1.."), true, "donor")
+        eq(restore_point.clone_busy(3862, "Clone Donor Error: 1045 : Access denied for user 'dr'@'10.0.1.13'."), false,
+           "another donor error")
+        eq(restore_point.clone_busy(1045, "Access denied"), false, "not a clone error")
+        eq(restore_point.clone_busy(nil, nil), false, "no error")
+      end },
     { name = "variables", run = function()
         local before = { read_only = "ON", super_read_only = "ON", gtid_executed = "a:1-5", max_connections = "151", x = "1" }
         local after = { read_only = "OFF", super_read_only = "OFF", gtid_executed = "a:1-3", max_connections = "151", y = "2" }
