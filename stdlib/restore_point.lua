@@ -58,10 +58,13 @@ end
 -- The remote script that takes m's reflink restore point while m's server is down: a fresh
 -- restore point dir, every data dir copied into it sharing its blocks (`--reflink=always`
 -- fails rather than copying bytes), without the error log (stop keeps the node's current one).
--- Pure.
+-- It holds a flock on the instance dir: the copy of a run killed before its reply goes on on the
+-- node, and a re-run's copy must not interleave with it (rm -rf under a running cp fails, and cp
+-- -a into a directory the other cp created nests the copy inside it). Pure.
 function M.reflink_script(m)
   local g = function(p) return Q(shell.guard(p, m.data_root)) end
-  local lines = { "set -e", "rm -rf -- " .. g(m.restore_point_dir), "mkdir -- " .. g(m.restore_point_dir) }
+  local lines = { "set -e", "exec 9<" .. g(m.instance_dir), "if command -v flock >/dev/null; then flock 9; fi",
+                  "rm -rf -- " .. g(m.restore_point_dir), "mkdir -- " .. g(m.restore_point_dir) }
   for _, d in ipairs(M.reflink_dirs(m)) do
     lines[#lines + 1] = ("mkdir -p -- %s && cp -a --reflink=always -- %s %s"):format(
       Q(shell.dirname(d.copy)), g(d.node), g(d.copy))

@@ -100,6 +100,21 @@ return {
         assert(copy:find("cp -a --reflink=always -- '" .. I .. "/dbdata' '" .. rp .. "/dbdata'", 1, true), copy)
         assert(copy:find("cp -a --reflink=always -- '" .. I .. "/logfile' '" .. rp .. "/logfile'", 1, true), copy)
         assert(copy:find("rm -f -- '" .. rp .. "/logfile/error.log'", 1, true), copy)
+        -- Run for real (a cp that ignores --reflink=always: this scratch tree's filesystem may not
+        -- take it) while an earlier run's copy still holds the instance dir's lock: it waits, then
+        -- copies into a fresh restore point.
+        sh("rm -rf " .. shell.quote(rp))
+        local bin = T .. "/bin"
+        sh(("mkdir -p %s && printf '#!/bin/sh\nshift 3\nexec /bin/cp -a \"$@\"\n' > %s/cp && chmod +x %s/cp"):format(bin, bin, bin))
+        sh(("(exec 9<%s; flock 9; sleep 1.5) >/dev/null 2>&1 &"):format(shell.quote(I)))
+        sh("sleep 0.3")
+        local t0 = now()
+        out, rc = sh("PATH=" .. shell.quote(bin) .. ":$PATH; " .. copy)
+        eq(rc, 0, "reflink copy script: " .. out)
+        assert(now() - t0 > 0.8, ("did not wait for the lock held by the earlier copy (%.2f s)"):format(now() - t0))
+        eq(read(rp .. "/dbdata/app/t.ibd"), read(I .. "/dbdata/app/t.ibd"), "datadir copied")
+        eq(exists(rp .. "/dbdata/dbdata"), false, "not nested")
+        eq(exists(rp .. "/logfile/error.log"), false, "without the error log")
       end },
     { name = "swap guards", run = function()
         raises("outside the data root", swap.script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
