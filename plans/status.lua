@@ -104,7 +104,7 @@ local SECTIONS = {
                             text = st.strategy .. (st.donor and (", donor " .. st.donor.id) or "") }
         rows[#rows + 1] = { key = "restore_point", label = "restore point", value = st.frozen,
                             text = st.frozen ~= "" and st.frozen or "(the empty GTID set)" }
-      elseif type(st.sites) == "table" then
+      elseif st.frozen ~= nil then -- start's first step recorded, no rollback undid it (plans/stop.lua)
         rows[#rows + 1] = { key = "open", label = "drill", value = false, state = "warn",
                             text = "start did not finish (the standby is not open): re-run plans/start.lua to finish it"
                               .. (st.restore_points and ", or plans/stop.lua to end the drill"

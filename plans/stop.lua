@@ -138,13 +138,14 @@ answer with the restore point's GTID set.]],
         -- A start that ended before its restore_point step was recorded done (killed, or failed
         -- with a rollback that could not finish): the standby may be detached with replication
         -- stopped, which only start can undo, and nodes whose restore point was never taken look
-        -- like nodes already restored (swap.progress "done"). Only start can finish that. (A
-        -- start that failed and rolled back completely left no drill: nothing to stop.)
+        -- like nodes already restored (swap.progress "done"). Only start can finish that. What
+        -- start left is told by its first step's record (frozen, false until settle): only a
+        -- rollback that undid everything removes it, and then there is nothing to stop.
         local start = (redo.read().plans or {}).start
         local unfinished = start and start.status ~= "done"
         local recorded = type(st.sites) == "table" and st.frozen and st.strategy
         if not recorded or (unfinished and not st.restore_points) then
-          if unfinished and (recorded or start.status == "running") then
+          if unfinished and (start.status == "running" or st.frozen ~= nil) then
             refuse(("start did not finish (the run started %s %s before it recorded every restore point; "
                     .. "the standby may be detached from production): re-run plans/start.lua to finish it "
                     .. "(a failure then rolls back what both runs did), then stop again.")

@@ -75,13 +75,16 @@ report() { # HOST:PORT SQL
 }
 section() { awk -F'\t' -v s="$1" '$1 == s { sub(/^[^\t]*\t/, ""); print }'; } # NAME: its rows, from a report on stdin
 # The section "checksums": CHECKSUM TABLE of every user table, in one statement.
-checksum_sql="SELECT 'checksums' AS section_;
+checksum_sql="SELECT 'checksums' AS section_; SET SESSION group_concat_max_len = 1048576;
   SET @t = (SELECT GROUP_CONCAT(CONCAT(TABLE_SCHEMA,'.',TABLE_NAME) ORDER BY 1) FROM information_schema.TABLES
             WHERE TABLE_SCHEMA NOT IN ('mysql','sys','information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE');
   SET @s = IF(@t IS NULL, 'SELECT 1 FROM DUAL WHERE FALSE', CONCAT('CHECKSUM TABLE ', @t));
   PREPARE checksums_ FROM @s; EXECUTE checksums_; DEALLOCATE PREPARE checksums_;"
 # CHECKSUM of every user table on HOST:PORT, sorted.
 checksums() { report "$1" "$checksum_sql" | section checksums | sort; }
+# How long a standby node may take to hold the source's GTID set, in seconds (wait_synced polls
+# about as long on a loaded lab).
+sync_timeout=${E2E_SYNC_TIMEOUT:-120}
 # A GTID set as SQL reads it back from mysql -B (a set of several UUIDs spans lines: -B prints \n).
 gtid_text() { local g; g=$(cat); g=${g//\\n/}; echo "${g//$'\n'/}"; }
 
@@ -121,9 +124,10 @@ baseline() { # [--no-binlogs]
   want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | gtid_text)
   fp_before=""
   for n in "${tnodes[@]}"; do
-    rep=$(report "$n" "SELECT 'wait' AS section_; SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', 30); $flush
+    rep=$(report "$n" "SELECT 'wait' AS section_; SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', $sync_timeout); $flush
       SELECT 'variables' AS section_; SHOW GLOBAL VARIABLES")
     [[ $(section wait <<<"$rep") == 0 ]] || fail "$n did not catch up with the source: $(section wait <<<"$rep")"
+    [[ -n $(section variables <<<"$rep") ]] || fail "$n: no variables read${flush:+ (FLUSH BINARY LOGS failed?)}"
     fp_before+=$(section variables <<<"$rep" | fingerprint_of "$n")$'\n'
   done
   fp_before=${fp_before%$'\n'}
@@ -173,7 +177,7 @@ check_restored() {
   for n in "${tnodes[@]}"; do
     # the drill schema, row 1, and the replication threads as performance_schema has them
     # (ON/CONNECTING/OFF: SHOW REPLICA STATUS's Yes/Connecting/No)
-    rep=$(report "$n" "SELECT 'wait' AS section_; SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', 30); $checksum_sql
+    rep=$(report "$n" "SELECT 'wait' AS section_; SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', $sync_timeout); $checksum_sql
       SELECT 'state' AS section_;
       SELECT (SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME='drill'),
         (SELECT v FROM app.t WHERE id=1),

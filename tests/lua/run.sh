@@ -481,6 +481,13 @@ stop_unfinished_start)
 	journal running '{"127.0.0.2:3308":{"files":1}}'
 	run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
 	has "Step 02/14 check production answers .* REFUSED"; lacks "start did not finish"
+	# a start whose rollback stopped partway (settle undone, so no strategy; detach not undone):
+	# its first step's record is still there, and stop names start whatever else is left
+	for left in '"sites":[{"id":"x"}],"frozen":"3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10"' '"sites":false,"frozen":false'; do
+		printf '{"owner":{"source":"127.0.0.1:9","target":"127.0.0.2:9"},"plans":{"start":{"status":"failed","started":"2026-11-30T10:00:00Z","steps_done":{"check":true,"detach":true}}},"state":{%s}}' "$left" >st/redo.json
+		run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
+		has "start did not finish"; has "failed before it recorded every restore point"; lacks "Step 02/14"
+	done
 	# a start that failed and rolled back completely left no drill: nothing to stop
 	printf '{"owner":{"source":"127.0.0.1:9","target":"127.0.0.2:9"},"plans":{"start":{"status":"failed","started":"2026-11-30T10:00:00Z","steps_done":{}}},"state":{}}' >st/redo.json
 	run 3 "$ROOT/plans/stop.lua" --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --state-dir st
