@@ -104,12 +104,18 @@ recover() { # PLAN
   local from; from=$(wc -l <"$caselog")
   fr "$1" -v >>"$caselog" 2>&1; rc=$?
   [[ $rc == 0 ]] && return 0
-  # stop killed after its last step was done (the report written: only the journal's clearing
-  # was left) had ended the drill: a re-run's answer is "nothing to stop" (exit 3), as
-  # docs/operator.md says. The data is then checked like any other case.
-  if [[ $1 == stop && $rc == 3 ]] && sed -n "1,${from}p" "$caselog" | grep -q 'Step \([0-9]*\)/\1 write the drill report … ok' &&
-     tail -n +"$((from + 1))" "$caselog" | grep -q 'nothing to stop'; then
-    echo "the killed stop had finished the drill: the re-run has nothing to stop (exit 3)" >>"$caselog"
+  # A run killed once its last step was done had finished (only journal writes were left): stop
+  # had ended the drill, and a re-run's answer is "nothing to stop"; start had opened the
+  # standby, and a re-run's answer is "a drill is open" (exit 3 both, as docs/operator.md says).
+  # The case then goes on (drill, stop) and its data is checked like any other.
+  local last said
+  case $1 in
+  start) last='open the standby read-write'; said='a drill is open since' ;;
+  stop) last='write the drill report'; said='nothing to stop' ;;
+  esac
+  if [[ $rc == 3 ]] && sed -n "1,${from}p" "$caselog" | grep -q "Step \([0-9]*\)/\1 $last … ok" &&
+     tail -n +"$((from + 1))" "$caselog" | grep -q "$said"; then
+    echo "the killed $1 had finished: the re-run says so ($said, exit 3)" >>"$caselog"
     return 0
   fi
   fail "re-run of $1 (exit $rc)"
