@@ -220,9 +220,16 @@ function M.clone_into(m, stmt, gtids)
   local n, err, errno
   -- A busy donor is waited for as long as a clone may take: the clone it serves may be a whole
   -- node's, left going by an interrupted run.
+  local told = false
   wait.wait_until(m.id .. " clone accepted", function()
     n, err, errno = conn:exec(stmt)
-    return n ~= nil or not M.clone_busy(errno, err), err
+    local busy = n == nil and M.clone_busy(errno, err)
+    if busy and not told then
+      told = true
+      log.info("%s: a clone is already running (%s): waiting for it to end, up to %g s (site.clone_timeout)", m.id,
+               tostring(err), site.num("clone_timeout"))
+    end
+    return not busy, err
   end, site.num("clone_timeout"))
   conn:close()
   if n == nil then error(("%s: %s failed: %s"):format(m.id, stmt:match("^(CLONE %u+)"), tostring(err)), 0) end
