@@ -144,15 +144,15 @@ binlogs() {
   for n in "${tnodes[@]}"; do q "$n" "FLUSH BINARY LOGS" >/dev/null || fail "rotating the binary logs of $n"; done
   binlog_files
 }
-# The listing of binlogs, without rotating: one ssh per host, however many files it has (the
-# fault matrix rotates them in every case, so a long run's hosts hold hundreds).
-# "FILE SIZE SHA256" per binary log, sorted by name, from a fixed number of processes: a loop
-# forking per file cost a long matrix run minutes per case once hosts held hundreds.
+# The remote command listing a host's binary logs, "FILE SIZE SHA256" sorted by name, from a
+# fixed number of processes (the fault matrix rotates them in every case, so a long run's hosts
+# hold hundreds: a loop forking per file cost minutes per case).
 binlog_list_cmd="cd $droot && find . -name '*.[0-9][0-9][0-9][0-9][0-9][0-9]' -path '*bin*' ! -name '*relay*' -type f -printf '%s %p\\n' |
   sort -k2 >/tmp/.binlogs.\$\$ && { awk '{ print \"S\", \$2, \$1 }' /tmp/.binlogs.\$\$; awk '{ print \$2 }' /tmp/.binlogs.\$\$ | xargs -r sha256sum; } |
   awk '\$1 == \"S\" { size[\$2] = \$3; name[++n] = \$2; next } { sum[\$2] = \$1 } END { for (i = 1; i <= n; i++) print name[i], size[name[i]], sum[name[i]] }';
   rm -f /tmp/.binlogs.\$\$"
 binlog_mark() { awk -v h="$1" '{ line[NR] = h " " $0 } END { for (i = 1; i <= NR; i++) print line[i], (i == NR ? "active" : "closed") }'; } # HOST
+# The listing of binlogs, without rotating: one ssh per host, however many files it has.
 binlog_files() {
   local h
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "$binlog_list_cmd" | binlog_mark "$h"; done
