@@ -61,7 +61,7 @@ local function shared_facts()
   function S.node_facts(st)
     return once("node_facts", function()
       local nodes = S.nodes(st)
-      local res = parallel(nodes, function(m)
+      local res, raised = cluster.try_each(nodes, function(m)
         local c, err = cluster.try_connect("target", m.host, m.port)
         if not c then return { answers = false, err = err } end
         local v = server.variables(c, { "read_only", "super_read_only", "datadir" })
@@ -71,6 +71,8 @@ local function shared_facts()
         c:close()
         return f
       end)
+      -- A node whose reading raised (its connection dropped mid-way) is one that did not answer.
+      for i in pairs(raised or {}) do res[i] = { answers = false, err = tostring(raised[i]) } end
       return res
     end)
   end
@@ -141,7 +143,7 @@ local SECTIONS = {
       local recs = st.restore_points or {}
       -- Restore points: during a drill, each recorded one against its manifest (names and sizes,
       -- hashed on the host); with no drill, a leftover directory is noted.
-      local rp = parallel(nodes, function(m)
+      local rp, rp_raised = cluster.try_each(nodes, function(m)
         if not open_drill(st) then
           local s = cluster.ssh("target", m.host)
           if not m.restore_point_dir then return { none = true } end
@@ -153,6 +155,8 @@ local SECTIONS = {
       for i, m in ipairs(nodes) do
         local f = facts[i] or {}
         local r = rp[i] or {}
+        -- Not looked at (no ssh, ...) is neither intact nor damaged.
+        local unchecked = rp_raised and rp_raised[i] and tostring(rp_raised[i])
         local ro = f.answers and ((f.super_read_only and "super_read_only") or (f.read_only and "read_only") or "read-write") or "?"
         local text, state
         if not f.answers then
@@ -164,16 +168,19 @@ local SECTIONS = {
         local rpt
         if open_drill(st) then
           local rec = recs[m.id]
-          if r.donor then rpt = "donor: frozen at the restore point"
+          if unchecked then rpt = "restore point not checked: " .. unchecked; state = "warn"
+          elseif r.donor then rpt = "donor: frozen at the restore point"
           elseif r.damage then rpt = "restore point DAMAGED: " .. r.damage; state = "warn"
           elseif rec then rpt = ("restore point intact: %d files, %.1f MiB"):format(rec.files or 0, (rec.bytes or 0) / 2 ^ 20)
           else rpt = "restore point not recorded" end
+        elseif unchecked then rpt = "restore point directory not checked: " .. unchecked; state = "warn"
         elseif r.leftover then rpt = "a restore point directory is left over from an earlier drill"; state = "note" end
         rows[#rows + 1] = { key = m.id, label = m.id, value = f.answers == true, state = state,
                             text = text .. (rpt and ("; " .. rpt) or ""),
                             data = { role = m.role, answers = f.answers == true, read_only = f.read_only, super_read_only = f.super_read_only,
                                      restore_point = recs[m.id] and { bytes = recs[m.id].bytes, files = recs[m.id].files,
-                                                                      intact = r.damage == nil, damage = r.damage } or nil } }
+                                                                      intact = not unchecked and r.damage == nil, damage = r.damage,
+                                                                      unchecked = unchecked } or nil } }
       end
       return rows
     end },
@@ -273,7 +280,7 @@ local SECTIONS = {
       local items = {}
       for i, m in ipairs(nodes) do items[i] = { id = m.id, host = m.host, dir = m.datadir or (facts[i] and facts[i].datadir) } end
       local rows = {}
-      local out = parallel(items, function(x)
+      local out, df_raised = cluster.try_each(items, function(x)
         if not x.dir then return nil end
         return cluster.read(cluster.ssh("target", x.host), "df -Pk " .. shell.quote(x.dir) .. " | awk 'NR==2 {print $4, $5, $3}'")
       end)
@@ -291,7 +298,8 @@ local SECTIONS = {
                                 grown and ("; %+.1f MiB written since the reflink restore point (the drill's changes, with their binary, relay and redo logs)"):format(grown / 1024) or ""),
                               state = pct > limit and "warn" or "ok", data = { used_pct = pct, grown_kb = grown } }
         else
-          rows[#rows + 1] = { key = m.id, label = m.id, value = nil, text = "unknown (df failed)", state = "warn" }
+          local why = df_raised and df_raised[i] and (": " .. tostring(df_raised[i])) or ""
+          rows[#rows + 1] = { key = m.id, label = m.id, value = nil, text = "unknown (df failed" .. why .. ")", state = "warn" }
         end
       end
       return rows
@@ -309,6 +317,7 @@ return {
   name = "status",
   description = "how the drill stands: nodes, restore points, drift, re-attach deadline, disk (read-only)",
   needs = { "source", "target" },
+  ssh_to = { "target" },
   journal = "read",
   steps = {
     { id = "status", name = "report the drill's status", always = true, run = function(ctx)

@@ -276,13 +276,15 @@ function M.run(opts)
   for _, side in ipairs({ "source", "target" }) do
     for _, d in ipairs(topo[side] and topo[side].nodes or {}) do all[#all + 1] = { side = side, ds = d, key = side .. "/" .. d.id } end
   end
-  local reached = parallel(all, function(x)
+  local reached, raised = cluster.try_each(all, function(x)
     local conn, err, errno, secs = cluster.try_connect(x.side, x.ds.host, x.ds.port)
     local s, ssh_err, kind = cluster.try_ssh(x.side, x.ds.host)
     return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind }
   end)
   for i, x in ipairs(all) do
-    local c = reached[i] or {}
+    -- A branch that raised reached neither: both checks fail with its error, never pass unread.
+    local why = raised and raised[i] and tostring(raised[i])
+    local c = reached[i] or { err = why, ssh_err = why }
     local sys_port = config[x.side].sys_port or 22
     connected(r, x.key, "sql", ("%s node %s answers SQL"):format(x.side, x.ds.id), x.ds.id, x.ds.host, c.err,
               c.err and causes.sql(c.errno, c.err, { side = x.side, seconds = c.secs }), x.side)

@@ -72,20 +72,33 @@ function M.ssh(side, host)
   return s
 end
 
+-- Runs fn(item) for every item in parallel: results (by index) and, when a branch raised, errs
+-- (by index): the operator's message (its traceback logged at -v) or a refusal table as raised.
+-- A caller that reads results[i] must look at errs[i] too: a branch that raised has no result.
+function M.try_each(items, fn)
+  local results, raised = parallel(items, fn)
+  if not raised then return results, nil end
+  local errs = {}
+  for i, e in pairs(raised) do
+    if type(e) == "table" then errs[i] = e else
+      local msg, trace = tostring(e):match("^(.-)\n(stack traceback:.*)$")
+      if trace then log.debug("%s: %s\n%s", tostring(items[i].id), msg, trace) end
+      errs[i] = msg or tostring(e)
+    end
+  end
+  return results, errs
+end
+
 -- Runs fn(item) for every item (each with an .id) in parallel and returns the results; raises
 -- naming every item that failed. A refusal raised by a branch stays a refusal (exit 3).
 function M.on_each(what, items, fn)
-  local results, errs = parallel(items, fn)
+  local results, errs = M.try_each(items, fn)
   if not errs then return results end
   local msgs = {}
   for i, e in pairs(errs) do
     if type(e) == "table" then error(e, 0) end
-    -- The branch's traceback is for the developer (-v), the message for the operator.
-    local msg, trace = tostring(e):match("^(.-)\n(stack traceback:.*)$")
-    if trace then log.debug("%s: %s\n%s", items[i].id, msg, trace) end
-    msg = msg or tostring(e)
     -- Most messages name their node already.
-    msgs[#msgs + 1] = (msg:sub(1, #items[i].id) == items[i].id) and msg or (items[i].id .. ": " .. msg)
+    msgs[#msgs + 1] = (e:sub(1, #items[i].id) == items[i].id) and e or (items[i].id .. ": " .. e)
   end
   table.sort(msgs)
   error(what .. " failed:\n  " .. table.concat(msgs, "\n  "), 0)
