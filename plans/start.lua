@@ -51,6 +51,7 @@ return {
   name = "start",
   description = "take a restore point of the standby cluster and open it read-write for a drill",
   needs = { "source", "target" },
+  ssh_to = { "source", "target" },
   recovery = [[
 The standby is open read-write (or about to be). To put it back to the restore point and make it
 replicate from production again, run:

@@ -125,6 +125,7 @@ return {
   name = "stop",
   description = "put the standby back to the restore point and make it replicate from production again",
   needs = { "source", "target" },
+  ssh_to = { "target" },
   choices = {
     production_lost = "production is lost: restore the standby, apply the binary logs streamed from production, leave it detached",
   },

@@ -8,6 +8,7 @@ return {
   name = "verify",
   description = "check both clusters are ready for a flashback drill (read-only)",
   needs = { "source", "target" },
+  ssh_to = { "source", "target" },
   journal = false,
   steps = {
     { id = "checks", name = "check routers, nodes, replication, GTIDs, disk and privileges", always = true, run = function(ctx)

@@ -189,7 +189,8 @@ static int check_plan(struct fr_cli *cli)
 	if (cli->plan == NULL && cli->function == NULL)
 		return usage_error("no plan given: flashrun PLAN.lua [options]%s", "");
 	if (cli->plan != NULL && access(cli->plan, R_OK) != 0)
-		return usage_error("plan file '%s' not found or not readable", cli->plan);
+		return usage_error("plan file '%s' not found or not readable (expected a plan's path, "
+				   "such as plans/start.lua, or -f verify|start|status|stop)", cli->plan);
 	if (cli->config != NULL && access(cli->config, R_OK) != 0)
 		return usage_error("config file '%s' not found or not readable", cli->config);
 	return 0;

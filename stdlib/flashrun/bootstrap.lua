@@ -24,7 +24,8 @@ local function plan_path()
   local path = cli.root .. "/plans/" .. cli["function"] .. ".lua"
   local f = io.open(path, "r")
   if not f then
-    errors.usage("-f %s: no such plan (looked for %s)", cli["function"], path)
+    errors.usage("-f %s: no such plan (looked for %s; the shipped plans: verify, start, status, stop)",
+                 cli["function"], path)
   end
   f:close()
   return path
@@ -85,7 +86,7 @@ local function main()
       errors.usage("--%s: plan %s offers no such choice", (name:gsub("_", "-")), plan.name)
     end
   end
-  require("flashrun.settings").check(config, plan.needs)
+  require("flashrun.settings").check(config, plan.needs, plan.ssh_to)
   local report, report_file = require "flashrun.report", nil
   if cli.report_json then
     local err

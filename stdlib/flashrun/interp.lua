@@ -152,7 +152,12 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   else
     clean = rollback(plan, i, done, rec, ctx, not_started)
   end
-  if clean then
+  -- A plan without undo (stop only goes forward) has no rollback to report, only its recovery.
+  local undoable = false
+  for _, step in ipairs(plan.steps) do undoable = undoable or step.undo ~= nil end
+  if not undoable then
+    if plan.recovery and not refused then log.error("nothing is rolled back (the plan only goes forward); recovery:\n%s", plan.recovery) end
+  elseif clean then
     if #done > 0 or plan.steps[i].undo then
       log.info("rollback complete: what plan %s had changed was undone", plan.name)
     end
@@ -165,7 +170,7 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   log.error("plan %s %s at %s: %s", plan.name, what, label, first and (first .. " (in full above)") or message(res))
   -- What end hooks are told.
   ctx.outcome = { status = sig and "interrupted" or refused and "refused" or "failed",
-                  rollback = clean and "complete" or "incomplete",
+                  rollback = not undoable and "none" or clean and "complete" or "incomplete",
                   failed_step = planmod.key(plan.steps[i]), error = rec.error }
   return sig and EXIT_ON_SIGNAL[sig] or refused and errors.REFUSED or 1
 end

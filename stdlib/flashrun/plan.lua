@@ -9,6 +9,9 @@ local M = {}
 local PLAN_FIELDS = {
   name = { "string", true }, description = { "string", true }, steps = { "table", true },
   needs = { "table", false }, journal = { "journal", false }, recovery = { "string", false },
+  -- The clusters (config sections) whose nodes' hosts the plan reaches by ssh: their sys_user
+  -- must be set too, checked with needs before anything connects.
+  ssh_to = { "table", false },
   -- Per-run choices the plan accepts from the command line only (never a file or the
   -- environment): { production_lost = "what it does" }; ctx.choices tells the steps.
   choices = { "table", false },
@@ -72,9 +75,11 @@ local function check_steps(plan, path)
 end
 
 local function check_needs(plan, path)
-  for i, sec in ipairs(plan.needs or {}) do
-    if type(sec) ~= "string" then
-      errors.usage("plan %s: needs[%d] must be a config section name", path, i)
+  for _, field in ipairs({ "needs", "ssh_to" }) do
+    for i, sec in ipairs(plan[field] or {}) do
+      if type(sec) ~= "string" then
+        errors.usage("plan %s: %s[%d] must be a config section name", path, field, i)
+      end
     end
   end
 end

@@ -22,6 +22,9 @@ M.DEFAULT_FILE = "flashback.ini"
 
 -- What "needs = {'source'}" means: the keys a section must have before a plan may run.
 M.REQUIRED = { "host", "port", "mysql_user", "mysql_password" }
+-- What "ssh_to = {'target'}" adds: the ssh account (a password or ssh_key may be empty: an
+-- agent or the default key can authenticate; a missing account cannot be guessed).
+M.REQUIRED_SSH = { "sys_user" }
 
 -- section -> key -> its schema entry (from flashrun.schema, the one definition).
 local KEYS = {}
@@ -130,21 +133,24 @@ function M.build(cli)
   return readonly.wrap(sections, "config"), path
 end
 
--- check(config, needs): every section named in needs has the required keys.
-function M.check(config, needs)
+-- check(config, needs, ssh_to): every section named in needs has the required keys, and every
+-- one in ssh_to (the plan reaches its nodes' hosts by ssh) has sys_user. Exits 2 naming them.
+function M.check(config, needs, ssh_to)
   local missing = {}
-  for _, sec in ipairs(needs or {}) do
-    local kv = config[sec]
-    if kv == nil then
-      missing[#missing + 1] = string.format("[%s] (whole section)", sec)
-    elseif sec == "source" or sec == "target" then
-      for _, k in ipairs(M.REQUIRED) do
-        if kv[k] == nil or kv[k] == "" then
-          missing[#missing + 1] = string.format("%s.%s", sec, k)
-        end
-      end
+  local function require_keys(sec, keys)
+    for _, k in ipairs(keys) do
+      local v = config[sec] and config[sec][k]
+      if v == nil or v == "" then missing[#missing + 1] = string.format("%s.%s", sec, k) end
     end
   end
+  for _, sec in ipairs(needs or {}) do
+    if config[sec] == nil then
+      missing[#missing + 1] = string.format("[%s] (whole section)", sec)
+    elseif sec == "source" or sec == "target" then
+      require_keys(sec, M.REQUIRED)
+    end
+  end
+  for _, sec in ipairs(ssh_to or {}) do require_keys(sec, M.REQUIRED_SSH) end
   if #missing > 0 then
     errors.usage("config incomplete: missing %s (set them in the INI file, with " ..
                  "FLASHRUN_<SECTION>_<KEY> or --set SECTION.KEY=VALUE)", table.concat(missing, ", "))

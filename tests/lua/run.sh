@@ -56,6 +56,11 @@ irreversible)
 		fail "the state of the steps kept (before the barrier) is gone"
 	lacks key_c log/redo.json
 	;;
+forward)
+	run 1 "$PLANS/forward.lua"
+	has "nothing is rolled back (the plan only goes forward); recovery:"; has "^re-run the same forward command: it resumes"
+	lacks "rollback could not be completed"
+	;;
 irreversible_failed)
 	FLASHRUN_TEST_FAIL_AT=4 FLASHRUN_TEST_LAST_IRREVERSIBLE=yes run 1 "$PLANS/undo.lua"
 	in_order run-a run-b run-c
@@ -226,8 +231,17 @@ cli_errors)
 	run 2 "$PLANS/basic.lua" --set source.port=33x; has "--set source.port: source.port: a port is a number"
 	run 2 -f verify -si 127.0.0.1:1 -ti 127.0.0.1:2 --set site.bogus=1; has "--set site.bogus: unknown key"
 	run 2 "$PLANS/badkey.lua";                     has "unknown key 'udno' in step 1"
-	run 2 -f nosuchplan -si 127.0.0.1:1 -ti 127.0.0.1:2; has "no such plan"
+	run 2 -f nosuchplan -si 127.0.0.1:1 -ti 127.0.0.1:2; has "no such plan (looked for .*the shipped plans: verify, start, status, stop)"
 	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
+	# the ssh account is required before anything connects, for the clusters a plan reaches by ssh
+	sql="--set source.mysql_user=u --set source.mysql_password=s3cret-x --set target.mysql_user=u --set target.mysql_password=s3cret-x"
+	# shellcheck disable=SC2086
+	run 2 -f start -si 127.0.0.1:1 -ti 127.0.0.1:2 $sql; has "config incomplete: missing source.sys_user, target.sys_user (set them"
+	# shellcheck disable=SC2086
+	run 2 -f stop -si 127.0.0.1:1 -ti 127.0.0.1:2 $sql; has "config incomplete: missing target.sys_user (set them"
+	lacks "source.sys_user"
+	# shellcheck disable=SC2086
+	run 2 -f verify -si 127.0.0.1:1 -ti 127.0.0.1:2 $sql --set target.sys_user=root; has "config incomplete: missing source.sys_user (set them"
 	# a per-run choice only for a plan that declares it, and only from the command line
 	run 2 "$PLANS/basic.lua" --production-lost;    has "--production-lost: plan basic offers no such choice"
 	FLASHRUN_PRODUCTION_LOST=1 run 0 "$PLANS/basic.lua"
