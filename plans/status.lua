@@ -91,7 +91,7 @@ local function ago(iso)
 end
 
 local SECTIONS = {
-  { id = "drill", title = "drill", run = function(ctx)
+  { id = "drill", title = "drill", run = function(ctx, shared)
       local st = ctx.state
       local rows = {}
       local doc = redo.read()
@@ -112,8 +112,16 @@ local SECTIONS = {
                               .. (st.restore_points and ", or plans/stop.lua to end the drill"
                                   or " (stop refuses until every restore point is taken), then plans/stop.lua to end the drill") }
       else
-        rows[#rows + 1] = { key = "open", label = "drill", value = false, text = "no drill open" }
+        -- No drill here, but perhaps one in another journal (the default ./log is relative).
+        local ok, topo = pcall(shared.topo)
+        local detached = ok and topo.source.standby_entry == nil
+        rows[#rows + 1] = { key = "open", label = "drill", value = false, state = detached and "warn" or nil,
+                            text = detached and ("no drill in this journal, yet %s: a drill started with another --state-dir "
+                                                 .. "(the default is ./log of the directory flashrun ran from)? Run status and stop "
+                                                 .. "with that one"):format(router.DETACHED)
+                                            or "no drill open" }
       end
+      rows[#rows + 1] = { key = "journal", label = "journal", value = tostring(ctx.state_dir) .. "/redo.json" }
       -- A plan whose last run did not finish: the DBA re-runs it, unless it only refused (a second
       -- start while a drill is open changed nothing).
       local last = {}
@@ -121,11 +129,16 @@ local SECTIONS = {
       for name, rec in pairs(doc.plans or {}) do
         if name ~= ctx.plan and rec.status ~= "done" then
           local refused = last[name] and last[name].outcome == "refused"
+          -- Rolled back completely (start): nothing to finish, the clusters are as before it.
+          local undone = rec.status == "failed" and rec.rollback == "complete"
           local why = rec.error and (rec.error:match("^[^\n]*"):gsub(":$", "")) or nil
-          rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status, state = refused and "note" or "warn",
+          rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status,
+                              state = (refused or undone) and "note" or "warn",
                               text = ("%s since %s%s%s: %s"):format(rec.status == "running" and "running, or interrupted," or rec.status,
-                                tostring(rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "", why and (": " .. why) or "",
-                                refused and "it refused, nothing changed" or "re-run it to finish") }
+                                tostring(rec.run_started or rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "", why and (": " .. why) or "",
+                                refused and "it refused, nothing changed"
+                                or undone and "rolled back completely, nothing to finish (run it again for a drill)"
+                                or "re-run it to finish") }
         end
       end
       return rows

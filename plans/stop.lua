@@ -150,9 +150,14 @@ answer with the restore point's GTID set.]],
             refuse(("start did not finish (the run started %s %s before it recorded every restore point; "
                     .. "the standby may be detached from production): re-run plans/start.lua to finish it "
                     .. "(a failure then rolls back what both runs did), then stop again.")
-                   :format(tostring(start.started), start.status == "running" and "was interrupted" or tostring(start.status)))
+                   :format(tostring(start.run_started or start.started), start.status == "running" and "was interrupted" or tostring(start.status)))
           end
-          refuse("the journal records no drill started by plans/start.lua (nothing to stop)")
+          -- Said with where it looked: another directory (./log is relative) holds another journal.
+          local detached = router.detached(function() return cluster.router("source") end)
+          refuse(("the journal in %s records no drill started by plans/start.lua (nothing to stop)%s"):format(
+            tostring(ctx.state_dir), detached and ("; yet " .. router.DETACHED .. ". If a drill was started with another " ..
+            "--state-dir (the default is ./log of the directory flashrun ran from), run stop with that " ..
+            "one; otherwise re-register the standby (docs/operator.md, Recovery)") or ""))
         end
         log.info("drill started %s; strategy %s%s; restore point %s", tostring(st.drill and st.drill.started), st.strategy,
                  st.donor and (" (donor " .. st.donor.id .. ")") or "", st.frozen)

@@ -243,6 +243,10 @@ void fr_cli_push(lua_State *L, const struct fr_cli *cli)
 	set_string(L, "function", cli->function);
 	set_string(L, "config", cli->config);
 	set_string(L, "state_dir", cli->state_dir);
+	/* Where flashrun runs: a relative --state-dir (./log by default) is named absolutely in
+	 * messages, since another directory holds another journal. */
+	char cwd[4096];
+	set_string(L, "cwd", getcwd(cwd, sizeof cwd));
 	set_string(L, "log_json", cli->log_json);
 	set_string(L, "report_json", cli->report_json);
 	set_string(L, "site_dir", cli->site_dir);

@@ -109,6 +109,22 @@ function M.nodes(conn)
   return nodes, standby
 end
 
+-- With no drill in the journal read, what says one may be open anyway (a start run with another
+-- --state-dir): the standby router missing from production's, which start detaches it from.
+M.DETACHED = ("the standby router is not registered on production's router (no %s: start detaches it)"):format(M.STANDBY_SERVER)
+
+-- detached(connect_source) -> true when production's router (connect_source() opens it) lists no
+-- standby router; false when it does or cannot be read (the plan's own checks say why). Read-only.
+function M.detached(connect_source)
+  local ok, found = pcall(function()
+    local conn = connect_source()
+    local _, standby = M.nodes(conn)
+    conn:close()
+    return standby ~= nil
+  end)
+  return ok and not found
+end
+
 function M.primary(nodes)
   local p
   for _, n in ipairs(nodes) do

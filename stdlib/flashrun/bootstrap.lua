@@ -1,7 +1,7 @@
 -- flashrun.bootstrap — what the flashrun binary runs (runtime/embed.c loads this file by
 -- path, calls it with the parsed command line, and exits with the integer it returns).
 --
--- cli = { plan=, function=, config=, state_dir=, site_dir=, log_json=, report_json=, si={host=,port=}, ti=, sets={},
+-- cli = { plan=, function=, config=, state_dir=, cwd=, site_dir=, log_json=, report_json=, si={host=,port=}, ti=, sets={},
 --         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
@@ -16,6 +16,12 @@ local function setup_log()
     local ok, err = log.setup { json = cli.log_json }
     if not ok then errors.usage("--log-json: cannot open %s", tostring(err)) end
   end
+end
+
+-- A path as given, made absolute from the working directory (when it could be read).
+local function absolute(path)
+  if path:sub(1, 1) == "/" or not cli.cwd then return path end
+  return (cli.cwd:gsub("/$", "")) .. "/" .. path:gsub("^%./", "")
 end
 
 -- The plan file: as given, or plans/<name>.lua next to the stdlib (old -f form).
@@ -110,7 +116,7 @@ local function main()
   end
   local journal = require "flashrun.journal"
   local ok, code, ctx = pcall(require("flashrun.interp").run, plan, config, cli.dry_run,
-                              { state_dir = cli.state_dir, host = cli.host, choices = choices })
+                              { state_dir = absolute(cli.state_dir), host = cli.host, choices = choices })
   journal.detach()
   if report_file then report.write(report_file, plan, ok and code or 1, ok and ctx or nil) end
   if not ok then error(code, 0) end

@@ -36,11 +36,14 @@ local function plan_record(doc, name)
     local n = 0
     for _ in pairs(rec.steps_done) do n = n + 1 end
     log.info("resuming plan %s: the run started %s did not finish (%s); %s already done",
-             name, tostring(rec.started), tostring(rec.status), count(n, "step"))
-    rec.status, rec.failed_step, rec.error, rec.finished = "running", nil, nil, nil
+             name, tostring(rec.run_started or rec.started), tostring(rec.status), count(n, "step"))
+    -- started stays the plan's first run; run_started is this one (what messages name).
+    rec.status, rec.failed_step, rec.error, rec.finished, rec.rollback = "running", nil, nil, nil, nil
+    rec.run_started = utc()
     return rec, true
   end
-  rec = { status = "running", steps_done = {}, started = utc() }
+  local t = utc()
+  rec = { status = "running", steps_done = {}, started = t, run_started = t }
   doc.plans[name] = rec
   return rec, false
 end
@@ -155,6 +158,9 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   -- A plan without undo (stop only goes forward) has no rollback to report, only its recovery.
   local undoable = false
   for _, step in ipairs(plan.steps) do undoable = undoable or step.undo ~= nil end
+  -- Kept for status: a run rolled back completely left nothing to finish.
+  rec.rollback = not undoable and "none" or clean and "complete" or "incomplete"
+  journal.save()
   if not undoable then
     if plan.recovery and not refused then log.error("nothing is rolled back (the plan only goes forward); recovery:\n%s", plan.recovery) end
   elseif clean then
@@ -170,7 +176,7 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
   log.error("plan %s %s at %s: %s", plan.name, what, label, first and (first .. " (in full above)") or message(res))
   -- What end hooks are told.
   ctx.outcome = { status = sig and "interrupted" or refused and "refused" or "failed",
-                  rollback = not undoable and "none" or clean and "complete" or "incomplete",
+                  rollback = rec.rollback,
                   failed_step = planmod.key(plan.steps[i]), error = rec.error }
   return sig and EXIT_ON_SIGNAL[sig] or refused and errors.REFUSED or 1
 end

@@ -6,7 +6,9 @@
 --     plans = { [plan name] = { status = "running" | "done" | "failed",
 --                               steps_done = { [step name] = true, ... },
 --                               state_keys = { [step name] = { key, ... } }, -- what each step added
---                               started = "2024-05-01T10:00:00Z", finished = ...,
+--                               started = "2024-05-01T10:00:00Z" (its first run),
+--                               run_started = (its last run, resumed or not), finished = ...,
+--                               rollback = "none" | "complete" | "incomplete" (when it failed),
 --                               failed_step = name, error = masked message,
 --                               truncate_after = step name (its redo.truncate() waits for the
 --                                                plan's end) } },
