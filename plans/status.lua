@@ -90,6 +90,23 @@ local function ago(iso)
   return now - t
 end
 
+-- The run holding the state dir's lock (flashrun.lock: pid=, host=, started=, plan=, written by
+-- flashrun.redo), when it is still alive on this host; nil otherwise. A killed run leaves its
+-- text behind but not its lock, so the pid must still be a flashrun process. Read only: taking
+-- the lock, even for a moment, could turn a stop starting then away (exit 4).
+local function live_holder(ctx)
+  local f = io.open(tostring(ctx.state_dir) .. "/flashrun.lock", "r")
+  if not f then return nil end
+  local h = {}
+  for k, v in (f:read("a") or ""):gmatch("(%w+)=([^\n]*)") do h[k] = v end
+  f:close()
+  if not (h.pid and h.pid:match("^%d+$")) or h.host ~= ctx.host then return nil end
+  local c = io.open("/proc/" .. h.pid .. "/cmdline", "r")
+  local argv0 = c and (c:read("a") or ""):match("^[^\0]*") or ""
+  if c then c:close() end
+  return (argv0 == "flashrun" or argv0:sub(-9) == "/flashrun") and h or nil
+end
+
 local SECTIONS = {
   { id = "drill", title = "drill", run = function(ctx, shared)
       local st = ctx.state
@@ -129,12 +146,15 @@ local SECTIONS = {
       for name, rec in pairs(doc.plans or {}) do
         if name ~= ctx.plan and rec.status ~= "done" then
           local refused = last[name] and last[name].outcome == "refused"
+          local holder = rec.status == "running" and live_holder(ctx)
+          holder = holder and holder.plan == name and holder or nil
           -- Rolled back completely (start): nothing to finish, the clusters are as before it.
           local undone = rec.status == "failed" and rec.rollback == "complete"
-          local why = rec.error and (rec.error:match("^[^\n]*"):gsub(":$", "")) or nil
+          local why = rec.error and (rec.error:match("^[^\n]*"):gsub("[:.]$", "")) or nil
           rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status,
-                              state = (refused or undone) and "note" or "warn",
-                              text = ("%s since %s%s%s: %s"):format(rec.status == "running" and "running, or interrupted," or rec.status,
+                              state = (refused or undone or holder) and "note" or "warn",
+                              text = holder and ("running now: pid %s on %s since %s"):format(holder.pid, holder.host, tostring(holder.started))
+                                or ("%s since %s%s%s: %s"):format(rec.status == "running" and "running, or interrupted," or rec.status,
                                 tostring(rec.run_started or rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "", why and (": " .. why) or "",
                                 refused and "it refused, nothing changed"
                                 or undone and "rolled back completely, nothing to finish (run it again for a drill)"
@@ -165,6 +185,8 @@ local SECTIONS = {
         if m.role == "donor" then return { donor = true } end
         return { damage = restore_point.damage(m, recs[m.id]) }
       end)
+      local stopping = live_holder(ctx)
+      if stopping and stopping.plan ~= "stop" then stopping = nil end
       for i, m in ipairs(nodes) do
         local f = facts[i] or {}
         local r = rp[i] or {}
@@ -183,6 +205,9 @@ local SECTIONS = {
           local rec = recs[m.id]
           if unchecked then rpt = "restore point not checked: " .. unchecked; state = "warn"
           elseif r.donor then rpt = "donor: frozen at the restore point"
+          elseif r.damage and stopping then
+            -- A running stop moves the restore point into the datadir: not damage, its work.
+            rpt = ("restore point being put back by the running stop (pid %s)"):format(stopping.pid)
           elseif r.damage then rpt = "restore point DAMAGED: " .. r.damage; state = "warn"
           elseif rec then rpt = ("restore point intact: %d files, %.1f MiB"):format(rec.files or 0, (rec.bytes or 0) / 2 ^ 20)
           else rpt = "restore point not recorded" end

@@ -160,7 +160,7 @@ answer with the restore point's GTID set.]],
             "one; otherwise re-register the standby (docs/operator.md, Recovery)") or ""))
         end
         log.info("drill started %s; strategy %s%s; restore point %s", tostring(st.drill and st.drill.started), st.strategy,
-                 st.donor and (" (donor " .. st.donor.id .. ")") or "", st.frozen)
+                 st.donor and (" (donor " .. st.donor.id .. ")") or "", st.frozen ~= "" and st.frozen or "(the empty GTID set)")
       end },
 
     -- Before anything is touched: stop needs production to re-attach the standby. When production

@@ -309,7 +309,12 @@ int fr_journal_write(struct fr_journal *j, const char *text, char *err)
 		return fail(err, 0, "cannot write journal %s: out of memory", j->path);
 	int rc = 0;
 	if (fr_dry_run()) {
-		fr_record("journal", j->path, masked);
+		/* One line per write: the document (every recorded variable of every node, hundreds
+		 * of KB over a plan) would bury the statements a rehearsal is read for; -v shows it. */
+		char summary[96];
+		snprintf(summary, sizeof summary, "write %zu bytes (the document at -v)", strlen(masked));
+		fr_record("journal", j->path, summary);
+		fr_log(FR_DEBUG, "journal %s would hold: %s", j->path, masked);
 	} else {
 		enum fr_kp_when kill = fr_kp_write("journal", "journal", masked);
 		rc = replace(j, masked, err);

@@ -228,8 +228,20 @@ function M.run(opts)
     if topo[side] then report(r, side .. "/router", "status", topo[side].primary ~= nil, "%s cluster has a primary (Master_Online)", side) end
   end
   local se = topo.source and topo.source.standby_entry
-  if topo.source then
-    report(r, "source/router", "registration", se ~= nil, "the standby router is registered on the source router as %s", router.STANDBY_SERVER)
+  if topo.source and se then
+    report(r, "source/router", "registration", true, "the standby router is registered on the source router as %s", router.STANDBY_SERVER)
+  elseif topo.source then
+    -- Said with its likely cause: the two routers given the other way round (the "standby" one
+    -- lists the entry), else a standby detached by a drill or a run that did not finish.
+    local swapped = topo.target and topo.target.standby_entry ~= nil
+    add(r, "source/router", "registration", "FAIL",
+        ("the standby router is registered on the source router as %s"):format(router.STANDBY_SERVER), {
+          cause = swapped and ("the router given as the standby (%s) lists %s, the one given as the source does not: "
+                               .. "--si and --ti look swapped"):format(tostring(r.routers.target), router.STANDBY_SERVER)
+                  or ("the source router lists no %s: the standby is detached (start detaches it for a drill)"):format(router.STANDBY_SERVER),
+          fix = swapped and "give production's router as --si (source) and the standby's as --ti (target)"
+                or "run status with the drill's --state-dir and end an open drill with stop; with none open, register the " ..
+                   "standby router on production's again as it was (docs/operator.md, Recovery)" })
   end
   if se then
     judge_status(r, "source/router", router.STANDBY_SERVER, se, max_delay)

@@ -77,14 +77,14 @@ function M.restore(conn, before)
   for _, d in ipairs(diffs) do
     if d.before ~= nil then
       local n, err = conn:exec(M.set_sql(d.name, d.before))
-      if n == nil then failed[#failed + 1] = ("%s: %s, now %s (%s)"):format(d.name, d.before, tostring(d.after), tostring(err)) end
+      if n == nil then failed[#failed + 1] = ("%s: '%s' before the drill, now '%s' (%s)"):format(d.name, d.before, tostring(d.after), tostring(err)) end
     end
   end
   if not dry_run then
     for _, d in ipairs(M.diff(before, M.read(conn))) do
       local listed = false
       for _, f in ipairs(failed) do listed = listed or f:sub(1, #d.name + 1) == d.name .. ":" end
-      if not listed then failed[#failed + 1] = ("%s: %s, now %s"):format(d.name, tostring(d.before), tostring(d.after)) end
+      if not listed then failed[#failed + 1] = ("%s: '%s' before the drill, now '%s'"):format(d.name, tostring(d.before), tostring(d.after)) end
     end
   end
   return failed

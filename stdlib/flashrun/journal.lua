@@ -51,7 +51,12 @@ end
 local function persist()
   if not handle then
     -- flashrun.redo masks its records; this is the same record for a journal not yet created.
-    if rehearsed then require("flashrun.log").record("journal", rehearsed, cjson.encode(doc)) end
+    -- One line per write, as flashrun.redo prints it (the document at -v).
+    if rehearsed then
+      local text = cjson.encode(doc)
+      require("flashrun.log").record("journal", rehearsed, ("write %d bytes (the document at -v)"):format(#text))
+      require("flashrun.log").debug("journal %s would hold: %s", rehearsed, text)
+    end
     return true
   end
   local text = cjson.encode(doc)

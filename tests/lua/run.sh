@@ -197,6 +197,21 @@ lock)
 	grep -qF '"status":"locked"' r.json && grep -qF '"exit":4' r.json || fail "--report-json of a locked run: $(cat r.json)"
 	wait $pid || fail "the holder failed"
 	run 0 "$PLANS/basic.lua"
+	# status names a live holder's run as running now; a killed one's (its lock file text left,
+	# its lock gone) as to be re-run (the routers do not answer here: status exits 3 either way)
+	ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	printf '[source]\nmysql_user=u\nmysql_password=pw-%s\nsys_user=root\n[target]\nmysql_user=u\nmysql_password=pw-%s\nsys_user=root\n' a b >fb.ini
+	st="$ROOT/plans/status.lua --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --report-json s.json"
+	FLASHRUN_TEST_HOLD=30 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
+	pid=$!
+	i=0; while ! grep -q "MARK holding" hold.out; do i=$((i+1)); [ $i -lt 50 ] || fail "holder never started"; sleep 0.1; done
+	# shellcheck disable=SC2086
+	run 3 $st
+	grep -q "\"text\":\"running now: pid $pid on " s.json || { kill $pid; fail "status did not name the live run: $(cat s.json)"; }
+	kill -9 $pid; wait $pid
+	# shellcheck disable=SC2086
+	run 3 $st
+	grep -q "plan hold: running, or interrupted, since .*re-run it to finish" s.json || fail "status took a killed run for a live one: $(cat s.json)"
 	;;
 secrets)
 	run 0 "$PLANS/secrets.lua" --set source.mysql_password=Sup3rS3cret --log-json audit.json --dry-run
