@@ -82,8 +82,8 @@ checksum_sql="SELECT 'checksums' AS section_; SET SESSION group_concat_max_len =
   PREPARE checksums_ FROM @s; EXECUTE checksums_; DEALLOCATE PREPARE checksums_;"
 # CHECKSUM of every user table on HOST:PORT, sorted.
 checksums() { report "$1" "$checksum_sql" | section checksums | sort; }
-# How long a standby node may take to hold the source's GTID set, in seconds (wait_synced polls
-# about as long on a loaded lab).
+# How long a standby node may take to hold the source's GTID set, in seconds (wait_synced,
+# baseline, check_restored).
 sync_timeout=${E2E_SYNC_TIMEOUT:-120}
 # A GTID set as SQL reads it back from mysql -B (a set of several UUIDs spans lines: -B prints \n).
 gtid_text() { local g; g=$(cat); g=${g//\\n/}; echo "${g//$'\n'/}"; }
@@ -92,15 +92,12 @@ rstatus() { # HOST:PORT COLUMN -> value from SHOW REPLICA STATUS (tab-separated 
   lab sql "$1" "SHOW REPLICA STATUS" | awk -F'\t' -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR==2{print $k}'
 }
 
-wait_synced() { # every standby node has the source's GTID set
-  local want n got i
-  want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | tr -d '\n')
+wait_synced() { # every standby node holds the source's GTID set (server side, one client per node)
+  local want n got
+  want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | gtid_text)
   for n in "${tnodes[@]}"; do
-    for ((i = 0; i < 100; i++)); do
-      got=$(q "$n" "SELECT GTID_SUBSET('$want', @@GLOBAL.gtid_executed)" | tr -d '\n')
-      [[ $got == 1 ]] && break; sleep 0.3
-    done
-    [[ $got == 1 ]] || fail "$n did not catch up with the source"
+    got=$(q "$n" "SELECT WAIT_FOR_EXECUTED_GTID_SET('$want', $sync_timeout)")
+    [[ $got == 0 ]] || fail "$n did not catch up with the source within $sync_timeout s: ${got:-no answer}"
   done
 }
 
@@ -115,8 +112,8 @@ fingerprint_of() { # NODE: SHOW GLOBAL VARIABLES rows on stdin
 }
 
 # What a case compares its end with, read once the standby holds the source's GTID set
-# (wait_synced): fp_before (fingerprint) and, on a reflink lab unless --no-binlogs,
-# binlogs_before (binlogs). One client per node: the wait is WAIT_FOR_EXECUTED_GTID_SET, server side.
+# (as wait_synced): fp_before (fingerprint) and, on a reflink lab unless --no-binlogs,
+# binlogs_before (binlog_files after a rotation). One client per node.
 baseline() { # [--no-binlogs]
   local want n rep flush="" binlogs=$cow
   [[ ${1:-} == --no-binlogs ]] && binlogs=0
@@ -135,15 +132,10 @@ baseline() { # [--no-binlogs]
   return 0
 }
 
-# Every binary log file of every standby node: "HOST FILE SIZE SHA256 closed|active". A reflink
-# restore point keeps them byte for byte, but the one being written when start shut the node down
-# (the last) gains a stop event and loses its in-use flag: it must only still be there, no
-# shorter. FLUSH BINARY LOGS first, so each node has closed ones to compare.
-binlogs() {
-  local n
-  for n in "${tnodes[@]}"; do q "$n" "FLUSH BINARY LOGS" >/dev/null || fail "rotating the binary logs of $n"; done
-  binlog_files
-}
+# Every binary log file of every standby node (binlog_files): "HOST FILE SIZE SHA256 closed|active".
+# A reflink restore point keeps them byte for byte, but the one being written when start shut the
+# node down (the last) gains a stop event and loses its in-use flag: it must only still be there,
+# no shorter. baseline runs FLUSH BINARY LOGS first, so each node has closed ones to compare.
 # The remote command listing a host's binary logs, "FILE SIZE SHA256" sorted by name, from a
 # fixed number of processes (the fault matrix rotates them in every case, so a long run's hosts
 # hold hundreds: a loop forking per file cost minutes per case).
@@ -157,7 +149,7 @@ binlog_files() {
   local h
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "$binlog_list_cmd" | binlog_mark "$h"; done
 }
-binlogs_kept() { # [LISTING]: the binary logs of binlogs_before are all still there (see binlogs);
+binlogs_kept() { # [LISTING]: the binary logs of binlogs_before are all still there;
   # LISTING is binlog_files' output, read now when not given
   local verdict listing=${1-$(binlog_files)}
   verdict=$(awk 'FILENAME == ARGV[1] { size[$1 " " $2] = $3; sum[$1 " " $2] = $4; next }

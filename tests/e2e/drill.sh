@@ -172,12 +172,11 @@ measure_restore_points() { # the bytes of every restore point directory, as the 
 }
 
 drill_main() {
-  seed; wait_synced
+  seed; baseline
   fr verify || fail "verify"
   frs "$LAB_DIR/status-before.json" || fail "status before the drill: exit $?"
   [[ $(jval "$LAB_DIR/status-before.json" report.drill_open) == false ]] || fail "status before the drill: a drill is open"
   started_at=$(date +%s)
-  fp_before=$(fingerprint); binlogs_before=$(binlogs)
   timed fr start || fail "start"
   [[ $(q "$TI" "SELECT 1") == 1 ]] || fail "standby router"
   one_mysqld_per_host
@@ -186,6 +185,16 @@ drill_main() {
   fi
   fr start >"$LAB_DIR/second-start.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "a drill is open since" "$LAB_DIR/second-start.out" || fail "a second start during the drill: exit $rc, expected a refusal (3)"
+  # status and stop given another state dir (another journal) see the standby detached and say
+  # which journal they read, rather than "nothing to stop"
+  other=$LAB_DIR/other-state; rm -rf "$other"
+  "$bin" "$top/plans/stop.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$other" "${extra[@]}" >"$LAB_DIR/stop-other.out" 2>&1; rc=$?
+  [[ $rc == 3 ]] && grep -q "the journal in $other records no drill .*yet the standby router is not registered on production's router" "$LAB_DIR/stop-other.out" ||
+    fail "stop with another state dir during a drill: exit $rc, expected a refusal naming the detached standby"
+  "$bin" "$top/plans/status.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$other" "${extra[@]}" --report-json "$LAB_DIR/status-other.json" >>"$out" 2>&1; rc=$?
+  [[ $rc == 3 && $(sval "$LAB_DIR/status-other.json" drill open state) == warn ]] ||
+    fail "status with another state dir during a drill: exit $rc, expected 3 with the drill row warning"
+  rm -rf "$other"
   drill_writes
   status_during
   measure_restore_points
@@ -254,8 +263,7 @@ dryrun)
   no_password_shown
   echo "e2e dryrun: ok" ;;
 resume)
-  seed; wait_synced
-  fp_before=$(fingerprint); binlogs_before=$(binlogs)
+  seed; baseline
   killed_when "$restore_point_write" start
   fr start || fail "re-run of start after kill"
   drill_writes
@@ -299,8 +307,7 @@ killpoints)
 lost)
   # A restore point is destroyed during the drill: stop takes it again (donor: from the donor,
   # frozen at the restore point all along; local: from a node already restored).
-  seed; wait_synced
-  fp_before=$(fingerprint)
+  seed; baseline --no-binlogs
   fr start || fail "start"
   drill_writes
   victim=$tnet.1   # the standby master always takes a restore point
@@ -350,6 +357,11 @@ rollback)
   fr stop >"$LAB_DIR/stop-after-rollback.out"; rc=$?
   [[ $rc == 3 ]] && grep -q "records no drill" "$LAB_DIR/stop-after-rollback.out" ||
     fail "stop after a rolled-back start: exit $rc, expected a refusal (3): nothing to stop"
+  ! grep -q "not registered on production" "$LAB_DIR/stop-after-rollback.out" || fail "stop took the re-registered standby for a detached one"
+  # a start rolled back completely leaves nothing to finish: status says so, and needs no DBA
+  frs "$LAB_DIR/status-after-rollback.json"; rc=$?
+  [[ $rc == 0 && $(sval "$LAB_DIR/status-after-rollback.json" drill plan_start state) == note ]] ||
+    fail "status after a start rolled back completely: exit $rc, expected 0 with the start noted"
   q "$SI" "REPLACE INTO app.t VALUES (11,'after-rollback')" || fail "writing on production"
   wait_synced
   [[ $(q "$TI" "dbscale show dataservers" | grep -c -E 'disabled|down|abnormal') == 0 ]] || fail "rollback left a standby dataserver out of service"
@@ -452,6 +464,11 @@ verify)
   [[ $rc == 3 ]] || fail "a wrong router port: exit $rc, expected 3"
   summary_has "  1. standby router $TGT:3399: no SQL connection: [200" "a wrong router port"
   summary_has "     fix: refused at once, nothing listens on that port: check the router's SQL port (--ti HOST:PORT, port in [target])" "a wrong router port"
+  # 2b. The two routers given the other way round: the registration check says they look swapped.
+  vq --si "$TI" --ti "$SI"
+  [[ $rc == 3 ]] || fail "--si and --ti swapped: exit $rc, expected 3"
+  summary_has "the router given as the standby ($SI) lists slave_dbscale_server, the one given as the source does not: --si and --ti look swapped" "swapped routers"
+  summary_has "     fix: give production's router as --si (source) and the standby's as --ti (target)" "swapped routers"
   # 3. sshd stopped on one standby node.
   # (sshd rewrites its own command line: the host's init script, pid 1, holds how it was started)
   sshd=$(lab ssh "$tnet.2" "tr '\\0' '\\n' </proc/1/cmdline | grep -o '/usr/sbin/sshd .*'")
@@ -561,7 +578,7 @@ site)
   [[ $(q "$SI" "dbscale show dataservers" | grep -c slave_dbscale_server) == 1 ]] || fail "rollback did not re-register the standby"
   # The drill with the examples' site dir.
   extra=("${base[@]}" --site-dir "$sdir")
-  fp_before=$(fingerprint)
+  baseline --no-binlogs
   fr start >"$LAB_DIR/site-start.out" || fail "start with the site dir"
   in_sequence "$LAB_DIR/site-start.out" "$S check both clusters … ok" "$S pause the backup job on every standby node … ok" \
     "$S detach" "$S open the standby read-write … ok" "smoke test passed: wrote and read back start-" \
