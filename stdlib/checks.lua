@@ -215,7 +215,13 @@ function M.run(opts)
     if ok then
       topo[side] = { nodes = nodes, primary = router.primary(nodes), standby_entry = standby }
     else
-      report(r, side .. "/router", "sql", false, "%s router %s lists its dataservers: %s", SIDE_NAME[side], r.routers[side], tostring(nodes))
+      -- 1064 (a syntax error) on `dbscale show dataservers`: a MySQL server answered, not a router.
+      local plain = tostring(nodes):find("[1064]", 1, true) ~= nil
+      add(r, side .. "/router", "sql", "FAIL", ("%s router %s lists its dataservers"):format(SIDE_NAME[side], r.routers[side]), {
+        cause = plain and ("%s answers as a MySQL server, not a GreatDB router (it does not know dbscale statements)"):format(r.routers[side])
+                or tostring(nodes),
+        fix = plain and ("give the %s cluster's router, not a node (--%s HOST:PORT, the router's SQL port)"):format(
+                SIDE_NAME[side], side == "source" and "si" or "ti") or nil })
     end
   end
   r.topo = topo

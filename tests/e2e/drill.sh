@@ -278,7 +278,17 @@ resume)
   # stop killed while it starts the restored nodes: the re-run must wait for them, not start a
   # second server on the same data
   killed_when "nohup setsid .*mysqld_safe" stop
-  fr stop || fail "re-run of stop after kill"
+  # status while the re-run swaps: the stop is running now (its pid), and a restore point moved
+  # into its datadir is being put back, not damaged
+  ( exec "$bin" "$top/plans/stop.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$LAB_DIR/stop-rerun.out" 2>&1 ) &
+  spid=$!
+  for ((i = 0; i < 600; i++)); do grep -q "swap every node's data for its restore point …$" "$LAB_DIR/stop-rerun.out" && break; sleep 0.1; done
+  frs "$LAB_DIR/status-during-stop.json"
+  wait $spid; rc=$?; cat "$LAB_DIR/stop-rerun.out" >>"$out"
+  [[ $rc == 0 ]] || fail "re-run of stop after kill: exit $rc"
+  [[ $(sval "$LAB_DIR/status-during-stop.json" drill plan_stop text) == "running now: pid $spid on "* ]] ||
+    fail "status during stop did not name it running: $(sval "$LAB_DIR/status-during-stop.json" drill plan_stop text)"
+  ! grep -q DAMAGED "$LAB_DIR/status-during-stop.json" || fail "status during stop called a restore point being put back damaged"
   grep -q "is still starting (an interrupted run started it); waiting until it is up" "$out" ||
     fail "the re-run of stop did not wait for the nodes the killed run was starting"
   grep -q "pid file .* names pid $decoy, which is not this node's mysqld" "$out" || fail "stop did not notice the stale pid file"
@@ -464,6 +474,11 @@ verify)
   [[ $rc == 3 ]] || fail "a wrong router port: exit $rc, expected 3"
   summary_has "  1. standby router $TGT:3399: no SQL connection: [200" "a wrong router port"
   summary_has "     fix: refused at once, nothing listens on that port: check the router's SQL port (--ti HOST:PORT, port in [target])" "a wrong router port"
+  # 2a. A node given as the standby's router: it answers SQL, not dbscale statements.
+  vq --ti "${tnodes[0]}"
+  [[ $rc == 3 ]] || fail "a node as --ti: exit $rc, expected 3"
+  summary_has "${tnodes[0]} answers as a MySQL server, not a GreatDB router" "a node as --ti"
+  summary_has "     fix: give the standby cluster's router, not a node (--ti HOST:PORT, the router's SQL port)" "a node as --ti"
   # 2b. The two routers given the other way round: the registration check says they look swapped.
   vq --si "$TI" --ti "$SI"
   [[ $rc == 3 ]] || fail "--si and --ti swapped: exit $rc, expected 3"
