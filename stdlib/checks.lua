@@ -178,7 +178,9 @@ local function judge_os(r, key, m, out)
   report(r, key, "os", w.datadir == "ok", "%s: the ssh user %s %s the datadir %s", key, tostring(user),
          w.datadir == "ok" and "reads" or "cannot read", m.datadir)
   if w.signal == "nopid" then
-    warn(r, key, "os", "%s: no running mysqld found for this node (its datadir or option file): cannot check the ssh user may signal it", key)
+    -- It answered SQL (verify reached it): a server whose process is not found would be taken
+    -- for down, and start and stop refuse to copy or swap its data (mysqld.shutdown).
+    report(r, key, "os", false, "%s", mysqld.unrecognised(m))
   else
     report(r, key, "os", w.signal == "ok", "%s: the ssh user %s %s signal the node's mysqld (kill -0)", key, tostring(user),
            w.signal == "ok" and "may" or "may not")

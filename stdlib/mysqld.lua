@@ -71,8 +71,10 @@ function M.state_script(m)
       :format(table.concat(e, " "), kind)
   end
   return table.concat({
-    "{ find /proc/[0-9]*/cwd -maxdepth 0 -printf '%l\\t%p\\n' 2>/dev/null | awk -F'\\t' -v d=" .. Q(shell.normpath(m.datadir))
-      .. " '$1 == d { p = $2; sub(\"^/proc/\", \"\", p); sub(\"/cwd$\", \"\", p); print \"cwd \" p }'",
+    -- The datadir as configured, or resolved (a symlinked datadir: mysqld's cwd is the target).
+    "{ r=$(readlink -f " .. Q(shell.normpath(m.datadir)) .. " 2>/dev/null)",
+    "  find /proc/[0-9]*/cwd -maxdepth 0 -printf '%l\\t%p\\n' 2>/dev/null | awk -F'\\t' -v d=" .. Q(shell.normpath(m.datadir))
+      .. " -v r=\"$r\" '$1 == d || ($1 == r && r != \"\") { p = $2; sub(\"^/proc/\", \"\", p); sub(\"/cwd$\", \"\", p); print \"cwd \" p }'",
     "  " .. args_of("conf", "--defaults-file=" .. m.conf),
     "  " .. args_of("pidarg", "--pid-file=" .. m.pid_file),
     "} | while read -r k p; do n=$(cat /proc/$p/comm 2>/dev/null) && echo \"$k $p $n\"; done",
@@ -106,8 +108,15 @@ end
 
 -- Node m's processes as they are now (see parse_state). Logs once when the pid file names a
 -- process that is not m's server: it is left alone.
+-- An unread state is not "no processes": a server taken for down would be copied or swapped.
+local function read_state(s, m)
+  local text, err = cluster.read(s, M.state_script(m))
+  if text == nil then error(("%s: cannot read its processes: %s"):format(m.id, tostring(err)), 0) end
+  return M.parse_state(text)
+end
+
 function M.state(s, m)
-  local st = M.parse_state(cluster.read(s, M.state_script(m)))
+  local st = read_state(s, m)
   if st.pidfile and st.pidfile ~= st.server then
     log.info("%s: pid file %s names pid %s, which is not this node's mysqld: taken as down, that process is left alone",
              m.id, m.pid_file, st.pidfile)
@@ -125,10 +134,18 @@ local function settled(s, m)
   if up_or_gone(st) then return st end
   log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id)
   wait.wait_until(m.id .. " has started or gone", function()
-    st = M.parse_state(cluster.read(s, M.state_script(m)))
+    st = read_state(s, m)
     return up_or_gone(st), "starting: no pid file yet"
   end, site.num("start_timeout"))
   return st
+end
+
+-- The refusal for a node that answers SQL while no process of it is found (shutdown, verify).
+function M.unrecognised(m)
+  return ("%s answers SQL, but no mysqld process of it was found on its host (named mysqld, working in %s "
+          .. "or started with --defaults-file=%s): flashrun neither signals it nor copies or swaps its data. "
+          .. "Start it with that option file, or set site.conf_file / site.instance_dir to how it runs"):format(
+          m.id, tostring(m.datadir), tostring(m.conf))
 end
 
 -- Waits until process pid (proven m's server) has ended. Each probe watches it remotely for up to
@@ -147,7 +164,17 @@ end
 -- manual 17.14); the binary log is still closed cleanly. Returns true when it was running.
 function M.shutdown(s, m, discard)
   local st = settled(s, m)
-  if not st.server and #st.helpers == 0 then return false end
+  if not st.server and #st.helpers == 0 then
+    -- No process of m found, yet something may answer on its port: a server run in a way
+    -- flashrun does not recognise (a datadir reached through a symlink, no --defaults-file).
+    -- Its data must not be copied or swapped under it, and it is not signalled either.
+    local conn = cluster.try_connect("target", m.host, m.port, { timeout = 5 })
+    if conn then
+      conn:close()
+      error(M.unrecognised(m), 0)
+    end
+    return false
+  end
   if st.server then
     local conn = cluster.try_connect("target", m.host, m.port, { timeout = 5 })
     local sent = false

@@ -152,6 +152,11 @@ return {
         eq(st.server, fake, "the mysqld working in the datadir is the server")
         eq(st.pidfile, decoy, "the pid file names the decoy")
         eq(#st.helpers, 0, "no helper")
+        -- The datadir named through a symlink (@@datadir as configured; mysqld's cwd resolved)
+        local link = T .. "/datadir-link"
+        sh(("ln -sfn %s %s"):format(shell.quote(M.datadir), shell.quote(link)))
+        local ml = setmetatable({ datadir = link }, { __index = m })
+        eq(mysqld.parse_state((sh(mysqld.state_script(ml)))).server, fake, "the mysqld working in the symlinked datadir is the server")
         sh("kill " .. fake)
         sh(("while kill -0 %s 2>/dev/null; do sleep 0.05; done"):format(fake))
         st = mysqld.parse_state((sh(mysqld.state_script(m))))
@@ -236,6 +241,32 @@ return {
         assert(ran[1] and ran[1]:find("mysqld_safe", 1, true), "started: " .. tostring(ran[1]))
         assert(e:find("n1 stopped during its start-up", 1, true), e)
         assert(e:find("has 4096 KiB free: too little for mysqld to start or write there. Free space there, then re-run plans/start.lua", 1, true), e)
+      end },
+    { name = "a node that answers SQL with no process found is neither shut down nor taken for down", run = function()
+        -- A server run in a way flashrun does not recognise (a datadir through a symlink, no
+        -- --defaults-file): no process matches, yet its port answers. shutdown must refuse (its
+        -- data would be copied or swapped under it), sending nothing; a failed look at the
+        -- processes is an error, not "no processes".
+        local cluster = require "cluster"
+        local saved = { try_connect = cluster.try_connect, read = cluster.read, run = cluster.run }
+        local ran, closed = {}, false
+        cluster.run = function(_, cmd) ran[#ran + 1] = cmd; return "" end
+        cluster.try_connect = function() return { close = function() closed = true end } end
+        cluster.read = function() return "" end
+        local n = { id = "n1", host = "10.0.0.1", port = 3306, conf = I .. "/my.cnf", pid_file = I .. "/mysqld.pid",
+                    datadir = I .. "/dbdata" }
+        local ok, e = pcall(mysqld.shutdown, {}, n, true)
+        eq(ok, false, "refused"); assert(closed, "the probe connection closed")
+        assert(tostring(e):find("n1 answers SQL, but no mysqld process of it was found", 1, true), tostring(e))
+        eq(#ran, 0, "nothing sent to the host")
+        cluster.try_connect = function() return nil, "[2002] connection refused" end
+        ok, e = pcall(mysqld.shutdown, {}, n, true)
+        eq(ok, true, "a node down and unanswering: " .. tostring(e)); eq(e, false, "was not running")
+        cluster.read = function() return nil, "exit 255" end
+        ok, e = pcall(mysqld.shutdown, {}, n, true)
+        for k, f in pairs(saved) do cluster[k] = f end
+        eq(ok, false, "an unread state raised")
+        assert(tostring(e):find("n1: cannot read its processes: exit 255", 1, true), tostring(e))
       end },
     { name = "cleanup", run = function() sh("rm -rf " .. shell.quote(T)) end },
   },
