@@ -296,7 +296,7 @@ local SECTIONS = {
       local warn_s = site.num("retention_warning_hours") * 3600
       local left = d.at and (d.at - r.now) or nil
       local state = "ok"
-      if d.state == "lost" then state = drill and "warn" or "note"
+      if d.state == "lost" or d.state == "unknown" then state = drill and "warn" or "note"
       elseif left and left < warn_s then state = drill and "warn" or "note" end
       local text = d.text
       if left then text = ("%s left; %s"):format(retention.span(left), text) end

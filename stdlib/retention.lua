@@ -109,7 +109,14 @@ function M.deadline(policy, lost, needed, active, now)
   if not policy.seconds then
     return { state = "none", text = "no automatic purge (" .. policy.why .. "); only a PURGE BINARY LOGS by hand can end it" }
   end
-  if not needed or active or not needed.mtime then
+  if needed and not active and not needed.mtime then
+    -- A closed file whose time could not be read: it may already be older than the period, and
+    -- go at production's next rotation or restart. Not judged from now (that is the best case).
+    return { state = "unknown", text = ("unknown: %s holds what the standby needs, and its time could not be read "
+             .. "(ssh to production's master, stat in its binary log directory); if it was written more than %s ago, "
+             .. "it goes at production's next rotation or restart (%s)"):format(needed.name, M.span(policy.seconds), policy.why) }
+  end
+  if not needed or active then
     -- What the standby needs is (or will be) in the file being written: it expires only after
     -- its rotation, so at the earliest a full period from now.
     local at = now + policy.seconds
@@ -153,7 +160,9 @@ function M.read(conn, s, frozen)
     local dir = shell.dirname(tostring(vars.log_bin_basename))
     local names = {}
     for _, f in ipairs(r.files) do names[#names + 1] = shell.quote(f.name) end
-    local out = cluster.read(s, ("cd %s && stat -c '%%Y %%n' -- %s"):format(shell.quote(dir), table.concat(names, " ")))
+    -- Each file's time that can be read (one purged meanwhile leaves the others'): those not
+    -- read stay unknown, which deadline() says.
+    local out = cluster.read(s, ("cd %s && { stat -c '%%Y %%n' -- %s 2>/dev/null; true; }"):format(shell.quote(dir), table.concat(names, " ")))
     local t = {}
     for secs, name in (out or ""):gmatch("(%d+) ([^\n]+)") do t[name] = tonumber(secs) end
     for _, f in ipairs(r.files) do f.mtime = t[f.name] end
