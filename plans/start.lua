@@ -195,7 +195,6 @@ If start failed while building the restore point, re-run start first: it resumes
           m.role = (donor and n.id == donor.id) and "donor" or n.role
           local outside
           m.data_dirs, outside = site.data_dirs(m, site.data_variables(c))
-          m.variables = variables.read(c)
           local rs = server.replica_status(c)
           m.replication = rs and { source_host = rs.source_host, source_port = rs.source_port, source_user = rs.source_user,
                                    auto_position = rs.auto_position, running = rs.io_running and rs.sql_running } or false
@@ -206,6 +205,9 @@ If start failed while building the restore point, re-run start first: it resumes
           end
           -- Every node clones (local) or serves the clone (donor): the plugin must be active.
           m.plugin_installed = restore_point.ensure_plugin(c, m.id)
+          -- Recorded with the plugin active, as the restore point holds it (stop drops it last):
+          -- its clone_* variables are not differences to set back.
+          m.variables = variables.read(c)
           c:close()
           log.info("%s %-7s datadir=%s conf=%s restore point=%s", m.id, m.role, m.datadir, m.conf, m.restore_point_dir)
           return m

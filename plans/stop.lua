@@ -345,13 +345,21 @@ answer with the restore point's GTID set.]],
       end },
 
     { id = "restore_variables", name = "put back every node's global variables", run = function(ctx)
-        local lost = {}
+        local lost, closed = {}, {}
         for _, m in ipairs(ctx.state.sites) do
           local c = cluster.connect("target", m.host, m.port)
-          for _, f in ipairs(variables.restore(c, m.variables or {})) do lost[#lost + 1] = m.id .. " " .. f end
+          local failed = variables.restore(c, m.variables or {})
           c:close()
+          for _, f in ipairs(failed) do lost[#lost + 1] = m.id .. " " .. f end
+          for _, f in ipairs(variables.closing(failed)) do closed[#closed + 1] = m.id .. " " .. f end
         end
         for _, l in ipairs(lost) do log.warn("could not set back %s", l) end
+        -- What keeps the standby closed to writes cannot be left as a warning: a node open to
+        -- direct connections takes writes meant for nowhere.
+        if #closed > 0 then
+          error("could not set back what keeps the standby closed to writes:\n  " .. table.concat(closed, "\n  ") ..
+                "\nset it by hand (SET GLOBAL …) on those nodes, then re-run stop", 0)
+        end
       end },
 
     { id = "reenable_replication", name = "re-enable the donor and replication inside the standby", run = function(ctx)

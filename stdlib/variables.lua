@@ -60,6 +60,17 @@ function M.set_sql(name, value)
   return ("SET GLOBAL %s = %s"):format(name, v)
 end
 
+-- Of restore()'s failures, those of the variables that keep a node closed to writes (stop fails
+-- on them rather than warn). Pure.
+local CLOSING = { read_only = true, super_read_only = true, offline_mode = true }
+function M.closing(failed)
+  local out = {}
+  for _, f in ipairs(failed) do
+    if CLOSING[f:match("^([%w_]+):")] then out[#out + 1] = f end
+  end
+  return out
+end
+
 -- Order matters for a few: super_read_only = ON implies read_only = ON, and read_only = OFF
 -- implies super_read_only = OFF; setting read_only before super_read_only keeps both as asked.
 local FIRST = { read_only = 1, super_read_only = 2 }

@@ -211,6 +211,10 @@ return {
         eq(variables.set_sql("max_connections", "151"), "SET GLOBAL max_connections = 151", "number bare")
         eq(variables.set_sql("init_connect", "SET x='1'"), "SET GLOBAL init_connect = 'SET x=''1'''", "text quoted")
         raises("variable name", variables.set_sql, "x; DROP", "1")
+        local closing = variables.closing({ "init_file: '/x' before the drill, now ''", "super_read_only: 'ON' before the drill, now 'OFF' (x)",
+                                            "offline_mode: 'ON' before the drill, now 'OFF'", "read_only_compressed: 'ON' before the drill, now 'OFF'" })
+        eq(#closing, 2, "super_read_only and offline_mode, not init_file nor a look-alike name")
+        eq(closing[1]:match("^[%w_]+"), "super_read_only", "first")
       end },
     { name = "a node gone during its start-up; a full filesystem named", run = function()
         -- The host as the fault matrix left it: the node refuses connections and has no process
@@ -267,6 +271,36 @@ return {
         for k, f in pairs(saved) do cluster[k] = f end
         eq(ok, false, "an unread state raised")
         assert(tostring(e):find("n1: cannot read its processes: exit 255", 1, true), tostring(e))
+      end },
+    { name = "super_read_only lifted for INSTALL PLUGIN is put back, or the plugin step fails", run = function()
+        -- A fake server: super_read_only ON; SET GLOBAL super_read_only = 1 either works or
+        -- (a server that refuses it) leaves it OFF.
+        local function server_conn(refuse_set_back)
+          local c = { sro = "1", sent = {} }
+          function c:query(q)
+            if q:find("PLUGINS", 1, true) then return {} end
+            if q == "SELECT @@GLOBAL.super_read_only AS v" then return { { v = self.sro } } end
+            error("unexpected query " .. q)
+          end
+          function c:exec(q)
+            self.sent[#self.sent + 1] = q
+            if q == "SET GLOBAL super_read_only = 0" then self.sro = "0" end
+            if q == "SET GLOBAL super_read_only = 1" then
+              if refuse_set_back then return nil, "[1227] Access denied" end
+              self.sro = "1"
+            end
+            return 0
+          end
+          return c
+        end
+        local c = server_conn(false)
+        eq(restore_point.ensure_plugin(c, "n1"), true, "installed")
+        eq(c.sro, "1", "super_read_only back ON")
+        eq(c.sent[2], "INSTALL PLUGIN clone SONAME 'mysql_clone.so'", "installed while lifted")
+        c = server_conn(true)
+        local ok, e = pcall(restore_point.ensure_plugin, c, "n1")
+        eq(ok, false, "a node left writable fails the step")
+        assert(tostring(e):find("n1: super_read_only could not be set back to ON", 1, true), tostring(e))
       end },
     { name = "cleanup", run = function() sh("rm -rf " .. shell.quote(T)) end },
   },
