@@ -71,7 +71,12 @@ function M.progress(s, m)
     .. "if [ -n \"$b\" ] && [ -n \"$r\" ]; then echo half; elif [ -n \"$b\" ]; then echo swapped; "
     .. "elif [ -n \"$r\" ]; then echo untouched; else echo done; fi")
     :format(Q(m.datadir .. ".flashback_bak"), Q(m.restore_point_dir))
-  return cluster.read(s, probe)
+  -- Unread is not a state: taken for one, a node would be swapped (or passed over) blind.
+  local where, err = cluster.read(s, probe)
+  if where ~= "untouched" and where ~= "half" and where ~= "swapped" and where ~= "done" then
+    error(("%s: cannot tell how far its restore went: %s"):format(m.id, tostring(where or err)), 0)
+  end
+  return where
 end
 
 function M.run(s, m, reflink) cluster.run(s, M.script(m, reflink)) end

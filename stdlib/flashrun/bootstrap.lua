@@ -100,7 +100,8 @@ local function main()
     if not report_file then errors.usage("--report-json: cannot open %s", tostring(err)) end
   end
   if plan.journal == "read" then
-    require("flashrun.journal").snapshot(cli.state_dir .. "/redo.json", plan.name)
+    local ok, err = pcall(require("flashrun.journal").snapshot, cli.state_dir .. "/redo.json", plan.name)
+    if not ok then errors.usage("%s (--state-dir %s)", tostring(err), cli.state_dir) end
   elseif plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
       -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.

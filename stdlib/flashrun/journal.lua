@@ -85,7 +85,10 @@ end
 -- written (a plan declared journal = "read": status). A missing file is an empty journal.
 function M.snapshot(path, plan)
   handle, current, rehearsed = nil, plan, nil
-  local f = io.open(path, "r")
+  -- Only a missing file is an empty journal: one that cannot be read (another user's, 0600)
+  -- would make status say no drill is open.
+  local f, err, errno = io.open(path, "r")
+  if not f and errno ~= 2 then error("cannot read the journal: " .. tostring(err), 0) end
   local text = f and f:read("a")
   if f then f:close() end
   doc = decode(text)

@@ -212,6 +212,11 @@ lock)
 	# shellcheck disable=SC2086
 	run 3 $st
 	grep -q "plan hold: running, or interrupted, since .*re-run it to finish" s.json || fail "status took a killed run for a live one: $(cat s.json)"
+	# a journal that cannot be read is an error, not "no drill" (a symlink loop: root reads anything)
+	mkdir -p unreadable && ln -s redo.json unreadable/redo.json
+	# shellcheck disable=SC2086
+	run 2 $st --state-dir unreadable
+	has "cannot read the journal: unreadable/redo.json: Too many levels of symbolic links (--state-dir unreadable)"
 	;;
 secrets)
 	run 0 "$PLANS/secrets.lua" --set source.mysql_password=Sup3rS3cret --log-json audit.json --dry-run

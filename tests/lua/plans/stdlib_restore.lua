@@ -263,6 +263,13 @@ return {
         eq(ok, false, "refused"); assert(closed, "the probe connection closed")
         assert(tostring(e):find("n1 answers SQL, but no mysqld process of it was found", 1, true), tostring(e))
         eq(#ran, 0, "nothing sent to the host")
+        -- how far a swap went, unread (the probe's shell killed): an error, never a state
+        cluster.read = function() return nil, "exit 255" end
+        local rp = setmetatable({ restore_point_dir = I .. "/rp" }, { __index = n })
+        local pok, perr = pcall(require("swap").progress, {}, rp)
+        eq(pok, false, "an unread progress raised")
+        assert(tostring(perr):find("n1: cannot tell how far its restore went: exit 255", 1, true), tostring(perr))
+        cluster.read = function() return "" end
         cluster.try_connect = function() return nil, "[2002] connection refused" end
         ok, e = pcall(mysqld.shutdown, {}, n, true)
         eq(ok, true, "a node down and unanswering: " .. tostring(e)); eq(e, false, "was not running")
