@@ -112,14 +112,17 @@ end
 -- checked with every other need: privileges.lua.) Returns a list of problems (empty when none).
 local function clone_limits(conn, datadir)
   local bad = {}
-  local rows = conn:query("SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
+  local rows, err = conn:query("SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' "
     .. "AND ENGINE <> 'InnoDB' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') "
     .. "ORDER BY TABLE_SCHEMA, TABLE_NAME LIMIT 20")
+  -- Unread is a problem, not "none": a table the clone cannot carry would come back empty.
+  if not rows then bad[#bad + 1] = "the tables' engines could not be read: " .. tostring(err) end
   for _, r in ipairs(rows or {}) do
     bad[#bad + 1] = ("table %s.%s is %s: a clone carries only InnoDB data"):format(server.value(r.TABLE_SCHEMA),
       server.value(r.TABLE_NAME), tostring(server.value(r.ENGINE)))
   end
-  rows = conn:query("SELECT DISTINCT FILE_NAME FROM information_schema.FILES WHERE FILE_NAME LIKE '/%'")
+  rows, err = conn:query("SELECT DISTINCT FILE_NAME FROM information_schema.FILES WHERE FILE_NAME LIKE '/%'")
+  if not rows then bad[#bad + 1] = "the tablespace files could not be read: " .. tostring(err) end
   local dd = shell.normpath(datadir)
   for _, r in ipairs(rows or {}) do
     local f = shell.normpath(tostring(server.value(r.FILE_NAME) or ""))
