@@ -169,8 +169,9 @@ local SECTIONS = {
       local rows = {}
       local so = shared.topo().standby_options
       rows[#rows + 1] = { key = "router_read_only", label = "standby router", value = so.read_only,
-                          text = so.read_only and "read-only (enable-read-only)" or "read-write",
-                          state = (not open_drill(st) and so.read_only == false) and "note" or "ok" }
+                          text = so.read_only == nil and "enable-read-only not reported by the router: read-only state unknown"
+                            or so.read_only and "read-only (enable-read-only)" or "read-write",
+                          state = (so.read_only == nil or (not open_drill(st) and so.read_only == false)) and "note" or "ok" }
       local nodes = shared.nodes(st)
       local facts = shared.node_facts(st)
       local recs = st.restore_points or {}
