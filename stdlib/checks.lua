@@ -80,16 +80,21 @@ local function probe(s, datadir, m, plugin_dir)
       .. "echo fs=$(stat -f -c %%T %s); if command -v xfs_info >/dev/null; then xfs_info %s 2>/dev/null | grep -o 'reflink=[01]'; fi")
       :format(rp, parent, q, shell.quote(m.os_user), parent, parent, shell.quote((plugin_dir or "/nonexistent/") .. "/mysql_clone.so"), q, q)
   end
-  local out = cluster.read(s, table.concat(parts, "; echo " .. SEP .. "; ")) or ""
+  -- Ends with true: a last part's failure (grep finding no reflink= where xfs_info is installed
+  -- but the datadir is not XFS) must not throw away every other part's answer.
+  local out, err = cluster.read(s, table.concat(parts, "; echo " .. SEP .. "; ") .. "; true")
+  out = out or ""
   local sec = {}
   for chunk in (out .. "\n" .. SEP):gmatch("(.-)\n?" .. SEP:gsub("%-", "%%-")) do sec[#sec + 1] = chunk end
   local avail, pct = (sec[1] or ""):match("(%d+)%s+(%d+)%%")
-  local r = { rp = sec[3] or "" }
+  local r = { rp = sec[3] or "", err = err }
   if avail then
-    r.disk = { used_pct = tonumber(pct), avail_kb = tonumber(avail), datadir_kb = tonumber((sec[2] or ""):match("%d+") or "0") }
+    -- nil when du could not size the datadir: a restore point's space is then not judged as fits.
+    r.disk = { used_pct = tonumber(pct), avail_kb = tonumber(avail), datadir_kb = tonumber((sec[2] or ""):match("%d+")) }
   end
   return r
 end
+M.probe = probe -- (a unit test runs it on this host)
 
 -- Bytes of a MySQL size setting ("128M", "1G", "134217728"), or nil.
 function M.size_bytes(v)
@@ -386,7 +391,7 @@ function M.run(opts)
     if n.side == "target" then acct, acct_err = privileges.read(n.conn) end
     local tls -- nil: not asked (only clone_ssl = on in donor mode needs TLS of every possible donor)
     if n.side == "target" and strategy == "donor" and site.get("clone_ssl") == "on" then tls = offers_tls(n.conn) end
-    return { datadir = v.datadir, p = probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
+    return { datadir = v.datadir, p = M.probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
              clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
              fingerprint = n.side == "target" and clone_fingerprint(n.conn) or nil,
@@ -400,7 +405,8 @@ function M.run(opts)
     local dk = mz.p and mz.p.disk
     if failed and failed[i] then
       report(r, key, "disk", false, "%s: measuring the datadir failed: %s", key, tostring(failed[i]))
-    elseif report(r, key, "disk", dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s", key, tostring(mz.datadir)) then
+    elseif report(r, key, "disk", dk ~= nil and dk.used_pct ~= nil, "%s: df on datadir %s%s", key, tostring(mz.datadir),
+                  (dk == nil and mz.p and mz.p.err) and (": " .. tostring(mz.p.err)) or "") then
       report(r, key, "disk", dk.used_pct <= threshold, "%s: datadir filesystem %d%% used (limit %d%%)", key, dk.used_pct, threshold)
       if n.side == "target" then
         local why = mz.why
@@ -460,10 +466,14 @@ function M.run(opts)
           else log.info("info  %s: datadir filesystem %s; strategy auto takes %s restore points", key, how, cow and "reflink (if every node can)" or "local") end
         end
         local need_kb = dk.datadir_kb
-        if strategy == "reflink" or (strategy == "auto" and cow) then need_kb = dk.datadir_kb * site.num("reflink_margin_pct") // 100 end
-        report(r, key, "disk", dk.avail_kb >= need_kb + margin_kb,
-               "%s: %d MB free for a restore point needing %d MB (+%d MB margin)", key,
-               dk.avail_kb // 1024, need_kb // 1024, margin_kb // 1024)
+        if not need_kb then
+          report(r, key, "disk", false, "%s: the datadir's size could not be read (du): the space a restore point needs is unknown", key)
+        else
+          if strategy == "reflink" or (strategy == "auto" and cow) then need_kb = dk.datadir_kb * site.num("reflink_margin_pct") // 100 end
+          report(r, key, "disk", dk.avail_kb >= need_kb + margin_kb,
+                 "%s: %d MB free for a restore point needing %d MB (+%d MB margin)", key,
+                 dk.avail_kb // 1024, need_kb // 1024, margin_kb // 1024)
+        end
       end
     end
   end

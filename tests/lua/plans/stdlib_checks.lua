@@ -128,6 +128,23 @@ return {
         eq(report.encode({ a = report.array(), b = { 1, "x\n" }, c = {} }), '{"a":[],"b":[1,"x\\n"],"c":{}}', "report.encode")
         eq(report.encode(checks.report({ routers = { source = "s:1", target = "t:1" }, checks = {} }).warnings), "[]", "no warnings: []")
       end },
+    { name = "disk probe: a failing last part (xfs_info on a non-XFS host) keeps the others' answers", run = function()
+        local T = os.tmpname(); os.remove(T); assert(os.execute("mkdir -p " .. T .. "/bin " .. T .. "/inst/dbdata"))
+        -- xfs_info installed, answering with no reflink= line (the datadir is not XFS)
+        assert(os.execute(("printf '#!/bin/sh\necho meta-data=/dev/sda1\n' >%s/bin/xfs_info && chmod +x %s/bin/xfs_info"):format(T, T)))
+        local local_host = { read = function(_, cmd)
+          local f = assert(io.popen(("PATH=%s/bin:$PATH; export PATH; { %s\n} 2>/dev/null; echo \"__rc=$?\""):format(T, cmd)))
+          local out = f:read("a"); f:close()
+          local body, rc = out:match("^(.-)__rc=(%d+)%s*$")
+          return body, "", tonumber(rc)
+        end }
+        local m = { restore_point_dir = T .. "/inst/flashback_restore_point", os_user = "root" }
+        local r = checks.probe(local_host, T .. "/inst/dbdata", m, "/nonexistent")
+        assert(r.disk and r.disk.used_pct and r.disk.avail_kb, "df's answer kept: " .. tostring(r.err))
+        assert(r.disk.datadir_kb and r.disk.datadir_kb < 64, "du's answer kept (an empty datadir): " .. tostring(r.disk.datadir_kb))
+        assert(r.rp:find("absent", 1, true) and r.rp:find("fs=", 1, true), "the restore point part kept: " .. r.rp)
+        os.execute("rm -rf " .. T)
+      end },
     { name = "os probe", run = function()
         local p = mysqld.os_probe({ datadir = "/d/x/dbdata", conf = "/d/x/my.conf", pid_file = "/d/x/pid", mysqld_safe = "/opt/bin/mysqld_safe", os_user = "mysql" })
         for _, w in ipairs({ "datadir=ok", "signal=nopid", "kill -0", "safe=ok", "user=root", "'/opt/bin/mysqld_safe'" }) do has(p, w, "os_probe") end
