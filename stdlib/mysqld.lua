@@ -106,15 +106,16 @@ function M.parse_state(text)
   return st
 end
 
--- Node m's processes as they are now (see parse_state). Logs once when the pid file names a
--- process that is not m's server: it is left alone.
--- An unread state is not "no processes": a server taken for down would be copied or swapped.
+-- parse_state of what the host answers now. An unread state is not "no processes": a server
+-- taken for down would be copied or swapped.
 local function read_state(s, m)
   local text, err = cluster.read(s, M.state_script(m))
   if text == nil then error(("%s: cannot read its processes: %s"):format(m.id, tostring(err)), 0) end
   return M.parse_state(text)
 end
 
+-- Node m's processes as they are now (see parse_state). Logs once when the pid file names a
+-- process that is not m's server: it is left alone.
 function M.state(s, m)
   local st = read_state(s, m)
   if st.pidfile and st.pidfile ~= st.server then

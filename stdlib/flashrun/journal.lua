@@ -53,9 +53,9 @@ local function persist()
     -- flashrun.redo masks its records; this is the same record for a journal not yet created.
     -- One line per write, as flashrun.redo prints it (the document at -v).
     if rehearsed then
-      local text = cjson.encode(doc)
-      require("flashrun.log").record("journal", rehearsed, ("write %d bytes (the document at -v)"):format(#text))
-      require("flashrun.log").debug("journal %s would hold: %s", rehearsed, text)
+      local text, flog = cjson.encode(doc), require "flashrun.log"
+      flog.record("journal", rehearsed, ("write %d bytes (the document at -v)"):format(#text))
+      flog.debug("journal %s would hold: %s", rehearsed, text)
     end
     return true
   end
