@@ -66,6 +66,12 @@ budget=${FAULTS_BUDGET:-0}
 variants=${FAULTS_VARIANTS:-rerun stop}
 strategies=${FAULTS_STRATEGIES:-local donor$([[ ${LAB_FS:-dir} != dir ]] && echo " reflink")}
 t_start=$SECONDS
+# What a figure taken from this run must state (docs/testing.md): the commit, the seed and the
+# command. A tree with uncommitted changes is said to be one.
+commit=$(git -C "$top" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+[[ -z $(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null) ]] || commit+="+uncommitted"
+echo "bench/faults.sh: commit $commit, seed $seedtext, strategies: $strategies, sample ${sample/#0/every point}, lab $LAB_DIR ($(uname -m), ${LAB_FS:-dir})"
+echo "bench/faults.sh: command: $(env | grep -E '^FAULTS_[A-Z_]+=' | sort | tr '\n' ' ')bench/faults.sh"
 
 use_strategy() {
   strategy=$1
@@ -306,7 +312,8 @@ declare -A total=() ok=()
 run_case() { # LABEL FUNCTION ARGS...
   local label=$1 t0=$SECONDS rc; shift
   caselog=$work/case.log; : >"$caselog"
-  ( "$@" ) >>"$caselog" 2>&1; rc=$?
+  # Each case starts from a steady lab (checks.sh: steady), whatever the case before left.
+  ( steady && "$@" ) >>"$caselog" 2>&1; rc=$?
   if [[ $rc == 99 ]]; then
     unreached+=("$strategy $label")
     printf '%-8s unreached %4d s  %s (not on this run'"'"'s way; not counted)\n' "$strategy" $((SECONDS - t0)) "$label"

@@ -92,6 +92,26 @@ rstatus() { # HOST:PORT COLUMN -> value from SHOW REPLICA STATUS (tab-separated 
   lab sql "$1" "SHOW REPLICA STATUS" | awk -F'\t' -v c="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==c) k=i} NR==2{print $k}'
 }
 
+# Waits until the lab is steady: on every node of both clusters that has a replication channel,
+# its receiver and applier threads run (performance_schema's replication tables, which MySQL
+# fills whatever performance_schema is set to). A case starts from there, so a replica still
+# reconnecting after the case before (its IO thread CONNECTING for a moment) is not taken for
+# something the case under test did. Waits up to sync_timeout; names what it waited for.
+steady() {
+  local n t0=$SECONDS st waited=""
+  for n in "$snet.1:3308" "$snet.2:3308" "$snet.3:3308" "${tnodes[@]}"; do
+    while :; do
+      st=$(q "$n" "SELECT CONCAT(c.SERVICE_STATE, '/', a.SERVICE_STATE) FROM performance_schema.replication_connection_status c
+                   JOIN performance_schema.replication_applier_status a USING (CHANNEL_NAME) WHERE CHANNEL_NAME = ''" 2>&1)
+      [[ -z $st || $st == ON/ON ]] && break
+      [[ $waited == *"$n "* ]] || waited+="$n ($st) "
+      ((SECONDS - t0 < sync_timeout)) || fail "the lab is not steady before the case: $n replication io/sql ${st:-?} for $sync_timeout s"
+      sleep 0.2
+    done
+  done
+  [[ -z $waited ]] || echo "lab steady after $((SECONDS - t0)) s; waited for: $waited"
+}
+
 wait_synced() { # every standby node holds the source's GTID set (server side, one client per node)
   local want n got
   want=$(q "$SI" "SELECT @@GLOBAL.gtid_executed" | gtid_text)
@@ -237,8 +257,9 @@ timed() {
 snap() {
   local n h
   for n in "$SI" "${tnodes[@]}"; do q "$n" "SELECT @@GLOBAL.gtid_executed"; done
-  q "$SI" "dbscale show dataservers"; q "$TI" "dbscale show dataservers"
-  q "$TI" "dbscale show options"
+  # The routers' registrations and options, not their servers' health texts ("Slave abnormal"
+  # while a replica reconnects): those move by themselves, and no run of flashrun sets them.
+  router_state
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" "find $droot -maxdepth 3 ! -path '*/dbdata/*' -printf '%p %s\\n' | grep -v -e '/tmp/' -e '\\.err ' -e '/logfile/' | sort"; done
   ls -la "$state" 2>/dev/null | grep -v -e ' \.\.\?$' -e ' flashrun.lock$' | awk '{print $5, $NF}'
   [[ -f $state/redo.json ]] && sha256sum "$state/redo.json"

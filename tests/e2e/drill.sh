@@ -217,6 +217,8 @@ drill_main() {
   [[ $(jval "$LAB_DIR/status-after.json" report.drill_open) == false ]] || fail "status after the drill: a drill is open"
 }
 
+# Every case starts from a steady lab (its replicas' threads running), whatever the case before left.
+steady
 case ${1:-main} in
 main)
   drill_main
