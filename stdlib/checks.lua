@@ -28,10 +28,14 @@ local function add(r, scope, cat, state, text, extra)
   r.checks[#r.checks + 1] = c
   local line = text .. (c.cause and (": " .. c.cause) or "") .. (c.fix and (" — " .. c.fix) or "")
   if state == "FAIL" then r.failures[#r.failures + 1] = line elseif state == "warn" then r.warnings[#r.warnings + 1] = line end
-  -- The detail lines are info: the summary carries the failures (-q shows only it).
-  log.info("%-5s %s", state, line)
+  -- A passed check is a debug line (-v, --log-json; the report and the drill report keep every
+  -- check): a healthy pair's output is its warnings and the summary, one screen, not 80 ok lines
+  -- to scroll past. Warnings and failures are info lines, with their cause and fix: the summary
+  -- groups them by cause, these name each router and node (-q shows only the summary).
+  if state == "ok" then log.debug("%-5s %s", state, line) else log.info("%-5s %s", state, line) end
   return state == "ok"
 end
+M.add = add -- (a unit test checks what each state logs at which level)
 
 local function report(r, scope, cat, ok, fmt, ...) return add(r, scope, cat, ok and "ok" or "FAIL", fmt:format(...)) end
 local function warn(r, scope, cat, fmt, ...) add(r, scope, cat, "warn", fmt:format(...)) end
@@ -645,7 +649,10 @@ function M.refuse_if_failed(r, summarized)
     if not summarized then M.print_summary(r) end
     refuse(("%s%s: see the summary"):format(count(n, "precheck") .. " failed", r.skipped and " (and some could not run)" or ""))
   end
-  log.info("all prechecks passed")
+  -- The passed checks are debug lines: say how many there were (start prints no summary).
+  local ok = 0
+  for _, c in ipairs(r.checks) do if c.state == "ok" then ok = ok + 1 end end
+  log.info("all prechecks passed (%s ok, %s; -v lists every check)", count(ok, "check"), count(#r.warnings, "warning"))
 end
 
 return M
