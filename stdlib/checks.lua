@@ -169,6 +169,31 @@ end
 -- How a router or a node is named in messages and the summary.
 local SIDE_NAME = { source = "source", target = "standby" }
 
+-- The name of a scope in the summary: "standby router 127.0.46.10:3307", "source node …".
+local function scope_name(r, scope)
+  local side, id = scope:match("^(%a+)/(.+)$")
+  if id == "router" then return ("%s router %s"):format(SIDE_NAME[side], r.routers[side]), side, true end
+  return ("%s node %s"):format(SIDE_NAME[side], id), side, false, id
+end
+
+-- "standby router 127.0.46.10:3307 and standby nodes 127.0.46.1:3308, 127.0.46.2:3308".
+local function names(r, scopes)
+  local groups, order = {}, {}
+  for _, sc in ipairs(scopes) do
+    local name, side, is_router, id = scope_name(r, sc)
+    local g = is_router and name or (SIDE_NAME[side] .. " node")
+    if not groups[g] then groups[g] = {}; order[#order + 1] = g end
+    if not is_router then table.insert(groups[g], id) end
+  end
+  local parts = {}
+  for _, g in ipairs(order) do
+    local ids = groups[g]
+    if #ids == 0 then parts[#parts + 1] = g
+    else parts[#parts + 1] = g .. (#ids > 1 and "s " or " ") .. table.concat(ids, ", ") end
+  end
+  return table.concat(parts, " and ")
+end
+
 -- A connection check: ok, or FAIL with the error as the driver gave it, its usual cause and fix
 -- (said as what went wrong, not as the claim that failed).
 local function connected(r, scope, cat, what, addr, host, err, hint, side)
@@ -404,6 +429,7 @@ function M.run(opts)
              os = m and cluster.read(n.ssh, mysqld.os_probe(m)) or nil }
   end)
   local fp_first
+  local fs_info = {} -- the filesystems under strategy auto: {text, [text] = {scopes}}
   for i, x in ipairs(all) do
     local key, n, mz = x.key, r.nodes[x.key], measured[i] or {}
     local dk = mz.p and mz.p.disk
@@ -467,7 +493,12 @@ function M.run(opts)
             or xfs_reflink == "0" and "xfs, reflink=0: no reflink copies" or "xfs (reflink flag unknown: no xfs_info; start tries a copy)")
             or (fs .. ": no reflink copies")
           if strategy == "reflink" then report(r, key, "disk", cow, "%s: datadir filesystem %s", key, how)
-          else log.info("info  %s: datadir filesystem %s; strategy auto takes %s restore points", key, how, cow and "reflink (if every node can)" or "local") end
+          else
+            -- said once for the nodes that share it (below), not once per node
+            local what = ("datadir filesystem %s; strategy auto takes %s restore points"):format(how, cow and "reflink (if every node can)" or "local")
+            if not fs_info[what] then fs_info[what] = {}; fs_info[#fs_info + 1] = what end
+            table.insert(fs_info[what], key)
+          end
         end
         local need_kb = dk.datadir_kb
         if not need_kb then
@@ -481,6 +512,8 @@ function M.run(opts)
       end
     end
   end
+
+  for _, what in ipairs(fs_info) do log.info("info  %s: %s", names(r, fs_info[what]), what) end
 
   -- Source binlog retention: how long the standby may stay detached.
   local expire = server.variable(sp.conn, "binlog_expire_logs_seconds")
@@ -497,31 +530,6 @@ local function worst(a, b) return (RANK[b] or 0) > (RANK[a] or 0) and b or a end
 
 -- "1 check", "2 checks".
 local function count(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
-
--- The name of a scope in the summary: "standby router 127.0.46.10:3307", "source node …".
-local function scope_name(r, scope)
-  local side, id = scope:match("^(%a+)/(.+)$")
-  if id == "router" then return ("%s router %s"):format(SIDE_NAME[side], r.routers[side]), side, true end
-  return ("%s node %s"):format(SIDE_NAME[side], id), side, false, id
-end
-
--- "standby router 127.0.46.10:3307 and standby nodes 127.0.46.1:3308, 127.0.46.2:3308".
-local function names(r, scopes)
-  local groups, order = {}, {}
-  for _, sc in ipairs(scopes) do
-    local name, side, is_router, id = scope_name(r, sc)
-    local g = is_router and name or (SIDE_NAME[side] .. " node")
-    if not groups[g] then groups[g] = {}; order[#order + 1] = g end
-    if not is_router then table.insert(groups[g], id) end
-  end
-  local parts = {}
-  for _, g in ipairs(order) do
-    local ids = groups[g]
-    if #ids == 0 then parts[#parts + 1] = g
-    else parts[#parts + 1] = g .. (#ids > 1 and "s " or " ") .. table.concat(ids, ", ") end
-  end
-  return table.concat(parts, " and ")
-end
 
 -- Failures (or warnings) grouped by cause: {{state, cat, scopes = {...}, text, cause, fix}}, in
 -- the order they were found. One wrong password is one entry naming every node it hit.
