@@ -28,10 +28,14 @@ local function add(r, scope, cat, state, text, extra)
   r.checks[#r.checks + 1] = c
   local line = text .. (c.cause and (": " .. c.cause) or "") .. (c.fix and (" — " .. c.fix) or "")
   if state == "FAIL" then r.failures[#r.failures + 1] = line elseif state == "warn" then r.warnings[#r.warnings + 1] = line end
-  -- The detail lines are info: the summary carries the failures (-q shows only it).
-  log.info("%-5s %s", state, line)
+  -- A passed check is a debug line (-v, --log-json; the report and the drill report keep every
+  -- check): a healthy pair's output is its warnings and the summary, one screen, not 80 ok lines
+  -- to scroll past. Warnings and failures are info lines, with their cause and fix: the summary
+  -- groups them by cause, these name each router and node (-q shows only the summary).
+  if state == "ok" then log.debug("%-5s %s", state, line) else log.info("%-5s %s", state, line) end
   return state == "ok"
 end
+M.add = add -- (a unit test checks what each state logs at which level)
 
 local function report(r, scope, cat, ok, fmt, ...) return add(r, scope, cat, ok and "ok" or "FAIL", fmt:format(...)) end
 local function warn(r, scope, cat, fmt, ...) add(r, scope, cat, "warn", fmt:format(...)) end
@@ -164,6 +168,31 @@ end
 
 -- How a router or a node is named in messages and the summary.
 local SIDE_NAME = { source = "source", target = "standby" }
+
+-- The name of a scope in the summary: "standby router 127.0.46.10:3307", "source node …".
+local function scope_name(r, scope)
+  local side, id = scope:match("^(%a+)/(.+)$")
+  if id == "router" then return ("%s router %s"):format(SIDE_NAME[side], r.routers[side]), side, true end
+  return ("%s node %s"):format(SIDE_NAME[side], id), side, false, id
+end
+
+-- "standby router 127.0.46.10:3307 and standby nodes 127.0.46.1:3308, 127.0.46.2:3308".
+local function names(r, scopes)
+  local groups, order = {}, {}
+  for _, sc in ipairs(scopes) do
+    local name, side, is_router, id = scope_name(r, sc)
+    local g = is_router and name or (SIDE_NAME[side] .. " node")
+    if not groups[g] then groups[g] = {}; order[#order + 1] = g end
+    if not is_router then table.insert(groups[g], id) end
+  end
+  local parts = {}
+  for _, g in ipairs(order) do
+    local ids = groups[g]
+    if #ids == 0 then parts[#parts + 1] = g
+    else parts[#parts + 1] = g .. (#ids > 1 and "s " or " ") .. table.concat(ids, ", ") end
+  end
+  return table.concat(parts, " and ")
+end
 
 -- A connection check: ok, or FAIL with the error as the driver gave it, its usual cause and fix
 -- (said as what went wrong, not as the claim that failed).
@@ -400,6 +429,7 @@ function M.run(opts)
              os = m and cluster.read(n.ssh, mysqld.os_probe(m)) or nil }
   end)
   local fp_first
+  local fs_info = {} -- the filesystems under strategy auto: {text, [text] = {scopes}}
   for i, x in ipairs(all) do
     local key, n, mz = x.key, r.nodes[x.key], measured[i] or {}
     local dk = mz.p and mz.p.disk
@@ -463,7 +493,12 @@ function M.run(opts)
             or xfs_reflink == "0" and "xfs, reflink=0: no reflink copies" or "xfs (reflink flag unknown: no xfs_info; start tries a copy)")
             or (fs .. ": no reflink copies")
           if strategy == "reflink" then report(r, key, "disk", cow, "%s: datadir filesystem %s", key, how)
-          else log.info("info  %s: datadir filesystem %s; strategy auto takes %s restore points", key, how, cow and "reflink (if every node can)" or "local") end
+          else
+            -- said once for the nodes that share it (below), not once per node
+            local what = ("datadir filesystem %s; strategy auto takes %s restore points"):format(how, cow and "reflink (if every node can)" or "local")
+            if not fs_info[what] then fs_info[what] = {}; fs_info[#fs_info + 1] = what end
+            table.insert(fs_info[what], key)
+          end
         end
         local need_kb = dk.datadir_kb
         if not need_kb then
@@ -477,6 +512,8 @@ function M.run(opts)
       end
     end
   end
+
+  for _, what in ipairs(fs_info) do log.info("info  %s: %s", names(r, fs_info[what]), what) end
 
   -- Source binlog retention: how long the standby may stay detached.
   local expire = server.variable(sp.conn, "binlog_expire_logs_seconds")
@@ -493,31 +530,6 @@ local function worst(a, b) return (RANK[b] or 0) > (RANK[a] or 0) and b or a end
 
 -- "1 check", "2 checks".
 local function count(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
-
--- The name of a scope in the summary: "standby router 127.0.46.10:3307", "source node …".
-local function scope_name(r, scope)
-  local side, id = scope:match("^(%a+)/(.+)$")
-  if id == "router" then return ("%s router %s"):format(SIDE_NAME[side], r.routers[side]), side, true end
-  return ("%s node %s"):format(SIDE_NAME[side], id), side, false, id
-end
-
--- "standby router 127.0.46.10:3307 and standby nodes 127.0.46.1:3308, 127.0.46.2:3308".
-local function names(r, scopes)
-  local groups, order = {}, {}
-  for _, sc in ipairs(scopes) do
-    local name, side, is_router, id = scope_name(r, sc)
-    local g = is_router and name or (SIDE_NAME[side] .. " node")
-    if not groups[g] then groups[g] = {}; order[#order + 1] = g end
-    if not is_router then table.insert(groups[g], id) end
-  end
-  local parts = {}
-  for _, g in ipairs(order) do
-    local ids = groups[g]
-    if #ids == 0 then parts[#parts + 1] = g
-    else parts[#parts + 1] = g .. (#ids > 1 and "s " or " ") .. table.concat(ids, ", ") end
-  end
-  return table.concat(parts, " and ")
-end
 
 -- Failures (or warnings) grouped by cause: {{state, cat, scopes = {...}, text, cause, fix}}, in
 -- the order they were found. One wrong password is one entry naming every node it hit.
@@ -645,7 +657,10 @@ function M.refuse_if_failed(r, summarized)
     if not summarized then M.print_summary(r) end
     refuse(("%s%s: see the summary"):format(count(n, "precheck") .. " failed", r.skipped and " (and some could not run)" or ""))
   end
-  log.info("all prechecks passed")
+  -- The passed checks are debug lines: say how many there were (start prints no summary).
+  local ok = 0
+  for _, c in ipairs(r.checks) do if c.state == "ok" then ok = ok + 1 end end
+  log.info("all prechecks passed (%s ok, %s; -v lists every check)", count(ok, "check"), count(#r.warnings, "warning"))
 end
 
 return M

@@ -20,8 +20,9 @@
 #                      the node, the cause and the fix: a wrong password, a wrong router port,
 #                      sshd stopped on one node, an account without a privilege start needs (and
 #                      start refused on it before changing anything), one held through a role
-#                      (not active at login: named; active: counted); a healthy pair's summary
-#                      and its --report-json document.
+#                      (not active at login: named; active: counted); a healthy pair's summary,
+#                      its whole output at default verbosity (<= 40 lines, every warned check
+#                      named, no passed one; -v shows each) and its --report-json document.
 #   drill.sh stream    production writes during the drill, the stream's mysqlbinlog killed and
 #                      repaired (status shows it), production shut down: stop refuses, stop
 #                      --production-lost brings the standby to production's last GTID set, read-only
@@ -463,6 +464,42 @@ verify)
     assert(d.report.ok == true and d.report.counts.FAIL == 0 and #d.report.failures == 0, "report")
     assert(#d.report.clusters == 2 and #d.report.clusters[2].members == 4, "clusters: router and three nodes")' <"$LAB_DIR/verify.json" ||
     fail "the --report-json document of a healthy pair: $(cat "$LAB_DIR/verify.json")"
+  # Its whole output at default verbosity is one screen: the warned (and failed) checks with
+  # their causes and fixes, then the summary; the passed checks only with -v, and every check,
+  # passed ones included, in --report-json.
+  vall() { # FILE ARGS...: verify's whole output (stdout and stderr) in FILE; sets rc
+    local f=$1; shift
+    "$bin" "$top/plans/verify.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" "$@" >"$f" 2>&1
+    rc=$?; cat "$f" >>"$out"
+  }
+  vdef=$LAB_DIR/verify-default.out vverb=$LAB_DIR/verify-verbose.out
+  vall "$vdef" --report-json "$LAB_DIR/verify-default.json"
+  [[ $rc == 0 ]] || { cat "$vdef"; fail "verify of a healthy pair at default verbosity: exit $rc"; }
+  (( $(wc -l <"$vdef") <= 40 )) || { cat "$vdef"; fail "a healthy pair's verify prints $(wc -l <"$vdef") lines, more than 40"; }
+  vall "$vverb" -v
+  [[ $rc == 0 ]] || { cat "$vverb"; fail "verify -v of a healthy pair: exit $rc"; }
+  lua5.4 - "$LAB_DIR/verify-default.json" "$vdef" "$vverb" <<'EOF_LUA' || fail "a healthy pair's verify output at default verbosity and with -v (above)"
+    local function slurp(p) local f = assert(io.open(p)); local s = f:read("a"); f:close(); return s end
+    local rep = require("cjson").decode(slurp(arg[1])).report
+    local out, verbose = slurp(arg[2]), slurp(arg[3])
+    local function has(s, part) return s:find(part, 1, true) ~= nil end
+    local bad = {}
+    local function need(cond, what) if not cond then bad[#bad + 1] = what end end
+    need(rep.counts.ok >= 20 and #rep.checks == rep.counts.ok + rep.counts.warn + rep.counts.FAIL, "the report carries every check")
+    need(rep.counts.warn >= 1, "the lab's warnings (the routers' accounts cannot be checked) are in the report")
+    for _, c in ipairs(rep.checks) do
+      if c.state == "ok" then
+        need(not has(out, "ok    " .. c.text), "a passed check at default verbosity: " .. c.text)
+        need(has(verbose, "DEBUG") and has(verbose, "ok    " .. c.text), "a passed check missing from -v: " .. c.text)
+      else
+        need(has(out, c.state .. "  " .. c.text .. (c.cause and (": " .. c.cause) or "")), "a " .. c.state .. " check not named: " .. c.text)
+      end
+    end
+    for _, e in ipairs(rep.warnings) do need(has(out, e.text) and (not e.fix or has(out, "fix: " .. e.fix)), "a warning not in the summary: " .. e.text) end
+    for _, e in ipairs(rep.failures) do need(has(out, e.text), "a failure not in the summary: " .. e.text) end
+    need(has(out, "verify summary: 0 failed checks"), "the summary")
+    if #bad > 0 then io.stderr:write(table.concat(bad, "\n"), "\n"); os.exit(1) end
+EOF_LUA
   # 1. A wrong password (the standby's account).
   vq --set target.mysql_password=Not-The-Pw-42
   [[ $rc == 3 ]] || fail "a wrong password: exit $rc, expected 3"

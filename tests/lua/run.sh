@@ -288,6 +288,20 @@ stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|s
 	has "plan stdlib-$name done"; lacks "FAILED"
 	[ ! -e log ] || fail "a journal-less plan created the state dir"
 	;;
+checks_levels)
+	# A passed check is a debug line (-v, --log-json); a warning and a failure info lines with
+	# their cause and fix; -q shows neither.
+	run 0 "$PLANS/checks_levels.lua" --log-json audit.json
+	has "INFO .*warn  CHECK-WARN not checkable: WARN-CAUSE — WARN-FIX"
+	has "INFO .*FAIL  CHECK-FAIL datadir full: FAIL-CAUSE — FAIL-FIX"
+	lacks "CHECK-OK"
+	has "all prechecks passed (1 check ok, 1 warning; -v lists every check)"
+	grep -q '"level":"debug".*"msg":"ok    CHECK-OK source router answers SQL"' audit.json || fail "--log-json lacks the passed check"
+	run 0 "$PLANS/checks_levels.lua" -v
+	has "DEBUG .*ok    CHECK-OK source router answers SQL"; has "warn  CHECK-WARN"
+	run 0 "$PLANS/checks_levels.lua" -q
+	lacks "CHECK-"
+	;;
 stdlib_wait_dryrun)
 	run 0 "$PLANS/stdlib_wait.lua" --dry-run
 	has "would wait up to 5s until the side instance starts (now: call 1)"; has "plan stdlib-wait done"
