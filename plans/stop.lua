@@ -462,7 +462,7 @@ answer with the restore point's GTID set.]],
         -- forwards replication statements only in slave-dbscale-mode.
         router.set_slave_mode(tr, true)
         router.add_standby(src, ctx.state.registration or router.assumed_registration(src, config.target),
-                           config.target.router_password, function(h, p) return cluster.try_connect("source", h, p) end)
+                           config.target.router_password, function(h, p) return cluster.try_router("source", h, p) end)
         -- Back to what start recorded, not to a value of our choosing (a journal from before
         -- start recorded them: what stop always set).
         router.restore_options(tr, ctx.state.standby_options or { read_only = true, slave_mode = true })
