@@ -131,6 +131,11 @@ local live = {
         local u, err = login("frmode", mpw)
         check(u, "[%s] the password given in IDENTIFIED BY does not log in: %s", mode, tostring(err))
         u:close()
+        -- what the server shows is quoted as privileges.lua reads it: backquotes (ANSI_QUOTES would
+        -- make them double quotes in SHOW GRANTS)
+        local grants = assert(c:query("SHOW GRANTS FOR 'frmode'@'%'"))
+        local g = grants[1] and grants[1][grants.columns[1]]
+        check(type(g) == "string" and g:find("TO `frmode`@`%`", 1, true), "[%s] SHOW GRANTS reads %s", mode, tostring(g))
         assert(c:exec("DROP USER 'frmode'@'%'"))
         -- cluster.lua: a node's session pinned, a router's as the server (router) gives it
         local n <close> = assert(cluster.try_connect("target", host, port))
