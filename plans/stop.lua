@@ -494,6 +494,9 @@ answer with the restore point's GTID set.]],
         if proof == "marker" then
           local schema = marker_schema()
           local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
+          -- Sent through production's router, whose backend session has whatever sql_mode the
+          -- site runs: a backquoted plain name and a token of digits, letters and '-' read
+          -- alike under every mode.
           local src = cluster.router("source")
           for _, stmt in ipairs({
             ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),
