@@ -2,7 +2,7 @@
  *
  *   local sql = require "flashrun.sql"
  *   local conn, err, errno = sql.connect{host=, port=, user=, password=, database=,
- *                                        timeout=, read_timeout=, write_timeout=}
+ *                                        timeout=, read_timeout=, write_timeout=, sql_mode=}
  *   conn:query(stmt)  -> rows (array of {column = value}, rows.columns = names in order)
  *   conn:exec(stmt)   -> affected rows (a write: recorded, not sent, under --dry-run)
  *   conn:ping()       -> true
@@ -60,6 +60,7 @@ typedef struct {
 
 	/* connect parameters (malloc'd; the password is wiped as soon as it was used) */
 	char *host, *user, *password, *database;
+	char *init;           /* "SET SESSION sql_mode = '...'" when sql_mode= was given */
 	unsigned port, connect_timeout, read_timeout, write_timeout;
 
 	/* the operation in flight and its outcome, filled by the worker */
@@ -85,6 +86,8 @@ static void free_params(conn_t *c)
 	fr_wipe_free(&c->password);
 	free(c->database);
 	c->database = NULL;
+	free(c->init);
+	c->init = NULL;
 }
 
 static void free_op(conn_t *c)
@@ -167,6 +170,10 @@ static void work(void *job)
 		if (c->write_timeout)
 			mysql_options(c->my, MYSQL_OPT_WRITE_TIMEOUT, &c->write_timeout);
 		mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+		/* Sent by the library right after the login, in the same connect (a failure fails the
+		 * connect with the server's error); not a write: no kill point, live in dry-run. */
+		if (c->init)
+			mysql_options(c->my, MYSQL_INIT_COMMAND, c->init);
 #ifdef MARIADB_PACKAGE_VERSION
 		/* caching_sha2_password lives in a plugin; the library knows where (MARIADB_PLUGINDIR).
 		 * Without TLS its full authentication asks the server for its RSA key by itself. */
@@ -364,6 +371,24 @@ static int l_connect(lua_State *L)
 	c->write_timeout = opt_uint(L, 2, "write_timeout", 60);
 	if (c->connect_timeout == 0)
 		c->connect_timeout = 10;
+	/* sql_mode = "MODE,MODE": the session's sql_mode, pinned at connect so that the literals a
+	 * caller builds are read as it builds them whatever the server's global sql_mode
+	 * (NO_BACKSLASH_ESCAPES, ANSI_QUOTES, ...). Mode names only: the statement is
+	 * SET SESSION sql_mode = '<modes>', a literal without a backslash or a quote, which every
+	 * sql_mode reads alike. Never for a router: it parses statements itself. */
+	if (lua_getfield(L, 2, "sql_mode") != LUA_TNIL) {
+		size_t len;
+		const char *m = lua_tolstring(L, -1, &len);
+		luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && len < 512 && strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_,") == len,
+			      1, "'sql_mode' must be a string of mode names (A-Z, _ and ,)");
+		c->init = malloc(len + 32);
+		if (!c->init) {
+			free_params(c);
+			return luaL_error(L, "out of memory");
+		}
+		snprintf(c->init, len + 32, "SET SESSION sql_mode = '%s'", m);
+	}
+	lua_pop(L, 1);
 	c->password = fr_opt_str(L, 2, "password", 0, "sql{}"); /* last: nothing below raises before use */
 	snprintf(c->target, sizeof c->target, "%s:%u", c->host, c->port);
 

@@ -43,7 +43,7 @@ end
 local function readd_standby(ctx)
   router.with_slave_mode(tgt_router(), function()
     router.add_standby(src_router(), ctx.state.registration, config.target.router_password,
-                       function(h, p) return cluster.try_connect("source", h, p) end)
+                       function(h, p) return cluster.try_router("source", h, p) end)
   end)
 end
 

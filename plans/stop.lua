@@ -462,7 +462,7 @@ answer with the restore point's GTID set.]],
         -- forwards replication statements only in slave-dbscale-mode.
         router.set_slave_mode(tr, true)
         router.add_standby(src, ctx.state.registration or router.assumed_registration(src, config.target),
-                           config.target.router_password, function(h, p) return cluster.try_connect("source", h, p) end)
+                           config.target.router_password, function(h, p) return cluster.try_router("source", h, p) end)
         -- Back to what start recorded, not to a value of our choosing (a journal from before
         -- start recorded them: what stop always set).
         router.restore_options(tr, ctx.state.standby_options or { read_only = true, slave_mode = true })
@@ -494,6 +494,9 @@ answer with the restore point's GTID set.]],
         if proof == "marker" then
           local schema = marker_schema()
           local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
+          -- Sent through production's router, whose backend session has whatever sql_mode the
+          -- site runs: a backquoted plain name and a token of digits, letters and '-' read
+          -- alike under every mode.
           local src = cluster.router("source")
           for _, stmt in ipairs({
             ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),

@@ -159,6 +159,8 @@ function M.supervisor_script(p)
     "FIRST_MASTER=" .. Q(p.first_master or "") .. "; FIRST_FILE=" .. Q(p.first_file or ""),
     [[cnf=$D/client.cnf
 say() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
+# The node's global sql_mode applies: the literals below (binary log names, GTID sets) hold only
+# letters, digits and : , . _ - (the names and Previous_gtids are filtered so), read alike by every mode.
 sql() { "$MYSQL" --defaults-extra-file="$cnf" --connect-timeout=10 -h "$1" -P "$2" -N -B -e "$3"; }
 # The dataserver production's router shows Master_Online (the standby router's entry left out).
 master() {
@@ -457,6 +459,9 @@ end
 -- to host:port with the account in DIR/target.cnf; only transactions outside `frozen`. A file's
 -- incomplete last transaction (the stream ended mid-transaction) is rolled back when its client
 -- session ends; mysqlbinlog failing on any file but the last of its directory is an error.
+-- The client's session keeps the node's global sql_mode: mysqlbinlog's output sets the mode each
+-- logged statement ran with (SET @@session.sql_mode before it) and carries row events as base64,
+-- which no mode reads otherwise (MySQL manual, "mysqlbinlog").
 function M.apply_script(stream, host, port, frozen)
   return table.concat({
     "D=" .. Q(stream.dir), "MYSQL=" .. Q(stream.mysql), "MYSQLBINLOG=" .. Q(stream.mysqlbinlog),

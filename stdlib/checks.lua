@@ -241,7 +241,7 @@ function M.run(opts)
     local c = config[side]
     local id = router.id(c.host, c.port)
     r.routers[side] = id
-    local conn, err, errno, secs = cluster.try_connect(side, c.host, c.port)
+    local conn, err, errno, secs = cluster.try_router(side, c.host, c.port)
     connected(r, side .. "/router", "sql", ("%s router %s answers SQL"):format(SIDE_NAME[side], id), id, c.host, err,
               err and causes.sql(errno, err, { side = side, router = true, seconds = secs }), side)
     routers[side] = conn

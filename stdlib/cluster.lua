@@ -3,6 +3,7 @@
 -- so they also work inside parallel() workers.
 local shell = require "shell"
 local router = require "router"
+local server = require "server"
 local M = {}
 
 local function creds(side)
@@ -13,18 +14,23 @@ end
 
 -- A SQL connection, or nil, the error naming host:port and the user (never the password), and
 -- the MySQL error number (1045 access denied, 2003 cannot connect, ...: causes.lua reads it).
+-- A node's session runs with server.SQL_MODE, so that the literals flashrun builds are read as
+-- built whatever the site's global sql_mode; a router's (opts.router) is left alone: the router
+-- parses what it is sent itself and is no place for a SET (docs/lab.md, the forms it takes).
 local function open(side, host, port, opts)
   local c = creds(side)
   opts = opts or {}
   local conn, err, errno = sql{ host = host, port = math.floor(tonumber(port)), user = opts.user or c.mysql_user,
                                 password = opts.password or c.mysql_password, database = opts.database,
-                                timeout = opts.timeout }
+                                timeout = opts.timeout, sql_mode = not opts.router and server.SQL_MODE or nil }
   if not conn then
     return nil, ("cannot connect to %s as %s: %s"):format(router.id(host, port), opts.user or c.mysql_user, tostring(err)), errno
   end
   return conn
 end
 
+-- A MySQL node of side ("source" or "target") at host:port (opts: user, password, database,
+-- timeout); raises on failure. Never a router: M.router / M.try_router.
 function M.connect(side, host, port, opts)
   local conn, err = open(side, host, port, opts)
   if not conn then error(err, 0) end
@@ -41,9 +47,18 @@ function M.try_connect(side, host, port, opts)
   return conn, err, errno, now() - t0
 end
 
+-- A router of side at host:port (the configured one, or another router of the cluster: its
+-- master for dynamic changes), as try_connect: its session's sql_mode is not touched.
+function M.try_router(side, host, port, opts)
+  local o = { router = true }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return M.try_connect(side, host, port, o)
+end
+
+-- The configured router of side; raises on failure.
 function M.router(side)
   local c = creds(side)
-  return M.connect(side, c.host, c.port)
+  return M.connect(side, c.host, c.port, { router = true })
 end
 
 local sessions = {}

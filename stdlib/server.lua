@@ -29,6 +29,21 @@ local function col(row, ...)
 end
 M.col = col
 
+-- The sql_mode of every session flashrun opens on a MySQL node (cluster.lua pins it at connect):
+-- MySQL 8.0's default, which 8.4 and 9.x keep (MySQL manual, 7.1.11 "Server SQL Modes"), and
+-- which GreatDB 6 (8.0.26) and the lab's 9.7 both accept. Some sites set the global sql_mode to
+-- modes that change how a statement is read: NO_BACKSLASH_ESCAPES (a backslash is an ordinary
+-- character: the escaped backslash of a password holding one reaches the server doubled, and a
+-- CLONE's or CHANGE REPLICATION SOURCE's login fails with 1045), ANSI_QUOTES ("..." is an
+-- identifier), PIPES_AS_CONCAT, IGNORE_SPACE, HIGH_NOT_PRECEDENCE, REAL_AS_FLOAT, ANSI. A fixed
+-- mode rather than the server's minus those: every statement flashrun sends is then read, and
+-- behaves, as it is written and tested, whatever else a site's mode holds (NO_UNSIGNED_SUBTRACTION
+-- changes arithmetic, for one). It is a session's mode only: the site's global one is untouched,
+-- and flashrun writes no stored program or view that would keep it. No literal can be read alike
+-- under every mode when it holds a backslash: IDENTIFIED BY, SOURCE_PASSWORD and the like take a
+-- plain string literal (no X'..', no expression), so pinning the mode is the only way.
+M.SQL_MODE = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
 local version_cache = setmetatable({}, { __mode = "k" })
 
 -- Returns major, minor, patch (numbers) and the full version text.

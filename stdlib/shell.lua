@@ -10,7 +10,12 @@ function M.quote(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- A string literal for SQL (backslash and quote escaped; the servers run without NO_BACKSLASH_ESCAPES).
+-- A string literal for SQL: a quote doubled (''), a backslash escaped (\\), NUL as \0. Read right
+-- by a session whose sql_mode lacks NO_BACKSLASH_ESCAPES: the node connections cluster.lua opens
+-- pin theirs (server.SQL_MODE). A value without a backslash or a NUL gives a literal without
+-- one, which every sql_mode reads alike (a doubled quote is read the same with or without
+-- NO_BACKSLASH_ESCAPES, and ANSI_QUOTES changes only "..."): names, paths, hosts and GTID sets
+-- are such values; a password may hold anything, so it needs the pinned mode.
 function M.sql_string(s)
   s = tostring(s)
   return "'" .. s:gsub("\\", "\\\\"):gsub("'", "''"):gsub("\0", "\\0") .. "'"

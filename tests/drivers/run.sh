@@ -37,8 +37,10 @@ sql)
 	FR_MYSQL_FR_PW="Pw-$$-$(date +%s)-#\$x"
 	FR_MYSQL_FR_PW2="Dry-$$-$(date +%s)-%!y"
 	export FR_MYSQL_FR_PW FR_MYSQL_FR_PW2
-	run 0 "$HERE/test_sql.lua"
+	# target.mysql_user: cluster.lua's node and router connections (the sql_mode step)
+	run 0 "$HERE/test_sql.lua" --set target.mysql_user=root
 	has "server "; has "4 x SELECT SLEEP(1)"; has "plan drivers-sql-live done"
+	has "sql_mode: 7 global modes, literals and a password read as built"
 	records 0
 	FLASHRUN_TEST_PHASE=dry run 0 "$HERE/test_sql.lua" --dry-run
 	records 2

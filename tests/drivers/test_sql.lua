@@ -97,6 +97,57 @@ local live = {
       -- one after another they take over 4 s; the margin is for a loaded or sanitized build
       check(el < 3, "no overlap: %.2f s", el)
     end },
+  { name = "sql_mode pinned at connect: literals read as built under any global sql_mode", run = function()
+      -- A site may run its nodes with a global sql_mode that changes how statements are read
+      -- (issue 25): flashrun's node connections pin server.SQL_MODE (the driver's sql_mode=, set
+      -- by cluster.lua), its routers' are left alone. Every literal shell.sql_string builds must
+      -- read back as the value, and a password literal must give the account that password.
+      local server, shell, cluster = require "server", require "shell", require "cluster"
+      local values = { "plain", "it's", [[back\slash]], [[trail\]], [[\']], [['\]], [[\\]], [[\0 \n \% \_ \Z]],
+                       'dq"x"', "a\nb", "nul\0byte", "p'q\"r#s$t;u=v w\\x", "||", "é ü" }
+      local mpw = secret("Mode'pw\"\\x\\'y\\")
+      local b = assert(root:query("SELECT @@GLOBAL.sql_mode AS m"))[1].m
+      check(not pcall(sql, { host = host, port = port, user = "root", sql_mode = "ANSI'; DROP" }),
+            "a sql_mode that is not mode names was accepted")
+      for _, mode in ipairs({ "", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "PIPES_AS_CONCAT,IGNORE_SPACE", "ANSI",
+                              "NO_BACKSLASH_ESCAPES,ANSI_QUOTES,PIPES_AS_CONCAT,HIGH_NOT_PRECEDENCE,REAL_AS_FLOAT",
+                              "TRADITIONAL,NO_BACKSLASH_ESCAPES,NO_UNSIGNED_SUBTRACTION" }) do
+        assert(root:exec("SET GLOBAL sql_mode = '" .. mode .. "'"))
+        local global = assert(root:query("SELECT @@GLOBAL.sql_mode AS m"))[1].m
+        -- the control: a session that does not pin its mode reads a backslash as the mode says
+        local raw <close> = assert(login("root", ""))
+        local got = assert(raw:query("SELECT " .. shell.sql_string([[back\slash]]) .. " AS v"))[1].v
+        local want = mode:find("NO_BACKSLASH_ESCAPES", 1, true) and [[back\\slash]] or [[back\slash]]
+        check(got == want, "[%s] unpinned session read %q, expected %q", mode, got, want)
+        local c <close> = assert(login("root", "", { sql_mode = server.SQL_MODE }))
+        local m = assert(c:query("SELECT @@SESSION.sql_mode AS m"))[1].m
+        check(m == server.SQL_MODE, "[%s] the session's sql_mode is %s", mode, m)
+        for _, v in ipairs(values) do
+          local r = assert(c:query("SELECT " .. shell.sql_string(v) .. " AS v"))[1].v
+          check(r == v, "[%s] %s read back as %q", mode, shell.sql_string(v), r)
+        end
+        -- a password literal (as in CLONE ... IDENTIFIED BY, SOURCE_PASSWORD = ...)
+        assert(c:exec("CREATE USER 'frmode'@'%' IDENTIFIED BY " .. shell.sql_string(mpw)))
+        local u, err = login("frmode", mpw)
+        check(u, "[%s] the password given in IDENTIFIED BY does not log in: %s", mode, tostring(err))
+        u:close()
+        -- what the server shows is quoted as privileges.lua reads it: backquotes (ANSI_QUOTES would
+        -- make them double quotes in SHOW GRANTS)
+        local grants = assert(c:query("SHOW GRANTS FOR 'frmode'@'%'"))
+        local g = grants[1] and grants[1][grants.columns[1]]
+        check(type(g) == "string" and g:find("TO `frmode`@`%`", 1, true), "[%s] SHOW GRANTS reads %s", mode, tostring(g))
+        assert(c:exec("DROP USER 'frmode'@'%'"))
+        -- cluster.lua: a node's session pinned, a router's as the server (router) gives it
+        local n <close> = assert(cluster.try_connect("target", host, port))
+        m = assert(n:query("SELECT @@SESSION.sql_mode AS m"))[1].m
+        check(m == server.SQL_MODE, "[%s] cluster.try_connect's session sql_mode is %s", mode, m)
+        local r <close> = assert(cluster.try_router("target", host, port))
+        m = assert(r:query("SELECT @@SESSION.sql_mode AS m"))[1].m
+        check(m == global, "[%s] cluster.try_router's session sql_mode is %s, not the server's %s", mode, m, global)
+      end
+      assert(root:exec("SET GLOBAL sql_mode = " .. shell.sql_string(b)))
+      print("sql_mode: 7 global modes, literals and a password read as built")
+    end },
   { name = "read timeout", run = function()
       local ct = assert(login("fr", pw, { read_timeout = 1 }))
       local r, e, en = ct:query("SELECT SLEEP(5)")

@@ -234,6 +234,15 @@ layout)
   # The standby router takes writes before the drill: stop must put back that (FALSE), not the
   # 1 a standby router usually has (router_state compares after stop).
   q "$TI" 'dbscale set global "enable-read-only" = 0' >/dev/null || fail "opening the standby router before the drill"
+  # The nodes run the lab's LAB_SQL_MODE (layout.env: ANSI,NO_BACKSLASH_ESCAPES) and the password
+  # holds what that mode reads otherwise (issue 25): a backslash and a quote.
+  if [[ -n ${LAB_SQL_MODE:-} ]]; then
+    [[ $LAB_MYSQL_PASSWORD == *\\* && $LAB_MYSQL_PASSWORD == *\'* ]] || fail "the layout's password holds no backslash and quote"
+    for n in "$pmaster" "${tnodes[@]}"; do
+      m=$(q "$n" "SELECT @@GLOBAL.sql_mode")
+      for w in ${LAB_SQL_MODE//,/ }; do [[ ,$m, == *,$w,* ]] || fail "$n runs sql_mode '$m', not the lab's $LAB_SQL_MODE"; done
+    done
+  fi
   drill_main
   [[ $(q "$TI" "dbscale show options like 'enable-read-only'" | cut -f2) == FALSE ]] ||
     fail "stop did not put back enable-read-only = FALSE on the standby router"

@@ -433,7 +433,15 @@ static int read_config(const char *path) {
 
 /* ---- talking to data nodes and other routers ---------------------------------------------- */
 
-static MYSQL *connect_to(const char *host, int port, const char *user, const char *pw, const char *db,
+/* The sql_mode of every session on a data node (flashrun's server.SQL_MODE: MySQL 8.0's default,
+ * valid on 8.0.26 and 9.x). A site may run its nodes with NO_BACKSLASH_ESCAPES or ANSI_QUOTES
+ * globally; the statements the emulator builds (CHANGE REPLICATION SOURCE ... SOURCE_PASSWORD)
+ * and those it forwards must be read as their authors wrote them. Never sent to a router. */
+#define NODE_SQL_MODE \
+  "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
+/* node: the server is a MySQL node (its session's sql_mode is pinned); 0 for a router. */
+static MYSQL *connect_to(const char *host, int port, const char *user, const char *pw, const char *db, int node,
                          unsigned timeout, char *err, size_t errlen, unsigned *errnum) {
   MYSQL *m = mysql_init(NULL);
   if (!m) {
@@ -444,6 +452,8 @@ static MYSQL *connect_to(const char *host, int port, const char *user, const cha
   mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
   mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rt);
   mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
+  /* run by the client library right after the login; a failure fails the connect */
+  if (node) mysql_options(m, MYSQL_INIT_COMMAND, "SET SESSION sql_mode = '" NODE_SQL_MODE "'");
   if (!mysql_real_connect(m, host, user, pw, db && *db ? db : NULL, (unsigned)port, NULL, 0)) {
     snprintf(err, errlen, "%s", mysql_error(m));
     if (errnum) *errnum = mysql_errno(m);
@@ -507,11 +517,14 @@ static int get_repl_status(MYSQL *m, repl_status *rs, char *err, size_t errlen) 
   return 0;
 }
 
+/* A string literal: ' doubled, \ escaped. A value without a backslash gives a literal every
+ * sql_mode reads alike; one with a backslash needs a session without NO_BACKSLASH_ESCAPES, which
+ * connect_to pins on nodes (and a router forwards on such a session). */
 static void sql_quote(char *out, size_t n, const char *s) {
   size_t o = 0;
   out[o++] = '\'';
   for (; *s && o + 3 < n; s++) {
-    if (*s == '\'' || *s == '\\') out[o++] = '\\';
+    if (*s == '\'' || *s == '\\') out[o++] = *s;
     out[o++] = *s;
   }
   out[o++] = '\'';
@@ -567,12 +580,12 @@ static void *probe_one(void *arg) {
   probe *p = arg;
   char err[512];
   if (p->ds.router) {
-    MYSQL *m = connect_to(p->ds.host, p->ds.port, p->ds.user, p->ds.password, NULL, 1, err, sizeof err, NULL);
+    MYSQL *m = connect_to(p->ds.host, p->ds.port, p->ds.user, p->ds.password, NULL, 0, 1, err, sizeof err, NULL);
     copystr(p->status, sizeof p->status, m ? "Slave normal" : "Slave down");
     if (m) mysql_close(m);
     return NULL;
   }
-  MYSQL *m = connect_to(p->ds.host, p->ds.port, cfg.backend_user, cfg.backend_password, NULL, 1, err,
+  MYSQL *m = connect_to(p->ds.host, p->ds.port, cfg.backend_user, cfg.backend_password, NULL, 1, 1, err,
                         sizeof err, NULL);
   if (!m) {
     copystr(p->status, sizeof p->status, p->is_master ? "Server down" : "Slave down");
@@ -1124,7 +1137,7 @@ static int add_slave(session *s, const char *source, const char *cluster) {
   if (master_addr(mhost, sizeof mhost, &mport)) return mp_send_err(&s->c, 1105, "HY000", "No Master_Online dataserver");
   const char *user = target.router ? target.user : cfg.backend_user;
   const char *pw = target.router ? target.password : cfg.backend_password;
-  MYSQL *m = connect_to(target.host, target.port, user, pw, NULL, 3, err, sizeof err, &eno);
+  MYSQL *m = connect_to(target.host, target.port, user, pw, NULL, !target.router, 3, err, sizeof err, &eno);
   if (!m || point_replication(m, mhost, mport, err, sizeof err)) {
     if (m) mysql_close(m);
     logf_("conn %u: add slave %s: replication setup on %s:%d failed: %s", s->id, source, target.host, target.port, err);
@@ -1164,7 +1177,7 @@ static int enable_disable(session *s, int enable, const char *name) {
   if (!copy.router && !is_master) {
     char mhost[256];
     int mport = 0;
-    MYSQL *m = connect_to(copy.host, copy.port, cfg.backend_user, cfg.backend_password, NULL, 2, err, sizeof err, NULL);
+    MYSQL *m = connect_to(copy.host, copy.port, cfg.backend_user, cfg.backend_password, NULL, 1, 2, err, sizeof err, NULL);
     if (!m) {
       if (enable)
         return mp_send_err(&s->c, 1105, "HY000", "Dataserver '%s' (%s:%d) does not answer: %.300s", name, copy.host,
@@ -1344,7 +1357,7 @@ static int ensure_backend(session *s) {
   unsigned eno = 2003;
   if (master_addr(host, sizeof host, &port))
     return mp_send_err(&s->c, 1105, "HY000", "Router has no Master_Online dataserver"), -1;
-  s->backend = connect_to(host, port, cfg.backend_user, cfg.backend_password, s->db, 2, err, sizeof err, &eno);
+  s->backend = connect_to(host, port, cfg.backend_user, cfg.backend_password, s->db, 1, 2, err, sizeof err, &eno);
   if (!s->backend) {
     logf_("conn %u: cannot reach master %s:%d: %s", s->id, host, port, err);
     (void)eno; /* 2xxx are client-side codes; a server answers with a server error */

@@ -22,7 +22,7 @@ return {
         local followed
         local id = router.next_group_id(conn, function(h, p)
           followed = router.id(h, p)
-          return cluster.connect("source", h, p)
+          return assert(cluster.try_router("source", h, p))
         end)
         assert(followed == router.id(config.source.host, config.source.port),
                "cluster info led to " .. tostring(followed))

@@ -21,6 +21,25 @@ local HOSTILE = {
   "*", "?", "[a]", "~", "!bang", "#hash", "-n", "--help", "%s %d", "ünïcødé ✓", "p'q\"r#s$t;u=v w\\x",
 }
 
+-- Reads a single-quoted SQL literal back the way MySQL does (MySQL manual, 11.1.1 "String
+-- Literals"): '' is a quote; a backslash escapes the next character (\0 is NUL, \% and \_ keep
+-- theirs; sql_string writes neither), or with nbe (sql_mode NO_BACKSLASH_ESCAPES) is itself.
+local function unsql(lit, nbe)
+  local body = assert(lit:match("^'(.*)'$"), "not a literal")
+  local out, i = {}, 1
+  while i <= #body do
+    local c = body:sub(i, i)
+    if c == "\\" and not nbe then
+      local n = body:sub(i + 1, i + 1)
+      out[#out + 1] = (n == "0") and "\0" or n; i = i + 2
+    elseif c == "'" then
+      assert(body:sub(i + 1, i + 1) == "'", "lone quote inside " .. lit)
+      out[#out + 1] = "'"; i = i + 2
+    else out[#out + 1] = c; i = i + 1 end
+  end
+  return table.concat(out)
+end
+
 return {
   name = "stdlib-shell",
   description = "tests of stdlib/shell.lua",
@@ -59,22 +78,26 @@ return {
         eq(shell.sql_string("%1 %%"), "'%1 %%'", "percent signs untouched")
         eq(shell.sql_string(42), "'42'", "number")
         -- Reading the literal back the way MySQL does gives the original string.
-        local function unsql(lit)
-          local body = assert(lit:match("^'(.*)'$"), "not a literal")
-          local out, i = {}, 1
-          while i <= #body do
-            local c = body:sub(i, i)
-            if c == "\\" then
-              local n = body:sub(i + 1, i + 1)
-              out[#out + 1] = (n == "0") and "\0" or n; i = i + 2
-            elseif c == "'" then
-              assert(body:sub(i + 1, i + 1) == "'", "lone quote inside " .. lit)
-              out[#out + 1] = "'"; i = i + 2
-            else out[#out + 1] = c; i = i + 1 end
-          end
-          return table.concat(out)
+        for _, x in ipairs(HOSTILE) do eq(unsql(shell.sql_string(x)), x, "sql round trip") end
+      end },
+    { name = "sql_string under each sql_mode (issue 25)", run = function()
+        -- How a session reads the literal depends on its sql_mode (MySQL manual, 11.1.1 "String
+        -- Literals"): with NO_BACKSLASH_ESCAPES a backslash is an ordinary character. A value
+        -- without a backslash or NUL reads alike under both; any other needs the mode the node
+        -- connections pin (server.SQL_MODE), which must leave every mode that changes lexing out.
+        local server = require "server"
+        for _, x in ipairs(HOSTILE) do
+          local lit = shell.sql_string(x)
+          eq(unsql(lit, false), x, "read without NO_BACKSLASH_ESCAPES")
+          local plain = not x:find("[\\%z]")
+          eq(unsql(lit, true) == x, plain, "read alike under NO_BACKSLASH_ESCAPES exactly when no backslash or NUL: " .. show(x))
+          eq(lit:find("\\", 1, true) == nil, plain, "a literal holds a backslash only for one in the value: " .. show(x))
         end
-        for _, s in ipairs(HOSTILE) do eq(unsql(shell.sql_string(s)), s, "sql round trip") end
+        eq(unsql(shell.sql_string("p'q\\x"), true), "p'q\\\\x", "the backslash NO_BACKSLASH_ESCAPES keeps doubled (the 1045 of issue 25)")
+        assert(server.SQL_MODE:match("^[A-Z_,]+$"), "SQL_MODE: mode names only (the driver's sql_mode=)")
+        for m in ("NO_BACKSLASH_ESCAPES ANSI_QUOTES PIPES_AS_CONCAT IGNORE_SPACE HIGH_NOT_PRECEDENCE REAL_AS_FLOAT ANSI NO_UNSIGNED_SUBTRACTION"):gmatch("%S+") do
+          assert(not ("," .. server.SQL_MODE .. ","):find("," .. m .. ",", 1, true), "SQL_MODE holds " .. m)
+        end
       end },
     { name = "is_name", run = function()
         for _, s in ipairs { "normal_0", "slave_dbscale_server", "node-1.a", "A", ("n"):rep(128), "mysql_clone" } do
