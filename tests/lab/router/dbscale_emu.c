@@ -305,6 +305,23 @@ static void usage(void) {
           "                            mysql_native_password (clients are switched to it)\n");
 }
 
+/* A config value in double quotes (how the lab writes passwords: a verbatim value loses its
+ * leading blanks): a backslash takes the next character literally, the closing quote must end
+ * the value (blanks may follow). Unquotes v in place; -1 if malformed. */
+static int unquote_value(char *v) {
+  char *o = v;
+  const char *s = v + 1;
+  for (; *s && *s != '"'; s++) {
+    if (*s == '\\' && s[1]) s++;
+    *o++ = *s;
+  }
+  if (*s != '"') return -1;
+  for (s++; *s; s++)
+    if (*s != ' ' && *s != '\t') return -1;
+  *o = 0;
+  return 0;
+}
+
 static int read_config(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) {
@@ -333,6 +350,11 @@ static int read_config(const char *path) {
     char *ke = eq;
     while (ke > k && isspace((unsigned char)ke[-1])) ke--;
     *ke = 0;
+    if (*v == '"' && unquote_value(v)) {
+      logf_("%s:%d: %s: a \"...\" value needs its closing quote last (\\\\ and \\\" inside)", path, lineno, k);
+      bad = 1;
+      continue;
+    }
     if (!strcmp(k, "listen")) {
       char *colon = strrchr(v, ':');
       if (!colon) {
@@ -517,18 +539,17 @@ static int get_repl_status(MYSQL *m, repl_status *rs, char *err, size_t errlen) 
   return 0;
 }
 
-/* A string literal: ' doubled, \ escaped. A value without a backslash gives a literal every
- * sql_mode reads alike; one with a backslash needs a session without NO_BACKSLASH_ESCAPES, which
- * connect_to pins on nodes (and a router forwards on such a session). */
-static void sql_quote(char *out, size_t n, const char *s) {
-  size_t o = 0;
-  out[o++] = '\'';
-  for (; *s && o + 3 < n; s++) {
-    if (*s == '\'' || *s == '\\') out[o++] = *s;
-    out[o++] = *s;
-  }
-  out[o++] = '\'';
-  out[o] = 0;
+/* A string literal for the server behind m (whose session connect_to pins to a known sql_mode
+ * anyway): mysql_real_escape_string follows the session's
+ * sql_mode (under NO_BACKSLASH_ESCAPES it doubles quotes and leaves backslashes alone), so the
+ * server reads back the value whatever its mode. n >= 2 * strlen(s) + 3. */
+static void sql_quote(MYSQL *m, char *out, size_t n, const char *s) {
+  size_t len = strlen(s);
+  if (n < 2 * len + 3) len = (n - 3) / 2;
+  out[0] = '\'';
+  unsigned long o = mysql_real_escape_string(m, out + 1, s, len);
+  out[o + 1] = '\'';
+  out[o + 2] = 0;
 }
 
 /* Points the server behind m at host:port with the backend account and starts replication,
@@ -536,9 +557,9 @@ static void sql_quote(char *out, size_t n, const char *s) {
 static int point_replication(MYSQL *m, const char *host, int port, char *err, size_t errlen) {
   unsigned long v = mysql_get_server_version(m);
   char qh[600], qu[300], qp[600], sql[2048];
-  sql_quote(qh, sizeof qh, host);
-  sql_quote(qu, sizeof qu, cfg.backend_user);
-  sql_quote(qp, sizeof qp, cfg.backend_password);
+  sql_quote(m, qh, sizeof qh, host);
+  sql_quote(m, qu, sizeof qu, cfg.backend_user);
+  sql_quote(m, qp, sizeof qp, cfg.backend_password);
   if (run(m, v >= 80022 ? "STOP REPLICA" : "STOP SLAVE", err, errlen)) return -1;
   if (v >= 80023)
     snprintf(sql, sizeof sql,
@@ -703,8 +724,14 @@ static int tokenize(const char *s, token *t) {
         if (c == q) {
           s++;
         } else if (c == '\\' && q != '`' && *s) {
+          /* MySQL's escapes; \% and \_ keep their backslash (for LIKE), any other \x is x. */
           c = *s++;
-          c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == '0' ? 0 : c;
+          if (c == '%' || c == '_') {
+            if (len + 2 >= sizeof k->text) return -1;
+            k->text[len++] = '\\';
+          } else
+            c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == 'b' ? '\b' : c == 'Z' ? '\032'
+              : c == '0' ? 0 : c;
           if (!c) return -1;
         }
         if (len + 1 >= sizeof k->text) return -1;
@@ -744,6 +771,10 @@ static int like(const char *s, const char *p) {
       return 0;
     }
     if (!*s) return 0;
+    if (*p == '\\' && p[1]) { /* \% \_ \\: the character itself */
+      if (tolower((unsigned char)*++p) != tolower((unsigned char)*s)) return 0;
+      continue;
+    }
     if (*p != '_' && tolower((unsigned char)*p) != tolower((unsigned char)*s)) return 0;
   }
   return *s == 0;

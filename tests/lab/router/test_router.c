@@ -163,6 +163,14 @@ static void test_statements(void) {
   CHECKF(q(m, "dbscale show options like 'transparent-mode'", &r) == 0 && r && mysql_num_rows(r) == 0,
         "an unset transparent-mode answers an empty result");
   if (r) mysql_free_result(r);
+  /* string escapes as MySQL reads them: \_ keeps its backslash for LIKE, which then matches a
+   * literal '_' (no option has one); _ alone is the wildcard and matches the '-' */
+  CHECKF(q(m, "dbscale show options like 'slave\\_dbscale%'", &r) == 0 && r && mysql_num_rows(r) == 0,
+        "LIKE 'slave\\_dbscale%%' matches only a literal underscore");
+  if (r) mysql_free_result(r);
+  CHECKF(q(m, "dbscale show options like 'slave_dbscale\\-mode'", &r) == 0 && r && mysql_num_rows(r) == 1,
+        "LIKE 'slave_dbscale\\-mode': _ is a wildcard, \\- is '-'");
+  if (r) mysql_free_result(r);
   CHECKF(q(m, "dbscale show options", &r) == 0 && (v = lookup(r, "max-replication-delay", 1)) && !strcmp(v, "30") &&
             (v = lookup(r, "enable-disaster-mode", 1)) && !strcmp(v, "0") && lookup(r, "enable-slave-dbscale-server", 1),
         "every option a drill reads is listed (max-replication-delay 30, enable-disaster-mode 0)");
