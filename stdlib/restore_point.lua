@@ -82,8 +82,10 @@ end
 -- file of the datadir, removed at once. Pure.
 function M.reflink_probe(m)
   local t = Q(m.instance_dir .. "/.flashrun-reflink-probe")
-  return ("f=$(ls -1 %s | head -n 1); if cp --reflink=always -- %s/\"$f\" %s 2>/dev/null; then echo yes; else echo no; fi; rm -f -- %s")
-    :format(Q(m.datadir), Q(m.datadir), t, t)
+  -- A regular file of the datadir: its first entry by name may be a directory (#clone, left by
+  -- any clone, sorts first), which cp refuses whatever the filesystem.
+  return ("f=$(find %s -maxdepth 1 -type f -print -quit 2>/dev/null); if [ -n \"$f\" ] && cp --reflink=always -- \"$f\" %s 2>/dev/null; then echo yes; else echo no; fi; rm -f -- %s")
+    :format(Q(m.datadir), t, t)
 end
 
 -- Files of a datadir that are the node's own, not data: a clone does not carry them.

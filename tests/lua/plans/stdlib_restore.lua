@@ -59,6 +59,19 @@ return {
   description = "tests of the restore point modules",
   journal = false,
   steps = {
+    { name = "reflink probe copies a regular file, not the #clone dir a clone leaves first", run = function()
+        build()
+        sh("mkdir -p " .. shell.quote(I .. "/dbdata/#clone"))
+        -- A cp that copies with or without reflink (this host's filesystem may have none): the
+        -- probe says yes exactly when it was handed a regular file.
+        local bin = T .. "/bin"
+        sh("mkdir -p " .. shell.quote(bin) .. " && printf '#!/bin/sh\\nshift 2; exec /bin/cp \"$@\"\\n' > " .. shell.quote(bin .. "/cp")
+           .. " && chmod +x " .. shell.quote(bin .. "/cp"))
+        local out = sh("PATH=" .. shell.quote(bin) .. ":$PATH; " .. restore_point.reflink_probe(M))
+        eq(out, "yes\n", "the probe on a datadir whose first entry is #clone")
+        eq(exists(I .. "/.flashrun-reflink-probe"), false, "the probe's copy is removed")
+        sh("rm -rf " .. shell.quote(bin))
+      end },
     { name = "swap from untouched, twice", run = function()
         build()
         local s = swap.script(M)
