@@ -202,14 +202,39 @@ function M.drop_plugin(m)
   c:close()
 end
 
--- A clone an interrupted run left going on the server is waited for: removing its directory
--- under it, or starting another, fails (3634).
-local function wait_no_clone(conn, what)
-  wait.wait_until(what .. " runs no clone", function()
-    local rows = conn:query("SELECT STATE FROM performance_schema.clone_status")
-    local st = rows and rows[1] and server.value(rows[1].STATE)
-    return st ~= "In Progress", "a clone is in progress"
-  end, site.num("clone_timeout"))
+-- The CLONE statements running on a server, but the asking session's: a client's CLONE LOCAL or
+-- CLONE INSTANCE runs in that client's connection thread, which stays in the processlist until
+-- the clone ends, even when the client is gone (a killed run: the server notices only when it
+-- writes the reply). On the lab's 9.7, throughout the clone: COMMAND 'Query', STATE 'starting',
+-- INFO the statement; on a donor, the threads serving it show COMMAND 'clone', INFO NULL, and
+-- are not matched. INFO is matched on the server and never read: a CLONE INSTANCE carries the
+-- password. (MySQL manual, "The INFORMATION_SCHEMA PROCESSLIST Table", 8.0 and 9.x; without
+-- PROCESS an account sees its own threads, which a clone of an earlier run is.)
+M.RUNNING_CLONE_SQL = "SELECT ID, TIME FROM information_schema.PROCESSLIST WHERE COMMAND = 'Query' "
+  .. "AND INFO LIKE 'CLONE %' AND ID <> CONNECTION_ID() ORDER BY ID"
+
+-- Whether a clone into the server on conn runs now: a sentence saying what shows it, false when
+-- none does, or nil, err when it cannot be read. Two records, since either may be missing:
+-- performance_schema.clone_status (MySQL manual, "The clone_status Table": STATE 'In Progress'
+-- while the last clone runs), read only where @@performance_schema is on (off, its tables are
+-- empty: GreatDB sites and the lab run it off), and the processlist (RUNNING_CLONE_SQL), always.
+function M.running_clone(conn)
+  local ps, err = conn:query("SELECT @@GLOBAL.performance_schema AS ps")
+  if not ps then return nil, "cannot read @@performance_schema: " .. tostring(err) end
+  if tostring(server.value(ps[1] and ps[1].ps)) == "1" then
+    local rows, e = conn:query("SELECT STATE FROM performance_schema.clone_status")
+    if not rows then return nil, "cannot read performance_schema.clone_status: " .. tostring(e) end
+    if rows[1] and server.value(rows[1].STATE) == "In Progress" then
+      return "performance_schema.clone_status says In Progress"
+    end
+  end
+  local rows, e = conn:query(M.RUNNING_CLONE_SQL)
+  if not rows then return nil, "cannot read the processlist: " .. tostring(e) end
+  if rows[1] then
+    return ("connection %s has been running a CLONE statement for %s s (processlist)")
+      :format(tostring(server.value(rows[1].ID)), tostring(server.value(rows[1].TIME)))
+  end
+  return false
 end
 
 -- Whether a CLONE statement failed only because a clone is already running where it needs one
@@ -228,30 +253,51 @@ function M.remove(m)
   cluster.run(cluster.ssh("target", m.host), "rm -rf -- " .. Q(shell.guard(m.restore_point_dir, m.data_root)))
 end
 
--- Clones into m's restore point: `stmt` is the CLONE statement, sent on a connection to m. A
--- directory an interrupted run left is removed first. Returns the journal record
--- {dir, digest, files, bytes, gtids, seconds}.
+-- Clones into m's restore point: `stmt` is the CLONE statement, sent on a connection to m.
+-- Returns the journal record {dir, digest, files, bytes, gtids, seconds}.
+-- A restore point directory no journal record vouches for (an interrupted run's: only a clone's
+-- reply, read and journaled with its manifest, proves it complete) is never kept: it is removed
+-- and taken again. Before removing it, a clone still running into m is waited for (running_clone):
+-- an interrupted run's clone goes on in the server after the client is gone, and removing its
+-- directory under it, or starting another, fails (3634; once it ends, the directory it leaves
+-- makes the next CLONE fail with 1007 "database exists"). Each attempt waits, removes, then sends
+-- the statement, until one is accepted: a busy donor (clone_busy) is waited for as long as a clone
+-- may take (the clone it serves may be a whole node's, left going by an interrupted run).
 function M.clone_into(m, stmt, gtids)
   local s = cluster.ssh("target", m.host)
   local conn = cluster.connect("target", m.host, m.port)
-  wait_no_clone(conn, m.id)
-  M.remove(m)
-  local t0 = now()
-  local n, err, errno
-  -- A busy donor is waited for as long as a clone may take: the clone it serves may be a whole
-  -- node's, left going by an interrupted run.
-  local told = false
+  local t0
+  local n, err, errno, fatal
+  local told, exists = {}, 0
+  local function once(key, fmt, ...)
+    if not told[key] then told[key] = true; log.info(fmt, ...) end
+  end
   wait.wait_until(m.id .. " clone accepted", function()
-    n, err, errno = conn:exec(stmt)
-    local busy = n == nil and M.clone_busy(errno, err)
-    if busy and not told then
-      told = true
-      log.info("%s: a clone is already running (%s): waiting for it to end, up to %g s (site.clone_timeout)", m.id,
-               tostring(err), site.num("clone_timeout"))
+    local running, rerr = M.running_clone(conn)
+    if running == nil then fatal = ("%s: %s"):format(m.id, rerr); return true end
+    if running then
+      once("running", "%s: a clone is running into this node (%s; an interrupted run's goes on after it): waiting "
+        .. "for it to end before its restore point directory is removed and taken again, up to %g s (site.clone_timeout)", m.id, running, site.num("clone_timeout"))
+      return false, running
     end
-    return not busy, err
+    local ok, rm_err = pcall(M.remove, m)
+    if not ok then fatal = rm_err; return true end
+    t0 = now()
+    n, err, errno = conn:exec(stmt)
+    if n ~= nil then return true end
+    if M.clone_busy(errno, err) then
+      once("busy", "%s: a clone is already running (%s): waiting for it to end, up to %g s (site.clone_timeout)", m.id,
+           tostring(err), site.num("clone_timeout"))
+      return false, err
+    end
+    -- 1007 ER_DB_CREATE_EXISTS on the directory just removed: a clone started between the look and
+    -- the statement (an interrupted run's, sent just before it died) created it; tried again, a
+    -- few times, each after waiting for that clone.
+    if errno == 1007 and exists < 3 then exists = exists + 1; return false, err end
+    return true
   end, site.num("clone_timeout"))
   conn:close()
+  if fatal then error(fatal, 0) end
   if n == nil then error(("%s: %s failed: %s"):format(m.id, stmt:match("^(CLONE %u+)"), tostring(err)), 0) end
   -- The node's identity is not in a clone (auto.cnf: server_uuid; TLS keys; mysqld-auto.cnf:
   -- persisted variables): the restore point keeps the node's own, as they are now, so a SET

@@ -213,6 +213,90 @@ return {
         eq(restore_point.clone_busy(1045, "Access denied"), false, "not a clone error")
         eq(restore_point.clone_busy(nil, nil), false, "no error")
       end },
+    { name = "a clone still running into a node: clone_status where performance_schema is on, the processlist always", run = function()
+        -- A fake server: @@performance_schema, clone_status's row and the processlist's CLONE
+        -- threads as given; every query kept.
+        local function srv(ps, state, threads, fail)
+          local c = { seen = {} }
+          function c:query(q)
+            self.seen[#self.seen + 1] = q
+            if fail and q:find(fail, 1, true) then return nil, "[1142] denied" end
+            if q == "SELECT @@GLOBAL.performance_schema AS ps" then return { { ps = ps } } end
+            if q == "SELECT STATE FROM performance_schema.clone_status" then return state and { { STATE = state } } or {} end
+            if q == restore_point.RUNNING_CLONE_SQL then return threads or {} end
+            error("unexpected query " .. q)
+          end
+          return c
+        end
+        eq(restore_point.running_clone(srv("1", "In Progress")), "performance_schema.clone_status says In Progress", "p_s on")
+        eq(restore_point.running_clone(srv("1", "Completed")), false, "p_s on, the last clone completed")
+        local c = srv("0", "In Progress", { { ID = "37", TIME = "2" } })
+        eq(restore_point.running_clone(c), "connection 37 has been running a CLONE statement for 2 s (processlist)", "p_s off")
+        for _, q in ipairs(c.seen) do assert(not q:find("clone_status", 1, true), "clone_status read with p_s off: " .. q) end
+        eq(restore_point.running_clone(srv("1", "Failed", { { ID = "9", TIME = "0" } })),
+           "connection 9 has been running a CLONE statement for 0 s (processlist)", "p_s on, a clone it does not show")
+        eq(restore_point.running_clone(srv("0", nil, {})), false, "none")
+        local r, e = restore_point.running_clone(srv("0", nil, {}, "PROCESSLIST"))
+        eq(r, nil, "an unread processlist is not 'no clone'"); assert(tostring(e):find("cannot read the processlist", 1, true), tostring(e))
+        -- the processlist is matched on the server: INFO (a CLONE INSTANCE's password) is never read
+        assert(not restore_point.RUNNING_CLONE_SQL:match("SELECT[^F]*INFO"), restore_point.RUNNING_CLONE_SQL)
+        assert(restore_point.RUNNING_CLONE_SQL:find("ID <> CONNECTION_ID()", 1, true), "its own session excluded")
+      end },
+    { name = "a re-run's clone: the earlier clone waited for before its directory is removed, 3634 and 1007 tried again", run = function()
+        -- An interrupted run's clone runs into the node for two looks, then ends leaving its
+        -- directory; the first CLONE gets 3634 (a clone the looks missed), the second 1007 (a
+        -- directory created after the removal), the third is accepted. Every removal must come
+        -- after the last look that saw a clone, and before every statement.
+        local cluster = require "cluster"
+        local saved = { ssh = cluster.ssh, connect = cluster.connect, run = cluster.run, read = cluster.read }
+        local events, looks, sent = {}, 0, 0
+        local conn = { closed = false }
+        function conn:query(q)
+          if q == "SELECT @@GLOBAL.performance_schema AS ps" then return { { ps = "0" } } end
+          if q == restore_point.RUNNING_CLONE_SQL then
+            looks = looks + 1
+            events[#events + 1] = looks <= 2 and "running" or "none"
+            return looks <= 2 and { { ID = "37", TIME = tostring(looks) } } or {}
+          end
+          error("unexpected query " .. q)
+        end
+        function conn:exec(q)
+          sent = sent + 1; events[#events + 1] = "clone"
+          assert(q:find("^CLONE LOCAL"), q)
+          if sent == 1 then return nil, "n1: [3634] (HY000) Too many concurrent clone operations. Maximum allowed - 1.", 3634 end
+          if sent == 2 then return nil, "n1: [1007] (HY000) Can't create database '/rp'; database exists", 1007 end
+          return 0
+        end
+        function conn:close() self.closed = true end
+        cluster.ssh = function() return {} end
+        cluster.connect = function() return conn end
+        cluster.run = function(_, cmd)
+          if cmd:find("^rm %-rf") then events[#events + 1] = "remove" end
+          return ""
+        end
+        cluster.read = function() return "abc123\n3 300" end
+        local m = { id = "n1", host = "10.0.0.1", port = 3306, datadir = M.datadir, data_root = ROOT,
+                    restore_point_dir = M.restore_point_dir }
+        local ok, rec = pcall(restore_point.clone_into, m, restore_point.clone_local_sql(m.restore_point_dir), "a:1-5")
+        for k, f in pairs(saved) do cluster[k] = f end
+        eq(ok, true, "accepted in the end: " .. tostring(rec))
+        eq(table.concat(events, " "), "running running none remove clone none remove clone none remove clone",
+           "waited, then removed before every statement")
+        eq(rec.digest, "abc123", "the record"); eq(conn.closed, true, "closed")
+        -- a 1007 that persists (the directory comes back after every removal) is not retried for ever
+        saved = { ssh = cluster.ssh, connect = cluster.connect, run = cluster.run, read = cluster.read }
+        looks = 99; events = {}
+        function conn:exec() events[#events + 1] = "clone"; return nil, "n1: [1007] (HY000) database exists", 1007 end
+        cluster.ssh = function() return {} end
+        cluster.connect = function() return conn end
+        cluster.run = function() return "" end
+        local ok2, e2 = pcall(restore_point.clone_into, m, restore_point.clone_local_sql(m.restore_point_dir), "a:1-5")
+        for k, f in pairs(saved) do cluster[k] = f end
+        eq(ok2, false, "failed"); assert(tostring(e2):find("n1: CLONE LOCAL failed: n1: [1007]", 1, true), tostring(e2))
+        local sends = 0
+        for _, ev in ipairs(events) do if ev == "clone" then sends = sends + 1 end end
+        eq(sends, 4, "sent four times: the first and three more")
+      end },
     { name = "variables", run = function()
         local before = { read_only = "ON", super_read_only = "ON", gtid_executed = "a:1-5", max_connections = "151", x = "1" }
         local after = { read_only = "OFF", super_read_only = "OFF", gtid_executed = "a:1-3", max_connections = "151", y = "2" }
