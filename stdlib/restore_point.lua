@@ -248,9 +248,47 @@ function M.clone_busy(errno, err)
   return errno == 3862 and tostring(err):find("Error: 3634 ", 1, true) ~= nil
 end
 
--- Removes m's restore point directory (guarded: strictly inside the data root).
+-- The remote command that removes m's restore point directory (guarded: strictly inside the data
+-- root) under the reflink copy's flock on the instance dir (reflink_script): a copy a killed run
+-- left going is waited for, not removed under. Pure.
+function M.remove_script(m)
+  return table.concat({ "exec 9<" .. Q(shell.guard(m.instance_dir, m.data_root)),
+                        "if command -v flock >/dev/null; then flock 9; fi",
+                        "rm -rf -- " .. Q(shell.guard(m.restore_point_dir, m.data_root)) }, "\n")
+end
+
+local function remove_dir(m)
+  cluster.run(cluster.ssh("target", m.host), M.remove_script(m))
+end
+
+-- Waits until no clone runs into the server on conn (running_clone), saying so once; raises when
+-- that cannot be read, or after site.clone_timeout.
+local function wait_no_clone(conn, what)
+  local told, fatal = false, nil
+  wait.wait_until(what .. " runs no clone", function()
+    local running, err = M.running_clone(conn)
+    if running == nil then fatal = ("%s: %s"):format(what, err); return true end
+    if running and not told then
+      told = true
+      log.info("%s: a clone is running into this node (%s; an interrupted run's goes on after it): waiting for it to end "
+        .. "before its restore point directory is removed, up to %g s (site.clone_timeout)", what, running, site.num("clone_timeout"))
+    end
+    return not running, running
+  end, site.num("clone_timeout"))
+  if fatal then error(fatal, 0) end
+end
+
+-- Removes m's restore point directory (a rollback's), once no clone runs into m: rm -rf under a
+-- clone an interrupted run left going fails ("Directory not empty": the clone writes on). A node
+-- that does not answer runs no clone.
 function M.remove(m)
-  cluster.run(cluster.ssh("target", m.host), "rm -rf -- " .. Q(shell.guard(m.restore_point_dir, m.data_root)))
+  local c = cluster.try_connect("target", m.host, m.port)
+  if c then
+    local ok, err = pcall(wait_no_clone, c, m.id)
+    c:close()
+    if not ok then error(err, 0) end
+  end
+  remove_dir(m)
 end
 
 -- Clones into m's restore point: `stmt` is the CLONE statement, sent on a connection to m.
@@ -280,7 +318,7 @@ function M.clone_into(m, stmt, gtids)
         .. "for it to end before its restore point directory is removed and taken again, up to %g s (site.clone_timeout)", m.id, running, site.num("clone_timeout"))
       return false, running
     end
-    local ok, rm_err = pcall(M.remove, m)
+    local ok, rm_err = pcall(remove_dir, m)
     if not ok then fatal = rm_err; return true end
     t0 = now()
     n, err, errno = conn:exec(stmt)

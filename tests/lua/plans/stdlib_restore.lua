@@ -128,6 +128,17 @@ return {
         eq(read(rp .. "/dbdata/app/t.ibd"), read(I .. "/dbdata/app/t.ibd"), "datadir copied")
         eq(exists(rp .. "/dbdata/dbdata"), false, "not nested")
         eq(exists(rp .. "/logfile/error.log"), false, "without the error log")
+        -- A rollback's removal of the restore point waits for that lock too: a copy a killed run
+        -- left going is not removed under (rm -rf would fail, "Directory not empty").
+        local held = T .. "/lock-held"
+        sh(("rm -f %s; (exec 9<%s; flock 9; touch %s; sleep 1.5) >/dev/null 2>&1 &"):format(shell.quote(held), shell.quote(I), shell.quote(held)))
+        sh(("i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"):format(shell.quote(held)))
+        t0 = now()
+        out, rc = sh(restore_point.remove_script(M))
+        eq(rc, 0, "remove script: " .. out)
+        assert(now() - t0 > 0.8, ("the removal did not wait for the copy's lock (%.2f s)"):format(now() - t0))
+        eq(exists(rp), false, "removed")
+        raises("outside the data root", restore_point.remove_script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
       end },
     { name = "swap guards", run = function()
         raises("outside the data root", swap.script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
@@ -249,6 +260,8 @@ return {
         -- after the last look that saw a clone, and before every statement.
         local cluster = require "cluster"
         local saved = { ssh = cluster.ssh, connect = cluster.connect, run = cluster.run, read = cluster.read }
+        local m = { id = "n1", host = "10.0.0.1", port = 3306, datadir = M.datadir, data_root = ROOT,
+                    instance_dir = M.instance_dir, restore_point_dir = M.restore_point_dir }
         local events, looks, sent = {}, 0, 0
         local conn = { closed = false }
         function conn:query(q)
@@ -271,12 +284,10 @@ return {
         cluster.ssh = function() return {} end
         cluster.connect = function() return conn end
         cluster.run = function(_, cmd)
-          if cmd:find("^rm %-rf") then events[#events + 1] = "remove" end
+          if cmd == restore_point.remove_script(m) then events[#events + 1] = "remove" end
           return ""
         end
         cluster.read = function() return "abc123\n3 300" end
-        local m = { id = "n1", host = "10.0.0.1", port = 3306, datadir = M.datadir, data_root = ROOT,
-                    restore_point_dir = M.restore_point_dir }
         local ok, rec = pcall(restore_point.clone_into, m, restore_point.clone_local_sql(m.restore_point_dir), "a:1-5")
         for k, f in pairs(saved) do cluster[k] = f end
         eq(ok, true, "accepted in the end: " .. tostring(rec))
