@@ -11,7 +11,8 @@
 #   stop/<point>          start, drill, stop killed there, stop re-run;
 # each then checked like e2e_main (tests/e2e/checks.sh: check_restored). Every FAULTS_SECOND-th
 # case also kills its recovery run once, at a point of the same plan chosen by the harness.
-# The cases in bench/faults.regressions (points found broken once) run first, in every run.
+# The cases in bench/faults.regressions (points found broken once) run first, in every run
+# (those marked `bench` only when not sampling).
 # Node faults (FAULTS_NODE=1): a standby mysqld killed mid-clone, right after the swap and during
 # the restart, and killed during the drill then started with its replication (under donor: the
 # donor); a standby sshd stopped and started; both routers restarted during the drill; on a
@@ -390,14 +391,30 @@ for s in $strategies; do
   if [[ $sample != 0 ]]; then
     mapfile -t cases < <(printf '%s\n' "${cases[@]}" | pick "$sample" "$seedtext")
   fi
-  # the regression cases (bench/faults.regressions) first, in every run
+  # the regression cases (bench/faults.regressions) first, in every run: an entry's first
+  # matching point, or with `each` every one; `only=S[,S...]` keeps it to those strategies,
+  # `bench` to runs that do not sample (the CI sample, FAULTS_SAMPLE, leaves it out)
   if [[ -z ${FAULTS_MATCH:-} ]]; then
     regs=()
-    while read -r rp rre rv; do
+    while read -r rp rre rest; do
       [[ -n $rp && $rp != \#* ]] || continue
-      pt=$(awk '!seen[$0]++' "$work/$s.$rp.passed" | grep -E -m1 -- "$rre") || { echo "$s: no point matches regression $rre"; continue; }
-      c="$rp $pt${rv:+ $rv}"
-      printf '%s\n' "${cases[@]}" | grep -qxF -- "$c" || regs+=("$c")
+      rv="" each=0 skip=0
+      for w in $rest; do
+        case $w in
+        rerun|stop) rv=$w ;;
+        each) each=1 ;;
+        bench) [[ $sample == 0 ]] || skip=1 ;;
+        only=*) [[ ,${w#only=}, == *",$s,"* ]] || skip=1 ;;
+        *) echo "bench/faults.regressions: unknown word '$w' in the entry $rp $rre" >&2; exit 2 ;;
+        esac
+      done
+      [[ $skip == 0 ]] || continue
+      pts=$(awk '!seen[$0]++' "$work/$s.$rp.passed" | grep -E -- "$rre") || { echo "$s: no point matches regression $rre"; continue; }
+      [[ $each == 1 ]] || pts=$(head -n 1 <<<"$pts")
+      while read -r pt; do
+        c="$rp $pt${rv:+ $rv}"
+        printf '%s\n' "${cases[@]}" "${regs[@]}" | grep -qxF -- "$c" || regs+=("$c")
+      done <<<"$pts"
     done <"$top/bench/faults.regressions"
     cases=("${regs[@]}" "${cases[@]}")
   fi
