@@ -3,7 +3,8 @@
 #   drill.sh main      verify → start → drill writes (standby) + production writes → stop; then
 #                      checksums equal, drill objects gone, replication runs, journal empty.
 #   drill.sh dryrun    dry-run of verify/start/stop changes nothing (GTIDs, files, journal).
-#   drill.sh resume    start killed mid-way, re-run; a node crashed during the drill with its pid
+#   drill.sh resume    start killed mid-way (donor: while the standby master's clone runs, which
+#                      the re-run must wait for), re-run; a node crashed during the drill with its pid
 #                      file naming an unrelated live process (never signalled); stop killed
 #                      while starting the restored nodes, re-run; data checked as in main.
 #   drill.sh killpoints  start and stop each killed just after a router statement or a clone,
@@ -276,8 +277,14 @@ dryrun)
   echo "e2e dryrun: ok" ;;
 resume)
   seed; baseline
-  killed_when "$restore_point_write" start
-  fr start || fail "re-run of start after kill"
+  if [[ $strategy == donor ]]; then
+    # start killed while the standby master's CLONE INSTANCE runs: the clone goes on in the
+    # server; the re-run waits for it (the lab runs performance_schema off: the processlist)
+    killed_mid_clone "${tnodes[0]}"
+  else
+    killed_when "$restore_point_write" start
+    fr start || fail "re-run of start after kill"
+  fi
   drill_writes
   # A standby node crashes during the drill, and its pid file then names an unrelated live
   # process (as after a host restart): stop must take the node for down and never signal that
@@ -306,6 +313,8 @@ resume)
   grep -q "pid file .* names pid $decoy, which is not this node's mysqld" "$out" || fail "stop did not notice the stale pid file"
   lab ssh "$tnet.2" "kill -0 $decoy" || fail "stop signalled the unrelated process $decoy named by a stale pid file"
   lab ssh "$tnet.2" "kill $decoy" || true
+  # start recorded the slowed clone bandwidth and stop put it back: the lab's own value again
+  [[ $strategy == donor ]] && reset_clone_bandwidth "${tnodes[0]}"
   check_restored prod-during-drill
   no_password_shown
   echo "e2e resume: ok" ;;
