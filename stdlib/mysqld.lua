@@ -64,10 +64,13 @@ end
 -- Pure: a unit test reads it; `state` runs it. A handful of processes whatever the host runs:
 -- a loop forking per process costs seconds on a busy host.
 function M.state_script(m)
+  -- The arguments are handed to grep on its stdin (printf is a builtin: no process of its own):
+  -- given as -e ARG, grep's own command line would hold ARG and grep, forked before the shell
+  -- expands /proc/[0-9]*, would list itself among m's processes.
   local function args_of(kind, ...)
     local e = {}
-    for _, a in ipairs({ ... }) do e[#e + 1] = "-e " .. Q(a) end
-    return ("grep -lzxF %s /proc/[0-9]*/cmdline 2>/dev/null | sed -n 's|^/proc/\\([0-9]*\\)/cmdline$|%s \\1|p'")
+    for _, a in ipairs({ ... }) do e[#e + 1] = Q(a) end
+    return ("printf '%%s\\n' %s | grep -lzxF -f - /proc/[0-9]*/cmdline 2>/dev/null | sed -n 's|^/proc/\\([0-9]*\\)/cmdline$|%s \\1|p'")
       :format(table.concat(e, " "), kind)
   end
   return table.concat({
