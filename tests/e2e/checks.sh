@@ -122,13 +122,13 @@ wait_synced() { # every standby node holds the source's GTID set (server side, o
 }
 
 # Every standby node's global variables (read-only state included), minus what must differ
-# after a restore (README: "Exactly as it was") and init_file (the lab's first start only).
+# after a restore (README: "Exactly as it was").
 fingerprint() {
   local n
   for n in "${tnodes[@]}"; do q "$n" "SHOW GLOBAL VARIABLES" | fingerprint_of "$n"; done
 }
 fingerprint_of() { # NODE: SHOW GLOBAL VARIABLES rows on stdin
-  grep -v -E '^(gtid_executed|gtid_purged|gtid_owned|timestamp|skip_replica_start|skip_slave_start|init_file)[[:space:]]' | sed "s|^|$1 |"
+  grep -v -E '^(gtid_executed|gtid_purged|gtid_owned|timestamp|skip_replica_start|skip_slave_start)[[:space:]]' | sed "s|^|$1 |"
 }
 
 # What a case compares its end with, read once the standby holds the source's GTID set
