@@ -48,7 +48,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FLASHRUN:-$top/build/flashrun}
 : "${LAB_DIR:?LAB_DIR must name a running lab (tests/lab/lab up)}"
-"$bin" --version | grep -q '^test options:.*killpoints' ||
+grep -q '^test options:.*killpoints' <<<"$("$bin" --version)" ||
   { echo "bench/faults.sh: $bin was built without kill points (cmake -DFLASHRUN_KILLPOINTS=ON)" >&2; exit 2; }
 # shellcheck source=tests/e2e/checks.sh
 source "$top/tests/e2e/checks.sh"
@@ -120,8 +120,10 @@ recover() { # PLAN
   start) last='open the standby read-write'; said='a drill is open since' ;;
   stop) last='write the drill report'; said='nothing to stop' ;;
   esac
-  if [[ $rc == 3 ]] && sed -n "1,${from}p" "$caselog" | grep -q "Step \([0-9]*\)/\1 $last … ok" &&
-     tail -n +"$((from + 1))" "$caselog" | grep -q "$said"; then
+  # (grep reads the whole input, not -q on a pipe: under pipefail the writer's SIGPIPE, when
+  # grep -q stops at a match before the end, failed the test at random.)
+  if [[ $rc == 3 ]] && sed -n "1,${from}p" "$caselog" | grep "Step \([0-9]*\)/\1 $last … ok" >/dev/null &&
+     tail -n +"$((from + 1))" "$caselog" | grep -- "$said" >/dev/null; then
     echo "the killed $1 had finished: the re-run says so ($said, exit 3)" >>"$caselog"
     return 0
   fi
@@ -135,7 +137,7 @@ recover_with_stop() {
   fr stop -v >>"$caselog" 2>&1; rc=$?
   case $rc in
   0) ;;
-  3) tail -5 "$caselog" | grep -q 're-run plans/start.lua' || fail "stop refused without naming what to run (exit 3)"
+  3) tail -5 "$caselog" | grep 're-run plans/start.lua' >/dev/null || fail "stop refused without naming what to run (exit 3)"
      recover start; drill_writes; recover stop ;;
   *) fail "stop after a killed start (exit $rc)" ;;
   esac
@@ -413,7 +415,7 @@ for s in $strategies; do
       [[ $each == 1 ]] || pts=$(head -n 1 <<<"$pts")
       while read -r pt; do
         c="$rp $pt${rv:+ $rv}"
-        printf '%s\n' "${cases[@]}" "${regs[@]}" | grep -qxF -- "$c" || regs+=("$c")
+        printf '%s\n' "${cases[@]}" "${regs[@]}" | grep -xF -- "$c" >/dev/null || regs+=("$c")
       done <<<"$pts"
     done <"$top/bench/faults.regressions"
     cases=("${regs[@]}" "${cases[@]}")

@@ -686,7 +686,9 @@ stream)
   fr start || fail "start"
   sdir=$(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream") || fail "no stream directory on the standby master's host"
   [[ $(lab ssh "$tnet.1" "stat -c %a $sdir/client.cnf") == 600 ]] || fail "the stream's option file is not mode 0600"
-  lab ssh "$tnet.1" "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' '" | grep -q -F -- "$LAB_MYSQL_PASSWORD" && fail "a process command line carries the password"
+  # grep reads it all (not -q): under pipefail, the writer killed by SIGPIPE once grep -q stopped
+  # at a match would have hidden exactly the match this looks for.
+  lab ssh "$tnet.1" "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' '" | grep -F -- "$LAB_MYSQL_PASSWORD" >/dev/null && fail "a process command line carries the password"
   writer_stop=$LAB_DIR/writer.stop; rm -f "$writer_stop"
   ( while [[ ! -e $writer_stop ]]; do lab sql "$SI" "INSERT INTO app.w (at) VALUES (NOW(6))" >/dev/null 2>&1; sleep 0.05; done ) &
   writer=$!
