@@ -348,7 +348,7 @@ killed_mid_clone() { # NODE
 reset_clone_bandwidth() { [[ $(q "$1" "SET GLOBAL clone_max_data_bandwidth = 0; SELECT @@GLOBAL.clone_max_data_bandwidth") == 0 ]] || fail "cannot set $1's clone_max_data_bandwidth back"; }
 
 killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its output matches PATTERN
-  local log=$LAB_DIR/killed-$2.out pid i
+  local log=$LAB_DIR/killed-$2.out pid i rc
   ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
   pid=$!
   for ((i = 0; i < 2400; i++)); do
@@ -356,8 +356,8 @@ killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its outp
     kill -0 $pid 2>/dev/null || break
     sleep 0.05
   done
-  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; rc=$?
   cat "$log" >>"$out"
-  grep -q -- "$1" "$log" || fail "$2 ended without printing '$1'"
+  grep -q -- "$1" "$log" || { grep -v ' DEBUG ' "$log" | tail -n 12 >&2; fail "$2 ended (exit $rc) without printing '$1' (its last lines above)"; }
   echo "killed $2 when it printed '$1'"
 }

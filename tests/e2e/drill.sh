@@ -303,10 +303,13 @@ resume)
   spid=$!
   for ((i = 0; i < 600; i++)); do grep -q "swap every node's data for its restore point …$" "$LAB_DIR/stop-rerun.out" && break; sleep 0.1; done
   frs "$LAB_DIR/status-during-stop.json"
+  # what status saw, kept for a failure below: the lock's holder, whether that process ran then,
+  # and where the re-run was
+  seen="waited $i × 0.1 s; lock: $(tr '\n' ' ' <"$state/flashrun.lock" 2>/dev/null); re-run pid $spid $(kill -0 $spid 2>/dev/null && echo alive || echo gone); re-run at: $(grep -v ' DEBUG ' "$LAB_DIR/stop-rerun.out" | tail -n 2 | tr '\n' ' ')"
   wait $spid; rc=$?; cat "$LAB_DIR/stop-rerun.out" >>"$out"
   [[ $rc == 0 ]] || fail "re-run of stop after kill: exit $rc"
   [[ $(sval "$LAB_DIR/status-during-stop.json" drill plan_stop text) == "running now: pid $spid on "* ]] ||
-    fail "status during stop did not name it running: $(sval "$LAB_DIR/status-during-stop.json" drill plan_stop text)"
+    fail "status during stop did not name it running: $(sval "$LAB_DIR/status-during-stop.json" drill plan_stop text) ($seen)"
   ! grep -q DAMAGED "$LAB_DIR/status-during-stop.json" || fail "status during stop called a restore point being put back damaged"
   grep -q "is still starting (an interrupted run started it); waiting until it is up" "$out" ||
     fail "the re-run of stop did not wait for the nodes the killed run was starting"
