@@ -97,7 +97,7 @@ end
 
 -- load(path) -> validated declaration. The chunk runs with the (locked) globals.
 function M.load(path)
-  local chunk, err = loadfile(path, "t")
+  local chunk, err = require("flashrun.builtin").loadfile(path, "t")
   if not chunk then errors.usage("cannot load plan: %s", err) end
   local ok, decl = xpcall(chunk, debug.traceback)
   if not ok then
