@@ -22,6 +22,7 @@ static void static_nss(void)
 	__nss_configure_lookup("hosts", "files dns");
 	__nss_configure_lookup("passwd", "files");
 	__nss_configure_lookup("group", "files");
+	__nss_configure_lookup("services", "files"); /* Connector/C's getservbyname("mysql") */
 #endif
 }
 
