@@ -14,7 +14,8 @@
 /* A static glibc still reads /etc/nsswitch.conf and dlopen()s the libnss_*.so.2 modules it
  * names: on a Red Hat-family host ("hosts: files dns myhostname", "passwd: sss files systemd")
  * those are the host's own, built for another glibc, and loading them into a static binary fails
- * or crashes. files and dns are compiled into glibc itself (2.34 and later): the static build
+ * or crashes; even where they are absent, the attempt hung a verify (a futex; tests/package/static
+ * checks with strace that none is tried). files and dns are compiled into glibc itself (2.34 and later): the static build
  * uses those and nothing else, whatever the host's nsswitch.conf says (docs/operator.md). */
 static void static_nss(void)
 {
