@@ -91,10 +91,8 @@ static int try_root(char *root, size_t size, const char *dir, const char *rel)
 int fr_stdlib_root(const struct fr_cli *cli, char *root, size_t size)
 {
 	const char *env = getenv("FLASHRUN_STDLIB");
-	if (env != NULL && *env) {
-		snprintf(root, size, "%s/..", env);
-		return has_bootstrap(root) ? 0 : -1;
-	}
+	if (env != NULL && *env)
+		return try_root(root, size, env, "/..") ? 0 : -1;
 	char dir[PATH_MAX];
 	if (cli->plan != NULL) {
 		snprintf(dir, sizeof dir, "%s", cli->plan);
