@@ -240,6 +240,14 @@ version)
 	has "^client library: lib\(mariadb\|mysqlclient\) [0-9]"
 	grep -qx "test options: ${FR_WANT_TEST_OPTIONS:?}" out || fail "expected 'test options: $FR_WANT_TEST_OPTIONS'"
 	;;
+stdlib_fs)
+	mkdir lst; printf 'wide\n' >wide.md; chmod 644 wide.md
+	run 0 "$PLANS/stdlib_fs.lua"
+	[ "$(stat -c %a rep)" = 700 ] && [ "$(stat -c %a rep/sub)" = 700 ] || fail "new directories are $(stat -c %a rep rep/sub | tr '\n' ' '), expected 700"
+	[ "$(stat -c %a rep/sub/r.json)" = 600 ] || fail "rep/sub/r.json is $(stat -c %a rep/sub/r.json), expected 600"
+	[ "$(stat -c %a wide.md)" = 600 ] || fail "wide.md is $(stat -c %a wide.md) after the write, expected 600"
+	[ ! -e rep/sub/r.json.tmp ] || fail "the temporary file was left"
+	;;
 builtin)
 	# The plans and stdlib compiled in (issue 29): used when no stdlib is found on disk, named
 	# by --version; --export-plans writes them out, and a plan run from there uses that stdlib.
