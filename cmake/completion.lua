@@ -1,6 +1,7 @@
 -- completion.lua SOURCE_DIR FLASHRUN PLANS_DIR OUTPUT — writes flashrun's bash completion.
 --   options: scraped from `FLASHRUN --help` (the same text the man page is made from)
---   plans:   the *.lua files in PLANS_DIR at completion time (-f NAME), and *.lua files
+--   plans:   the *.lua files in PLANS_DIR at completion time (-f NAME), else the plans built
+--            into the binary (SOURCE_DIR/plans: the static tarball has no PLANS_DIR), and *.lua files
 --   --set keys: the configuration schema (runtime/schema.c), printed by the built binary running
 --            cmake/schema-keys.lua.
 local src, exe, plans_dir, out = arg[1], arg[2], arg[3], arg[4]
@@ -34,12 +35,19 @@ end
 p:close()
 assert(#keys > 10 and keys[1]:match("^source%."), "no configuration keys from the schema")
 
+-- the built-in plans (cmake/embed.cmake compiles SOURCE_DIR/plans in)
+p = assert(io.popen(("ls %s"):format(q(src .. "/plans")), "r"))
+local builtin = {}
+for name in p:lines() do builtin[#builtin + 1] = name:match("^(.-)%.lua$") end
+p:close()
+
 local f = assert(io.open(out, "w"))
 f:write(([==[
 # bash completion for flashrun: generated at build time by cmake/completion.lua (do not edit)
 _flashrun_options='%s'
 _flashrun_keys='%s'
 _flashrun_plans_dir='%s'
+_flashrun_builtin_plans='%s'
 
 _flashrun() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} set=0
@@ -50,13 +58,14 @@ _flashrun() {
   -f)
     local p names=()
     for p in "$_flashrun_plans_dir"/*.lua; do [[ -e $p ]] && { p=${p##*/}; names+=("${p%%.lua}"); }; done
+    [[ ${#names[@]} -gt 0 ]] || names=($_flashrun_builtin_plans)
     COMPREPLY=($(compgen -W "${names[*]}" -- "$cur")); return ;;
   --set)
     COMPREPLY=($(compgen -W "$_flashrun_keys" -- "$cur"))
     compopt -o nospace 2>/dev/null; return ;;
   --config|-config|--log-json|--report-json)
     COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
-  --state-dir|--site-dir)
+  --state-dir|--site-dir|--export-plans)
     COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
   --si|--ti|-si|-ti)
     return ;;
@@ -70,5 +79,5 @@ _flashrun() {
   fi
 }
 complete -F _flashrun flashrun
-]==]):format(table.concat(options, " "), table.concat(keys, " "), plans_dir))
+]==]):format(table.concat(options, " "), table.concat(keys, " "), plans_dir, table.concat(builtin, " ")))
 f:close()

@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <time.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -916,9 +917,16 @@ static int l_connect(lua_State *L)
 	s->policy = (enum policy)luaL_checkoption(L, -1, "accept-new", policies);
 	lua_pop(L, 1);
 	if (!s->known_hosts) {
+		/* ~ as OpenSSH finds it: $HOME, else the user's /etc/passwd entry (a cron job or a
+		 * `chroot`/`env -i` run has no HOME); getpwuid reads /etc/passwd alone in the static
+		 * build (runtime/main.c), never a host's NSS module. */
 		const char *home = getenv("HOME");
+		if (home == NULL || *home == '\0') {
+			struct passwd *pw = getpwuid(getuid());
+			home = pw != NULL && pw->pw_dir != NULL && *pw->pw_dir ? pw->pw_dir : "/root";
+		}
 		char buf[4096];
-		snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", home && *home ? home : "/root");
+		snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", home);
 		s->known_hosts = strdup(buf);
 	}
 	s->password = fr_opt_str(L, 2, "password", 0, "ssh{}"); /* last: nothing below raises */

@@ -5,6 +5,7 @@
  *            [--report-json FILE] [-v|-q]
  *            [--production-lost]   (a choice plans/stop.lua declares; only ever from argv)
  *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop -config FILE   (the old tool's form)
+ *   flashrun --export-plans DIR
  *
  * Everything is checked here, before Lua starts, so a typo costs one clear line and exit 2
  * (the old tool crashed on `-si` without a port).
@@ -26,6 +27,7 @@ void fr_cli_usage(void)
 {
 	fputs("usage: flashrun PLAN.lua [options]\n"
 	      "       flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop [-config FILE]\n"
+	      "       flashrun --export-plans DIR\n"
 	      "options:\n"
 	      "  --si HOST:PORT      source (production) router; overrides [source] host/port\n"
 	      "  --ti HOST:PORT      target (standby) router; overrides [target] host/port\n"
@@ -45,8 +47,10 @@ void fr_cli_usage(void)
 	      "  -v, --verbose       debug messages\n"
 	      "  -q, --quiet         warnings and errors only\n"
 	      "  -h, --help          this text\n"
-	      "  --version           the version, the MySQL client library and any test-only\n"
-	      "                      build options (none in a release build)\n"
+	      "  --version           the version, the MySQL client library, the stdlib in use\n"
+	      "                      and any test-only build options (none in a release build)\n"
+	      "  --export-plans DIR  write the built-in plans/ and stdlib/ into DIR (new or\n"
+	      "                      empty) to edit them; a plan run from DIR uses DIR/stdlib\n"
 	      "exit: 0 done, 1 a step failed, 2 usage or config error, 3 a precheck refused,\n"
 	      "      4 another run holds the lock, 130/143 interrupted by SIGINT/SIGTERM (stopped\n"
 	      "      at the next step or wait, rolled back like a failure)\n",
@@ -80,7 +84,7 @@ static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *a
 /* Options that take a value; both `--opt VALUE` and `--opt=VALUE`. Single-dash spellings are
  * the old tool's. */
 enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_REPORT, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
-	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_LOST, O_NONE };
+	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_LOST, O_EXPORT, O_NONE };
 
 static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[] = {
 	{ "--si", O_SI, 1 },          { "-si", O_SI, 1 },         { "--ti", O_TI, 1 },
@@ -90,7 +94,7 @@ static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[
 	{ "-v", O_VERBOSE, 0 },       { "--verbose", O_VERBOSE, 0 }, { "-q", O_QUIET, 0 },
 	{ "--quiet", O_QUIET, 0 },    { "-h", O_HELP, 0 },        { "--help", O_HELP, 0 },
 	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 }, { "--report-json", O_REPORT, 1 },
-	{ "--production-lost", O_LOST, 0 },
+	{ "--production-lost", O_LOST, 0 }, { "--export-plans", O_EXPORT, 1 },
 };
 
 static int lookup(const char *arg, const char **inline_value)
@@ -127,6 +131,11 @@ static int apply_value(struct fr_cli *cli, enum opt_id id, const char *name, con
 		if (*v == '\0')
 			return usage_error("%s: expected a directory", name);
 		cli->site_dir = v;
+		return 0;
+	case O_EXPORT:
+		if (*v == '\0')
+			return usage_error("%s: expected a directory", name);
+		cli->export_plans = v;
 		return 0;
 	case O_FUNC:
 		if (strchr(v, '/') != NULL || strchr(v, '.') != NULL || *v == '\0')
@@ -184,6 +193,11 @@ static int check_plan(struct fr_cli *cli)
 {
 	if (cli->help || cli->version)
 		return 0;
+	if (cli->export_plans != NULL) {
+		if (cli->plan != NULL || cli->function != NULL)
+			return usage_error("--export-plans runs no plan: give it alone%s", "");
+		return 0;
+	}
 	if (cli->plan != NULL && cli->function != NULL)
 		return usage_error("give either a plan file or -f NAME, not both%s", "");
 	if (cli->plan == NULL && cli->function == NULL)

@@ -22,6 +22,7 @@ struct fr_cli {
 	const char *log_json;
 	const char *report_json; /* --report-json FILE: the plan's report (ctx.report) as JSON */
 	const char *site_dir;  /* --site-dir DIR: the site's plan extensions (else [site] dir) */
+	const char *export_plans; /* --export-plans DIR: write the built-in plans and stdlib there */
 	struct fr_endpoint si, ti;
 	const char **sets;     /* --set KEY=VALUE, in order */
 	int nsets;

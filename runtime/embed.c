@@ -13,6 +13,7 @@
 #include <lualib.h>
 #include <lua-cjson.h>
 
+#include "builtin.h"
 #include "embed.h"
 #include "log.h"
 #include "scheduler.h"
@@ -28,6 +29,7 @@ int luaopen_flashrun_endpoint(lua_State *L);
 int luaopen_flashrun_redo(lua_State *L);
 int luaopen_flashrun_signals(lua_State *L);
 int luaopen_flashrun_killpoint(lua_State *L);
+int luaopen_flashrun_fs(lua_State *L);
 
 /* Relative to the stdlib root: shared with stdlib/flashrun/bootstrap.lua by name only. */
 #define BOOTSTRAP "flashrun/bootstrap.lua"
@@ -44,6 +46,8 @@ static const luaL_Reg PRELOAD[] = {
 	{ "flashrun.killpoint", luaopen_flashrun_killpoint },
 	{ "flashrun.sched", luaopen_flashrun_sched },
 	{ "flashrun.log", luaopen_flashrun_log },
+	{ "flashrun.builtin", luaopen_flashrun_builtin },
+	{ "flashrun.fs", luaopen_flashrun_fs },
 	{ "cjson", luaopen_cjson },
 	{ NULL, NULL },
 };
@@ -68,37 +72,51 @@ static int has_bootstrap(const char *root)
 	return access(path, R_OK) == 0;
 }
 
-/* The directory holding stdlib/ and plans/, into root. Order: $FLASHRUN_STDLIB (the stdlib
- * dir itself; its parent is the root), next to the executable (build tree or installed
- * prefix), the source tree it was built from, the configured install datadir. */
-static int find_root(char *root, size_t size)
+/* root = dir + rel, made absolute, when that holds a stdlib (absolute: --version and messages
+ * name it, and "plans/.." says little). */
+static int try_root(char *root, size_t size, const char *dir, const char *rel)
+{
+	char path[PATH_MAX], abs[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s%s", dir, rel) >= (int)sizeof path || !has_bootstrap(path))
+		return 0;
+	return realpath(path, abs) != NULL && snprintf(root, size, "%s", abs) < (int)size;
+}
+
+/* The directory holding stdlib/ (and plans/), into root; FR_BUILTIN_ROOT for the one compiled
+ * in. Order: $FLASHRUN_STDLIB (the stdlib dir itself; its parent is the root); a stdlib/ beside
+ * the plan given by path (plans/../stdlib: a checkout, or a tree --export-plans wrote); one
+ * beside the executable (a stdlib/ next to it, or ../share/flashrun: the Debian package's
+ * /usr/share/flashrun); the built-in one. No path from the build machine: a binary copied
+ * anywhere finds the same things relative to where it is. */
+int fr_stdlib_root(const struct fr_cli *cli, char *root, size_t size)
 {
 	const char *env = getenv("FLASHRUN_STDLIB");
-	if (env != NULL && *env) {
-		snprintf(root, size, "%s/..", env);
-		return has_bootstrap(root) ? 0 : -1;
-	}
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash != NULL)
+	if (env != NULL && *env)
+		return try_root(root, size, env, "/..") ? 0 : -1;
+	char dir[PATH_MAX];
+	if (cli->plan != NULL) {
+		snprintf(dir, sizeof dir, "%s", cli->plan);
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
 			*slash = '\0';
-		const char *rel[] = { "/../share/flashrun", "/..", "" };
-		for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-			snprintf(root, size, "%s%s", exe, rel[i]);
-			if (has_bootstrap(root))
-				return 0;
-		}
-	}
-	const char *fixed[] = { FLASHRUN_SOURCE_DIR, FLASHRUN_DATADIR };
-	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-		snprintf(root, size, "%s", fixed[i]);
-		if (has_bootstrap(root))
+		if (try_root(root, size, dir, "") || try_root(root, size, dir, "/.."))
 			return 0;
 	}
-	return -1;
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+	if (n > 0) {
+		dir[n] = '\0';
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (try_root(root, size, dir, "") || try_root(root, size, dir, "/../share/flashrun"))
+			return 0;
+	}
+	snprintf(root, size, "%s", FR_BUILTIN_ROOT);
+	return 0;
 }
 
 static void set_package_path(lua_State *L, const char *root)
@@ -109,6 +127,7 @@ static void set_package_path(lua_State *L, const char *root)
 	lua_pushliteral(L, ""); /* no C modules from the filesystem: all of ours are preloaded */
 	lua_setfield(L, -2, "cpath");
 	lua_pop(L, 1);
+	fr_builtin_install_searcher(L);
 }
 
 /* FLASHRUN_* environment variables, for config overrides (Lua cannot enumerate environ). */
@@ -158,15 +177,15 @@ static int protected_main(lua_State *L)
 	char root[PATH_MAX];
 	luaL_openlibs(L);
 	preload(L);
-	if (find_root(root, sizeof root) != 0)
-		return luaL_error(L, "cannot find the flashrun stdlib (" BOOTSTRAP "); set "
-				  "FLASHRUN_STDLIB to the stdlib directory");
+	if (fr_stdlib_root(cli, root, sizeof root) != 0)
+		return luaL_error(L, "FLASHRUN_STDLIB=%s holds no " BOOTSTRAP ": set it to a stdlib "
+				  "directory, or unset it to use the built-in one", getenv("FLASHRUN_STDLIB"));
 	set_package_path(L, root);
 	lua_pushcfunction(L, msghandler);
 	int handler = lua_gettop(L);
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/stdlib/" BOOTSTRAP, root);
-	if (luaL_loadfile(L, path) != LUA_OK)
+	if (fr_builtin_load(L, path, "t") != LUA_OK)
 		return lua_error(L);
 	fr_cli_push(L, cli);
 	lua_pushstring(L, root);

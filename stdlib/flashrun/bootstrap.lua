@@ -1,12 +1,14 @@
--- flashrun.bootstrap — what the flashrun binary runs (runtime/embed.c loads this file by
--- path, calls it with the parsed command line, and exits with the integer it returns).
+-- flashrun.bootstrap — what the flashrun binary runs (runtime/embed.c loads this file from the
+-- stdlib in use, on disk or built in, calls it with the parsed command line, and exits with the
+-- integer it returns).
 --
 -- cli = { plan=, function=, config=, state_dir=, cwd=, site_dir=, log_json=, report_json=, si={host=,port=}, ti=, sets={},
---         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/), env={FLASHRUN_*},
+--         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/; "(built in)" for the compiled-in ones), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
 
 local log = require "flashrun.log"
+local builtin = require "flashrun.builtin"
 local errors = require "flashrun.errors"
 
 local function setup_log()
@@ -24,16 +26,15 @@ local function absolute(path)
   return (cli.cwd:gsub("/$", "")) .. "/" .. path:gsub("^%./", "")
 end
 
--- The plan file: as given, or plans/<name>.lua next to the stdlib (old -f form).
+-- The plan file: as given, or plans/<name>.lua next to the stdlib (old -f form; built in
+-- when the stdlib is).
 local function plan_path()
   if cli.plan then return cli.plan end
   local path = cli.root .. "/plans/" .. cli["function"] .. ".lua"
-  local f = io.open(path, "r")
-  if not f then
+  if not builtin.readable(path) then
     errors.usage("-f %s: no such plan (looked for %s; the shipped plans: verify, start, status, stop)",
                  cli["function"], path)
   end
-  f:close()
   return path
 end
 

@@ -1,12 +1,12 @@
 -- flashrun.files — local files a plan writes for the DBA (the drill report): the host's writer,
 -- so a dry run records the write instead of doing it, as it does for SQL, ssh and the journal.
 -- Everything written is masked (no registered secret reaches the disk); a file is replaced
--- whole (temporary file, then rename), readable by its owner only.
+-- whole (temporary file, then rename), readable by its owner only (0600; a directory it
+-- creates is 0700).
 local log = require "flashrun.log"
+local fs = require "flashrun.fs"
 
 local M = {}
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- write(path, text) -> true | nil, err
 function M.write(path, text)
@@ -15,18 +15,8 @@ function M.write(path, text)
     log.record("file", path, ("%d bytes"):format(#masked))
     return true
   end
-  local dir = path:match("^(.*)/[^/]*$")
-  if dir and dir ~= "" then os.execute("mkdir -p -- " .. q(dir)) end
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then return nil, err end
-  os.execute("chmod 600 -- " .. q(tmp))
-  local ok, werr = f:write(masked)
-  f:close()
-  if not ok then os.remove(tmp); return nil, werr end
-  local rok, rerr = os.rename(tmp, path)
-  if not rok then os.remove(tmp); return nil, rerr end
-  return true
+  -- In C, not mkdir/chmod through a shell: a static flashrun may run where there is no /bin/sh.
+  return fs.write_private(path, masked)
 end
 
 return M

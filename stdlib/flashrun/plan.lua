@@ -2,6 +2,7 @@
 -- checkgauge): required fields and types, unknown keys rejected by name. Problems raise
 -- errors.usage (exit 2) naming the file.
 local errors = require "flashrun.errors"
+local builtin = require "flashrun.builtin"
 
 local M = {}
 
@@ -97,7 +98,7 @@ end
 
 -- load(path) -> validated declaration. The chunk runs with the (locked) globals.
 function M.load(path)
-  local chunk, err = loadfile(path, "t")
+  local chunk, err = builtin.loadfile(path, "t") -- a plan on disk, or a built-in one (-f)
   if not chunk then errors.usage("cannot load plan: %s", err) end
   local ok, decl = xpcall(chunk, debug.traceback)
   if not ok then

@@ -19,6 +19,8 @@
 local errors = require "flashrun.errors"
 local planmod = require "flashrun.plan"
 local log = require "flashrun.log"
+local fs = require "flashrun.fs"
+local builtin = require "flashrun.builtin"
 
 local M = {}
 
@@ -31,37 +33,30 @@ local STEP_FIELDS = {
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function sh_read(cmd)
-  local p = io.popen(cmd, "r")
-  if not p then return nil end
-  local out = p:read("a")
-  local ok = p:close()
-  return ok and out or nil
-end
+-- The directory, files and plans are read with system calls (flashrun.fs), not a shell: a
+-- static flashrun may run where there is no /bin/sh.
 
 -- The absolute, existing directory, or a usage error naming where the setting came from.
 local function absolute_dir(dir, origin)
-  local abs = sh_read("cd -- " .. q(dir) .. " 2>/dev/null && pwd")
-  if not abs or abs == "" then
+  local abs = fs.realdir(dir)
+  if not abs then
     errors.usage("%s %s: no such directory (expected a site directory holding *.lua site files)", origin, dir)
   end
-  return (abs:gsub("\n$", ""))
+  return abs
 end
 
 local function site_files(abs)
-  local out = sh_read("find " .. q(abs) .. " -mindepth 1 -maxdepth 1 -name '*.lua' \\( -type f -o -type l \\) -printf '%f\\0'")
-  local names = {}
-  for name in (out or ""):gmatch("([^%z]+)%z") do names[#names + 1] = name end
-  table.sort(names)
-  return names
+  return fs.list(abs, ".lua") or {}
 end
 
--- The plans a site file may name: the stock plans (plans/*.lua next to the stdlib) and the
--- plan being run.
+-- The plans a site file may name: the stock plans (plans/*.lua next to the stdlib, or the
+-- built-in ones) and the plan being run.
 local function known_plans(root, current)
   local known, list = { [current] = true }, { current }
-  local out = sh_read("find " .. q(root .. "/plans") .. " -mindepth 1 -maxdepth 1 -name '*.lua' -printf '%f\\0' 2>/dev/null")
-  for name in (out or ""):gmatch("([^%z]+)%.lua%z") do
+  local dir = root .. "/plans"
+  local files = root == builtin.ROOT and builtin.list(dir) or fs.list(dir, ".lua") or {}
+  for _, file in ipairs(files) do
+    local name = file:gsub("%.lua$", "")
     if not known[name] then known[name] = true; list[#list + 1] = name end
   end
   table.sort(list)
@@ -144,7 +139,7 @@ local function command(spec, site_dir, where)
   end
   if #argv == 0 or argv[1] == "" then errors.usage("%s: the command names no executable", where) end
   local path = argv[1]:sub(1, 1) == "/" and argv[1] or site_dir .. "/" .. argv[1]
-  if not os.execute("test -f " .. q(path) .. " && test -x " .. q(path)) then
+  if not fs.executable(path) then
     errors.usage("%s: %s is not an executable file", where, path)
   end
   local shown = { path }

@@ -240,6 +240,37 @@ version)
 	has "^client library: lib\(mariadb\|mysqlclient\) [0-9]"
 	grep -qx "test options: ${FR_WANT_TEST_OPTIONS:?}" out || fail "expected 'test options: $FR_WANT_TEST_OPTIONS'"
 	;;
+stdlib_fs)
+	mkdir lst; printf 'wide\n' >wide.md; chmod 644 wide.md
+	run 0 "$PLANS/stdlib_fs.lua"
+	[ "$(stat -c %a rep)" = 700 ] && [ "$(stat -c %a rep/sub)" = 700 ] || fail "new directories are $(stat -c %a rep rep/sub | tr '\n' ' '), expected 700"
+	[ "$(stat -c %a rep/sub/r.json)" = 600 ] || fail "rep/sub/r.json is $(stat -c %a rep/sub/r.json), expected 600"
+	[ "$(stat -c %a wide.md)" = 600 ] || fail "wide.md is $(stat -c %a wide.md) after the write, expected 600"
+	[ ! -e rep/sub/r.json.tmp ] || fail "the temporary file was left"
+	;;
+builtin)
+	# The plans and stdlib compiled in (issue 29): used when no stdlib is found on disk, named
+	# by --version; --export-plans writes them out, and a plan run from there uses that stdlib.
+	unset FLASHRUN_STDLIB
+	run 0 --version; has "^stdlib: built in$"
+	run 0 -f verify --list; has "^verify: "; has "^Step 01/"
+	run 2 -f nope; has "looked for (built in)/plans/nope.lua"
+	SRC=$(cd "$(dirname "$0")/../.." && pwd)
+	FLASHRUN_STDLIB=$SRC/stdlib run 0 --version; has "^stdlib: $SRC/stdlib$"
+	run 0 "$PLANS/basic.lua" --version; has "^stdlib: built in$"
+	run 2 --export-plans x -f verify; has "runs no plan"
+	run 0 --export-plans x; has "wrote [0-9]* files into x"
+	[ -f x/plans/start.lua ] && [ -f x/stdlib/flashrun/bootstrap.lua ] || fail "--export-plans wrote no plans/ or stdlib/"
+	cmp -s x/plans/start.lua "$SRC/plans/start.lua" && cmp -s x/stdlib/cluster.lua "$SRC/stdlib/cluster.lua" ||
+		fail "the exported files differ from the tree's"
+	run 2 --export-plans x; has "not empty"
+	run 0 x/plans/verify.lua --version; has "^stdlib: $WORK/x/stdlib$"
+	# a module only the exported stdlib has: found, so that stdlib is the one in use
+	printf 'return { text = "from the exported stdlib" }\n' >x/stdlib/probe_mod.lua
+	printf 'local m = require "probe_mod"\nreturn { name = "probe", description = m.text, steps = { { name = "one", run = function() end } } }\n' >x/plans/probe.lua
+	run 0 x/plans/probe.lua --list; has "^probe: from the exported stdlib$"
+	run 2 "$PLANS/basic.lua" --export-plans y; has "runs no plan"
+	;;
 cli_errors)
 	run 2 "$PLANS/basic.lua" --si 127.0.0.1;       has "--si '127.0.0.1': no port: expected HOST:PORT, IPV4:PORT or \[IPV6\]:PORT"
 	run 2 "$PLANS/basic.lua" --ti 127.0.0.1:70000; has "out of range"
