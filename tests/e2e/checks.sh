@@ -326,9 +326,9 @@ killed_mid_clone() { # NODE
     kill -0 $pid 2>/dev/null || break
     sleep 0.05
   done
-  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+  kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; rc=$?
   cat "$log" >>"$out"
-  [[ ${n:-0} -gt 0 ]] || fail "start ended, or 60 s passed, before $node ran a clone"
+  [[ ${n:-0} -gt 0 ]] || { grep -v ' DEBUG ' "$log" | tail -n 12 >&2; fail "start ended (exit $rc), or 60 s passed, before $node ran a clone (its last lines above)"; }
   [[ $(clones_running "$node") -gt 0 ]] || fail "$node's clone had ended when start was killed: not mid-clone"
   echo "killed start while $node ran its clone"
   ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$rerun" 2>&1 ) &
