@@ -182,6 +182,7 @@ enumerate() {
 bg_when() {
   local pat=$1 plan=$2 pid i log=$work/bg.out; shift 2
   : >"$log"
+  : >"$log"   # emptied here, before the fork: the child truncates it only once it runs
   ( exec "$bin" "$top/plans/$plan.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
   pid=$!
   for ((i = 0; i < 3000; i++)); do

@@ -319,6 +319,7 @@ killed_mid_clone() { # NODE
   local node=$1 log=$LAB_DIR/killed-start.out rerun=$LAB_DIR/start-rerun.out pid i n rc
   [[ $(q "$node" "SET GLOBAL clone_max_data_bandwidth = 1; SELECT @@GLOBAL.clone_max_data_bandwidth") == 1 ]] ||
     fail "cannot slow $node's clones"
+  : >"$log"   # emptied here, before the fork: the child truncates it only once it runs
   ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
   pid=$!
   for ((i = 0; i < 1200; i++)); do
@@ -331,6 +332,7 @@ killed_mid_clone() { # NODE
   [[ ${n:-0} -gt 0 ]] || { grep -v ' DEBUG ' "$log" | tail -n 12 >&2; fail "start ended (exit $rc), or 60 s passed, before $node ran a clone (its last lines above)"; }
   [[ $(clones_running "$node") -gt 0 ]] || fail "$node's clone had ended when start was killed: not mid-clone"
   echo "killed start while $node ran its clone"
+  : >"$rerun"   # emptied here, before the fork: the child truncates it only once it runs
   ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$rerun" 2>&1 ) &
   pid=$!
   for ((i = 0; i < 1200; i++)); do
@@ -349,6 +351,7 @@ reset_clone_bandwidth() { [[ $(q "$1" "SET GLOBAL clone_max_data_bandwidth = 0; 
 
 killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its output matches PATTERN
   local log=$LAB_DIR/killed-$2.out pid i rc
+  : >"$log"   # emptied here, before the fork: the child truncates it only once it runs
   ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
   pid=$!
   for ((i = 0; i < 2400; i++)); do

@@ -299,6 +299,7 @@ resume)
   killed_when "nohup setsid .*mysqld_safe" stop
   # status while the re-run swaps: the stop is running now (its pid), and a restore point moved
   # into its datadir is being put back, not damaged
+  : >"$LAB_DIR/stop-rerun.out"   # emptied here, before the fork: the child truncates it only once it runs
   ( exec "$bin" "$top/plans/stop.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$LAB_DIR/stop-rerun.out" 2>&1 ) &
   spid=$!
   for ((i = 0; i < 600; i++)); do grep -q "swap every node's data for its restore point …$" "$LAB_DIR/stop-rerun.out" && break; sleep 0.1; done
@@ -359,6 +360,7 @@ rollback)
   seed; wait_synced
   sigint_at() { # PATTERN OUTFILE [HANG]: run start -v; at PATTERN, SIGINT it (with HANG, while
                 # the mysqld of that host hangs: SIGSTOP, continued 2 s later)
+    : >"$2"   # emptied here, before the fork: the child truncates it only once it runs
     ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$2" 2>&1 ) &
     pid=$!
     for ((i = 0; i < 600; i++)); do grep -q "$1" "$2" && break; sleep 0.02; done

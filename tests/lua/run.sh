@@ -203,6 +203,7 @@ refuse)
 	has "--report-json: cannot open"; lacks "standby is not replicating"
 	;;
 lock)
+	: >hold.out
 	FLASHRUN_TEST_HOLD=3 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
 	pid=$!
 	i=0; while ! grep -q "MARK holding" hold.out; do i=$((i+1)); [ $i -lt 50 ] || fail "holder never started"; sleep 0.1; done
@@ -216,6 +217,7 @@ lock)
 	ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 	printf '[source]\nmysql_user=u\nmysql_password=pw-%s\nsys_user=root\n[target]\nmysql_user=u\nmysql_password=pw-%s\nsys_user=root\n' a b >fb.ini
 	st="$ROOT/plans/status.lua --si 127.0.0.1:9 --ti 127.0.0.2:9 --config fb.ini --report-json s.json"
+	: >hold.out   # the first holder's MARK, read before this one truncated it, named a run not yet holding
 	FLASHRUN_TEST_HOLD=30 "$FR" "$PLANS/hold.lua" >hold.out 2>&1 &
 	pid=$!
 	i=0; while ! grep -q "MARK holding" hold.out; do i=$((i+1)); [ $i -lt 50 ] || fail "holder never started"; sleep 0.1; done
