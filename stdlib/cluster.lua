@@ -73,7 +73,8 @@ function M.try_ssh(side, host)
   if not shell.is_host(host) then return nil, "refusing ssh to unusable host " .. tostring(host), "host" end
   local c = creds(side)
   local s, err, kind = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
-                            key = c.ssh_key, known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
+                            key = c.ssh_key, passphrase = c.ssh_key_passphrase, auth = c.ssh_auth,
+                            known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
   if not s then
     return nil, ("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), kind
   end
