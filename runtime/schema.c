@@ -31,6 +31,8 @@ const struct fr_key FR_SCHEMA[] = {
 { ST,   "ssh_key",             FR_TEXT,  NULL,      NULL,                           false, NULL, "private key file for ssh (PEM or OpenSSH format; without it, ~/.ssh/id_ed25519 and ~/.ssh/id_ecdsa)" },
 { ST,   "ssh_key_passphrase",  FR_TEXT,  NULL,      NULL,                           true,  NULL, "the passphrase of an encrypted ssh_key (or hold the key in ssh-agent)" },
 { ST,   "ssh_auth",            FR_WORD,  "auto",    "auto|agent|key|password",      false, NULL, "auto: the agent's keys (SSH_AUTH_SOCK), then the key, then sys_password; or only one of them" },
+{ ST,   "sys_become",          FR_WORD,  "none",    "none|sudo",                    false, NULL, "sudo: every command on the nodes' hosts runs as sys_become_user through sudo -n" },
+{ ST,   "sys_become_user",     FR_TEXT,  "root",    NULL,                           false, NULL, "the user sys_become = sudo runs the commands as" },
 { ST,   "known_hosts",         FR_TEXT,  NULL,      NULL,                           false, NULL, "known_hosts file (default ~/.ssh/known_hosts)" },
 { ST,   "host_key_policy",     FR_WORD,  "accept-new", "strict|accept-new|off",     false, NULL, "what to do with a host key known_hosts does not hold" },
 { SITE, "restore_point",       FR_WORD,  "auto",    "auto|local|donor|reflink",     false, NULL, "auto: reflink where the filesystems take it, else local; local, donor, reflink" },
