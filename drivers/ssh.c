@@ -896,7 +896,8 @@ static int authenticate(sess_t *s)
 	if (s->auth != AUTH_AUTO)
 		snprintf(pinned, sizeof pinned, " (ssh_auth = %s)", names[s->auth]);
 	fail(s, "authentication as %s failed%s: the server offers %s; tried %s%s", s->user, pinned,
-	     offered, *t.tried ? t.tried : "nothing (no agent, key or password to offer)",
+	     offered, *t.tried ? t.tried : "nothing (SSH_AUTH_SOCK is not set, no ssh_key, no "
+					   "~/.ssh/id_ed25519 or id_ecdsa, no sys_password)",
 	     RSA_SHA1_ONLY && t.rsa_refused
 		     ? ". An RSA key was refused: this libssh2 (" LIBSSH2_VERSION ") signs RSA keys with "
 		       "ssh-rsa (SHA-1) only, which OpenSSH 8.8 and later refuse by default: use an "
