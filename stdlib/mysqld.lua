@@ -212,19 +212,59 @@ function M.shutdown(s, m, discard)
   return true
 end
 
--- The command that starts m's server the way the site runs it (mysqld_safe with its option
--- file and user), detached from the ssh channel, without starting replication: a restored
--- master would otherwise reconnect to production and move past the restore point. The
--- command-line option wins over the option file (MySQL manual 6.2.2.2); mysqld_safe hands
--- options it does not know to mysqld. Pure.
-function M.start_command(m)
+-- Options of a recorded mysqld_safe command line never replayed: --init-file runs its
+-- statements at every start, and could start replication on a restored node (or undo what the
+-- restore put back); the replication switches, since start_args adds its own.
+local function dropped(o)
+  local name = o:match("^%-%-([%w_%-]+)") or ""
+  name = name:gsub("_", "-"):gsub("^loose%-", "")
+  if name == "init-file" then return "init-file", not o:find("=", 1, true) end
+  if name:match("^skip%-replica%-start") or name:match("^skip%-slave%-start") then return "replication" end
+  return nil
+end
+
+-- start_args(m) -> the options mysqld_safe gets when flashrun starts m, and the --init-file
+-- option left out (or nil). The options m's mysqld_safe was running with (m.safe_options,
+-- recorded by site.discover from /proc), in their order, else --defaults-file and --user; without
+-- --init-file; always with replication held (--skip-replica-start, --skip-slave-start before
+-- 8.0.26: a restored master would otherwise reconnect to production and move past the restore
+-- point). The command-line option wins over the option file (MySQL manual 6.2.2.2); mysqld_safe
+-- hands options it does not know to mysqld. Pure.
+function M.start_args(m)
   local skip = "--" .. server.sql({ server.version_numbers(m.version) }, "skip_replica_start"):gsub("_", "-")
+  if not m.safe_options then return { "--defaults-file=" .. m.conf, "--user=" .. m.os_user, skip } end
+  local out, init, i = {}, nil, 1
+  local opts = m.safe_options
+  while i <= #opts do
+    local o = opts[i]
+    local why, takes_next = dropped(o)
+    if why == "init-file" then
+      init = takes_next and (o .. " " .. tostring(opts[i + 1])) or o
+      if takes_next then i = i + 1 end
+    elseif not why then
+      out[#out + 1] = o
+    end
+    i = i + 1
+  end
+  out[#out + 1] = skip
+  return out, init
+end
+
+-- The command that starts m's server the way the site runs it (start_args), detached from the
+-- ssh channel. Pure.
+function M.start_command(m)
+  local args, quoted = M.start_args(m), {}
+  if m.safe_options then
+    for _, a in ipairs(args) do quoted[#quoted + 1] = Q(a) end
+  else -- the long-standing form, word for word
+    quoted = { "--defaults-file=" .. Q(m.conf), "--user=" .. Q(m.os_user), args[3] }
+  end
   -- "cd /;" not "cd / &&": the & must apply to the one command, so the remote shell exits at once.
   -- mysqld_safe hands --user to mysqld only when it believes it is root ($USER = root or a
   -- writable /): a uid-0 login of another name on a read-only root would start mysqld as root,
   -- which refuses to run.
-  return ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s --defaults-file=%s --user=%s %s </dev/null >/dev/null 2>&1 &")
-    :format(Q(m.mysqld_safe), Q(m.conf), Q(m.os_user), skip)
+  return ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s %s </dev/null >/dev/null 2>&1 &")
+    :format(Q(m.mysqld_safe), table.concat(quoted, " "))
 end
 
 -- Starts m's server unless it runs, and waits until it answers SQL. A server still starting (an

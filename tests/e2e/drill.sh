@@ -177,8 +177,20 @@ measure_restore_points() { # the bytes of every restore point directory, as the 
   done
 }
 
+# The mysqld_safe and mysqld command lines on every standby host, sorted, the option that holds
+# replication aside (flashrun adds it to every start it makes; the site's next restart drops it).
+cmdlines() {
+  local h
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    lab ssh "$h" 'for p in $(pgrep -x mysqld_safe) $(pgrep -x mysqld); do echo "$(cat /proc/$p/comm): $(tr "\0" " " </proc/$p/cmdline)"; done' |
+      sed -E "s|^|$h |; s/ --skip-(replica|slave)-start( |\$)/\2/g" | sort
+  done
+}
+
 drill_main() {
   seed; baseline
+  local cl_before; cl_before=$(cmdlines)
+  [[ $(grep -c ': ' <<<"$cl_before") == 6 ]] || fail "not one mysqld_safe and one mysqld per standby host: $cl_before"
   fr verify || fail "verify"
   frs "$LAB_DIR/status-before.json" || fail "status before the drill: exit $?"
   [[ $(jval "$LAB_DIR/status-before.json" report.drill_open) == false ]] || fail "status before the drill: a drill is open"
@@ -221,6 +233,9 @@ drill_main() {
   report_check
   frs "$LAB_DIR/status-after.json" || fail "status after the drill: exit $?"
   [[ $(jval "$LAB_DIR/status-after.json" report.drill_open) == false ]] || fail "status after the drill: a drill is open"
+  # every node came back with the command line it had (issue 28), and no warning on the way
+  [[ $(cmdlines) == "$cl_before" ]] || { diff <(echo "$cl_before") <(cmdlines); fail "a node came back with another command line"; }
+  ! grep -q "could not set back .* init_file" "$out" || fail "stop warned that init_file could not be set back"
 }
 
 # Every case starts from a steady lab (its replicas' threads running), whatever the case before left.
