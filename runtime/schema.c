@@ -48,6 +48,8 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "mysqld_safe",         FR_PATH,  NULL,      NULL,                           false, NULL, "default <basedir>/bin/mysqld_safe" },
 { SITE, "mysql",               FR_PATH,  NULL,      NULL,                           false, NULL, "default <basedir>/bin/mysql" },
 { SITE, "os_user",             FR_TEXT,  NULL,      NULL,                           false, NULL, "default the owner of the running mysqld process" },
+{ SITE, "start_command",       FR_TEXT,  NULL,      NULL,                           false, NULL, "the site's own start of a node (a service manager's), with {port} {conf} {datadir} {instance_dir} {extra_args}; default: mysqld_safe as it was running" },
+{ SITE, "stop_command",        FR_TEXT,  NULL,      NULL,                           false, NULL, "the site's own stop of a node, with {port} {conf} {datadir} {instance_dir}; default: SHUTDOWN, else SIGTERM to the proven mysqld" },
 { SITE, "start_timeout",       FR_COUNT, "180",     NULL,                           false, NULL, "seconds for an instance to answer after a start" },
 { SITE, "stop_timeout",        FR_COUNT, "600",     NULL,                           false, NULL, "seconds for an instance to shut down" },
 { SITE, "apply_timeout",       FR_COUNT, "600",     NULL,                           false, NULL, "seconds for the standby to apply what it received" },

@@ -210,7 +210,22 @@ end
 -- The ssh user's abilities on standby node n (mysqld.os_probe: changes nothing).
 local function judge_os(r, key, m, out)
   local w = {}
-  for k, v in tostring(out or ""):gmatch("(%w+)=(%w+)") do w[k] = v end
+  for k, v in tostring(out or ""):gmatch("([%w_]+)=(%w+)") do w[k] = v end
+  -- The site's start and stop templates: they expand, the start names {extra_args}, and what
+  -- each runs exists on the host.
+  for _, what in ipairs({ "start_command", "stop_command" }) do
+    if mysqld.site_template(what) then
+      local why = mysqld.template_problem(what, m)
+      local prog = not why and mysqld.template_program(what, m)
+      if why then
+        add(r, key, "os", "FAIL", ("%s: site.%s is not usable"):format(key, what),
+            { cause = why, fix = "correct site." .. what .. " (docs/operator.md, Service-managed nodes)", group = "template|" .. what .. "|" .. why:gsub("%S+ of %S+", ""), label = "site." .. what .. " is not usable" })
+      else
+        report(r, key, "os", w[what] == "ok", "%s: site.%s runs %s, which %s", key, what, tostring(prog),
+               w[what] == "ok" and "exists there" or "is not found there (command -v) as the user the commands run as")
+      end
+    end
+  end
   -- Judged as the user the commands run as (cluster.os_user: sys_become_user under sudo).
   local _, user = cluster.os_user("target")
   report(r, key, "os", w.datadir == "ok", "%s: the user %s %s the datadir %s", key, tostring(user),

@@ -34,7 +34,9 @@
 #   drill.sh secure    (a LAB_SECURE_SSH=1 lab) verify refuses with its cause: no agent, an agent
 #                      without dba's key, sudo wanting a password, requiretty; then a whole drill
 #                      as dba through sudo, keys from `lab agent` only, checked as in main; no
-#                      root login and no password in any host's sshd log.
+#                      root login and no password in any host's sshd log. A start_command without
+#                      {extra_args} refused; E2E_SERVICE=1: the nodes started and stopped by the
+#                      lab's service script through site.start_command / stop_command.
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
@@ -221,7 +223,8 @@ drill_main() {
   fr stop --dry-run >"$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run during the drill"
   general_log_no_writes; after=$(snap)
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "stop --dry-run changed something"; }
-  grep -q 'nohup setsid .*mysqld_safe' "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
+  local restart='nohup setsid .*mysqld_safe'; [[ ${E2E_SERVICE:-0} == 1 ]] && restart='/data/lab-service start'
+  grep -q "$restart" "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
   grep -q "^DRY-RUN sql $SI: dbscale dynamic add slave slave_dbscale_source to ${LAB_DATASOURCE:-normal_0}\$" "$LAB_DIR/stop-dry-run.out" ||
     fail "stop --dry-run did not show the standby re-attached to ${LAB_DATASOURCE:-normal_0}"
   # No write from flashrun reaches production's nodes during stop: re-registering the standby
@@ -839,9 +842,24 @@ secure)
   refused "$LAB_DIR/secure-tty.out" "sudo demands a tty (Defaults requiretty)" "requiretty"
   grep -q "Defaults:dba !requiretty" "$LAB_DIR/secure-tty.out" || fail "the requiretty fix is not shown"
   put_sudoers "$good"
+  # a start_command without {extra_args}: a restored master would replicate from production
+  fr verify --set "site.start_command=/data/lab-service start {port}" >"$LAB_DIR/secure-noextra.out"; rc=$?
+  refused "$LAB_DIR/secure-noextra.out" "site.start_command does not name {extra_args}" "start_command without {extra_args}"
+  # E2E_SERVICE=1: the nodes are started and stopped by the lab's service script, as a site's
+  # service manager would (site.start_command / stop_command)
+  if [[ ${E2E_SERVICE:-0} == 1 ]]; then
+    extra+=(--set "site.start_command=/data/lab-service start {port} {extra_args}" --set "site.stop_command=/data/lab-service stop {port}")
+  fi
   # the drill, keys from the agent only, commands as root through sudo
   drill_main
-  grep -q "sudo -n -u 'root' -- sh -c .*nohup setsid .*mysqld_safe" "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not restart the nodes through sudo"
+  if [[ ${E2E_SERVICE:-0} == 1 ]]; then
+    grep -q "sudo -n -u 'root' -- sh -c 'cd /; /data/lab-service start 3308 --skip-replica-start'" "$LAB_DIR/stop-dry-run.out" ||
+      fail "stop --dry-run did not restart the nodes through site.start_command"
+    grep -q "ssh dba@.*/data/lab-service stop 3308" "$LAB_DIR/stop-dry-run.out" ||
+      fail "stop --dry-run did not stop the nodes through site.stop_command"
+  fi
+  [[ ${E2E_SERVICE:-0} == 1 ]] || grep -q "sudo -n -u 'root' -- sh -c .*nohup setsid .*mysqld_safe" "$LAB_DIR/stop-dry-run.out" ||
+    fail "stop --dry-run did not restart the nodes through sudo"
   # sshd on every host: dba logged in with its key, nobody as root, no password tried
   for h in src1 src2 src3 tgt1 tgt2 tgt3; do
     log=$(lab ssh "$h" cat /run/sshd.log) || fail "$h: no sshd log"

@@ -274,6 +274,34 @@ return {
         end
         eq(got, table.concat((mysqld.start_args(m)), "\0") .. "\0", "the arguments mysqld_safe got")
       end },
+    { name = "site.start_command and stop_command templates", run = function()
+        local m = setmetatable({ id = "10.0.1.1:3308", port = 3308, conf = "/data/i/my.cnf", datadir = "/data/i/dbdata",
+                                 instance_dir = "/data/i", version = "8.0.26" }, { __index = M })
+        local start = 'systemctl set-environment MYSQLD_OPTS="{extra_args}" && systemctl start mysqld@{port}'
+        eq(mysqld.expand(start, m, "--skip-replica-start"),
+           'systemctl set-environment MYSQLD_OPTS="--skip-replica-start" && systemctl start mysqld@3308', "systemd start")
+        eq(mysqld.expand("svc stop {port} {conf} {datadir} {instance_dir}", m), "svc stop 3308 /data/i/my.cnf /data/i/dbdata /data/i", "every placeholder")
+        local _, why = mysqld.expand("svc {prot}", m)
+        assert(why and why:find("unknown placeholder {prot}", 1, true), tostring(why))
+        _, why = mysqld.expand("svc stop {extra_args}", m)
+        assert(why and why:find("{extra_args} belongs in start_command only", 1, true), tostring(why))
+        local odd = setmetatable({ conf = "/data/i/my $(x).cnf" }, { __index = m })
+        _, why = mysqld.expand("svc {conf}", odd, "x")
+        assert(why and why:find("does not put into a shell command unquoted", 1, true), tostring(why))
+        eq(mysqld.template_problem("start_command", m, start), nil, "a usable start")
+        why = mysqld.template_problem("start_command", m, "systemctl start mysqld@{port}")
+        assert(why and why:find("does not name {extra_args}", 1, true) and why:find("--skip-replica-start", 1, true), tostring(why))
+        eq(mysqld.template_program("start_command", m, "A=1 B=2 /usr/bin/svc start {port} {extra_args}"), "/usr/bin/svc", "the program")
+        eq(mysqld.template_program("start_command", m, "svc {port}"), nil, "no program for an unusable template")
+        -- through sh: the expansion reaches the command as written
+        local out = T .. "/tmpl.out"
+        local cmd = mysqld.expand("printf '%s|' {port} \"{conf}\" {extra_args} > " .. out, m, "--skip-slave-start")
+        local _, code = sh("sh -c " .. shell.quote(cmd))
+        eq(code, 0, "ran")
+        local f = assert(io.open(out)); eq(f:read("a"), "3308|/data/i/my.cnf|--skip-slave-start|", "what the command got"); f:close()
+        -- unset: flashrun's own start and shutdown
+        eq(mysqld.site_template("start_command"), nil, "no template configured here")
+      end },
     { name = "clone statements", run = function()
         eq(restore_point.clone_local_sql("/data/i/flashback_restore_point"),
            "CLONE LOCAL DATA DIRECTORY = '/data/i/flashback_restore_point'", "local")
