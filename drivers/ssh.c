@@ -69,6 +69,7 @@ typedef struct {
 	/* connect parameters (malloc'd; the password and the passphrase are wiped once
 	 * authentication is over) */
 	char *host, *user, *password, *key, *passphrase, *known_hosts;
+	char *home;            /* ~ of the user running flashrun, for the default keys */
 	unsigned port;
 	enum policy policy;
 	enum auth auth;
@@ -131,6 +132,8 @@ static void free_params(sess_t *s)
 	s->key = NULL;
 	free(s->known_hosts);
 	s->known_hosts = NULL;
+	free(s->home);
+	s->home = NULL;
 }
 
 static void free_op(sess_t *s)
@@ -828,12 +831,7 @@ static int try_keys(sess_t *s, struct auth_try *t)
 	if (s->key)
 		return try_key_file(s, t, s->key, 1);
 	static const char *const defaults[] = {"id_ed25519", "id_ecdsa"};
-	const char *home = getenv("HOME");
-	if (!home || !*home) {
-		if (s->auth == AUTH_KEY)
-			note(t->tried, "the default keys (HOME is not set, and ssh_key neither)");
-		return -1;
-	}
+	const char *home = s->home;
 	size_t before = strlen(t->tried);
 	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
 		char path[4200];
@@ -1209,18 +1207,22 @@ static int l_connect(lua_State *L)
 	lua_getfield(L, 2, "host_key_policy");
 	s->policy = (enum policy)luaL_checkoption(L, -1, "accept-new", policies);
 	lua_pop(L, 1);
-	if (!s->known_hosts) {
+	{
 		/* ~ as OpenSSH finds it: $HOME, else the user's /etc/passwd entry (a cron job or a
 		 * `chroot`/`env -i` run has no HOME); getpwuid reads /etc/passwd alone in the static
-		 * build (runtime/main.c), never a host's NSS module. */
+		 * build (runtime/main.c), never a host's NSS module. Read here, on the Lua thread
+		 * (getpwuid is not thread-safe): the default keys are looked for there by the worker. */
 		const char *home = getenv("HOME");
 		if (home == NULL || *home == '\0') {
 			struct passwd *pw = getpwuid(getuid());
 			home = pw != NULL && pw->pw_dir != NULL && *pw->pw_dir ? pw->pw_dir : "/root";
 		}
-		char buf[4096];
-		snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", home);
-		s->known_hosts = strdup(buf);
+		s->home = strdup(home);
+		if (!s->known_hosts && s->home) {
+			char buf[4096];
+			snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", s->home);
+			s->known_hosts = strdup(buf);
+		}
 	}
 	static const char *const auths[] = {"auto", "agent", "key", "password", NULL};
 	lua_getfield(L, 2, "auth");
@@ -1230,7 +1232,7 @@ static int l_connect(lua_State *L)
 	s->password = fr_opt_str(L, 2, "password", 0, "ssh{}");
 	s->passphrase = fr_opt_str(L, 2, "passphrase", 0, "ssh{}");
 	snprintf(s->target, sizeof s->target, "%s@%s:%u", s->user, s->host, s->port);
-	if (!s->host || !s->user || !s->known_hosts) {
+	if (!s->host || !s->user || !s->known_hosts || !s->home) {
 		free_params(s);
 		return luaL_error(L, "out of memory");
 	}
