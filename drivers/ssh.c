@@ -1,7 +1,8 @@
 /* ssh.c — flashrun.ssh: remote commands and files over SSH (libssh2).
  *
  *   local ssh = require "flashrun.ssh"
- *   local s, err = ssh.connect{host=, port=22, user=, password=, key=, known_hosts=,
+ *   local s, err = ssh.connect{host=, port=22, user=, password=, key=, passphrase=,
+ *                              auth="auto"|"agent"|"key"|"password", known_hosts=,
  *                              host_key_policy="accept-new"|"strict"|"off", timeout=10}
  *   s:run(cmd [, {stdin=, timeout=}])  -> stdout, stderr, exit_status [, signal]   (a write)
  *   s:read(cmd [, {stdin=, timeout=}]) -> the same, live under --dry-run          (a probe)
@@ -14,8 +15,13 @@
  * is not a failure (its status is returned). Misuse raises. Every call that touches the network
  * goes through fr_await() so parallel() branches overlap.
  *
- * Secrets: the password is used for authentication only and wiped afterwards; it never appears in
- * a message. Pass secrets to remote commands on stdin (opts.stdin), never on the command line:
+ * Authentication (auth="auto") goes as ssh(1) goes: the keys of the agent at SSH_AUTH_SOCK, the
+ * key file `key` (PEM or OpenSSH format, decrypted with `passphrase` when encrypted; without `key`,
+ * ~/.ssh/id_ed25519 and ~/.ssh/id_ecdsa), then the password; "agent", "key", "password" pin one.
+ * A key file group or others may read is passed over, as OpenSSH does.
+ *
+ * Secrets: the password and the passphrase are used for authentication only and wiped
+ * afterwards; they never appear in a message. Pass secrets to remote commands on stdin (opts.stdin), never on the command line:
  * dry-run prints the command line, and remote `ps` shows it.
  */
 #include <stdarg.h>
@@ -47,6 +53,7 @@
 
 enum op { OP_CONNECT, OP_RUN, OP_WRITE_FILE };
 enum policy { POLICY_STRICT, POLICY_ACCEPT_NEW, POLICY_OFF };
+enum auth { AUTH_AUTO, AUTH_AGENT, AUTH_KEY, AUTH_PASSWORD }; /* the order of auths[] below */
 
 struct buf {
 	char *p;
@@ -59,10 +66,13 @@ typedef struct {
 	int busy, leaked;
 	char target[300];      /* user@host:port */
 
-	/* connect parameters (malloc'd; the password is wiped once authentication is over) */
-	char *host, *user, *password, *key, *known_hosts;
+	/* connect parameters (malloc'd; the password and the passphrase are wiped once
+	 * authentication is over) */
+	char *host, *user, *password, *key, *passphrase, *known_hosts;
+	char *home;            /* ~ of the user running flashrun, for the default keys */
 	unsigned port;
 	enum policy policy;
+	enum auth auth;
 	unsigned timeout;      /* seconds, connect and each blocking step of the handshake */
 
 	/* the operation in flight */
@@ -79,6 +89,7 @@ typedef struct {
 
 	int failed, closed_after; /* closed_after: the session was torn down (timeout) */
 	char added_key[200];      /* accept-new: the host key fingerprint we just trusted */
+	char warn[700];           /* logged once connected: a key file that was passed over */
 	char err[1024];
 	const char *kind;         /* what failed, for the caller's diagnosis (push_error) */
 } sess_t;
@@ -116,10 +127,13 @@ static void free_params(sess_t *s)
 	free(s->user);
 	s->user = NULL;
 	fr_wipe_free(&s->password);
+	fr_wipe_free(&s->passphrase);
 	free(s->key);
 	s->key = NULL;
 	free(s->known_hosts);
 	s->known_hosts = NULL;
+	free(s->home);
+	s->home = NULL;
 }
 
 static void free_op(sess_t *s)
@@ -574,9 +588,287 @@ static void kbd_callback(const char *name, int name_len, const char *instr, int 
 	}
 }
 
+/* ---- authentication, in OpenSSH's order ----
+ * auto: the agent's keys (SSH_AUTH_SOCK set), then the key file `key` with `passphrase` — or,
+ * without `key`, ~/.ssh/id_ed25519 and ~/.ssh/id_ecdsa as ssh(1) would (its other defaults are
+ * RSA and DSA keys, which this libssh2 cannot use against a current OpenSSH) — then the password
+ * (or keyboard-interactive when that is all the server offers). auth = agent|key|password pins
+ * one. Every failure names what the server offered and what was tried, with why each attempt
+ * failed where that is known; never the password or the passphrase. */
+
+#define TRIED_MAX 1400
+
+static void note(char *tried, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(char *tried, const char *fmt, ...)
+{
+	size_t n = strlen(tried);
+	if (n + 3 >= TRIED_MAX)
+		return;
+	if (n)
+		n += (size_t)snprintf(tried + n, TRIED_MAX - n, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tried + n, TRIED_MAX - n, fmt, ap);
+	va_end(ap);
+}
+
+/* What a private key file is, read as OpenSSH writes them: the key type ("ssh-ed25519",
+ * "ssh-rsa", ... or "" when unknown) and whether it is encrypted (1), not (0), unknown (-1).
+ * The OpenSSH format ("openssh-key-v1", PROTOCOL.key) keeps the cipher name and the public key
+ * in clear ahead of the encrypted part; PEM says "ENCRYPTED" in its header. */
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+/* the SSH string at *p (uint32 length, bytes) within [*p, end); NULL past the end */
+static const unsigned char *sshstr(const unsigned char **p, const unsigned char *end, size_t *len)
+{
+	if (end - *p < 4)
+		return NULL;
+	size_t l = (size_t)(*p)[0] << 24 | (size_t)(*p)[1] << 16 | (size_t)(*p)[2] << 8 | (*p)[3];
+	if ((size_t)(end - *p - 4) < l)
+		return NULL;
+	const unsigned char *v = *p + 4;
+	*p = v + l;
+	*len = l;
+	return v;
+}
+
+static void blob_type(const unsigned char *blob, size_t n, char *type, size_t tn)
+{
+	const unsigned char *p = blob;
+	size_t l;
+	const unsigned char *t = sshstr(&p, blob + n, &l);
+	snprintf(type, tn, "%.*s", t && l < 64 ? (int)l : 0, t ? (const char *)t : "");
+}
+
+static int key_info(const char *path, char *type, size_t tn)
+{
+	type[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	char text[16384];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	int enc = -1;
+	const char *begin = "-----BEGIN OPENSSH PRIVATE KEY-----";
+	char *b = strstr(text, begin);
+	if (b) {
+		unsigned char raw[2048];
+		size_t r = 0;
+		unsigned acc = 0;
+		int bits = 0;
+		for (const char *q = b + strlen(begin); *q && *q != '-' && r < sizeof raw; q++) {
+			int v = b64val((unsigned char)*q);
+			if (v < 0)
+				continue; /* line breaks, padding */
+			acc = acc << 6 | (unsigned)v;
+			if ((bits += 6) >= 8) {
+				bits -= 8;
+				raw[r++] = (unsigned char)(acc >> bits);
+			}
+		}
+		static const char magic[] = "openssh-key-v1"; /* with its NUL */
+		const unsigned char *p = raw + sizeof magic, *end = raw + r;
+		size_t cl, kl, ol, pl;
+		const unsigned char *cipher;
+		if (r > sizeof magic && memcmp(raw, magic, sizeof magic) == 0 &&
+		    (cipher = sshstr(&p, end, &cl)) && sshstr(&p, end, &kl) && sshstr(&p, end, &ol) &&
+		    end - p >= 4) {
+			enc = !(cl == 4 && memcmp(cipher, "none", 4) == 0);
+			p += 4; /* the number of keys */
+			const unsigned char *pub = sshstr(&p, end, &pl);
+			if (pub)
+				blob_type(pub, pl, type, tn);
+		}
+	} else if (strstr(text, "-----BEGIN ")) {
+		enc = strstr(text, "ENCRYPTED") != NULL;
+		if (strstr(text, "-----BEGIN RSA PRIVATE KEY-----"))
+			snprintf(type, tn, "ssh-rsa");
+		else if (strstr(text, "-----BEGIN EC PRIVATE KEY-----"))
+			snprintf(type, tn, "ecdsa");
+		else if (strstr(text, "-----BEGIN DSA PRIVATE KEY-----"))
+			snprintf(type, tn, "ssh-dss");
+	}
+	explicit_bzero(text, sizeof text);
+	return enc;
+}
+
+/* OpenSSH refuses a private key file group or others may read ("UNPROTECTED PRIVATE KEY FILE",
+ * sshkey_perm_ok: any of the 077 bits). 1 safe, 0 not (why says so, with the chmod), -1 absent. */
+static int key_mode_ok(const char *path, char *why, size_t n)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		snprintf(why, n, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(why, n, "%s is readable by group or others (mode %04o), which ssh refuses: "
+			 "chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		return 0;
+	}
+	return 1;
+}
+
+#if LIBSSH2_VERSION_NUM < 0x010b00
+/* libssh2 before 1.11 signs RSA keys with ssh-rsa (SHA-1) only, never rsa-sha2-256/512 */
+#define RSA_SHA1_ONLY 1
+#else
+#define RSA_SHA1_ONLY 0
+#endif
+
+struct auth_try {
+	char tried[TRIED_MAX];
+	int rsa_refused; /* an RSA key was refused by the server */
+};
+
+/* The agent's keys, one after another (libssh2's agent API reads SSH_AUTH_SOCK). 0 logged in. */
+static int try_agent(sess_t *s, struct auth_try *t)
+{
+	const char *sock = getenv("SSH_AUTH_SOCK");
+	if (!sock || !*sock) {
+		if (s->auth == AUTH_AGENT)
+			note(t->tried, "the agent (SSH_AUTH_SOCK is not set: start ssh-agent and ssh-add the key)");
+		return -1;
+	}
+	LIBSSH2_AGENT *a = libssh2_agent_init(s->sess);
+	if (!a) {
+		note(t->tried, "the agent (%s)", ssh_errmsg(s));
+		return -1;
+	}
+	int ok = -1;
+	if (libssh2_agent_connect(a)) {
+		note(t->tried, "the agent (cannot connect to SSH_AUTH_SOCK %s: %s)", sock, ssh_errmsg(s));
+	} else {
+		if (libssh2_agent_list_identities(a)) {
+			note(t->tried, "the agent at %s (cannot list its keys: %s)", sock, ssh_errmsg(s));
+		} else {
+			struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+			int n = 0, rsa = 0;
+			while (libssh2_agent_get_identity(a, &id, prev) == 0) {
+				char type[64];
+				blob_type(id->blob, id->blob_len, type, sizeof type);
+				n++;
+				if (libssh2_agent_userauth(a, s->user, id) == 0) {
+					ok = 0;
+					break;
+				}
+				rsa += strcmp(type, "ssh-rsa") == 0;
+				prev = id;
+			}
+			if (ok && n == 0)
+				note(t->tried, "the agent at %s (it holds no key: ssh-add the key)", sock);
+			else if (ok)
+				note(t->tried, "the agent at %s (%d key%s, none accepted for %s)", sock, n,
+				     n == 1 ? "" : "s", s->user);
+			t->rsa_refused |= rsa > 0;
+		}
+		libssh2_agent_disconnect(a);
+	}
+	libssh2_agent_free(a);
+	return ok;
+}
+
+/* One private key file. explicit: the configured key (else one of the defaults). 0 logged in. */
+static int try_key_file(sess_t *s, struct auth_try *t, const char *path, int explicit)
+{
+	char why[600];
+	int mode = key_mode_ok(path, why, sizeof why);
+	if (mode < 0) {
+		if (explicit)
+			note(t->tried, "the key file: %s", why);
+		return -1; /* an absent default key is no attempt */
+	}
+	if (mode == 0) {
+		note(t->tried, "the key %s", why);
+		if (!s->warn[0])
+			snprintf(s->warn, sizeof s->warn, "the key %s", why);
+		return -1;
+	}
+	char type[64];
+	int enc = key_info(path, type, sizeof type);
+	if (enc == 1 && !s->passphrase) {
+		note(t->tried, "the key %s (encrypted, and ssh_key_passphrase is not set: set it, or load "
+			       "the key into ssh-agent)", path);
+		return -1;
+	}
+	char pub[4200];
+	snprintf(pub, sizeof pub, "%s.pub", path);
+	/* The public half from the .pub, else derived from the private key. Not for an encrypted key:
+	 * derived, a wrong passphrase fails here as such (LIBSSH2_ERROR_FILE) before the server is
+	 * asked; with the .pub, the signature callback fails afterwards, reported as a key the server
+	 * did not accept (-19). */
+	const char *pubp = enc != 1 && access(pub, R_OK) == 0 ? pub : NULL;
+	int rc = libssh2_userauth_publickey_fromfile(s->sess, s->user, pubp, path,
+						     enc == 1 ? s->passphrase : NULL);
+	if (rc == 0)
+		return 0;
+	if (rc == LIBSSH2_ERROR_FILE && enc == 1)
+		note(t->tried, "the key %s (it cannot be decrypted with ssh_key_passphrase: a wrong "
+			       "passphrase)", path);
+	else if (rc == LIBSSH2_ERROR_FILE)
+		note(t->tried, "the key %s (unreadable: %s)", path, ssh_errmsg(s));
+	else {
+		int rsa = strcmp(type, "ssh-rsa") == 0;
+		t->rsa_refused |= rsa;
+		note(t->tried, "the key %s (%s%snot accepted for %s)", path, type[0] ? type : "",
+		     type[0] ? ", " : "", s->user);
+	}
+	return -1;
+}
+
+static int try_keys(sess_t *s, struct auth_try *t)
+{
+	if (s->key)
+		return try_key_file(s, t, s->key, 1);
+	static const char *const defaults[] = {"id_ed25519", "id_ecdsa"};
+	const char *home = s->home;
+	size_t before = strlen(t->tried);
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+		char path[4200];
+		snprintf(path, sizeof path, "%s/.ssh/%s", home, defaults[i]);
+		if (try_key_file(s, t, path, 0) == 0)
+			return 0;
+	}
+	if (s->auth == AUTH_KEY && strlen(t->tried) == before)
+		note(t->tried, "the default keys (neither %s/.ssh/id_ed25519 nor id_ecdsa exists, and "
+			       "ssh_key is not set)", home);
+	return -1;
+}
+
+static int try_password(sess_t *s, struct auth_try *t, const char *offered)
+{
+	if (!s->password) {
+		if (s->auth == AUTH_PASSWORD)
+			note(t->tried, "a password (sys_password is not set)");
+		return -1;
+	}
+	if (in_list(offered, "password")) {
+		if (libssh2_userauth_password(s->sess, s->user, s->password) == 0)
+			return 0;
+		note(t->tried, "the password (refused)");
+	} else if (in_list(offered, "keyboard-interactive")) {
+		if (libssh2_userauth_keyboard_interactive(s->sess, s->user, kbd_callback) == 0)
+			return 0;
+		note(t->tried, "the password by keyboard-interactive (refused)");
+	} else {
+		note(t->tried, "not the password (the server does not take one)");
+	}
+	return -1;
+}
+
 static int authenticate(sess_t *s)
 {
-	char tried[600] = "";
+	static const char *const names[] = {"auto", "agent", "key", "password"};
 	const char *list = libssh2_userauth_list(s->sess, s->user, strlen(s->user));
 	if (!list) {
 		if (libssh2_userauth_authenticated(s->sess))
@@ -587,32 +879,28 @@ static int authenticate(sess_t *s)
 	}
 	char offered[200];
 	snprintf(offered, sizeof offered, "%s", list); /* the list lives in the session */
-	if (s->password && strstr(offered, "password")) {
-		strcat(tried, "password");
-		if (libssh2_userauth_password(s->sess, s->user, s->password) == 0)
-			return 0;
-	} else if (s->password && strstr(offered, "keyboard-interactive")) {
-		strcat(tried, "keyboard-interactive");
-		if (libssh2_userauth_keyboard_interactive(s->sess, s->user, kbd_callback) == 0)
-			return 0;
-	}
-	if (s->key && strstr(offered, "publickey")) {
-		char pub[4200];
-		snprintf(pub, sizeof pub, "%s.pub", s->key);
-		const char *pubp = access(pub, R_OK) == 0 ? pub : NULL; /* else derived from the key */
-		snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%spublickey %s",
-			 *tried ? ", " : "", s->key);
-		if (libssh2_userauth_publickey_fromfile(s->sess, s->user, pubp, s->key, NULL) == 0)
-			return 0;
-	}
+	struct auth_try t = {.tried = "", .rsa_refused = 0};
+	int pk = in_list(offered, "publickey");
+	if (pk && (s->auth == AUTH_AUTO || s->auth == AUTH_AGENT) && try_agent(s, &t) == 0)
+		return 0;
+	if (pk && (s->auth == AUTH_AUTO || s->auth == AUTH_KEY) && try_keys(s, &t) == 0)
+		return 0;
+	if ((s->auth == AUTH_AUTO || s->auth == AUTH_PASSWORD) && try_password(s, &t, offered) == 0)
+		return 0;
+	if (!pk && (s->auth == AUTH_AGENT || s->auth == AUTH_KEY))
+		note(t.tried, "no key (the server does not take one)");
 	s->kind = "auth";
-	if (!*tried)
-		fail(s, "authentication as %s impossible: the server accepts %s, and we have %s",
-		     s->user, offered, s->password ? (s->key ? "a password and a key" : "a password")
-						   : (s->key ? "a key" : "neither a password nor a key"));
-	else
-		fail(s, "authentication as %s failed (tried %s; the server accepts %s)", s->user, tried,
-		     offered);
+	char pinned[64] = "";
+	if (s->auth != AUTH_AUTO)
+		snprintf(pinned, sizeof pinned, " (ssh_auth = %s)", names[s->auth]);
+	fail(s, "authentication as %s failed%s: the server offers %s; tried %s%s", s->user, pinned,
+	     offered, *t.tried ? t.tried : "nothing (SSH_AUTH_SOCK is not set, no ssh_key, no "
+					   "~/.ssh/id_ed25519 or id_ecdsa, no sys_password)",
+	     RSA_SHA1_ONLY && t.rsa_refused
+		     ? ". An RSA key was refused: this libssh2 (" LIBSSH2_VERSION ") signs RSA keys with "
+		       "ssh-rsa (SHA-1) only, which OpenSSH 8.8 and later refuse by default: use an "
+		       "ed25519 or ECDSA key"
+		     : "");
 	return -1;
 }
 
@@ -829,6 +1117,7 @@ static int finish(lua_State *L, void *job)
 	switch (s->op) {
 	case OP_CONNECT:
 		fr_wipe_free(&s->password);
+		fr_wipe_free(&s->passphrase);
 		fr_log(FR_DEBUG, "ssh %s (%.2f s): connect%s", s->target, fr_monotonic() - s->started,
 		       s->failed ? " failed" : "");
 		if (s->failed) {
@@ -838,6 +1127,8 @@ static int finish(lua_State *L, void *job)
 		}
 		if (s->added_key[0])
 			fr_log(FR_INFO, "%s: new host key, added %s", s->target, s->added_key);
+		if (s->warn[0])
+			fr_log(FR_WARN, "%s: logged in, but %s", s->target, s->warn);
 		free_params(s);
 		lua_pushvalue(L, 1);
 		return 1;
@@ -916,22 +1207,32 @@ static int l_connect(lua_State *L)
 	lua_getfield(L, 2, "host_key_policy");
 	s->policy = (enum policy)luaL_checkoption(L, -1, "accept-new", policies);
 	lua_pop(L, 1);
-	if (!s->known_hosts) {
+	{
 		/* ~ as OpenSSH finds it: $HOME, else the user's /etc/passwd entry (a cron job or a
 		 * `chroot`/`env -i` run has no HOME); getpwuid reads /etc/passwd alone in the static
-		 * build (runtime/main.c), never a host's NSS module. */
+		 * build (runtime/main.c), never a host's NSS module. Read here, on the Lua thread
+		 * (getpwuid is not thread-safe): the default keys are looked for there by the worker. */
 		const char *home = getenv("HOME");
 		if (home == NULL || *home == '\0') {
 			struct passwd *pw = getpwuid(getuid());
 			home = pw != NULL && pw->pw_dir != NULL && *pw->pw_dir ? pw->pw_dir : "/root";
 		}
-		char buf[4096];
-		snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", home);
-		s->known_hosts = strdup(buf);
+		s->home = strdup(home);
+		if (!s->known_hosts && s->home) {
+			char buf[4096];
+			snprintf(buf, sizeof buf, "%s/.ssh/known_hosts", s->home);
+			s->known_hosts = strdup(buf);
+		}
 	}
-	s->password = fr_opt_str(L, 2, "password", 0, "ssh{}"); /* last: nothing below raises */
+	static const char *const auths[] = {"auto", "agent", "key", "password", NULL};
+	lua_getfield(L, 2, "auth");
+	s->auth = (enum auth)luaL_checkoption(L, -1, "auto", auths);
+	lua_pop(L, 1);
+	/* last: nothing below raises (a raise would leave them to __gc, unwiped until then) */
+	s->password = fr_opt_str(L, 2, "password", 0, "ssh{}");
+	s->passphrase = fr_opt_str(L, 2, "passphrase", 0, "ssh{}");
 	snprintf(s->target, sizeof s->target, "%s@%s:%u", s->user, s->host, s->port);
-	if (!s->host || !s->user || !s->known_hosts) {
+	if (!s->host || !s->user || !s->known_hosts || !s->home) {
 		free_params(s);
 		return luaL_error(L, "out of memory");
 	}

@@ -12,6 +12,7 @@ local checks = require "checks"
 local site = require "site"
 local shell = require "shell"
 local restore_point = require "restore_point"
+local mysqld = require "mysqld"
 local variables = require "variables"
 local wait = require "wait"
 local binlog_stream = require "binlog_stream"
@@ -210,6 +211,11 @@ If start failed while building the restore point, re-run start first: it resumes
           m.variables = variables.read(c)
           c:close()
           log.info("%s %-7s datadir=%s conf=%s restore point=%s", m.id, m.role, m.datadir, m.conf, m.restore_point_dir)
+          local _, init = mysqld.start_args(m)
+          if init then
+            log.warn("%s: its mysqld_safe runs with %s; flashrun restarts the node with its other options but never "
+                     .. "with that one (its statements run at every start, and could start replication on a restored node)", m.id, init)
+          end
           return m
         end
         local sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record)

@@ -489,7 +489,7 @@ function M.apply(stream, m, frozen)
   local s = ssh_to(stream)
   local tgt = config.target
   cluster.run(s, M.cnf_script(stream.dir, "target.cnf"), { stdin = M.cnf(tgt.mysql_user, tgt.mysql_password) })
-  local out, err, status = s:run(M.apply_script(stream, m.host, m.port, frozen), { timeout = site.num("apply_timeout") })
+  local out, err, status = s:run(cluster.command(s, M.apply_script(stream, m.host, m.port, frozen)), { timeout = site.num("apply_timeout") })
   if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
   cluster.run(s, ("rm -f %s"):format(Q(stream.dir .. "/target.cnf")))
   if status ~= 0 then error(("applying the streamed binary logs on %s failed: %s"):format(stream.host, err ~= "" and err or out), 0) end

@@ -62,7 +62,8 @@ function M.ssh(kind, msg, where)
   where = where or {}
   local sec = SECTION[where.side] or "the cluster's section"
   if kind == "auth" then
-    return ("ssh authentication failed: check sys_user and sys_password or ssh_key in %s"):format(sec)
+    return ("ssh authentication failed: check sys_user, and the key (in ssh-agent, or ssh_key with " ..
+            "ssh_key_passphrase) or sys_password in %s; the message says what the server offers and what was tried"):format(sec)
   elseif kind == "hostkey" then
     return "the host key is not the one known_hosts holds: make sure the host is the right one, then update known_hosts (see the message)"
   elseif kind == "refused" then

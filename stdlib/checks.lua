@@ -210,24 +210,41 @@ end
 -- The ssh user's abilities on standby node n (mysqld.os_probe: changes nothing).
 local function judge_os(r, key, m, out)
   local w = {}
-  for k, v in tostring(out or ""):gmatch("(%w+)=(%w+)") do w[k] = v end
-  local user = config.target.sys_user
-  report(r, key, "os", w.datadir == "ok", "%s: the ssh user %s %s the datadir %s", key, tostring(user),
+  for k, v in tostring(out or ""):gmatch("([%w_]+)=(%w+)") do w[k] = v end
+  -- The site's start and stop templates: they expand, the start names {extra_args}, and what
+  -- each runs exists on the host.
+  for _, what in ipairs({ "start_command", "stop_command" }) do
+    if mysqld.site_template(what) then
+      local why = mysqld.template_problem(what, m)
+      local prog = not why and mysqld.template_program(what, m)
+      if why then
+        add(r, key, "os", "FAIL", ("%s: site.%s is not usable"):format(key, what),
+            { cause = why, fix = "correct site." .. what .. " (docs/operator.md, Service-managed nodes)", group = "template|" .. what .. "|" .. why:gsub("%S+ of %S+", ""), label = "site." .. what .. " is not usable" })
+      else
+        report(r, key, "os", w[what] == "ok", "%s: site.%s runs %s, which %s", key, what, tostring(prog),
+               w[what] == "ok" and "exists there" or "is not found there (command -v) as the user the commands run as")
+      end
+    end
+  end
+  -- Judged as the user the commands run as (cluster.os_user: sys_become_user under sudo).
+  local _, user = cluster.os_user("target")
+  report(r, key, "os", w.datadir == "ok", "%s: the user %s %s the datadir %s", key, tostring(user),
          w.datadir == "ok" and "reads" or "cannot read", m.datadir)
   if w.signal == "nopid" then
     -- It answered SQL (verify reached it): a server whose process is not found would be taken
     -- for down, and start and stop refuse to copy or swap its data (mysqld.shutdown).
     report(r, key, "os", false, "%s", mysqld.unrecognised(m))
   else
-    report(r, key, "os", w.signal == "ok", "%s: the ssh user %s %s signal the node's mysqld (kill -0)", key, tostring(user),
+    report(r, key, "os", w.signal == "ok", "%s: the user %s %s signal the node's mysqld (kill -0)", key, tostring(user),
            w.signal == "ok" and "may" or "may not")
   end
   report(r, key, "os", w.safe == "ok", "%s: %s %s", key, m.mysqld_safe,
-         w.safe == "ok" and "is executable" or "is not executable by the ssh user (set site.mysqld_safe or site.basedir)")
-  report(r, key, "os", w.user == "root" or w.user == "os", "%s: the ssh user %s %s", key, tostring(user),
+         w.safe == "ok" and "is executable" or ("is not executable by " .. tostring(user) .. " (set site.mysqld_safe or site.basedir)"))
+  report(r, key, "os", w.user == "root" or w.user == "os", "%s: the user %s %s", key, tostring(user),
          w.user == "root" and "is root (mysqld_safe --user, chown of the swapped data)"
          or w.user == "os" and ("is " .. m.os_user .. ", the mysqld user")
-         or ("is neither root nor " .. m.os_user .. ": it cannot start mysqld_safe as the site does nor chown the swapped data"))
+         or ("is neither root nor " .. m.os_user .. ": it cannot start mysqld_safe as the site does nor chown the swapped data" ..
+             " (sys_become = sudo runs the commands as sys_become_user, root by default)"))
 end
 
 -- Runs every check; returns the report {checks, failures, warnings, topo, nodes = {key → {conn,
@@ -336,7 +353,8 @@ function M.run(opts)
   local reached, raised = cluster.try_each(all, function(x)
     local conn, err, errno, secs = cluster.try_connect(x.side, x.ds.host, x.ds.port)
     local s, ssh_err, kind = cluster.try_ssh(x.side, x.ds.host)
-    return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind }
+    return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind,
+             sudo = s and cluster.check_become(x.side, s) or nil }
   end)
   for i, x in ipairs(all) do
     -- A branch that raised reached neither: both checks fail with its error, never pass unread.
@@ -347,6 +365,18 @@ function M.run(opts)
               c.err and causes.sql(c.errno, c.err, { side = x.side, seconds = c.secs }), x.side)
     connected(r, x.key, "ssh", ("%s node %s reachable by ssh"):format(x.side, x.ds.id), router.id(x.ds.host, sys_port), x.ds.host,
               c.ssh_err, c.ssh_err and causes.ssh(c.kind, c.ssh_err, { side = x.side }), x.side)
+    if c.ssh and config[x.side].sys_become == "sudo" then
+      -- Every later command on this host goes through sudo: without it, nothing else is checkable.
+      local user = config[x.side].sys_become_user
+      local what = ("%s node %s: %s may run commands as %s through sudo -n"):format(x.side, x.ds.id, tostring(config[x.side].sys_user), user)
+      if c.sudo then
+        local label = ("sudo -n -u %s fails for %s"):format(user, tostring(config[x.side].sys_user))
+        add(r, x.key, "sudo", "FAIL", ("%s node %s: %s"):format(SIDE_NAME[x.side], x.ds.id, label),
+            { cause = c.sudo.cause, fix = c.sudo.fix, group = x.side .. "|sudo|" .. c.sudo.cause:gsub("%s*%(.*$", ""), label = label })
+      else
+        add(r, x.key, "sudo", "ok", what)
+      end
+    end
     r.nodes[x.key] = { side = x.side, ds = x.ds, conn = c.conn, ssh = c.ssh }
   end
   local missing = {}

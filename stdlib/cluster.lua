@@ -4,6 +4,7 @@
 local shell = require "shell"
 local router = require "router"
 local server = require "server"
+local become = require "become"
 local M = {}
 
 local function creds(side)
@@ -62,6 +63,19 @@ function M.router(side)
 end
 
 local sessions = {}
+-- session -> the user its commands run as through sudo (sys_become = sudo); weak: a session
+-- closed and collected takes its entry along.
+local become_of = setmetatable({}, { __mode = "k" })
+
+-- The user the commands on side's hosts run as: sys_become_user with sys_become = sudo, else
+-- sys_user; and, for messages, how ("root (sudo from dba)").
+function M.os_user(side)
+  local c = creds(side)
+  if c.sys_become == "sudo" then
+    return c.sys_become_user or "root", ("%s (sudo from %s)"):format(c.sys_become_user or "root", tostring(c.sys_user))
+  end
+  return c.sys_user, tostring(c.sys_user)
+end
 
 -- An ssh session to a node's host (sys_user over sys_port), cached per cluster and host; a new
 -- one when the cached one was closed (a command that timed out closes its session).
@@ -73,12 +87,32 @@ function M.try_ssh(side, host)
   if not shell.is_host(host) then return nil, "refusing ssh to unusable host " .. tostring(host), "host" end
   local c = creds(side)
   local s, err, kind = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
-                            key = c.ssh_key, known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
+                            key = c.ssh_key, passphrase = c.ssh_key_passphrase, auth = c.ssh_auth,
+                            known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
   if not s then
     return nil, ("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), kind
   end
   sessions[key] = s
+  if c.sys_become == "sudo" then become_of[s] = c.sys_become_user or "root" end
   return s
+end
+
+-- The command line that runs cmd on session s: cmd itself, or with sys_become = sudo,
+-- become.command(cmd, user). Every remote command goes through here (run and read do).
+function M.command(s, cmd)
+  local user = become_of[s]
+  return user and become.command(cmd, user) or cmd
+end
+
+-- Whether sudo works on session s's host for side (sys_become = sudo): nil when it does or is
+-- not configured, else {cause, fix} (become.judge). Run as the ssh user, changes nothing.
+function M.check_become(side, s)
+  local c = creds(side)
+  if c.sys_become ~= "sudo" then return nil end
+  local user = c.sys_become_user or "root"
+  local out, err, status = s:read(become.probe(user))
+  if out == nil then return { cause = "ssh transport failed: " .. tostring(err), fix = nil } end
+  return become.judge(tostring(c.sys_user), user, err, status)
 end
 
 function M.ssh(side, host)
@@ -121,7 +155,7 @@ end
 
 -- Runs a write command; raises with its stderr unless it exits 0.
 function M.run(s, cmd, opts)
-  local out, err, status = s:run(cmd, opts)
+  local out, err, status = s:run(M.command(s, cmd), opts)
   if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
   if status ~= 0 then
     error(("remote command failed (exit %s): %s: %s"):format(tostring(status), cmd, (err ~= "" and err or out)), 0)
@@ -131,7 +165,7 @@ end
 
 -- A read-only probe (opts as for s:read: stdin, timeout); returns stdout (trimmed) or nil, stderr.
 function M.read(s, cmd, opts)
-  local out, err, status = s:read(cmd, opts)
+  local out, err, status = s:read(M.command(s, cmd), opts)
   if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
   if status ~= 0 then return nil, (err ~= "" and err or out) end
   return (out:gsub("%s+$", ""))

@@ -39,8 +39,22 @@ M.SSH_NEEDS = {
   { need = "run mysqld_safe as the site does", for_ = "starting a restored node (root, or the mysqld user)" },
 }
 
+-- The lines os_probe adds for the site's templates: start_command=ok|no and stop_command=ok|no,
+-- whether the program each runs first exists on the host (command -v). Pure but for the setting.
+function M.template_probe(m)
+  local t = {}
+  for _, what in ipairs({ "start_command", "stop_command" }) do
+    local prog = M.template_program(what, m)
+    if prog then
+      t[#t + 1] = ("\nif command -v %s >/dev/null 2>&1; then echo %s=ok; else echo %s=no; fi"):format(Q(prog), what, what)
+    end
+  end
+  return table.concat(t)
+end
+
 -- The remote probe (changes nothing) of what the ssh user can do on m's host, one word per
--- line: datadir=ok|no, signal=ok|no|nopid, safe=ok|no, user=root|os|other. The mysqld is found
+-- line: datadir=ok|no, signal=ok|no|nopid, safe=ok|no, user=root|os|other (and the templates'
+-- start_command=, stop_command=: template_probe). The mysqld is found
 -- as state_script/parse_state find it (named mysqld, working in m's datadir or started with
 -- m's option file); kill -0 sends nothing. Pure.
 function M.os_probe(m)
@@ -53,7 +67,7 @@ function M.os_probe(m)
     ("if [ -x %s ]; then echo safe=ok; else echo safe=no; fi"):format(Q(m.mysqld_safe)),
     ("if [ \"$(id -u)\" = 0 ]; then echo user=root; elif [ \"$(id -un)\" = %s ]; then echo user=os; else echo user=other; fi")
       :format(Q(m.os_user)),
-  }, "\n")
+  }, "\n") .. M.template_probe(m)
 end
 
 -- The remote script that lists node m's processes, one per line `KIND PID COMM`:
@@ -188,8 +202,16 @@ function M.shutdown(s, m, discard)
       local dumps = conn:query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
       for _, r in ipairs(dumps or {}) do conn:exec("KILL " .. math.tointeger(r.ID)) end
       if discard then conn:exec("SET GLOBAL innodb_fast_shutdown = 2") end
-      sent = conn:exec("SHUTDOWN") ~= nil
+      if not M.site_template("stop_command") then sent = conn:exec("SHUTDOWN") ~= nil end
       conn:close()
+    end
+    local stop = M.site_template("stop_command")
+    if stop then
+      -- The site's service manager stops it (a SHUTDOWN behind its back would mark its unit failed).
+      local why = M.template_problem("stop_command", m)
+      if why then error(m.id .. ": " .. why, 0) end
+      cluster.run(s, "cd /; " .. M.expand(stop, m))
+      sent = true
     end
     -- It may end on its own meanwhile (an interrupted run had asked it to): gone is as good.
     if not sent then
@@ -212,19 +234,139 @@ function M.shutdown(s, m, discard)
   return true
 end
 
--- The command that starts m's server the way the site runs it (mysqld_safe with its option
--- file and user), detached from the ssh channel, without starting replication: a restored
--- master would otherwise reconnect to production and move past the restore point. The
--- command-line option wins over the option file (MySQL manual 6.2.2.2); mysqld_safe hands
--- options it does not know to mysqld. Pure.
+-- Options of a recorded mysqld_safe command line never replayed: --init-file runs its
+-- statements at every start, and could start replication on a restored node (or undo what the
+-- restore put back); the replication switches, since start_args adds its own.
+local function dropped(o)
+  local name = o:match("^%-%-([%w_%-]+)") or ""
+  name = name:gsub("_", "-"):gsub("^loose%-", "")
+  if name == "init-file" then return "init-file", not o:find("=", 1, true) end
+  if name:match("^skip%-replica%-start") or name:match("^skip%-slave%-start") then return "replication" end
+  return nil
+end
+
+-- start_args(m) -> the options mysqld_safe gets when flashrun starts m, and the --init-file
+-- option left out (or nil). The options m's mysqld_safe was running with (m.safe_options,
+-- recorded by site.discover from /proc), in their order, else --defaults-file and --user; without
+-- --init-file; always with replication held (--skip-replica-start, --skip-slave-start before
+-- 8.0.26: a restored master would otherwise reconnect to production and move past the restore
+-- point). The command-line option wins over the option file (MySQL manual 6.2.2.2); mysqld_safe
+-- hands options it does not know to mysqld. Pure.
+-- The option that keeps replication stopped at m's start: --skip-replica-start, or
+-- --skip-slave-start before 8.0.26. Pure.
+function M.hold_replication(m)
+  return ("--" .. server.sql({ server.version_numbers(m.version) }, "skip_replica_start"):gsub("_", "-"))
+end
+
+function M.start_args(m)
+  local skip = M.hold_replication(m)
+  if not m.safe_options then return { "--defaults-file=" .. m.conf, "--user=" .. m.os_user, skip } end
+  local out, init, i = {}, nil, 1
+  local opts = m.safe_options
+  while i <= #opts do
+    local o = opts[i]
+    local why, takes_next = dropped(o)
+    if why == "init-file" then
+      init = takes_next and (o .. " " .. tostring(opts[i + 1])) or o
+      if takes_next then i = i + 1 end
+    elseif not why then
+      out[#out + 1] = o
+    end
+    i = i + 1
+  end
+  out[#out + 1] = skip
+  return out, init
+end
+
+-- ---- site.start_command / site.stop_command: a service manager's start and stop ----
+-- Templates a site writes, e.g. for a systemd unit per instance
+--   start_command = systemctl set-environment MYSQLD_OPTS="{extra_args}" && systemctl start mysqld@{port}
+--   stop_command = systemctl stop mysqld@{port}
+-- {port}, {conf}, {datadir}, {instance_dir} are node m's; {extra_args} is what flashrun must add
+-- to the start (the option holding replication). The values go in as they are, so the template
+-- may put them inside quotes of its own: each is refused unless it is made of characters no
+-- shell reads specially (a site's paths are).
+M.PLACEHOLDERS = { "port", "conf", "datadir", "instance_dir", "extra_args" }
+
+-- expand(template, m, extra_args) -> command, or nil and why. Pure.
+function M.expand(template, m, extra_args)
+  local values = { port = tostring(math.tointeger(tonumber(m.port)) or ""), conf = m.conf, datadir = m.datadir,
+                   instance_dir = m.instance_dir, extra_args = extra_args }
+  local bad
+  local out = template:gsub("{([%w_]*)}", function(name)
+    local v = values[name]
+    if name == "extra_args" and extra_args == nil then
+      bad = bad or "{extra_args} belongs in start_command only"; return ""
+    end
+    if v == nil then
+      bad = bad or ("unknown placeholder {%s} (known: {%s})"):format(name, table.concat(M.PLACEHOLDERS, "}, {")); return ""
+    end
+    v = tostring(v)
+    if v == "" or not v:match("^[%w%._/,:@+=%-]+$") then
+      bad = bad or ("{%s} of %s would be %q, which flashrun does not put into a shell command unquoted"):format(name, tostring(m.id), v)
+      return ""
+    end
+    return v
+  end)
+  if bad then return nil, bad end
+  return out
+end
+
+-- The site's template for what ("start_command" or "stop_command"), or nil when unset.
+function M.site_template(what)
+  local t = site.get(what)
+  if t == nil or t:match("^%s*$") then return nil end
+  return t
+end
+
+-- Why a template cannot be used for m, or nil: it must expand, and a start_command must name
+-- {extra_args} (else a restored master would start replicating from production). t: the
+-- template (default the setting). Pure but for the setting read.
+function M.template_problem(what, m, t)
+  t = t or M.site_template(what)
+  if not t then return nil end
+  if what == "start_command" and not t:find("{extra_args}", 1, true) then
+    return ("site.start_command does not name {extra_args}: flashrun must add %s to every start it makes, or a restored node "
+            .. "would start replicating from production (e.g. systemctl set-environment MYSQLD_OPTS=\"{extra_args}\" && "
+            .. "systemctl start mysqld@{port})"):format(M.hold_replication(m))
+  end
+  local _, why = M.expand(t, m, what == "start_command" and M.hold_replication(m) or nil)
+  return why and ("site.%s: %s"):format(what, why) or nil
+end
+
+-- The program a template runs first (its first word past VAR=value assignments), for verify's
+-- `command -v`; nil when the template is unset or does not expand. Pure but for the setting read.
+function M.template_program(what, m, t)
+  t = t or M.site_template(what)
+  if not t or M.template_problem(what, m, t) then return nil end
+  for w in M.expand(t, m, what == "start_command" and M.hold_replication(m) or nil):gmatch("%S+") do
+    if not w:match("^[%w_]+=") then return w end
+  end
+  return nil
+end
+
+-- The command that starts m's server the way the site runs it (start_args, or the site's
+-- start_command), detached from the ssh channel. Pure but for the setting read; raises on a
+-- template verify would have refused.
 function M.start_command(m)
-  local skip = "--" .. server.sql({ server.version_numbers(m.version) }, "skip_replica_start"):gsub("_", "-")
+  local t = M.site_template("start_command")
+  if t then
+    local why = M.template_problem("start_command", m)
+    if why then error(m.id .. ": " .. why, 0) end
+    return "cd /; " .. M.expand(t, m, M.hold_replication(m))
+  end
+  local args, quoted = M.start_args(m), {}
+  if m.safe_options then
+    for _, a in ipairs(args) do quoted[#quoted + 1] = Q(a) end
+  else -- the long-standing form, word for word
+    quoted = { "--defaults-file=" .. Q(m.conf), "--user=" .. Q(m.os_user), args[3] }
+  end
   -- "cd /;" not "cd / &&": the & must apply to the one command, so the remote shell exits at once.
   -- mysqld_safe hands --user to mysqld only when it believes it is root ($USER = root or a
   -- writable /): a uid-0 login of another name on a read-only root would start mysqld as root,
   -- which refuses to run.
-  return ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s --defaults-file=%s --user=%s %s </dev/null >/dev/null 2>&1 &")
-    :format(Q(m.mysqld_safe), Q(m.conf), Q(m.os_user), skip)
+  return ("cd /; if [ \"$(id -u)\" = 0 ]; then export USER=root; fi; nohup setsid %s %s </dev/null >/dev/null 2>&1 &")
+    :format(Q(m.mysqld_safe), table.concat(quoted, " "))
 end
 
 -- Starts m's server unless it runs, and waits until it answers SQL. A server still starting (an

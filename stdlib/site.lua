@@ -35,14 +35,70 @@ local function path_setting(key)
   return p
 end
 
--- The running mysqld's owner and command line (one argument per line), from its pid file, in
--- one round trip.
-local function process_of(s, pid_file)
-  local out = cluster.read(s, ("pid=$(cat %s) && case $pid in ''|*[!0-9]*) exit 1;; esac && stat -c '%%U' /proc/$pid && tr '\\000' '\\n' < /proc/$pid/cmdline")
-    :format(shell.quote(pid_file)))
-  local user, args = (out or ""):match("^([^\n]+)\n(.*)$")
+-- The remote script reading the running mysqld named by pid_file under proc (default /proc; a
+-- test hands it a fake one): its owner, its parent's command line when the parent is named
+-- mysqld_safe (base64 of /proc/PID/cmdline: any byte survives), its working directory, then its
+-- own command line, one argument per line. Changes nothing. Pure.
+function M.process_script(pid_file, proc)
+  local P = shell.quote(proc or "/proc")
+  return table.concat({
+    ("pid=$(cat %s) && case $pid in ''|*[!0-9]*) exit 1;; esac && stat -c '%%U' %s/$pid || exit 1"):format(shell.quote(pid_file), P),
+    ("pp=$(sed -n 's/^PPid:[[:space:]]*//p' %s/$pid/status 2>/dev/null)"):format(P),
+    ("if [ -n \"$pp\" ] && [ \"$(cat %s/$pp/comm 2>/dev/null)\" = mysqld_safe ]; then printf 'safe=%%s\\n' \"$(base64 -w0 < %s/$pp/cmdline 2>/dev/null)\"; else echo safe=; fi")
+      :format(P, P),
+    ("printf 'cwd=%%s\\n' \"$(readlink %s/$pid/cwd 2>/dev/null)\""):format(P),
+    ("tr '\\000' '\\n' < %s/$pid/cmdline"):format(P),
+  }, "\n")
+end
+
+-- RFC 4648 base64, as base64(1) writes it; nil for anything else. Pure.
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local function unbase64(text)
+  if #text % 4 ~= 0 or text:find("[^%w%+/=]") then return nil end
+  local out, acc, bits = {}, 0, 0
+  for c in text:gsub("=+$", ""):gmatch(".") do
+    local v = B64:find(c, 1, true)
+    if not v then return nil end
+    acc = (acc << 6) | (v - 1); bits = bits + 6
+    if bits >= 8 then bits = bits - 8; out[#out + 1] = string.char((acc >> bits) & 0xff) end
+  end
+  return table.concat(out)
+end
+
+-- parse_process(text) -> { user, args (one per line), cwd, safe = {argv...} or nil }, or nil. Pure.
+function M.parse_process(text)
+  local user, safe, cwd, args = (text or ""):match("^([^\n]+)\nsafe=([^\n]*)\ncwd=([^\n]*)\n(.*)$")
   if not user then return nil end
-  return { args = args, user = user }
+  local p = { user = user, args = args, cwd = cwd }
+  local raw = safe ~= "" and unbase64(safe)
+  if raw then
+    p.safe = {}
+    for a in raw:gmatch("([^%z]*)%z") do p.safe[#p.safe + 1] = a end
+  end
+  return p
+end
+
+-- The running mysqld's owner and command line, and its mysqld_safe's, in one round trip.
+local function process_of(s, pid_file)
+  return M.parse_process(cluster.read(s, M.process_script(pid_file)))
+end
+
+-- The options node m's mysqld_safe was started with (what follows the mysqld_safe script in its
+-- command line), kept only when proven: the server named by the pid file works in m's datadir
+-- and the options name m's option file. nil otherwise (start then falls back to
+-- --defaults-file and --user). Pure.
+function M.safe_options(proc, datadir, conf)
+  if not (proc and proc.safe and shell.normpath(proc.cwd or "") == datadir) then return nil end
+  for i, a in ipairs(proc.safe) do
+    if a:match("mysqld_safe$") then
+      local opts = table.move(proc.safe, i + 1, #proc.safe, 1, {})
+      for _, o in ipairs(opts) do
+        if o == "--defaults-file=" .. conf then return opts end
+      end
+      return nil
+    end
+  end
+  return nil
 end
 
 -- Builds the site model of one node. conn: SQL connection to the node; s: ssh session to its host.
@@ -85,6 +141,8 @@ function M.discover(node, conn, s)
     os_user = M.get("os_user") ~= "" and M.get("os_user") or proc.user or "mysql",
     log_error = shell.normpath(tostring(v.log_error or "")),
     restore_point_dir = path_setting("restore_point_dir") or (instance_dir .. "/flashback_restore_point"),
+    -- how its mysqld_safe runs, replayed at every restart (mysqld.start_args)
+    safe_options = M.safe_options(proc, datadir, conf),
   }
   if not shell.is_name(m.os_user) then error(node.id .. ": unusable os user " .. tostring(m.os_user), 0) end
   for _, k in ipairs({ "mysqld", "mysqld_safe", "mysql", "conf", "restore_point_dir" }) do

@@ -14,6 +14,7 @@ M.EXPECTED_TO_DIFFER = {
   skip_replica_start = "the restored node is started without replication; the site's next restart clears it",
   skip_slave_start = "the restored node is started without replication; the site's next restart clears it",
   clone_valid_donor_list = "set for the clone only and put back by start",
+  init_file = "never replayed when flashrun starts a node (its statements run at every start): start names it",
   innodb_buffer_pool_load_now = "a trigger, not a state", innodb_buffer_pool_dump_now = "a trigger, not a state",
 }
 

@@ -22,8 +22,9 @@ M.DEFAULT_FILE = "flashback.ini"
 
 -- What "needs = {'source'}" means: the keys a section must have before a plan may run.
 M.REQUIRED = { "host", "port", "mysql_user", "mysql_password" }
--- What "ssh_to = {'target'}" adds: the ssh account (a password or ssh_key may be empty: an
--- agent or the default key can authenticate; a missing account cannot be guessed).
+-- What "ssh_to = {'target'}" adds: the ssh account (a password or ssh_key may be empty: the
+-- agent at SSH_AUTH_SOCK or ~/.ssh/id_ed25519 can authenticate; a missing account cannot be
+-- guessed).
 M.REQUIRED_SSH = { "sys_user" }
 
 -- section -> key -> its schema entry (from flashrun.schema, the one definition).

@@ -8,7 +8,8 @@ FR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 CASE=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flashrun-drivers.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+agents= # ssh-agents this script started (the ssh case), ended on exit
+trap 'for a in $agents; do kill "$a" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1 # no ./flashback.ini, no ./log from elsewhere
 
 skip() { echo "SKIP [$CASE]: $*"; exit 77; }
@@ -82,8 +83,12 @@ native_auth)
 ssh)
 	[ -n "${FR_SSH_HOST:-}" ] || skip "FR_SSH_HOST not set: run through with-servers.sh ssh"
 	target="$FR_SSH_USER@$FR_SSH_HOST:$FR_SSH_PORT"
+	# no agent and no default key of the caller's: each phase sets up its own
+	unset SSH_AUTH_SOCK SSH_AGENT_PID
+	mkdir -p "$WORK/home" && HOME=$WORK/home && export HOME
 	run 0 "$HERE/test_ssh.lua"
 	has "4 x remote sleep 1"; has "plan drivers-ssh-live done"
+	has "logged in, but the key $FR_SSH_DIR/id_loose is readable by group or others (mode 0644)"
 	records 0
 	FLASHRUN_TEST_PHASE=dry run 0 "$HERE/test_ssh.lua" --dry-run
 	records 4
@@ -94,7 +99,23 @@ ssh)
 	lacks "s3cr3t" all
 	FLASHRUN_TEST_PHASE=after run 0 "$HERE/test_ssh.lua"
 	for f in dry-marker dry2 dry3 dry4; do [ ! -e "$FR_SSH_HOMEDIR/$f" ] || fail "the dry run created $f"; done
+	# agents: ssh-add reads the passphrase from an askpass program (OpenSSH >= 8.4 with
+	# SSH_ASKPASS_REQUIRE=force), which prints it from the environment, never from argv
+	command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null || fail "ssh-agent/ssh-add not found (openssh-client)"
+	printf '#!/bin/sh\nprintf "%%s\\n" "$FR_SSH_PASSPHRASE"\n' >"$WORK/askpass" && chmod 700 "$WORK/askpass"
+	for phase in agent agent_other; do
+		eval "$(ssh-agent -s -a "$WORK/agent.$phase")" >/dev/null || fail "ssh-agent did not start"
+		agents="$agents $SSH_AGENT_PID"
+		if [ $phase = agent ]; then k=$FR_SSH_KEY_ENC; else k=$FR_SSH_KEY_OTHER; fi
+		SSH_ASKPASS=$WORK/askpass SSH_ASKPASS_REQUIRE=force ssh-add -q "$k" </dev/null || fail "ssh-add $k failed"
+		FLASHRUN_TEST_PHASE=$phase run 0 "$HERE/test_ssh.lua"
+		kill "$SSH_AGENT_PID"
+		unset SSH_AUTH_SOCK SSH_AGENT_PID
+	done
+	mkdir -p "$WORK/home/.ssh" && cp "$FR_SSH_KEY" "$WORK/home/.ssh/id_ed25519" && chmod 600 "$WORK/home/.ssh/id_ed25519"
+	FLASHRUN_TEST_PHASE=home run 0 "$HERE/test_ssh.lua"
 	lacks "$FR_SSH_PASSWORD" all
+	lacks "$FR_SSH_PASSPHRASE" all
 	;;
 unreachable)
 	run 0 "$HERE/test_unreachable.lua"

@@ -98,7 +98,8 @@ local live = {
   { name = "password and key logins", run = function()
       -- wrong password, no key: fails, says what was tried, never shows the password
       local s, err = connect{ password = "wrong-" .. pw, host_key_policy = "strict" }
-      check(s == nil and err:find("tried password"), "wrong pw: %s", tostring(err))
+      check(s == nil and err:find("tried the password (refused)", 1, true) and err:find("the server offers publickey,password", 1, true),
+            "wrong pw: %s", tostring(err))
       nopw(err); check(not err:find("wrong-", 1, true), "password shown: %s", err)
       -- wrong password then key: falls back to the key
       s, err = connect{ password = "nope", key = key }
@@ -111,6 +112,59 @@ local live = {
       -- refused port
       s, err = connect{ port = 1, timeout = 2 }
       check(s == nil and err:find("refused"), "refused: %s", tostring(err))
+    end },
+  { name = "key files: passphrases, formats, modes, RSA, ssh_auth", run = function()
+      local pp, kuser = env"FR_SSH_PASSPHRASE", env"FR_SSH_KEYUSER"
+      local enc, pem = env"FR_SSH_KEY_ENC", env"FR_SSH_KEY_PEM"
+      local function secretless(err)
+        check(not tostring(err):find(pp, 1, true), "passphrase leaked in: %s", err); nopw(err)
+      end
+      local function try(o, user) -- as frkey (no password) unless told
+        local t = { host = host, port = port, user = user or kuser, known_hosts = kh }
+        for k, v in pairs(o) do t[k] = v end
+        return ssh(t)
+      end
+      local function works(o, what, user)
+        local s, err = try(o, user)
+        check(s, "%s: %s", what, tostring(err)); secretless(err)
+        if s then check(s:read("id -un") == (user or kuser) .. "\n", "%s: another user", what); s:close() end
+      end
+      local function refused(o, what, user, ...)
+        local s, err = try(o, user)
+        if s then s:close() end
+        check(s == nil, "%s: logged in", what); secretless(err)
+        for _, want in ipairs{ ... } do check(err:find(want, 1, true), "%s: %q not in: %s", what, want, err) end
+        return err
+      end
+      works({ key = enc, passphrase = pp }, "encrypted key, OpenSSH format")
+      works({ key = pem, passphrase = pp }, "encrypted key, PEM")
+      os.rename(enc .. ".pub", enc .. ".pub.away") -- the public half derived from the decrypted key
+      local s, err = try{ key = enc, passphrase = pp }
+      os.rename(enc .. ".pub.away", enc .. ".pub")
+      check(s, "encrypted key without its .pub: %s", tostring(err)); s:close()
+      refused({ key = enc, passphrase = "not-" .. pp }, "wrong passphrase", nil, "the key " .. enc,
+              "cannot be decrypted with ssh_key_passphrase: a wrong passphrase", "the server offers publickey")
+      refused({ key = pem, passphrase = pp .. "x" }, "wrong passphrase, PEM", nil, "a wrong passphrase")
+      refused({ key = enc }, "no passphrase", nil, "encrypted, and ssh_key_passphrase is not set")
+      refused({ key = env"FR_SSH_KEY_RSA" }, "RSA key", nil, "(ssh-rsa, not accepted for " .. kuser,
+              "signs RSA keys with ssh-rsa (SHA-1) only, which OpenSSH 8.8 and later refuse")
+      refused({ key = dir .. "/no-such-key" }, "missing key file", nil, "the key file: cannot read " .. dir .. "/no-such-key")
+      -- a key file group or others may read is passed over (OpenSSH's rule), naming the chmod;
+      -- the password still logs in, with a warning
+      local loose = dir .. "/id_loose"
+      check(os.execute(("cp '%s' '%s' && chmod 644 '%s'"):format(key, loose, loose)), "cp")
+      refused({ key = loose }, "a key others may read", nil, "readable by group or others (mode 0644)", "chmod 600 " .. loose)
+      works({ key = loose, password = pw }, "loose key, then the password", user)
+      -- ssh_auth pins one method
+      refused({ key = key, password = "wrong", auth = "password" }, "pinned password", user,
+              "failed (ssh_auth = password)", "tried the password (refused)")
+      local e = refused({ key = key, password = "wrong", auth = "password" }, "pinned password", user)
+      check(not e:find("the key", 1, true), "ssh_auth = password tried a key: %s", e)
+      works({ key = key, password = "wrong", auth = "key" }, "pinned key", user)
+      refused({ password = pw, auth = "key" }, "pinned key, none", user, "the default keys (neither", "ssh_auth = key")
+      refused({ key = key, password = pw, auth = "agent" }, "pinned agent without an agent", user,
+              "SSH_AUTH_SOCK is not set")
+      check(not pcall(try, { key = key, auth = "kerberos" }), "ssh_auth kerberos accepted")
     end },
   { name = "run, read, stdin, big output, timeout", run = function()
       local s <close> = assert(connect())
@@ -179,6 +233,64 @@ local live = {
     end },
 }
 
+-- run.sh starts an ssh-agent holding the passphrase key (FLASHRUN_TEST_PHASE=agent), then one
+-- holding an unrelated key (agent_other); home: HOME holds .ssh/id_ed25519, no agent.
+local function as(user, o)
+  local t = { host = host, port = port, user = user, known_hosts = kh }
+  for k, v in pairs(o or {}) do t[k] = v end
+  return ssh(t)
+end
+local function logs_in(user, o, what)
+  local s, err = as(user, o)
+  check(s, "%s: %s", what, tostring(err))
+  check(s:read("id -un") == user .. "\n", "%s: another user", what); s:close()
+end
+local function refused_as(user, o, what, ...)
+  local s, err = as(user, o)
+  if s then s:close() end
+  check(s == nil, "%s: logged in", what)
+  for _, want in ipairs{ ... } do check(err:find(want, 1, true), "%s: %q not in: %s", what, want, err) end
+  return err
+end
+local sock = os.getenv("SSH_AUTH_SOCK") or ""
+
+local agent = {
+  { name = "the agent's key logs in, first", run = function()
+      local kuser = env"FR_SSH_KEYUSER"
+      logs_in(kuser, {}, "agent, auto")
+      logs_in(kuser, { auth = "agent" }, "agent, pinned")
+      -- the agent first: a broken key file after it is never read
+      logs_in(kuser, { key = dir .. "/no-such-key" }, "agent before the key file")
+      refused_as(kuser, { auth = "password", password = "x" }, "ssh_auth = password ignores the agent", "tried the password (refused)")
+      -- another user whose authorized_keys lacks the agent's key: the agent, then the password
+      refused_as(user, { password = "wrong" }, "agent key not authorized", "the agent at " .. sock .. " (1 key, none accepted for " .. user,
+                 "the password (refused)")
+      logs_in(user, { password = pw }, "agent refused, then the password")
+    end },
+}
+
+local agent_other = {
+  { name = "an agent without the key", run = function()
+      local kuser = env"FR_SSH_KEYUSER"
+      refused_as(kuser, { auth = "agent" }, "agent without the key", "(ssh_auth = agent)",
+                 "the agent at " .. sock .. " (1 key, none accepted for " .. kuser)
+      logs_in(kuser, { key = key }, "agent without the key, then the key file")
+    end },
+}
+
+local home = {
+  { name = "~/.ssh/id_ed25519 without ssh_key", run = function()
+      local kuser, h = env"FR_SSH_KEYUSER", env"HOME"
+      logs_in(kuser, {}, "default key")
+      logs_in(kuser, { auth = "key" }, "default key, pinned")
+      check(os.execute(("chmod 640 '%s/.ssh/id_ed25519'"):format(h)), "chmod")
+      refused_as(kuser, {}, "a default key others may read", h .. "/.ssh/id_ed25519 is readable by group or others (mode 0640)",
+                 "chmod 600 " .. h .. "/.ssh/id_ed25519")
+      check(os.execute(("rm '%s/.ssh/id_ed25519'"):format(h)), "rm")
+      refused_as(kuser, { auth = "key" }, "no default key", "neither " .. h .. "/.ssh/id_ed25519 nor id_ecdsa exists")
+    end },
+}
+
 -- The dry run's writes; run.sh checks their DRY-RUN lines and that the secret is masked.
 local dry = {
   { name = "run and write_file are recorded, read is live", run = function()
@@ -210,4 +322,7 @@ return t.plan("drivers-ssh", {
   live = { description = "the ssh driver against a throwaway sshd", steps = live },
   dry = { description = "the ssh driver under --dry-run", steps = dry },
   after = { description = "what the dry run left on the remote", steps = after },
+  agent = { description = "ssh-agent holding the passphrase key", steps = agent },
+  agent_other = { description = "ssh-agent holding an unrelated key", steps = agent_other },
+  home = { description = "the default key in HOME", steps = home },
 })

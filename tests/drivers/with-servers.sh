@@ -62,6 +62,15 @@ ssh)
 	ssh-keygen -q -t ed25519 -N '' -f "$T/client/id_ed25519" -C flashrun-test-user
 	cp "$T/client/id_ed25519.pub" "$T/tmp/home/.ssh/authorized_keys"
 	cp "$T/client/id_ed25519.pub" "$T/tmp/keyhome/.ssh/authorized_keys"
+	# frkey's other keys: encrypted ones (OpenSSH format, and PEM as `ssh-keygen -m PEM` writes
+	# it), an RSA key (this libssh2 signs it with ssh-rsa, which OpenSSH >= 8.8 refuses), and
+	# one key authorized nowhere; the passphrase holds the characters a shell or INI would mangle
+	pp="Pp $(openssl rand -hex 6) #\$;x'\"q"
+	ssh-keygen -q -t ed25519 -N "$pp" -f "$T/client/id_enc" -C flashrun-test-enc
+	ssh-keygen -q -t ecdsa -m PEM -N "$pp" -f "$T/client/id_pem" -C flashrun-test-pem
+	ssh-keygen -q -t rsa -b 2048 -N '' -f "$T/client/id_rsa" -C flashrun-test-rsa
+	ssh-keygen -q -t ed25519 -N '' -f "$T/client/id_other" -C flashrun-test-other
+	cat "$T/client/id_enc.pub" "$T/client/id_pem.pub" "$T/client/id_rsa.pub" >>"$T/tmp/keyhome/.ssh/authorized_keys"
 	chown -R 4242:4242 "$T/tmp/home"
 	chown -R 4243:4243 "$T/tmp/keyhome"
 	cat >"$T/tmp/sshd_config" <<EOF
@@ -79,6 +88,9 @@ PubkeyAuthentication yes
 AuthorizedKeysFile .ssh/authorized_keys
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel ERROR
+# OpenSSH >= 9.8 drops a source after failed logins for a while (PerSourcePenalties): the
+# refusals this suite provokes on purpose would shut the next logins out
+PerSourcePenalties no
 EOF
 	unshare --mount --pid --fork --kill-child --propagation private sh -c '
 		R=$1; T=$2
@@ -92,7 +104,9 @@ EOF
 	export FR_SSH_HOST=$addr FR_SSH_PORT=22222 FR_SSH_USER=frtest FR_SSH_KEYUSER=frkey \
 		FR_SSH_PASSWORD="$pw" FR_SSH_KEY="$T/client/id_ed25519" FR_SSH_DIR="$T/client" \
 		FR_SSH_HOSTPUB="$T/tmp/hostkey.pub" FR_SSH_HOSTPUB_ECDSA="$T/tmp/hostkey_ecdsa.pub" \
-		FR_SSH_HOSTPUB_RSA="$T/tmp/hostkey_rsa.pub" FR_SSH_HOMEDIR="$T/tmp/home"
+		FR_SSH_HOSTPUB_RSA="$T/tmp/hostkey_rsa.pub" FR_SSH_HOMEDIR="$T/tmp/home" \
+		FR_SSH_PASSPHRASE="$pp" FR_SSH_KEY_ENC="$T/client/id_enc" FR_SSH_KEY_PEM="$T/client/id_pem" \
+		FR_SSH_KEY_RSA="$T/client/id_rsa" FR_SSH_KEY_OTHER="$T/client/id_other"
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"

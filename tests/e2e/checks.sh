@@ -25,7 +25,8 @@ fr() {
 }
 no_password_shown() {
   local pw f
-  for pw in "$LAB_MYSQL_PASSWORD" "$LAB_SYS_PASSWORD"; do
+  for pw in "$LAB_MYSQL_PASSWORD" "$LAB_SYS_PASSWORD" "${LAB_DBA_PASSPHRASE:-}"; do
+    [[ -n $pw ]] || continue   # (a LAB_SECURE_SSH lab has no system password)
     for f in "$out" "$state"/*; do
       [[ -f $f ]] || continue
       ! grep -q -F -- "$pw" "$f" || fail "$f shows a password"

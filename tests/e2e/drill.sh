@@ -31,6 +31,12 @@
 #   drill.sh purged    production purges the binary logs the standby needs during the drill:
 #                      status exit 3, stop refuses before touching anything (leaves the lab
 #                      marked for a rebuild: run it last).
+#   drill.sh secure    (a LAB_SECURE_SSH=1 lab) verify refuses with its cause: no agent, an agent
+#                      without dba's key, sudo wanting a password, requiretty; then a whole drill
+#                      as dba through sudo, keys from `lab agent` only, checked as in main; no
+#                      root login and no password in any host's sshd log. A start_command without
+#                      {extra_args} refused; E2E_SERVICE=1: the nodes started and stopped by the
+#                      lab's service script through site.start_command / stop_command.
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
@@ -173,8 +179,20 @@ measure_restore_points() { # the bytes of every restore point directory, as the 
   done
 }
 
+# The mysqld_safe and mysqld command lines on every standby host, sorted, the option that holds
+# replication aside (flashrun adds it to every start it makes; the site's next restart drops it).
+cmdlines() {
+  local h
+  for h in "$tnet.1" "$tnet.2" "$tnet.3"; do
+    lab ssh "$h" 'for p in $(pgrep -x mysqld_safe) $(pgrep -x mysqld); do echo "$(cat /proc/$p/comm): $(tr "\0" " " </proc/$p/cmdline)"; done' |
+      sed -E "s|^|$h |; s/ --skip-(replica|slave)-start( |\$)/\2/g" | sort
+  done
+}
+
 drill_main() {
   seed; baseline
+  local cl_before; cl_before=$(cmdlines)
+  [[ $(grep -c ': ' <<<"$cl_before") == 6 ]] || fail "not one mysqld_safe and one mysqld per standby host: $cl_before"
   fr verify || fail "verify"
   frs "$LAB_DIR/status-before.json" || fail "status before the drill: exit $?"
   [[ $(jval "$LAB_DIR/status-before.json" report.drill_open) == false ]] || fail "status before the drill: a drill is open"
@@ -205,7 +223,8 @@ drill_main() {
   fr stop --dry-run >"$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run during the drill"
   general_log_no_writes; after=$(snap)
   [[ $before == "$after" ]] || { diff <(echo "$before") <(echo "$after"); fail "stop --dry-run changed something"; }
-  grep -q 'nohup setsid .*mysqld_safe' "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
+  local restart='nohup setsid .*mysqld_safe'; [[ ${E2E_SERVICE:-0} == 1 ]] && restart='/data/lab-service start'
+  grep -q "$restart" "$LAB_DIR/stop-dry-run.out" || fail "stop --dry-run did not show the restart commands"
   grep -q "^DRY-RUN sql $SI: dbscale dynamic add slave slave_dbscale_source to ${LAB_DATASOURCE:-normal_0}\$" "$LAB_DIR/stop-dry-run.out" ||
     fail "stop --dry-run did not show the standby re-attached to ${LAB_DATASOURCE:-normal_0}"
   # No write from flashrun reaches production's nodes during stop: re-registering the standby
@@ -217,6 +236,9 @@ drill_main() {
   report_check
   frs "$LAB_DIR/status-after.json" || fail "status after the drill: exit $?"
   [[ $(jval "$LAB_DIR/status-after.json" report.drill_open) == false ]] || fail "status after the drill: a drill is open"
+  # every node came back with the command line it had (issue 28), and no warning on the way
+  [[ $(cmdlines) == "$cl_before" ]] || { diff <(echo "$cl_before") <(cmdlines); fail "a node came back with another command line"; }
+  ! grep -q "could not set back .* init_file" "$out" || fail "stop warned that init_file could not be set back"
 }
 
 # Every case starts from a steady lab (its replicas' threads running), whatever the case before left.
@@ -779,5 +801,73 @@ purged)
   echo "purged: production lacks the binary logs the standby needs, by design" >"$broken"
   trap - EXIT
   echo "e2e purged: ok" ;;
+secure)
+  # A LAB_SECURE_SSH=1 lab (issue 28): sshd refuses root and passwords, flashrun logs in as dba
+  # with the key ssh-agent holds and runs every command as root through sudo. Refusals first,
+  # each with its cause; then a whole drill, checked as in main; then the hosts' sshd logs.
+  [[ ${LAB_SECURE_SSH:-0} == 1 ]] || fail "drill.sh secure needs a lab brought up with LAB_SECURE_SSH=1"
+  grep -qx 'sys_user = dba' "$conf" && grep -qx 'sys_become = sudo' "$conf" || fail "$conf: not dba through sudo"
+  ! grep -qE '^(sys_password|ssh_key|ssh_key_passphrase) *=' "$conf" || fail "$conf holds a password, a key file or a passphrase"
+  # the refusals: verify exits 3 naming the cause
+  refused() { # FILE PATTERN WHAT: the last verify exited 3 and said PATTERN
+    [[ $rc == 3 ]] && grep -q -- "$2" "$1" || { cat "$1"; fail "$3: verify exit $rc, expected 3 saying '$2'"; }
+  }
+  unset SSH_AUTH_SOCK
+  fr verify >"$LAB_DIR/secure-noagent.out"; rc=$?
+  refused "$LAB_DIR/secure-noagent.out" "authentication as dba failed: the server offers publickey; tried" "no agent"
+  # an agent holding another key
+  other=$LAB_DIR/secure-other; rm -rf "$other"; mkdir -m 0700 "$other"
+  ssh-keygen -q -t ed25519 -N '' -C other -f "$other/id" </dev/null || fail "ssh-keygen"
+  agent_out=$(ssh-agent -s -a "$other/agent.sock") || fail "ssh-agent"
+  other_pid=$(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' <<<"$agent_out")
+  SSH_AUTH_SOCK=$other/agent.sock ssh-add -q "$other/id" </dev/null || fail "ssh-add"
+  SSH_AUTH_SOCK=$other/agent.sock fr verify >"$LAB_DIR/secure-otheragent.out"; rc=$?
+  kill "$other_pid"
+  refused "$LAB_DIR/secure-otheragent.out" "tried the agent at $other/agent.sock (1 key, none accepted for dba)" "an agent without dba's key"
+  # the lab's agent: exactly one line
+  agent_line=$(lab agent) || fail "lab agent"
+  [[ $agent_line =~ ^SSH_AUTH_SOCK=/[^$'\n']+$ && -S ${agent_line#SSH_AUTH_SOCK=} ]] || fail "lab agent printed '$agent_line'"
+  export "$agent_line"
+  [[ $(lab agent) == "$agent_line" ]] || fail "a second lab agent started another agent"
+  # sudo that wants a password, then one that demands a tty (CentOS 7's Defaults requiretty); the
+  # sudoers file is swapped under the hosts' bind mount (sudo skips names with a dot)
+  sudoers=$LAB_DIR/etc/sudoers.d/flashrun-lab; good=$(cat "$sudoers")
+  put_sudoers() { printf '%s\n' "$1" >"$sudoers.new"; chmod 0440 "$sudoers.new"; mv "$sudoers.new" "$sudoers"; }
+  put_sudoers "dba ALL=(ALL) ALL"
+  fr verify >"$LAB_DIR/secure-sudopw.out"; rc=$?
+  refused "$LAB_DIR/secure-sudopw.out" "sudo wants a password for dba to run commands as root" "sudo with a password"
+  grep -q "dba ALL=(root) NOPASSWD: ALL" "$LAB_DIR/secure-sudopw.out" || fail "the sudoers line is not shown"
+  put_sudoers "Defaults:dba requiretty"$'\n'"$good"
+  fr verify >"$LAB_DIR/secure-tty.out"; rc=$?
+  refused "$LAB_DIR/secure-tty.out" "sudo demands a tty (Defaults requiretty)" "requiretty"
+  grep -q "Defaults:dba !requiretty" "$LAB_DIR/secure-tty.out" || fail "the requiretty fix is not shown"
+  put_sudoers "$good"
+  # a start_command without {extra_args}: a restored master would replicate from production
+  fr verify --set "site.start_command=/data/lab-service start {port}" >"$LAB_DIR/secure-noextra.out"; rc=$?
+  refused "$LAB_DIR/secure-noextra.out" "site.start_command does not name {extra_args}" "start_command without {extra_args}"
+  # E2E_SERVICE=1: the nodes are started and stopped by the lab's service script, as a site's
+  # service manager would (site.start_command / stop_command)
+  if [[ ${E2E_SERVICE:-0} == 1 ]]; then
+    extra+=(--set "site.start_command=/data/lab-service start {port} {extra_args}" --set "site.stop_command=/data/lab-service stop {port}")
+  fi
+  # the drill, keys from the agent only, commands as root through sudo
+  drill_main
+  if [[ ${E2E_SERVICE:-0} == 1 ]]; then
+    grep -q "sudo -n -u 'root' -- sh -c 'cd /; /data/lab-service start 3308 --skip-replica-start'" "$LAB_DIR/stop-dry-run.out" ||
+      fail "stop --dry-run did not restart the nodes through site.start_command"
+    grep -q "ssh dba@.*/data/lab-service stop 3308" "$LAB_DIR/stop-dry-run.out" ||
+      fail "stop --dry-run did not stop the nodes through site.stop_command"
+  fi
+  [[ ${E2E_SERVICE:-0} == 1 ]] || grep -q "sudo -n -u 'root' -- sh -c .*nohup setsid .*mysqld_safe" "$LAB_DIR/stop-dry-run.out" ||
+    fail "stop --dry-run did not restart the nodes through sudo"
+  # sshd on every host: dba logged in with its key, nobody as root, no password tried
+  for h in src1 src2 src3 tgt1 tgt2 tgt3; do
+    log=$(lab ssh "$h" cat /run/sshd.log) || fail "$h: no sshd log"
+    grep -q "Accepted publickey for dba from" <<<"$log" || fail "$h: dba never logged in (sshd log: $(tail -3 <<<"$log"))"
+    ! grep -qE "Accepted [a-z-]+ for root |for root from|user root|ROOT LOGIN" <<<"$log" || fail "$h: a root login in sshd's log: $(grep -E 'root' <<<"$log" | head -3)"
+    ! grep -q "Accepted password\|Failed password" <<<"$log" || fail "$h: a password was tried"
+  done
+  no_password_shown
+  echo "e2e secure: ok" ;;
 *) fail "unknown case $1" ;;
 esac

@@ -40,7 +40,7 @@ return {
         has(causes.sql(2003, "[2003] Can't connect to MySQL server on 'h' (111)", { side = "source" }), "is mysqld running", "2003 (111) on a node")
         has(causes.sql(2003, "[2003] Can't connect to MySQL server on 'h' (110)", { side = "source" }), "firewall", "2003 (110)")
         eq(causes.sql(1064, "syntax", { side = "source" }), nil, "no hint for what a DBA does not meet on the first day")
-        has(causes.ssh("auth", "authentication as root failed", { side = "target" }), "sys_password or ssh_key in [target]", "ssh auth")
+        has(causes.ssh("auth", "authentication as root failed", { side = "target" }), "ssh_key_passphrase) or sys_password in [target]", "ssh auth")
         has(causes.ssh("hostkey", "does not match", {}), "known_hosts", "ssh host key")
         has(causes.ssh("refused", "Connection refused", { side = "source" }), "is sshd running", "ssh refused")
         has(causes.ssh("timeout", "timed out", {}), "firewall", "ssh timeout")

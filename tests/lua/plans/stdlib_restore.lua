@@ -6,6 +6,7 @@ local swap = require "swap"
 local mysqld = require "mysqld"
 local restore_point = require "restore_point"
 local variables = require "variables"
+local site = require "site"
 local shell = require "shell"
 local check = require "check"
 local eq, raises = check.eq, check.raises
@@ -209,6 +210,97 @@ return {
         assert(mysqld.start_command(m):find("--skip-slave-start", 1, true), "8.0.25 spells it skip-slave-start")
         m.version = "9.7.4-2"
         assert(mysqld.start_command(m):find("--skip-replica-start", 1, true), "9.7")
+      end },
+    { name = "the running command line, captured from a fake /proc and replayed", run = function()
+        -- A fake /proc: mysqld 4242 (working in the datadir) whose parent 4200 is mysqld_safe,
+        -- started with options holding blanks, quotes, a newline and the init file.
+        local P, conf, datadir = T .. "/proc", "/data/i/my.cnf", T .. "/dd"
+        local safe = { "/bin/sh", "/opt/g db/bin/mysqld_safe", "--defaults-file=" .. conf, "--user=mysql",
+                       "--init-file=/data/i/tmp/init.sql", "--malloc-lib=/usr/lib/lib jemalloc.so", "--ledir='q' \"d\"",
+                       "--skip-slave-start", "--log-error=/x\ny" }
+        local function put(path, text) local f = assert(io.open(path, "wb")); f:write(text); f:close() end
+        local _, rc = sh(("rm -rf %s %s && mkdir -p %s/4242 %s/4200 %s && ln -s %s %s/4242/cwd"):format(
+          shell.quote(P), shell.quote(datadir), shell.quote(P), shell.quote(P), shell.quote(datadir), shell.quote(datadir), shell.quote(P)))
+        eq(rc, 0, "fake /proc")
+        put(P .. "/4242/status", "Name:\tmysqld\nState:\tS (sleeping)\nPPid:\t4200\n")
+        put(P .. "/4242/cmdline", "/opt/g db/bin/mysqld\0--defaults-file=" .. conf .. "\0--datadir=" .. datadir .. "\0")
+        put(P .. "/4200/comm", "mysqld_safe\n")
+        put(P .. "/4200/cmdline", table.concat(safe, "\0") .. "\0")
+        put(T .. "/pid", "4242\n")
+        local out, code = sh("sh -c " .. shell.quote(site.process_script(T .. "/pid", P)))
+        eq(code, 0, "process script: " .. out)
+        local proc = site.parse_process(out)
+        assert(proc, "unparsed: " .. out)
+        eq(proc.cwd, datadir, "cwd"); eq(proc.user, me, "owner")
+        assert(proc.args:find("--defaults-file=" .. conf, 1, true), "mysqld's own arguments: " .. proc.args)
+        eq(#proc.safe, #safe, "mysqld_safe's arguments")
+        for i, a in ipairs(safe) do eq(proc.safe[i], a, "argument " .. i) end
+        local opts = site.safe_options(proc, datadir, conf)
+        eq(opts and #opts, #safe - 2, "options after the script")
+        eq(site.safe_options(proc, datadir .. "x", conf), nil, "a server working elsewhere: not proven")
+        eq(site.safe_options(proc, datadir, "/other.cnf"), nil, "options naming another option file: not proven")
+        put(P .. "/4200/comm", "bash\n")
+        proc = site.parse_process((sh("sh -c " .. shell.quote(site.process_script(T .. "/pid", P)))))
+        eq(proc.safe, nil, "a parent that is not mysqld_safe is not recorded")
+        eq(site.parse_process("root\nsafe=@@@\ncwd=/\n").safe, nil, "not base64")
+
+        -- replayed: in order, without --init-file (named), the replication switch once, at the end
+        local m = setmetatable({ mysqld_safe = "/opt/g db/bin/mysqld_safe", conf = conf, os_user = "mysql",
+                                 version = "8.0.26", safe_options = opts }, { __index = M })
+        local args, init = mysqld.start_args(m)
+        eq(init, "--init-file=/data/i/tmp/init.sql", "the init file named")
+        eq(table.concat(args, "|"), "--defaults-file=" .. conf .. "|--user=mysql|--malloc-lib=/usr/lib/lib jemalloc.so|--ledir='q' \"d\"|--log-error=/x\ny|--skip-replica-start", "8.0.26's options")
+        m.version = "8.0.25"
+        eq(select(-1, table.unpack((mysqld.start_args(m)))), "--skip-slave-start", "8.0.25 spells it skip-slave-start")
+        m.safe_options = { "--defaults-file=" .. conf, "--init_file", "/x.sql", "--loose-init-file=/y.sql", "--skip-replica-start=0", "--port=3308" }
+        m.version = "9.7.4"
+        args, init = mysqld.start_args(m)
+        eq(table.concat(args, "|"), "--defaults-file=" .. conf .. "|--port=3308|--skip-replica-start", "other spellings dropped")
+        eq(init, "--loose-init-file=/y.sql", "the last init file named")
+        m.safe_options = { "--defaults-file=" .. conf }
+        eq(select(2, mysqld.start_args(m)), nil, "no init file")
+        -- through sh, a fake mysqld_safe gets exactly these arguments
+        m.safe_options = opts; m.version = "9.7.4"
+        m.mysqld_safe = T .. "/fake safe"
+        put(m.mysqld_safe, "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$0.args.tmp\" && mv \"$0.args.tmp\" \"$0.args\"\n")
+        sh("chmod 755 " .. shell.quote(m.mysqld_safe))
+        _, code = sh("sh -c " .. shell.quote(mysqld.start_command(m)))
+        eq(code, 0, "start command")
+        local got
+        for _ = 1, 100 do
+          local f = io.open(m.mysqld_safe .. ".args", "rb")
+          if f then got = f:read("a"); f:close(); break end
+          sleep(0.05)
+        end
+        eq(got, table.concat((mysqld.start_args(m)), "\0") .. "\0", "the arguments mysqld_safe got")
+      end },
+    { name = "site.start_command and stop_command templates", run = function()
+        local m = setmetatable({ id = "10.0.1.1:3308", port = 3308, conf = "/data/i/my.cnf", datadir = "/data/i/dbdata",
+                                 instance_dir = "/data/i", version = "8.0.26" }, { __index = M })
+        local start = 'systemctl set-environment MYSQLD_OPTS="{extra_args}" && systemctl start mysqld@{port}'
+        eq(mysqld.expand(start, m, "--skip-replica-start"),
+           'systemctl set-environment MYSQLD_OPTS="--skip-replica-start" && systemctl start mysqld@3308', "systemd start")
+        eq(mysqld.expand("svc stop {port} {conf} {datadir} {instance_dir}", m), "svc stop 3308 /data/i/my.cnf /data/i/dbdata /data/i", "every placeholder")
+        local _, why = mysqld.expand("svc {prot}", m)
+        assert(why and why:find("unknown placeholder {prot}", 1, true), tostring(why))
+        _, why = mysqld.expand("svc stop {extra_args}", m)
+        assert(why and why:find("{extra_args} belongs in start_command only", 1, true), tostring(why))
+        local odd = setmetatable({ conf = "/data/i/my $(x).cnf" }, { __index = m })
+        _, why = mysqld.expand("svc {conf}", odd, "x")
+        assert(why and why:find("does not put into a shell command unquoted", 1, true), tostring(why))
+        eq(mysqld.template_problem("start_command", m, start), nil, "a usable start")
+        why = mysqld.template_problem("start_command", m, "systemctl start mysqld@{port}")
+        assert(why and why:find("does not name {extra_args}", 1, true) and why:find("--skip-replica-start", 1, true), tostring(why))
+        eq(mysqld.template_program("start_command", m, "A=1 B=2 /usr/bin/svc start {port} {extra_args}"), "/usr/bin/svc", "the program")
+        eq(mysqld.template_program("start_command", m, "svc {port}"), nil, "no program for an unusable template")
+        -- through sh: the expansion reaches the command as written
+        local out = T .. "/tmpl.out"
+        local cmd = mysqld.expand("printf '%s|' {port} \"{conf}\" {extra_args} > " .. out, m, "--skip-slave-start")
+        local _, code = sh("sh -c " .. shell.quote(cmd))
+        eq(code, 0, "ran")
+        local f = assert(io.open(out)); eq(f:read("a"), "3308|/data/i/my.cnf|--skip-slave-start|", "what the command got"); f:close()
+        -- unset: flashrun's own start and shutdown
+        eq(mysqld.site_template("start_command"), nil, "no template configured here")
       end },
     { name = "clone statements", run = function()
         eq(restore_point.clone_local_sql("/data/i/flashback_restore_point"),
