@@ -16,6 +16,7 @@ local mysqld = require "mysqld"
 local variables = require "variables"
 local wait = require "wait"
 local binlog_stream = require "binlog_stream"
+local replica = require "replica"
 
 local function src_router() return cluster.router("source") end
 local function tgt_router() return cluster.router("target") end
@@ -125,6 +126,18 @@ If start failed while building the restore point, re-run start first: it resumes
         local mc = master_conn(ctx)
         router.exec(tr, server.sql(mc, "start_replica"))
         router.restore_options(tr, ctx.state.standby_options)
+        -- The rollback is complete only once the standby replicates as before (verify refused a
+        -- node that did not): the master from production, every other node from the master, each
+        -- restarted by a restore point's undo or not. A receiver that found its source down (a
+        -- reflink copy's restart) retries only every SOURCE_CONNECT_RETRY; the next start's
+        -- checks would refuse it meanwhile.
+        for _, n in ipairs(ctx.state.target_nodes) do
+          local c = n.role == "primary" and mc or cluster.connect("target", n.host, n.port)
+          -- (the master's channel is the router's to restart: only waited for)
+          replica.wait_running(c, n.id, site.num("apply_timeout"), n.role == "primary" and math.huge or nil)
+          if c ~= mc then c:close() end
+        end
+        mc:close()
       end },
 
     { id = "settle", name = "wait until the standby nodes hold the master's GTID set", run = function(ctx)

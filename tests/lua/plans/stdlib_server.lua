@@ -293,5 +293,37 @@ return {
         eq(server.variable(g, "log_error"), nil, "NULL variable")
         raises("bad variable name", server.variable, g, "datadir; DROP TABLE x")
       end },
+    { name = "replica.wait_running restarts a receiver stuck between connect retries, once", run = function()
+        -- An 8.0.26 replica whose source was down: its receiver says Connecting until the
+        -- test's "server" sees STOP/START SLAVE IO_THREAD, then Yes.
+        local replica = require "replica"
+        local function status(io)
+          return rows_of(OLD_COLS, { { Slave_IO_State = io == "Yes" and "Waiting for master to send event" or "Connecting to master",
+            Master_Host = "10.0.1.1", Master_User = "repl", Master_Port = "3306", Slave_IO_Running = io,
+            Slave_SQL_Running = "Yes", Last_IO_Error = io == "Yes" and "" or "error connecting to master 'repl@10.0.1.1:3306' - retry-time: 60 retries: 1",
+            Last_SQL_Error = "", Seconds_Behind_Master = NULL, Retrieved_Gtid_Set = "", Executed_Gtid_Set = UUID1 .. ":1-5",
+            Auto_Position = "1", Channel_Name = "" } })
+        end
+        local c = fake("8.0.26-greatdb", { ["SHOW SLAVE STATUS"] = status("Connecting") })
+        local execs = {}
+        function c:exec(stmt)
+          execs[#execs + 1] = stmt
+          return 0
+        end
+        local q = c.query
+        function c:query(stmt)
+          if stmt == "SHOW SLAVE STATUS" and #execs >= 2 then return status("Yes") end
+          return q(self, stmt)
+        end
+        replica.wait_running(c, "10.0.1.2:3306", 10, 0.3)
+        eq(table.concat(execs, "; "), "STOP SLAVE IO_THREAD; START SLAVE IO_THREAD", "the receiver restarted once, in 8.0.26's words")
+        -- never running: a timeout naming the receiver's last error
+        local stuck = fake("8.0.26-greatdb", { ["SHOW SLAVE STATUS"] = status("Connecting") })
+        local n = 0
+        function stuck:exec() n = n + 1; return 0 end
+        raises("error connecting to master 'repl@10.0.1.1:3306'", replica.wait_running, stuck, "10.0.1.3:3306", 1, 0.2)
+        eq(n, 2, "restarted once, not at every look")
+        raises("no replication channel", replica.wait_running, fake("9.7.4", { ["SHOW REPLICA STATUS"] = rows_of(NEW_COLS, {}) }), "n", 0.3)
+      end },
   },
 }
