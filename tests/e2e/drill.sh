@@ -392,6 +392,14 @@ rollback)
       kill -INT $pid
     fi
     wait $pid; rc=$?; cat "$2" >>"$out"
+    # "rollback complete" means the standby replicates as before, now, not in a moment: every
+    # standby node's receiver and applier threads run (read at once, no wait)
+    local n st
+    for n in "${tnodes[@]}"; do
+      st=$(q "$n" "SELECT CONCAT(c.SERVICE_STATE, '/', a.SERVICE_STATE) FROM performance_schema.replication_connection_status c
+                   JOIN performance_schema.replication_applier_status a USING (CHANNEL_NAME) WHERE CHANNEL_NAME = ''")
+      [[ $st == ON/ON ]] || fail "$n replication io/sql ${st:-none} right after start's rollback said it was complete"
+    done
   }
   sigint_at "Step 06/09" "$LAB_DIR/start-sigint.out"
   [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-sigint.out" ||
