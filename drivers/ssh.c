@@ -209,7 +209,12 @@ static void b64(const unsigned char *in, size_t n, char *out)
 
 /* ---------------------------------------------------------------- worker: connect */
 
-/* Wait until the socket is ready in the direction libssh2 is blocked on. 0 ok, -1 timed out. */
+/* Wait until the socket is ready in the direction libssh2 is blocked on, or a second has passed
+ * (the caller then asks libssh2 again). 0 ok, -1 timed out. The cap: libssh2 may already hold,
+ * read off the socket, what the caller waits for (a command's last output, its EOF), and the
+ * socket then stays silent; with no deadline a poll without one waited for ever (a verify hung
+ * 20 minutes on a command that had finished, 6 bytes of its output read: the fault matrix,
+ * 2026-12-07, libssh2 1.10). */
 static int wait_socket(sess_t *s, double deadline)
 {
 	struct pollfd p = {.fd = s->sock, .events = 0};
@@ -220,12 +225,13 @@ static int wait_socket(sess_t *s, double deadline)
 		p.events |= POLLOUT;
 	if (!p.events)
 		p.events = POLLIN;
-	int ms = -1;
+	int ms = 1000;
 	if (deadline > 0) {
 		double left = deadline - fr_monotonic();
 		if (left <= 0)
 			return -1;
-		ms = (int)(left * 1000) + 1;
+		if (left * 1000 + 1 < ms)
+			ms = (int)(left * 1000) + 1;
 	}
 	int rc;
 	do
