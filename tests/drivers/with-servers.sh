@@ -110,7 +110,8 @@ mysql)
 		sh "$R" "$T" "$addr" >"$T/server.log" 2>&1 &
 	pid=$!
 	wait_port 23306 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
-	export FR_MYSQL_HOST=$addr FR_MYSQL_PORT=23306
+	# FR_MYSQL_TMP: the server's /tmp seen from outside (files the server must read: the TLS test)
+	export FR_MYSQL_HOST=$addr FR_MYSQL_PORT=23306 FR_MYSQL_TMP=$T/tmp
 	;;
 router-native)
 	# The lab's router emulator with an account WITH mysql_native_password (as GreatDB 8.0 accounts
