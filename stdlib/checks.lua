@@ -243,7 +243,8 @@ function M.run(opts)
     r.routers[side] = id
     local conn, err, errno, secs = cluster.try_router(side, c.host, c.port)
     connected(r, side .. "/router", "sql", ("%s router %s answers SQL"):format(SIDE_NAME[side], id), id, c.host, err,
-              err and causes.sql(errno, err, { side = side, router = true, seconds = secs }), side)
+              err and causes.sql(errno, err, { side = side, router = true, seconds = secs, mode = c.router_ssl_mode,
+                                                cert = (c.ssl_cert or "") ~= "" }), side)
     routers[side] = conn
   end
   local src_router, tgt_router = routers.source, routers.target
@@ -344,7 +345,8 @@ function M.run(opts)
     local c = reached[i] or { err = why, ssh_err = why }
     local sys_port = config[x.side].sys_port or 22
     connected(r, x.key, "sql", ("%s node %s answers SQL"):format(x.side, x.ds.id), x.ds.id, x.ds.host, c.err,
-              c.err and causes.sql(c.errno, c.err, { side = x.side, seconds = c.secs }), x.side)
+              c.err and causes.sql(c.errno, c.err, { side = x.side, seconds = c.secs, mode = config[x.side].ssl_mode,
+                                                     cert = (config[x.side].ssl_cert or "") ~= "" }), x.side)
     connected(r, x.key, "ssh", ("%s node %s reachable by ssh"):format(x.side, x.ds.id), router.id(x.ds.host, sys_port), x.ds.host,
               c.ssh_err, c.ssh_err and causes.ssh(c.kind, c.ssh_err, { side = x.side }), x.side)
     r.nodes[x.key] = { side = x.side, ds = x.ds, conn = c.conn, ssh = c.ssh }

@@ -40,6 +40,25 @@ return {
         has(causes.sql(2003, "[2003] Can't connect to MySQL server on 'h' (111)", { side = "source" }), "is mysqld running", "2003 (111) on a node")
         has(causes.sql(2003, "[2003] Can't connect to MySQL server on 'h' (110)", { side = "source" }), "firewall", "2003 (110)")
         eq(causes.sql(1064, "syntax", { side = "source" }), nil, "no hint for what a DBA does not meet on the first day")
+        -- TLS (2026), as libmariadb and libmysqlclient word each failure
+        local notls = causes.sql(2026, "[2026] (HY000) TLS/SSL error: SSL is required, but the server does not support it",
+                                 { side = "target", router = true, mode = "required" })
+        has(notls, "router offers no TLS", "router without TLS"); has(notls, "router_ssl_mode = preferred", "names router_ssl_mode")
+        has(causes.sql(2026, "[2026] (HY000) SSL connection error: SSL is required but the server doesn't support it",
+                       { side = "source", mode = "verify_identity" }), "server offers no TLS, and ssl_mode = verify_identity in [source]", "node without TLS")
+        has(causes.sql(2026, "[2026] (HY000) TLS/SSL error: self-signed certificate in certificate chain", { side = "target", mode = "verify_ca" }),
+            "ssl_ca of [target] did not sign", "wrong CA, libmariadb")
+        has(causes.sql(2026, "[2026] (HY000) SSL connection error: error:0A000086:SSL routines::certificate verify failed", { side = "source" }),
+            "did not sign", "wrong CA, libmysqlclient")
+        local name = causes.sql(2026, "[2026] (HY000) TLS/SSL error: Validation of SSL server certificate failed",
+                                { side = "source", mode = "verify_identity", names = "DNS:db1.example" })
+        has(name, "does not name the host", "name mismatch"); has(name, "it names DNS:db1.example", "the names it holds")
+        has(causes.sql(2026, "[2026] (HY000) TLS/SSL error: certificate has expired", { side = "source" }), "expired: renew", "expired")
+        has(causes.sql(3159, "[3159] (HY000) Connections using insecure transport are prohibited", { side = "source" }),
+            "require_secure_transport", "3159")
+        has(causes.sql(1045, "[1045] (28000) Access denied", { side = "source", mode = "disabled" }), "REQUIRE SSL", "1045 without TLS")
+        has(causes.sql(1045, "[1045] (28000) Access denied", { side = "source", mode = "preferred", cert = false }),
+            "REQUIRE X509 (or ISSUER/SUBJECT): set ssl_cert and ssl_key in [source]", "1045 without a client certificate")
         has(causes.ssh("auth", "authentication as root failed", { side = "target" }), "sys_password or ssh_key in [target]", "ssh auth")
         has(causes.ssh("hostkey", "does not match", {}), "known_hosts", "ssh host key")
         has(causes.ssh("refused", "Connection refused", { side = "source" }), "is sshd running", "ssh refused")
