@@ -42,6 +42,29 @@ local function tls_hint(msg, where, sec)
     :format(key, mode, sec)
 end
 
+-- tls(probe, where) -> hint or nil: the cause of a TLS failure read from the server's certificate
+-- itself (flashrun.tls.probe), which names the cause where the libraries' messages do not
+-- (libmysqlclient says "certificate verify failed" for a wrong CA and for a name mismatch alike).
+-- where as for sql (mode, router, side).
+function M.tls(probe, where)
+  where = where or {}
+  if type(probe) ~= "table" then return nil end
+  local sec = SECTION[where.side] or "the cluster's section"
+  local names = probe.names and #probe.names > 0 and table.concat(probe.names, ", ") or probe.subject
+  local w = { side = where.side, router = where.router, mode = where.mode, names = names }
+  if not probe.offered then
+    return tls_hint("does not support it", w, sec)
+  elseif probe.verify and probe.verify ~= "ok" then
+    if probe.verify:find("expired", 1, true) or probe.verify:find("not yet valid", 1, true) then
+      return tls_hint(probe.verify, w, sec)
+    end
+    return tls_hint("verify failed", w, sec) .. (" (OpenSSL: %s)"):format(probe.verify)
+  elseif where.mode == "verify_identity" and not probe.host_ok then
+    return tls_hint("hostname mismatch", w, sec)
+  end
+  return nil
+end
+
 -- sql(errno, message, where) -> hint or nil. where = { side = "source"|"target", router = bool,
 -- seconds = how long the attempt took, timeout = the connect timeout, mode = the ssl_mode in
 -- force, cert = a client certificate was given, names = the certificate's names }. The hint

@@ -71,7 +71,7 @@ sql_tls)
 	echo "client library: $lib"
 	run 0 "$HERE/test_sql_tls.lua"
 	has "plan drivers-sql-tls-live done"
-	has "verify_identity: TLSv1."; has "required refused as expected"
+	has "verify_identity: TLSv1."; has "required refused as expected"; has "probe: IP:"
 	lacks "$FR_MYSQL_FR_PW" all
 	grep -E 'refused as expected|: (TLSv|no TLS)' all
 	;;

@@ -10,6 +10,14 @@ local dir = env"FR_TLS_DIR"               -- the certificates, as flashrun reads
 local sdir = "/tmp/tls"                   -- the same, as the chrooted server reads them
 local pw = secret(env"FR_MYSQL_FR_PW")
 
+local tls = require "flashrun.tls"
+-- flashrun's own probe of the server's certificate (what verify says a failure's cause with)
+local function probe(ca)
+  local p, err = tls.probe{ host = host, port = port, timeout = 5, ca = ca and (dir .. "/" .. ca) or nil }
+  check(p, "probe: %s", tostring(err))
+  return p
+end
+
 local function login(user, password, extra)
   local o = { host = host, port = port, user = user, password = password }
   for k, v in pairs(extra or {}) do o[k] = v end
@@ -76,12 +84,25 @@ return t.plan("drivers-sql-tls", {
         ok("required", "^TLSv1", { ssl_ca = dir .. "/other-ca.pem" })
         refused("verify_ca", "ssl", { ssl_ca = dir .. "/other-ca.pem" })
         refused("verify_identity", "ssl", { ssl_ca = dir .. "/other-ca.pem" })
+        local p = probe("ca.pem")
+        check(p.offered and p.version:match("^TLSv1") and p.verify == "ok" and p.host_ok, "probe: %s %s %s",
+              tostring(p.version), tostring(p.verify), tostring(p.host_ok))
+        check(table.concat(p.names, ",") == "IP:" .. host .. ",DNS:fr-test-node", "probe names: %s", table.concat(p.names, ","))
+        local days = (p.not_after - os.time()) / 86400
+        check(days > 28 and days < 31, "probe: not_after %d days away, tls-certs.sh makes 30", math.floor(days))
+        p = probe("other-ca.pem")
+        check(p.verify ~= "ok" and p.verify:find("certificate"), "probe with another CA: %s", tostring(p.verify))
+        check(probe(nil).verify == nil, "no CA, no verdict")
+        print("probe: " .. table.concat(probe("ca.pem").names, ", ") .. "; other CA: " .. p.verify)
       end },
     { name = "a certificate that does not name the host", run = function()
         server_tls("wrongname")
         ok("required", "^TLSv1")
         ok("verify_ca", "^TLSv1")
         refused("verify_identity", "ssl")
+        local p = probe("ca.pem")
+        check(p.verify == "ok" and not p.host_ok and p.names[1] == "DNS:elsewhere.invalid", "probe of the wrong name: %s %s",
+              tostring(p.host_ok), tostring(p.names[1]))
         server_tls("server")
       end },
     { name = "REQUIRE X509: refused without a client certificate, in with one", run = function()
@@ -96,6 +117,7 @@ return t.plan("drivers-sql-tls", {
         refused("required", "ssl")
         refused("verify_ca", "ssl")
         refused("verify_identity", "ssl")
+        check(probe("ca.pem").offered == false, "probe: TLS offered by a server without it")
         server_tls("server")
       end },
     { name = "misuse raises", run = function()

@@ -117,6 +117,7 @@ static struct {
   char state_path[1024];
   char pidfile[1024];
   char user[128], password[256];
+  char extra_user[128]; /* a second login name with the same password (the lab's REQUIRE X509 account) */
   char backend_user[128], backend_password[256];
   char cluster[DS_NAME_LEN];
   int bool_words; /* booleans shown as TRUE/FALSE instead of 1/0 (both forms exist in the field) */
@@ -302,6 +303,7 @@ static void usage(void) {
           "FILE holds `key = value` lines ('#' starts a comment line):\n"
           "  listen = HOST:PORT        state = PATH          pidfile = PATH (optional)\n"
           "  user = / password =       the account clients log in with\n"
+          "  extra_user = NAME         a second login name, same password (optional)\n"
           "  backend_user = / backend_password =  the account on the data nodes (also replication)\n"
           "  cluster = normal_0        node = NAME HOST PORT (repeat; the first is the master)\n"
           "  option = NAME VALUE       initial router option (e.g. slave-dbscale-mode 1)\n"
@@ -376,6 +378,7 @@ static int read_config(const char *path) {
     } else if (!strcmp(k, "state")) copystr(cfg.state_path, sizeof cfg.state_path, v);
     else if (!strcmp(k, "pidfile")) copystr(cfg.pidfile, sizeof cfg.pidfile, v);
     else if (!strcmp(k, "user")) copystr(cfg.user, sizeof cfg.user, v);
+    else if (!strcmp(k, "extra_user")) copystr(cfg.extra_user, sizeof cfg.extra_user, v);
     else if (!strcmp(k, "password")) copystr(cfg.password, sizeof cfg.password, v);
     else if (!strcmp(k, "backend_user")) copystr(cfg.backend_user, sizeof cfg.backend_user, v);
     else if (!strcmp(k, "backend_password")) copystr(cfg.backend_password, sizeof cfg.backend_password, v);
@@ -1627,7 +1630,7 @@ static int handshake(session *s) {
     pl = to;
   }
   int sha2 = !strcmp(pl, "caching_sha2_password");
-  int ok = !strcmp((const char *)user, cfg.user) &&
+  int ok = (!strcmp((const char *)user, cfg.user) || (cfg.extra_user[0] && !strcmp((const char *)user, cfg.extra_user))) &&
            (sha2 ? mp_check_caching_sha2(cfg.password, nonce, resp, resp_len)
                  : mp_check_native(cfg.password, nonce, resp, resp_len));
   if (!ok) {
