@@ -31,6 +31,13 @@
 #   drill.sh purged    production purges the binary logs the standby needs during the drill:
 #                      status exit 3, stop refuses before touching anything (leaves the lab
 #                      marked for a rebuild: run it last).
+#   drill.sh tls       on a LAB_TLS=1 lab (ssl_mode = verify_identity): verify refuses, exit 3
+#                      with the cause and the fix, a CA that did not sign the servers'
+#                      certificates, a certificate that does not name the node, required against
+#                      a router offering no TLS (preferred passes there), the REQUIRE X509 account
+#                      without ssl_cert/ssl_key (with them it passes); verify's member lines show
+#                      the TLS in use; then the main drill under a loopback capture (tcpdump) that
+#                      holds none of the lab's passwords, every node's SOURCE_SSL* as before.
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
@@ -219,6 +226,92 @@ drill_main() {
   [[ $(jval "$LAB_DIR/status-after.json" report.drill_open) == false ]] || fail "status after the drill: a drill is open"
 }
 
+# ---- TLS (issue 27): on a LAB_TLS=1 lab ------------------------------------------------------
+# Every node's replication channel TLS settings, one line per node.
+source_ssl_state() {
+  local n
+  for n in "$snet.1:3308" "$snet.2:3308" "$snet.3:3308" "${tnodes[@]}"; do
+    echo "$n $(q "$n" "SELECT CONCAT_WS('|', HOST, SSL_ALLOWED, SSL_CA_FILE, SSL_CERTIFICATE, SSL_KEY, SSL_VERIFY_SERVER_CERTIFICATE,
+                       TLS_VERSION, IFNULL(TLS_CIPHERSUITES, 'NULL')) FROM performance_schema.replication_connection_configuration
+                       WHERE CHANNEL_NAME = ''" 2>&1)"
+  done
+}
+# tls_verify NAME EXPECTED_EXIT [ARGS...]: verify with ARGS, its output in $LAB_DIR/tls-NAME.out.
+tls_verify() {
+  local name=$1 want=$2 rc; shift 2
+  fr verify "$@" >"$LAB_DIR/tls-$name.out"; rc=$?
+  [[ $rc == "$want" ]] || { cat "$LAB_DIR/tls-$name.out"; fail "verify ($name): exit $rc, expected $want"; }
+}
+# tls_has NAME TEXT: the summary of tls_verify NAME holds TEXT (fixed string).
+tls_has() { grep -qF -- "$2" "$LAB_DIR/tls-$1.out" || { cat "$LAB_DIR/tls-$1.out"; fail "verify ($1) does not say: $2"; }; }
+# The standby router as LAB_ROUTER_TLS=0 makes it (no TLS offered), or back as the lab made it.
+router_tls() { # on|off
+  local c=$LAB_DIR/routers/tgt.conf
+  lab stop-router tgt >/dev/null 2>&1
+  if [[ $1 == off ]]; then cp "$c" "$c.tls"; sed -i '/^tls_cert = \|^tls_key = /d' "$c"; else mv "$c.tls" "$c"; fi
+  lab start-router tgt >/dev/null 2>&1 || fail "the standby router did not start again"
+}
+tls_refusals() {
+  local n inst
+  # every member line of a healthy pair's summary ends with the TLS in use
+  tls_verify healthy 0 --report-json "$LAB_DIR/tls-verify.json"
+  n=$(grep -cE '^    (ok|warn) +(router|master|replica) +[0-9.:]+ .* · tls TLSv1\.[23]$' "$LAB_DIR/tls-healthy.out")
+  [[ $n == 8 ]] || { cat "$LAB_DIR/tls-healthy.out"; fail "verify: $n member lines end with the TLS version, expected 8"; }
+  [[ $(jval "$LAB_DIR/tls-verify.json" report.clusters.2.members.2.tls.version) == TLSv1.* &&
+     -n $(jval "$LAB_DIR/tls-verify.json" report.clusters.2.members.2.tls.cipher) ]] || fail "--report-json: no tls {version, cipher}"
+  # 1. a CA that did not sign the servers' certificates (the standby's CA for production)
+  tls_verify wrong-ca 3 --set "source.ssl_ca=$LAB_DIR/tls/tgt-ca.pem"
+  tls_has wrong-ca "fix: the CA in ssl_ca of [source] did not sign the server's certificate: set ssl_ca to the CA certificate that signed it"
+  # 2. a certificate that does not name the node dialled (signed by the right CA)
+  openssl req -newkey rsa:2048 -nodes -subj /CN=elsewhere -keyout "$LAB_DIR/tls/wrongname-key.pem" -out "$LAB_DIR/tls/wrongname.csr" 2>/dev/null &&
+    openssl x509 -req -in "$LAB_DIR/tls/wrongname.csr" -CA "$LAB_DIR/tls/tgt-ca.pem" -CAkey "$LAB_DIR/tls/tgt-ca-key.pem" -CAcreateserial -days 30 \
+      -extfile <(echo subjectAltName=DNS:elsewhere.invalid) -out "$LAB_DIR/tls/wrongname.pem" 2>/dev/null || fail "openssl: the wrong-name certificate"
+  inst=$(q "${tnodes[1]}" "SELECT @@GLOBAL.ssl_cert"); inst=${inst%/*}
+  lab ssh "${tnodes[1]%:*}" "cat >$inst/wrongname.pem" <"$LAB_DIR/tls/wrongname.pem"
+  lab ssh "${tnodes[1]%:*}" "umask 077; cat >$inst/wrongname-key.pem; chown mysql $inst/wrongname-key.pem" <"$LAB_DIR/tls/wrongname-key.pem"
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/wrongname.pem', ssl_key = '$inst/wrongname-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "loading the wrong-name certificate"
+  tls_verify wrong-name 3
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/server.pem', ssl_key = '$inst/server-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "putting the certificate back"
+  lab ssh "${tnodes[1]%:*}" "rm -f $inst/wrongname.pem $inst/wrongname-key.pem"
+  tls_has wrong-name "standby node ${tnodes[1]}: no SQL connection"
+  tls_has wrong-name "fix: the server's certificate does not name the host flashrun dialled (it names DNS:elsewhere.invalid)"
+  tls_has wrong-name "or set ssl_mode = verify_ca in [target]"
+  # 3. required against a router that offers no TLS (LAB_ROUTER_TLS=0's router); preferred passes
+  router_tls off
+  tls_verify router-required 3 --set target.router_ssl_mode=required
+  tls_verify router-preferred 0 --set target.router_ssl_mode=preferred
+  router_tls on
+  tls_has router-required "fix: the router offers no TLS on its SQL port, and router_ssl_mode = required in [target] requires it: set router_ssl_mode = preferred"
+  grep -qE '^    (ok|warn) +router +'"$TI"' .* · tls none$' "$LAB_DIR/tls-router-preferred.out" || { cat "$LAB_DIR/tls-router-preferred.out"; fail "preferred: the router's line does not end with tls none"; }
+  # 4. the REQUIRE X509 account without a client certificate; with it, verify passes
+  local x=(--set "target.mysql_user=$LAB_X509_USER" --set "target.router_user=$LAB_MYSQL_USER")
+  tls_verify x509-nocert 3 "${x[@]}"
+  tls_has x509-nocert "or the account was created REQUIRE X509 (or ISSUER/SUBJECT): set ssl_cert and ssl_key in [target]"
+  tls_verify x509-cert 0 "${x[@]}" --set "target.ssl_cert=$LAB_DIR/tls/x509-tgt.pem" --set "target.ssl_key=$LAB_DIR/tls/x509-tgt-key.pem"
+  echo "tls refusals: wrong CA, wrong name, router without TLS under required, X509 without a certificate: each exit 3 with its cause and fix"
+}
+# The drill under a capture of the lab's traffic on the loopback interface.
+capture_start() {
+  command -v tcpdump >/dev/null || fail "tcpdump is not installed (apt-get install tcpdump)"
+  pcap=$LAB_DIR/tls-drill.pcap
+  tcpdump -i lo -U -w "$pcap" "net $snet.0/24 or net $tnet.0/24" 2>"$LAB_DIR/tcpdump.err" & cap_pid=$!
+  local i; for i in $(seq 100); do grep -q "listening on" "$LAB_DIR/tcpdump.err" && break; sleep 0.1; done
+  grep -q "listening on" "$LAB_DIR/tcpdump.err" || fail "tcpdump did not start: $(cat "$LAB_DIR/tcpdump.err")"
+  # a positive control: a marker sent in clear to the source router must be in the capture
+  cap_marker="flashrun-capture-marker-$$-$RANDOM"
+  (exec 3<>"/dev/tcp/$SRC/${SI##*:}"; printf '%s' "$cap_marker" >&3; sleep 0.2) 2>/dev/null
+}
+capture_check() {
+  kill -INT "$cap_pid" 2>/dev/null; wait "$cap_pid" 2>/dev/null
+  local pw bytes; bytes=$(stat -c %s "$pcap")
+  grep -qaF -- "$cap_marker" "$pcap" || fail "the capture ($bytes bytes) misses the clear-text marker: it captured nothing useful"
+  for pw in "$LAB_MYSQL_PASSWORD" "$LAB_SYS_PASSWORD"; do
+    ! grep -qaF -- "$pw" "$pcap" || fail "the loopback capture of the drill holds a lab password in clear"
+  done
+  echo "capture: $bytes bytes of the lab's traffic during the drill, no password in it"
+  rm -f "$pcap"
+}
+
 # Every case starts from a steady lab (its replicas' threads running), whatever the case before left.
 steady
 case ${1:-main} in
@@ -226,6 +319,21 @@ main)
   drill_main
   no_password_shown
   echo "e2e main: ok" ;;
+tls)
+  [[ ${LAB_TLS:-0} == 1 ]] || fail "drill.sh tls needs a LAB_TLS=1 lab"
+  grep -q '^ssl_mode = verify_identity$' "$conf" || fail "the lab's flashback.ini does not say ssl_mode = verify_identity"
+  tls_refusals
+  steady
+  ssl_before=$(source_ssl_state)
+  # the lab's replicas (and the standby master) replicate over TLS with their source's CA
+  [[ $(grep -c '|YES|/.*/tls/source-ca\.pem|' <<<"$ssl_before") == 5 ]] || { echo "$ssl_before"; fail "not every channel uses TLS with its source's CA"; }
+  capture_start
+  drill_main
+  capture_check
+  ssl_after=$(source_ssl_state)
+  [[ $ssl_after == "$ssl_before" ]] || { diff <(echo "$ssl_before") <(echo "$ssl_after"); fail "SOURCE_SSL* not as before the drill"; }
+  no_password_shown
+  echo "e2e tls ($strategy): ok" ;;
 layout)
   # A site laid out unlike the defaults (the lab's LAB_DATA_ROOT, LAB_BASEDIR, LAB_CONF_NAME,
   # users and passwords), with no [site] settings at all: everything is derived from the servers.
