@@ -114,11 +114,16 @@ end
 -- inside the standby, so the data travels the cluster as its replication already does: a channel
 -- without TLS (Source_SSL_Allowed No or Ignored) gives REQUIRE NO SSL (false); one with TLS, or
 -- no channel to read, leaves MySQL's own choice (nil: TLS where the donor offers it, else plain),
--- which never refuses a clone the site's servers can make. TLS added 15-60 % to a clone's
--- time on the lab, depending on load (bench/restore_point.sh).
+-- which never refuses a clone the site's servers can make. A site that asks for TLS on its
+-- own connections ([target] ssl_mode required, verify_ca or verify_identity) gets REQUIRE SSL
+-- under auto: the clone carries the site's data, and the recipient's login to the donor, between
+-- the standby's nodes. TLS added 15-60 % to a clone's time on the lab, depending on load
+-- (bench/restore_point.sh).
+M.TLS_REQUIRED = { required = true, verify_ca = true, verify_identity = true }
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
+  if M.TLS_REQUIRED[config.target.ssl_mode] then return true end
   local c = cluster.try_connect("target", donor.host, donor.port)
   if not c then return nil end
   local ok, rs = pcall(server.replica_status, c)

@@ -205,6 +205,7 @@ drill_main() {
     fail "status with another state dir during a drill: exit $rc, expected 3 with the drill row warning"
   rm -rf "$other"
   drill_writes
+  [[ $(type -t "${during_drill:-}") == function ]] && "$during_drill"
   status_during
   measure_restore_points
   # stop rehearsed in the middle of a real drill: it reads the journal start wrote, changes nothing
@@ -290,6 +291,31 @@ tls_refusals() {
   tls_verify x509-cert 0 "${x[@]}" --set "target.ssl_cert=$LAB_DIR/tls/x509-tgt.pem" --set "target.ssl_key=$LAB_DIR/tls/x509-tgt-key.pem"
   echo "tls refusals: wrong CA, wrong name, router without TLS under required, X509 without a certificate: each exit 3 with its cause and fix"
 }
+# During the drill (drill_main's hook): production's binary logs stream over TLS, verified as
+# flashrun's own connections are: the option file says ssl-mode VERIFY_IDENTITY with production's
+# CA, copied 0600 beside it; production's drill-time write arrives in the stream directory.
+tls_stream_check() {
+  local sdir=$droot/flashrun_binlog_stream i
+  [[ $(lab ssh "$tnet.1" "stat -c %a $sdir/tls-ca.pem") == 600 ]] || fail "the stream's CA file is not there, mode 0600"
+  cmp -s <(lab ssh "$tnet.1" "cat $sdir/tls-ca.pem") "$LAB_DIR/tls/src-ca.pem" || fail "the stream's CA file is not production's CA"
+  lab ssh "$tnet.1" "grep -qx 'ssl-mode = VERIFY_IDENTITY' $sdir/client.cnf && grep -qx 'ssl-ca = \"$sdir/tls-ca.pem\"' $sdir/client.cnf" ||
+    fail "the stream's option file does not verify production's certificates"
+  for i in $(seq 150); do
+    lab ssh "$tnet.1" "for f in $sdir/[0-9]*_*/*; do mysqlbinlog --base64-output=DECODE-ROWS -v \$f; done 2>/dev/null" | grep -q "prod-during-drill" && break
+    sleep 0.2
+  done
+  ((i < 150)) || fail "production's write during the drill did not arrive in the stream directory over TLS"
+  echo "stream: production's drill-time write streamed over TLS (VERIFY_IDENTITY) into $sdir"
+}
+# After stop: no CA, certificate or key file flashrun copied is left on any standby host.
+tls_files_gone() {
+  local n left
+  for n in "${tnodes[@]}"; do
+    left=$(lab ssh "${n%:*}" "find $droot -name 'tls-*.pem' 2>/dev/null")
+    [[ -z $left ]] || fail "TLS files left on ${n%:*}: $left"
+  done
+}
+
 # The drill under a capture of the lab's traffic on the loopback interface.
 capture_start() {
   command -v tcpdump >/dev/null || fail "tcpdump is not installed (apt-get install tcpdump)"
@@ -328,8 +354,10 @@ tls)
   # the lab's replicas (and the standby master) replicate over TLS with their source's CA
   [[ $(grep -c '|YES|/.*/tls/source-ca\.pem|' <<<"$ssl_before") == 5 ]] || { echo "$ssl_before"; fail "not every channel uses TLS with its source's CA"; }
   capture_start
+  during_drill=tls_stream_check
   drill_main
   capture_check
+  tls_files_gone
   ssl_after=$(source_ssl_state)
   [[ $ssl_after == "$ssl_before" ]] || { diff <(echo "$ssl_before") <(echo "$ssl_after"); fail "SOURCE_SSL* not as before the drill"; }
   no_password_shown

@@ -176,6 +176,13 @@ config_sources)
 	has "MARK host=127.0.0.2 port=3307 user=drill pw=\*\*\*\*\*\*"
 	lacks 'pa#ss'
 	;;
+clone_ssl)
+	# clone_ssl = auto under [target] ssl_mode required or stronger: REQUIRE SSL, the donor not asked
+	run 0 "$PLANS/clone_ssl.lua" --set target.ssl_mode=Required
+	has "MARK clone_ssl auto under required: true"
+	run 0 "$PLANS/clone_ssl.lua" --set target.ssl_mode=verify_identity --set clone_ssl=off
+	has "MARK clone_ssl off under verify_identity: false"
+	;;
 tls_settings)
 	# defaults: preferred, and router_ssl_mode follows ssl_mode
 	base="--si 127.0.0.2:3307 --set source.mysql_user=u --set source.mysql_password=Zq9-secret"
