@@ -96,6 +96,14 @@ EOF
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"
+	# The server of the test before (drivers_sql, then drivers_sql_tls) dies asynchronously
+	# after its unshare was killed: wait until it no longer listens, or wait_port below would
+	# take the dying server for the new one.
+	i=0
+	while bash -c "exec 3<>/dev/tcp/$addr/23306" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 300 ] || { echo "FAIL: $addr:23306 is still in use"; exit 1; }
+		sleep 0.1
+	done
 	unshare --mount --pid --fork --kill-child --propagation private sh -c '
 		R=$1; T=$2; A=$3
 		mount --bind "$T/tmp" "$R/tmp"
