@@ -167,6 +167,9 @@ local function clone_fingerprint(conn)
   return parts
 end
 
+-- The ssl_mode values under which clone_ssl = auto means REQUIRE SSL (restore_point.clone_ssl).
+local REQUIRES_TLS = { required = true, verify_ca = true, verify_identity = true }
+
 -- How a router or a node is named in messages and the summary.
 local SIDE_NAME = { source = "source", target = "standby" }
 
@@ -466,8 +469,11 @@ function M.run(opts)
     local active = n.side == "target" and n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
     local acct, acct_err
     if n.side == "target" then acct, acct_err = privileges.read(n.conn) end
-    local tls -- nil: not asked (only clone_ssl = on in donor mode needs TLS of every possible donor)
-    if n.side == "target" and strategy == "donor" and site.get("clone_ssl") == "on" then tls = offers_tls(n.conn) end
+    local tls -- nil: not asked (only REQUIRE SSL clones in donor mode need TLS of every possible donor:
+    -- clone_ssl = on, or auto under [target] ssl_mode required or stronger)
+    local require_ssl = site.get("clone_ssl") == "on" or
+      (site.get("clone_ssl") == "auto" and REQUIRES_TLS[config.target.ssl_mode])
+    if n.side == "target" and strategy == "donor" and require_ssl then tls = offers_tls(n.conn) end
     return { datadir = v.datadir, p = M.probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
              clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
@@ -514,8 +520,8 @@ function M.run(opts)
             -- clone_ssl = on: CLONE … REQUIRE SSL fails against a donor without TLS (any node may
             -- be picked as the donor).
             if mz.tls ~= nil then
-              report(r, key, "clone", mz.tls, "%s: %s", key, mz.tls and "offers TLS, as clone_ssl = on needs of a donor"
-                     or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = auto")
+              report(r, key, "clone", mz.tls, "%s: %s", key, mz.tls and "offers TLS, as a clone REQUIRE SSL needs of a donor"
+                     or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which a clone REQUIRE SSL (clone_ssl = on, or auto under [target] ssl_mode required or stronger) needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = off")
             end
           end
           judge_os(r, key, mz.m, mz.os)

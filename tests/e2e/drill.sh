@@ -37,7 +37,9 @@
 #                      a router offering no TLS (preferred passes there), the REQUIRE X509 account
 #                      without ssl_cert/ssl_key (with them it passes); verify's member lines show
 #                      the TLS in use; then the main drill under a loopback capture (tcpdump) that
-#                      holds none of the lab's passwords, every node's SOURCE_SSL* as before.
+#                      holds none of the lab's passwords, every node's SOURCE_SSL* as before;
+#                      donor: the drill with the REQUIRE X509 account (clones log in with the
+#                      client certificate: clone_ssl_cert/key set, put back, files removed).
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
@@ -311,8 +313,10 @@ tls_stream_check() {
 tls_files_gone() {
   local n left
   for n in "${tnodes[@]}"; do
-    left=$(lab ssh "${n%:*}" "find $droot -name 'tls-*.pem' 2>/dev/null")
+    left=$(lab ssh "${n%:*}" "find $droot -name 'tls-*.pem' -o -name flashrun_clone_tls 2>/dev/null")
     [[ -z $left ]] || fail "TLS files left on ${n%:*}: $left"
+    [[ $(q "$n" "SELECT CONCAT(IFNULL(@@GLOBAL.clone_ssl_ca, ''), '|', IFNULL(@@GLOBAL.clone_ssl_cert, ''), '|', IFNULL(@@GLOBAL.clone_ssl_key, ''))" 2>&1) == "||" ]] ||
+      fail "$n: clone_ssl_* not put back: $(q "$n" "SELECT @@GLOBAL.clone_ssl_ca, @@GLOBAL.clone_ssl_cert, @@GLOBAL.clone_ssl_key" 2>&1)"
   done
 }
 
@@ -320,7 +324,10 @@ tls_files_gone() {
 capture_start() {
   command -v tcpdump >/dev/null || fail "tcpdump is not installed (apt-get install tcpdump)"
   pcap=$LAB_DIR/tls-drill.pcap
-  tcpdump -i lo -U -w "$pcap" "net $snet.0/24 or net $tnet.0/24" 2>"$LAB_DIR/tcpdump.err" & cap_pid=$!
+  # (its output away from ctest's pipe, and ended with the case whatever happens: a failed case
+  # left running would hold ctest waiting)
+  tcpdump -i lo -U -w "$pcap" "net $snet.0/24 or net $tnet.0/24" >/dev/null 2>"$LAB_DIR/tcpdump.err" & cap_pid=$!
+  trap 'rc=$?; kill "$cap_pid" 2>/dev/null; [[ $rc == 0 ]] || echo tls >"$broken"' EXIT
   local i; for i in $(seq 100); do grep -q "listening on" "$LAB_DIR/tcpdump.err" && break; sleep 0.1; done
   grep -q "listening on" "$LAB_DIR/tcpdump.err" || fail "tcpdump did not start: $(cat "$LAB_DIR/tcpdump.err")"
   # a positive control: a marker sent in clear to the source router must be in the capture
@@ -353,6 +360,12 @@ tls)
   ssl_before=$(source_ssl_state)
   # the lab's replicas (and the standby master) replicate over TLS with their source's CA
   [[ $(grep -c '|YES|/.*/tls/source-ca\.pem|' <<<"$ssl_before") == 5 ]] || { echo "$ssl_before"; fail "not every channel uses TLS with its source's CA"; }
+  if [[ $strategy == donor ]]; then
+    # The donor drill with the REQUIRE X509 account: every connection presents the client
+    # certificate, and so must each recipient's clone login to the donor (clone_ssl_cert/key).
+    extra+=(--set "target.mysql_user=$LAB_X509_USER" --set "target.router_user=$LAB_MYSQL_USER"
+            --set "target.ssl_cert=$LAB_DIR/tls/x509-tgt.pem" --set "target.ssl_key=$LAB_DIR/tls/x509-tgt-key.pem")
+  fi
   capture_start
   during_drill=tls_stream_check
   drill_main
@@ -721,7 +734,7 @@ EOF_LUA
   vq --set site.restore_point=donor --set site.clone_ssl=on
   q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$cert'; ALTER INSTANCE RELOAD TLS" || fail "turning TLS on again on ${tnodes[1]}"
   [[ $rc == 3 ]] || { cat "$vout"; fail "clone_ssl=on with a node without TLS: exit $rc, expected 3"; }
-  summary_has "  1. target/${tnodes[1]}: offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor" "a donor without TLS"
+  summary_has "  1. target/${tnodes[1]}: offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which a clone REQUIRE SSL (clone_ssl = on, or auto under [target] ssl_mode required or stronger) needs of a donor" "a donor without TLS"
   one_cause "offers no TLS" "a donor without TLS"
   vq --set site.restore_point=donor --set site.clone_ssl=on
   [[ $rc == 0 ]] || { cat "$vout"; fail "clone_ssl=on, every node with TLS: exit $rc, expected 0"; }
