@@ -233,7 +233,7 @@ local function judge_expiry(r, scope, name, p)
     add(r, scope, "tls", "warn", ("%s: its TLS certificate %s %s"):format(name, days < 0 and "expired on" or "expires on",
         os.date("!%Y-%m-%d %H:%M UTC", p.not_after)), {
       cause = days < 0 and "connections that verify it (verify_ca, verify_identity) are refused"
-        or ("in %d days, and a drill may stay open that long"):format(math.floor(days)),
+        or ("in %d days, and a drill may stay open that long"):format(math.floor(days + 0.5)),
       fix = "renew the certificate on the server before the drill (then ALTER INSTANCE RELOAD TLS)",
       group = scope:match("^%a+") .. "|tls-expiry", label = "TLS certificate expires within " .. EXPIRY_WARN_DAYS .. " days" })
   end
@@ -284,7 +284,9 @@ function M.run(opts)
     local id = router.id(c.host, c.port)
     r.routers[side] = id
     local conn, err, errno, secs = cluster.try_router(side, c.host, c.port)
-    local p = tls_probe(side, c.host, c.port, c.router_ssl_mode)
+    -- probed when it answered (the expiry warning) or failed in TLS (the cause): not when it
+    -- cannot be reached, which would cost another timeout
+    local p = (conn or tonumber(errno) == 2026) and tls_probe(side, c.host, c.port, c.router_ssl_mode) or nil
     connected(r, side .. "/router", "sql", ("%s router %s answers SQL"):format(SIDE_NAME[side], id), id, c.host, err,
               err and conn_hint(errno, err, { side = side, router = true, seconds = secs, mode = c.router_ssl_mode,
                                               cert = (c.ssl_cert or "") ~= "" }, p), side)
@@ -381,7 +383,7 @@ function M.run(opts)
   end
   local reached, raised = cluster.try_each(all, function(x)
     local conn, err, errno, secs = cluster.try_connect(x.side, x.ds.host, x.ds.port)
-    local p = tls_probe(x.side, x.ds.host, x.ds.port, config[x.side].ssl_mode)
+    local p = (conn or tonumber(errno) == 2026) and tls_probe(x.side, x.ds.host, x.ds.port, config[x.side].ssl_mode) or nil
     local s, ssh_err, kind = cluster.try_ssh(x.side, x.ds.host)
     return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind, probe = p,
              tls = conn and (conn:tls() or false) }

@@ -279,6 +279,18 @@ tls_refusals() {
   tls_has wrong-name "standby node ${tnodes[1]}: no SQL connection"
   tls_has wrong-name "fix: the server's certificate does not name the host flashrun dialled (it names DNS:elsewhere.invalid)"
   tls_has wrong-name "or set ssl_mode = verify_ca in [target]"
+  # 2a. a certificate that expires within 30 days: a warning naming the date (exit 0)
+  openssl req -newkey rsa:2048 -nodes -subj /CN=soon -keyout "$LAB_DIR/tls/soon-key.pem" -out "$LAB_DIR/tls/soon.csr" 2>/dev/null &&
+    openssl x509 -req -in "$LAB_DIR/tls/soon.csr" -CA "$LAB_DIR/tls/tgt-ca.pem" -CAkey "$LAB_DIR/tls/tgt-ca-key.pem" -CAcreateserial -days 10 \
+      -extfile <(echo "subjectAltName=IP:${tnodes[1]%:*}") -out "$LAB_DIR/tls/soon.pem" 2>/dev/null || fail "openssl: the expiring certificate"
+  lab ssh "${tnodes[1]%:*}" "cat >$inst/soon.pem" <"$LAB_DIR/tls/soon.pem"
+  lab ssh "${tnodes[1]%:*}" "umask 077; cat >$inst/soon-key.pem; chown mysql $inst/soon-key.pem" <"$LAB_DIR/tls/soon-key.pem"
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/soon.pem', ssl_key = '$inst/soon-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "loading the expiring certificate"
+  tls_verify expiring 0
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/server.pem', ssl_key = '$inst/server-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "putting the certificate back"
+  lab ssh "${tnodes[1]%:*}" "rm -f $inst/soon.pem $inst/soon-key.pem"
+  tls_has expiring "standby node ${tnodes[1]}: its TLS certificate expires on "
+  tls_has expiring "fix: renew the certificate on the server before the drill"
   # 3. required against a router that offers no TLS (LAB_ROUTER_TLS=0's router); preferred passes
   router_tls off
   tls_verify router-required 3 --set target.router_ssl_mode=required
@@ -291,7 +303,7 @@ tls_refusals() {
   tls_verify x509-nocert 3 "${x[@]}"
   tls_has x509-nocert "or the account was created REQUIRE X509 (or ISSUER/SUBJECT): set ssl_cert and ssl_key in [target]"
   tls_verify x509-cert 0 "${x[@]}" --set "target.ssl_cert=$LAB_DIR/tls/x509-tgt.pem" --set "target.ssl_key=$LAB_DIR/tls/x509-tgt-key.pem"
-  echo "tls refusals: wrong CA, wrong name, router without TLS under required, X509 without a certificate: each exit 3 with its cause and fix"
+  echo "tls refusals: wrong CA, wrong name, router without TLS under required, X509 without a certificate: each exit 3 with its cause and fix; an expiring certificate warned"
 }
 # During the drill (drill_main's hook): production's binary logs stream over TLS, verified as
 # flashrun's own connections are: the option file says ssl-mode VERIFY_IDENTITY with production's
