@@ -2,11 +2,13 @@
  *
  *   local sql = require "flashrun.sql"
  *   local conn, err, errno = sql.connect{host=, port=, user=, password=, database=,
- *                                        timeout=, read_timeout=, write_timeout=, sql_mode=}
+ *                                        timeout=, read_timeout=, write_timeout=, sql_mode=,
+ *                                        ssl_mode=, ssl_ca=, ssl_cert=, ssl_key=, tls_version=}
  *   conn:query(stmt)  -> rows (array of {column = value}, rows.columns = names in order)
  *   conn:exec(stmt)   -> affected rows (a write: recorded, not sent, under --dry-run)
  *   conn:ping()       -> true
  *   conn:server_version() -> "9.7.0"
+ *   conn:tls()        -> {version = "TLSv1.3", cipher = "TLS_AES_256_GCM_SHA384"} | nil (no TLS)
  *   conn:close()      -- idempotent; also __close and __gc
  *   sql.null          -- the value of a NULL column (a light userdata, the same value as cjson.null)
  *
@@ -16,6 +18,19 @@
  *
  * Written against the libmysqlclient API so that it builds with MariaDB Connector/C and with
  * Oracle's client; the few differences are under MARIADB_PACKAGE_VERSION.
+ *
+ * TLS: ssl_mode is the mysql client's --ssl-mode, lower-case (MySQL 8.0 manual, 6.3.1
+ * "Configuring MySQL to Use Encrypted Connections", and the client option --ssl-mode), default
+ * "preferred"; both libraries are driven to the same behaviour (set_tls below):
+ *   disabled         no TLS
+ *   preferred        TLS when the server offers it, its certificate not checked
+ *   required         TLS or no connection, the certificate not checked
+ *   verify_ca        TLS, the certificate signed by ssl_ca (its names not checked)
+ *   verify_identity  verify_ca, and the certificate names the host dialled (a DNS name against
+ *                    subjectAltName DNS entries, an IP address against its IP entries)
+ * ssl_ca is used by verify_ca and verify_identity only (the mysql client warns that REQUIRED
+ * with a CA verifies nothing; flashrun does not pretend it does). ssl_cert/ssl_key (accounts
+ * REQUIRE X509) and tls_version ("TLSv1.2,TLSv1.3") are passed on unless disabled.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +65,10 @@ const char *fr_sql_client_library(void)
 
 enum op { OP_CONNECT, OP_QUERY, OP_EXEC, OP_PING };
 
+enum tls_mode { TLS_DISABLED, TLS_PREFERRED, TLS_REQUIRED, TLS_VERIFY_CA, TLS_VERIFY_IDENTITY };
+static const char *const TLS_MODES[] = { "disabled", "preferred", "required", "verify_ca",
+					 "verify_identity", NULL };
+
 /* The handle owns everything the worker thread touches, so that a coroutine that yields in
  * fr_await() keeps it alive (it is on the coroutine's stack) and __gc can free what is left. */
 typedef struct {
@@ -61,6 +80,8 @@ typedef struct {
 	/* connect parameters (malloc'd; the password is wiped as soon as it was used) */
 	char *host, *user, *password, *database;
 	char *init;           /* "SET SESSION sql_mode = '...'" when sql_mode= was given */
+	int ssl_mode;         /* enum tls_mode */
+	char *ssl_ca, *ssl_cert, *ssl_key, *tls_version;
 	unsigned port, connect_timeout, read_timeout, write_timeout;
 
 	/* the operation in flight and its outcome, filled by the worker */
@@ -88,6 +109,14 @@ static void free_params(conn_t *c)
 	c->database = NULL;
 	free(c->init);
 	c->init = NULL;
+	free(c->ssl_ca);
+	c->ssl_ca = NULL;
+	free(c->ssl_cert);
+	c->ssl_cert = NULL;
+	free(c->ssl_key);
+	c->ssl_key = NULL;
+	free(c->tls_version);
+	c->tls_version = NULL;
 }
 
 static void free_op(conn_t *c)
@@ -151,6 +180,72 @@ static unsigned opt_uint(lua_State *L, int t, const char *key, unsigned dflt)
 	return v;
 }
 
+/* ---------------------------------------------------------------- TLS */
+
+/* Worker side, before the connect: the mode's options for the library built against. */
+static void set_tls(conn_t *c)
+{
+	int mode = c->ssl_mode;
+	const char *ca = mode >= TLS_VERIFY_CA ? c->ssl_ca : NULL;
+#ifdef MARIADB_PACKAGE_VERSION
+	/* MariaDB Connector/C 3.3 (Connector/C docs, mysql_optionsv): MYSQL_OPT_SSL_ENFORCE is
+	 * "use TLS" (use_ssl), and without it no TLS at all. With use_ssl alone a server offering
+	 * no TLS gets a plain login; MYSQL_OPT_SSL_VERIFY_SERVER_CERT makes the library refuse such
+	 * a server before the login ("SSL is required, but the server does not support it"), and,
+	 * with a CA, check the certificate's names against the host (X509_check_host /
+	 * X509_check_ip_asc) — and, without a CA, fail every certificate. A CA alone
+	 * (MYSQL_OPT_SSL_CA) verifies the chain in the handshake. So required and verify_ca, which
+	 * check no name, get the refusal from the other option the library reads there: a peer
+	 * fingerprint (MARIADB_OPT_TLS_PEER_FP), set empty, which the later fingerprint check
+	 * skips. The refusal comes before the login, so no password or scramble is sent in clear;
+	 * tls_missing() checks after the connect as well, should a library version differ. */
+	my_bool yes = 1, no = 0;
+	if (mode == TLS_DISABLED) {
+		mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &no);
+		return;
+	}
+	mysql_options(c->my, MYSQL_OPT_SSL_ENFORCE, &yes);
+	mysql_options(c->my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, mode == TLS_VERIFY_IDENTITY ? &yes : &no);
+	if (mode == TLS_REQUIRED || mode == TLS_VERIFY_CA)
+		mysql_options(c->my, MARIADB_OPT_TLS_PEER_FP, "");
+	if (ca)
+		mysql_options(c->my, MYSQL_OPT_SSL_CA, ca);
+	if (c->ssl_cert)
+		mysql_options(c->my, MYSQL_OPT_SSL_CERT, c->ssl_cert);
+	if (c->ssl_key)
+		mysql_options(c->my, MYSQL_OPT_SSL_KEY, c->ssl_key);
+	if (c->tls_version)
+		mysql_options(c->my, MARIADB_OPT_TLS_VERSION, c->tls_version);
+#else
+	/* Oracle's libmysqlclient (C API, mysql_options(): MYSQL_OPT_SSL_MODE and friends) has the
+	 * five modes itself. */
+	static const unsigned MODES[] = {
+		[TLS_DISABLED] = SSL_MODE_DISABLED, [TLS_PREFERRED] = SSL_MODE_PREFERRED,
+		[TLS_REQUIRED] = SSL_MODE_REQUIRED, [TLS_VERIFY_CA] = SSL_MODE_VERIFY_CA,
+		[TLS_VERIFY_IDENTITY] = SSL_MODE_VERIFY_IDENTITY,
+	};
+	unsigned m = MODES[mode];
+	mysql_options(c->my, MYSQL_OPT_SSL_MODE, &m);
+	if (mode == TLS_DISABLED)
+		return;
+	if (ca)
+		mysql_options(c->my, MYSQL_OPT_SSL_CA, ca);
+	if (c->ssl_cert)
+		mysql_options(c->my, MYSQL_OPT_SSL_CERT, c->ssl_cert);
+	if (c->ssl_key)
+		mysql_options(c->my, MYSQL_OPT_SSL_KEY, c->ssl_key);
+	if (c->tls_version)
+		mysql_options(c->my, MYSQL_OPT_TLS_VERSION, c->tls_version);
+#endif
+}
+
+/* Worker side, after a connect: the mode wants TLS and the connection has none (the check the
+ * library does not make itself; see set_tls). */
+static int tls_missing(conn_t *c)
+{
+	return c->ssl_mode >= TLS_REQUIRED && mysql_get_ssl_cipher(c->my) == NULL;
+}
+
 /* ---------------------------------------------------------------- worker */
 
 static void work(void *job)
@@ -183,9 +278,14 @@ static void work(void *job)
 			mysql_options(c->my, MYSQL_OPT_GET_SERVER_PUBLIC_KEY, &yes);
 		}
 #endif
+		set_tls(c);
 		if (!mysql_real_connect(c->my, c->host, c->user, c->password ? c->password : "",
 					c->database, c->port, NULL, CLIENT_MULTI_RESULTS)) {
 			take_error(c);
+		} else if (tls_missing(c)) {
+			c->err_no = 2026; /* CR_SSL_CONNECTION_ERROR, as the libraries' own refusal */
+			snprintf(c->sqlstate, sizeof c->sqlstate, "HY000");
+			snprintf(c->err, sizeof c->err, "SSL is required, but the server does not support it");
 		}
 		break;
 	}
@@ -389,6 +489,25 @@ static int l_connect(lua_State *L)
 		snprintf(c->init, len + 32, "SET SESSION sql_mode = '%s'", m);
 	}
 	lua_pop(L, 1);
+	c->ssl_mode = TLS_PREFERRED; /* the mysql client's default */
+	if (lua_getfield(L, 2, "ssl_mode") != LUA_TNIL) {
+		const char *m = lua_tostring(L, -1);
+		int i = 0;
+		while (m && TLS_MODES[i] && strcmp(TLS_MODES[i], m) != 0)
+			i++;
+		luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING && TLS_MODES[i], 1,
+			      "'ssl_mode' must be disabled, preferred, required, verify_ca or verify_identity");
+		c->ssl_mode = i;
+	}
+	lua_pop(L, 1);
+	c->ssl_ca = fr_opt_str(L, 2, "ssl_ca", 0, "sql{}");
+	c->ssl_cert = fr_opt_str(L, 2, "ssl_cert", 0, "sql{}");
+	c->ssl_key = fr_opt_str(L, 2, "ssl_key", 0, "sql{}");
+	c->tls_version = fr_opt_str(L, 2, "tls_version", 0, "sql{}");
+	if (c->ssl_mode >= TLS_VERIFY_CA && !c->ssl_ca) {
+		free_params(c);
+		return luaL_argerror(L, 1, "ssl_mode verify_ca and verify_identity need 'ssl_ca'");
+	}
 	c->password = fr_opt_str(L, 2, "password", 0, "sql{}"); /* last: nothing below raises before use */
 	snprintf(c->target, sizeof c->target, "%s:%u", c->host, c->port);
 
@@ -447,6 +566,31 @@ static int l_server_version(lua_State *L)
 	return 1;
 }
 
+/* conn:tls() -> {version=, cipher=} of the connection's TLS, or nil when it has none. */
+static int l_tls(lua_State *L)
+{
+	conn_t *c = toconn(L);
+	const char *cipher = mysql_get_ssl_cipher(c->my);
+	if (!cipher) {
+		lua_pushnil(L);
+		return 1;
+	}
+	const char *version = NULL;
+#ifdef MARIADB_PACKAGE_VERSION
+	mariadb_get_infov(c->my, MARIADB_CONNECTION_TLS_VERSION, &version);
+#else
+	/* The C API does not say; libmysqlclient 8.0.28+ speaks TLSv1.2 and TLSv1.3 only, and only
+	 * TLSv1.3's cipher suites are named TLS_* (RFC 8446, B.4). */
+	version = strncmp(cipher, "TLS_", 4) == 0 ? "TLSv1.3" : "TLSv1.2";
+#endif
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, version ? version : "unknown");
+	lua_setfield(L, -2, "version");
+	lua_pushstring(L, cipher);
+	lua_setfield(L, -2, "cipher");
+	return 1;
+}
+
 static int l_close(lua_State *L)
 {
 	conn_t *c = luaL_checkudata(L, 1, CONN_MT);
@@ -491,6 +635,7 @@ static const luaL_Reg methods[] = {
 	{"exec", l_exec},
 	{"ping", l_ping},
 	{"server_version", l_server_version},
+	{"tls", l_tls},
 	{"close", l_close},
 	{NULL, NULL},
 };

@@ -211,7 +211,8 @@ If start failed while building the restore point, re-run start first: it resumes
           m.data_dirs, outside = site.data_dirs(m, site.data_variables(c))
           local rs = server.replica_status(c)
           m.replication = rs and { source_host = rs.source_host, source_port = rs.source_port, source_user = rs.source_user,
-                                   auto_position = rs.auto_position, running = rs.io_running and rs.sql_running } or false
+                                   auto_position = rs.auto_position, running = rs.io_running and rs.sql_running,
+                                   tls = server.channel_tls(c) } or false
           if ctx.state.strategy == "auto" then m.reflink = cluster.read(s, restore_point.reflink_probe(m)) == "yes" end
           if m.role ~= "donor" then
             local why = site.outside_message(m, outside)

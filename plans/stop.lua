@@ -348,6 +348,18 @@ answer with the restore point's GTID set.]],
         local lost, closed = {}, {}
         for _, m in ipairs(ctx.state.sites) do
           local c = cluster.connect("target", m.host, m.port)
+          -- The replication channel's TLS (SOURCE_SSL*), as start recorded it: a node cloned
+          -- from the donor holds the donor's, whose files are the donor's own.
+          local want = m.replication and m.replication.tls
+          local fix = want and server.channel_tls_sql(c, want, server.channel_tls(c))
+          if fix then
+            local st = server.replica_status(c)
+            local running = st and (st.io_running or st.sql_running)
+            if running then assert(c:exec(server.sql(c, "stop_replica"))) end
+            assert(c:exec(fix))
+            if running then assert(c:exec(server.sql(c, "start_replica"))) end
+            log.info("%s: replication TLS settings put back as before the drill", m.id)
+          end
           local failed = variables.restore(c, m.variables or {})
           c:close()
           for _, f in ipairs(failed) do lost[#lost + 1] = m.id .. " " .. f end

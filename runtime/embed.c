@@ -22,6 +22,7 @@ extern char **environ;
 
 int luaopen_flashrun_sql(lua_State *L);
 int luaopen_flashrun_ssh(lua_State *L);
+int luaopen_flashrun_tls(lua_State *L);
 int luaopen_flashrun_gtid(lua_State *L);
 int luaopen_flashrun_config(lua_State *L);
 int luaopen_flashrun_schema(lua_State *L);
@@ -37,6 +38,7 @@ int luaopen_flashrun_fs(lua_State *L);
 static const luaL_Reg PRELOAD[] = {
 	{ "flashrun.sql", luaopen_flashrun_sql },
 	{ "flashrun.ssh", luaopen_flashrun_ssh },
+	{ "flashrun.tls", luaopen_flashrun_tls },
 	{ "flashrun.gtid", luaopen_flashrun_gtid },
 	{ "flashrun.config", luaopen_flashrun_config },
 	{ "flashrun.schema", luaopen_flashrun_schema },

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -35,6 +37,12 @@ const struct fr_key FR_SCHEMA[] = {
 { ST,   "sys_become_user",     FR_TEXT,  "root",    NULL,                           false, NULL, "the user sys_become = sudo runs the commands as" },
 { ST,   "known_hosts",         FR_TEXT,  NULL,      NULL,                           false, NULL, "known_hosts file (default ~/.ssh/known_hosts)" },
 { ST,   "host_key_policy",     FR_WORD,  "accept-new", "strict|accept-new|off",     false, NULL, "what to do with a host key known_hosts does not hold" },
+{ ST,   "ssl_mode",            FR_IWORD, "preferred", "disabled|preferred|required|verify_ca|verify_identity", false, NULL, "TLS of the connections to the nodes (and, unless router_ssl_mode says otherwise, the router), as the mysql client's --ssl-mode; any case" },
+{ ST,   "router_ssl_mode",     FR_IWORD, NULL,      "disabled|preferred|required|verify_ca|verify_identity", false, "ssl_mode", "TLS of the connections to the cluster's routers (default: ssl_mode)" },
+{ ST,   "ssl_ca",              FR_PATH,  NULL,      NULL,                           false, NULL, "CA certificate file (PEM) the servers' certificates must be signed by; needed by verify_ca and verify_identity" },
+{ ST,   "ssl_cert",            FR_PATH,  NULL,      NULL,                           false, NULL, "client certificate file (PEM), for accounts created REQUIRE X509 (with ssl_key)" },
+{ ST,   "ssl_key",             FR_PATH,  NULL,      NULL,                           false, NULL, "its private key file (PEM), readable by its owner only" },
+{ ST,   "tls_version",         FR_TEXT,  NULL,      NULL,                           false, NULL, "TLS protocols allowed, e.g. TLSv1.2,TLSv1.3 (default: the client library's)" },
 { SITE, "restore_point",       FR_WORD,  "auto",    "auto|local|donor|reflink",     false, NULL, "auto: reflink where the filesystems take it, else local; local, donor, reflink" },
 { SITE, "reflink_margin_pct",  FR_COUNT, "10",      NULL,                           false, NULL, "free space a reflink restore point needs: this share of the datadir" },
 { SITE, "restore_point_dir",   FR_PATH,  NULL,      NULL,                           false, NULL, "default <instance_dir>/flashback_restore_point" },
@@ -54,7 +62,7 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "stop_timeout",        FR_COUNT, "600",     NULL,                           false, NULL, "seconds for an instance to shut down" },
 { SITE, "apply_timeout",       FR_COUNT, "600",     NULL,                           false, NULL, "seconds for the standby to apply what it received" },
 { SITE, "clone_timeout",       FR_COUNT, "3600",    NULL,                           false, NULL, "seconds for one clone" },
-{ SITE, "clone_ssl",           FR_WORD,  "auto",    "auto|on|off",                  false, NULL, "TLS of a clone from another node: auto (no TLS when the donor's replication channel has none), on (REQUIRE SSL), off (REQUIRE NO SSL)" },
+{ SITE, "clone_ssl",           FR_WORD,  "auto",    "auto|on|off",                  false, NULL, "TLS of a clone from another node: auto (REQUIRE SSL when [target] ssl_mode is required or stronger; else no TLS when the donor's replication channel has none), on (REQUIRE SSL), off (REQUIRE NO SSL)" },
 { SITE, "max_delay",           FR_COUNT, "0",       NULL,                           false, NULL, "seconds behind production verify accepts" },
 { SITE, "replication_proof",   FR_WORD,  "gtid",    "gtid|marker",                  false, NULL, "how stop proves replication: gtid (reads only) or marker (writes a row on production)" },
 { SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production (replication_proof=marker)" },
@@ -109,13 +117,13 @@ void fr_schema_known(const char *section, char *buf, size_t len)
 		}
 }
 
-static bool word_in(const char *words, const char *v)
+static bool word_in(const char *words, const char *v, bool anycase)
 {
 	size_t vl = strlen(v);
 	for (const char *w = words; *w;) {
 		const char *bar = strchr(w, '|');
 		size_t wl = bar ? (size_t)(bar - w) : strlen(w);
-		if (wl == vl && memcmp(w, v, vl) == 0)
+		if (wl == vl && (anycase ? strncasecmp(w, v, vl) : memcmp(w, v, vl)) == 0)
 			return true;
 		w += wl + (bar != NULL);
 	}
@@ -142,7 +150,8 @@ bool fr_schema_check(const struct fr_key *k, const char *v, char *why, size_t wh
 		return true;
 	}
 	case FR_WORD:
-		if (word_in(k->words, v))
+	case FR_IWORD:
+		if (word_in(k->words, v, k->type == FR_IWORD))
 			return true;
 		snprintf(why, whylen, "expected one of: ");
 		for (const char *w = k->words; *w && strlen(why) + 2 < whylen; w++) {
@@ -173,7 +182,7 @@ bool fr_schema_check(const struct fr_key *k, const char *v, char *why, size_t wh
 
 static const char *const TYPE_NAMES[] = {
 	[FR_TEXT] = "text", [FR_HOST] = "host", [FR_PORT] = "port",
-	[FR_COUNT] = "count", [FR_WORD] = "word", [FR_PATH] = "path",
+	[FR_COUNT] = "count", [FR_WORD] = "word", [FR_PATH] = "path", [FR_IWORD] = "word",
 };
 
 static void set_str(lua_State *L, const char *field, const char *v)
@@ -270,7 +279,13 @@ static int l_check(lua_State *L)
 		lua_pushinteger(L, atoi(v));
 	else if (k->type == FR_HOST && fr_host_parse(v, len, host, why, sizeof why))
 		lua_pushstring(L, host); /* [::1] -> ::1: brackets belong to HOST:PORT, not to a host */
-	else
+	else if (k->type == FR_IWORD) {
+		luaL_Buffer b; /* VERIFY_IDENTITY -> verify_identity: one spelling for the code */
+		char *o = luaL_buffinitsize(L, &b, len);
+		for (size_t i = 0; i < len; i++)
+			o[i] = (char)tolower((unsigned char)v[i]);
+		luaL_pushresultsize(&b, len);
+	} else
 		lua_pushvalue(L, 3);
 	return 1;
 }

@@ -15,6 +15,7 @@ enum fr_type {
 	FR_COUNT,   /* a whole number >= 0 (seconds, percent, MiB) */
 	FR_WORD,    /* one of `words` */
 	FR_PATH,    /* an absolute path */
+	FR_IWORD,   /* one of `words` in any case; flashrun.schema hands it over lower-cased */
 };
 
 /* Sections a key belongs to (a bit set: source and target share the router keys). */

@@ -63,9 +63,58 @@ function M.cnf_value(v)
   return '"' .. v:gsub("\\", "\\\\"):gsub('"', '\\"') .. '"'
 end
 
--- The [client] option file content for user/password (goes through ssh stdin only).
-function M.cnf(user, password)
-  return ("[client]\nuser = %s\npassword = %s\n"):format(M.cnf_value(user), M.cnf_value(password))
+-- The [client] option file content for user/password (goes through ssh stdin only), and the
+-- TLS lines of M.tls_cnf when given.
+function M.cnf(user, password, tls)
+  return ("[client]\nuser = %s\npassword = %s\n"):format(M.cnf_value(user), M.cnf_value(password)) .. (tls or "")
+end
+
+-- The TLS files of a section (c: config.source or config.target) the stream host needs, as
+-- {name = file name in the stream directory, path = the local file}: ssl_ca when a mode
+-- verifies, ssl_cert and ssl_key when given. prefix tells production's ("tls-") from the
+-- standby's ("tls-target-"). They are copied 0600 into the stream directory, owned by the ssh
+-- user that runs mysqlbinlog and mysql, and go with it (remove_script, apply).
+function M.tls_files(c, prefix)
+  local set = function(v) return v ~= nil and v ~= "" and v or nil end
+  local verifies = tostring(c.ssl_mode):match("^verify") or tostring(c.router_ssl_mode):match("^verify")
+  local out = {}
+  if verifies and set(c.ssl_ca) then out[#out + 1] = { name = prefix .. "ca.pem", path = c.ssl_ca, opt = "ssl-ca" } end
+  if set(c.ssl_cert) and set(c.ssl_key) then
+    out[#out + 1] = { name = prefix .. "cert.pem", path = c.ssl_cert, opt = "ssl-cert" }
+    out[#out + 1] = { name = prefix .. "key.pem", path = c.ssl_key, opt = "ssl-key" }
+  end
+  return out
+end
+
+-- The option file lines for a section's TLS (the mysql client's --ssl-mode and friends, MySQL
+-- manual "Command Options for Encrypted Connections"): [client] with ssl_mode for the nodes,
+-- [client_router] (read by `mysql --defaults-group-suffix=_router`) with router_ssl_mode for
+-- production's router. files: M.tls_files's, dir: where they are on the stream host. Pure.
+function M.tls_cnf(c, files, dir)
+  local by = {}
+  for _, f in ipairs(files) do by[f.opt] = dir .. "/" .. f.name end
+  local function group(mode)
+    mode = tostring(mode or "preferred")
+    local L = { "ssl-mode = " .. mode:upper() }
+    if mode:match("^verify") and by["ssl-ca"] then L[#L + 1] = "ssl-ca = " .. M.cnf_value(by["ssl-ca"]) end
+    if by["ssl-cert"] then
+      L[#L + 1] = "ssl-cert = " .. M.cnf_value(by["ssl-cert"])
+      L[#L + 1] = "ssl-key = " .. M.cnf_value(by["ssl-key"])
+    end
+    if c.tls_version and c.tls_version ~= "" then L[#L + 1] = "tls-version = " .. M.cnf_value(c.tls_version) end
+    return table.concat(L, "\n") .. "\n"
+  end
+  return group(c.ssl_mode) .. "[client_router]\n" .. group(c.router_ssl_mode or c.ssl_mode)
+end
+
+-- Copies files (M.tls_files) into dir on s, each 0600 (the content through ssh stdin).
+local function copy_tls_files(s, dir, files)
+  for _, f in ipairs(files) do
+    local h = io.open(f.path, "rb")
+    if not h then error(("cannot read %s to copy it to the stream host"):format(f.path), 0) end
+    local text = h:read("a"); h:close()
+    cluster.run(s, M.cnf_script(dir, f.name), { stdin = text })
+  end
 end
 
 -- Where the stream runs, from start's journal: { host, dir, mysqlbinlog, mysql }. The standby
@@ -164,7 +213,7 @@ say() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*"; }
 sql() { "$MYSQL" --defaults-extra-file="$cnf" --connect-timeout=10 -h "$1" -P "$2" -N -B -e "$3"; }
 # The dataserver production's router shows Master_Online (the standby router's entry left out).
 master() {
-  "$MYSQL" --defaults-extra-file="$cnf" --connect-timeout=10 -h "$ROUTER_HOST" -P "$ROUTER_PORT" -B -e 'dbscale show dataservers' 2>/dev/null |
+  "$MYSQL" --defaults-extra-file="$cnf" --defaults-group-suffix=_router --connect-timeout=10 -h "$ROUTER_HOST" -P "$ROUTER_PORT" -B -e 'dbscale show dataservers' 2>/dev/null |
     awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
       $c["master-online-status"] == "Master_Online" && $c["servername"] != "slave_dbscale_server" { print $c["host"] " " $c["port"]; exit }'
 }
@@ -292,8 +341,8 @@ end
 -- Removes what the stream made: only in a directory holding the mark, only our names.
 function M.remove_script(dir)
   local D = Q(dir)
-  return ("if [ -f %s ]; then rm -rf %s/[0-9][0-9][0-9]_* && rm -f %s/client.cnf %s/target.cnf %s/supervisor.sh %s/supervisor.log %s/master %s/apply.err %s/apply.rc %s/supervisor.pid %s/mysqlbinlog.pid %s && rmdir %s; fi")
-    :format(Q(dir .. "/" .. M.MARK), D, D, D, D, D, D, D, D, D, D, Q(dir .. "/" .. M.MARK), D)
+  return ("if [ -f %s ]; then rm -rf %s/[0-9][0-9][0-9]_* && rm -f %s/client.cnf %s/target.cnf %s/supervisor.sh %s/supervisor.log %s/master %s/apply.err %s/apply.rc %s/supervisor.pid %s/mysqlbinlog.pid %s/tls-*.pem %s && rmdir %s; fi")
+    :format(Q(dir .. "/" .. M.MARK), D, D, D, D, D, D, D, D, D, D, D, Q(dir .. "/" .. M.MARK), D)
 end
 
 -- The state script: key value lines (see parse_status).
@@ -424,7 +473,9 @@ function M.start(state)
   local first = M.first_file(pc, state.frozen, pm.id)
   pc:close()
   local src = config.source
-  local cnf = M.cnf(src.mysql_user, src.mysql_password)
+  local files = M.tls_files(src, "tls-")
+  copy_tls_files(s, w.dir, files)
+  local cnf = M.cnf(src.mysql_user, src.mysql_password, M.tls_cnf(src, files, w.dir))
   local sup = M.supervisor_script {
     dir = w.dir, router_host = src.host, router_port = src.port, server_id = id, frozen = state.frozen,
     mysql = w.mysql, mysqlbinlog = w.mysqlbinlog, first_master = pm.host .. " " .. pm.port, first_file = first }
@@ -488,10 +539,12 @@ end
 function M.apply(stream, m, frozen)
   local s = ssh_to(stream)
   local tgt = config.target
-  cluster.run(s, M.cnf_script(stream.dir, "target.cnf"), { stdin = M.cnf(tgt.mysql_user, tgt.mysql_password) })
+  local files = M.tls_files(tgt, "tls-target-")
+  copy_tls_files(s, stream.dir, files)
+  cluster.run(s, M.cnf_script(stream.dir, "target.cnf"), { stdin = M.cnf(tgt.mysql_user, tgt.mysql_password, M.tls_cnf(tgt, files, stream.dir)) })
   local out, err, status = s:run(cluster.command(s, M.apply_script(stream, m.host, m.port, frozen)), { timeout = site.num("apply_timeout") })
   if out == nil then error("ssh transport failed: " .. tostring(err), 0) end
-  cluster.run(s, ("rm -f %s"):format(Q(stream.dir .. "/target.cnf")))
+  cluster.run(s, ("rm -f %s %s/tls-target-*.pem"):format(Q(stream.dir .. "/target.cnf"), Q(stream.dir)))
   if status ~= 0 then error(("applying the streamed binary logs on %s failed: %s"):format(stream.host, err ~= "" and err or out), 0) end
   return out
 end

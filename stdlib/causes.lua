@@ -10,9 +10,65 @@ local SECTION = { source = "[source]", target = "[target]" }
 -- The system error number in a client message: "Can't connect to MySQL server on 'h' (111)".
 local function os_errno(msg) return tonumber(tostring(msg or ""):match("%((%d+)%)%s*$")) end
 
+-- TLS failures (CR_SSL_CONNECTION_ERROR, 2026), as libmariadb and libmysqlclient word them:
+-- the hint for each. where.mode is the ssl_mode in force (router_ssl_mode for a router),
+-- where.names the names the server's certificate holds when a probe read them (checks.lua).
+local function tls_hint(msg, where, sec)
+  local low = msg:lower()
+  local key = where.router and "router_ssl_mode" or "ssl_mode"
+  local mode = where.mode or "required"
+  if low:find("does not support it", 1, true) or low:find("doesn't support", 1, true) then
+    if where.router then
+      return ("the router offers no TLS on its SQL port, and %s = %s in %s requires it: set %s = preferred there " ..
+              "(GreatDB Router may not offer TLS to clients; the nodes keep ssl_mode) or enable TLS on the router")
+        :format(key, mode, sec, key)
+    end
+    return ("the server offers no TLS, and ssl_mode = %s in %s requires it: give the server a certificate " ..
+            "(ssl_cert, ssl_key in its my.cnf, then ALTER INSTANCE RELOAD TLS) or lower ssl_mode"):format(mode, sec)
+  elseif low:find("expired", 1, true) or low:find("not yet valid", 1, true) then
+    return ("the server's certificate is %s: renew it on the server (then ALTER INSTANCE RELOAD TLS), or check this host's clock")
+      :format(low:find("expired", 1, true) and "expired" or "not yet valid")
+  elseif low:find("self%-signed") or low:find("local issuer", 1, true) or low:find("verify failed", 1, true)
+      or low:find("first certificate", 1, true) or low:find("unknown ca", 1, true) then
+    return ("the CA in ssl_ca of %s did not sign the server's certificate: set ssl_ca to the CA certificate that " ..
+            "signed it (the %s cluster's own CA; each cluster may have its own)"):format(sec, where.side or "server's")
+  elseif low:find("validation of ssl server certificate failed", 1, true) or low:find("certificate validation failure", 1, true)
+      or low:find("hostname mismatch", 1, true) then
+    return ("the server's certificate does not name the host flashrun dialled%s: connect by a name it holds, " ..
+            "add the address to the certificate's subjectAltName, or set %s = verify_ca in %s")
+      :format(where.names and (" (it names " .. where.names .. ")") or "", key, sec)
+  end
+  return ("the TLS handshake failed under %s = %s: check ssl_ca, ssl_cert, ssl_key and tls_version in %s")
+    :format(key, mode, sec)
+end
+
+-- tls(probe, where) -> hint or nil: the cause of a TLS failure read from the server's certificate
+-- itself (flashrun.tls.probe), which names the cause where the libraries' messages do not
+-- (libmysqlclient says "certificate verify failed" for a wrong CA and for a name mismatch alike).
+-- where as for sql (mode, router, side).
+function M.tls(probe, where)
+  where = where or {}
+  if type(probe) ~= "table" then return nil end
+  local sec = SECTION[where.side] or "the cluster's section"
+  local names = probe.names and #probe.names > 0 and table.concat(probe.names, ", ") or probe.subject
+  local w = { side = where.side, router = where.router, mode = where.mode, names = names }
+  if not probe.offered then
+    return tls_hint("does not support it", w, sec)
+  elseif probe.verify and probe.verify ~= "ok" then
+    if probe.verify:find("expired", 1, true) or probe.verify:find("not yet valid", 1, true) then
+      return tls_hint(probe.verify, w, sec)
+    end
+    return tls_hint("verify failed", w, sec) .. (" (OpenSSL: %s)"):format(probe.verify)
+  elseif where.mode == "verify_identity" and not probe.host_ok then
+    return tls_hint("hostname mismatch", w, sec)
+  end
+  return nil
+end
+
 -- sql(errno, message, where) -> hint or nil. where = { side = "source"|"target", router = bool,
--- seconds = how long the attempt took, timeout = the connect timeout }. The hint says what the
--- error usually means and what to change.
+-- seconds = how long the attempt took, timeout = the connect timeout, mode = the ssl_mode in
+-- force, cert = a client certificate was given, names = the certificate's names }. The hint
+-- says what the error usually means and what to change.
 function M.sql(errno, msg, where)
   where = where or {}
   local sec = SECTION[where.side] or "the cluster's section"
@@ -20,8 +76,19 @@ function M.sql(errno, msg, where)
   errno = tonumber(errno)
   msg = tostring(msg or "")
   if errno == 1045 then
-    return ("wrong user or password: check mysql_user and mysql_password in %s (or FLASHRUN_%s_MYSQL_PASSWORD)")
-      :format(sec, (where.side or "SECTION"):upper())
+    local also = ""
+    if where.mode == "disabled" then
+      also = ("; or the account was created REQUIRE SSL and ssl_mode = disabled in %s: set ssl_mode = preferred or stronger"):format(sec)
+    elseif where.mode and not where.cert then
+      also = ("; or the account was created REQUIRE X509 (or ISSUER/SUBJECT): set ssl_cert and ssl_key in %s"):format(sec)
+    end
+    return ("wrong user or password: check mysql_user and mysql_password in %s (or FLASHRUN_%s_MYSQL_PASSWORD)%s")
+      :format(sec, (where.side or "SECTION"):upper(), also)
+  elseif errno == 2026 then
+    return tls_hint(msg, where, sec)
+  elseif errno == 3159 then
+    return ("the server requires TLS (require_secure_transport = ON) and ssl_mode = disabled in %s: set ssl_mode = preferred or stronger")
+      :format(sec)
   elseif errno == 1130 then
     return "the account is not allowed from this host: create it (or widen its host part) for the address flashrun connects from"
   elseif errno == 2005 then

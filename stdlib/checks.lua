@@ -15,6 +15,7 @@ local mysqld = require "mysqld"
 local causes = require "causes"
 local privileges = require "privileges"
 local array = require("flashrun.report").array
+local tls = require "flashrun.tls"
 local M = {}
 
 -- Records one check. scope: "source/router", "target/router", "source/<id>", "target/<id>";
@@ -166,6 +167,9 @@ local function clone_fingerprint(conn)
   return parts
 end
 
+-- The ssl_mode values under which clone_ssl = auto means REQUIRE SSL (restore_point.clone_ssl).
+local REQUIRES_TLS = { required = true, verify_ca = true, verify_identity = true }
+
 -- How a router or a node is named in messages and the summary.
 local SIDE_NAME = { source = "source", target = "standby" }
 
@@ -205,6 +209,44 @@ local function connected(r, scope, cat, what, addr, host, err, hint, side)
     or ("%s node %s"):format(SIDE_NAME[side], scope:match("/(.+)$"))
   return add(r, scope, cat, "FAIL", name .. ": " .. label, { cause = causes.short(err, addr), fix = hint,
     group = side .. "|" .. cat .. "|" .. causes.key(err, addr, host), label = label })
+end
+
+-- TLS of a member (scope) reached at host:port, mode the ssl_mode in force there: the connection's
+-- TLS (r.tls[scope]: {version, cipher} or false for none) and, unless TLS is disabled, the
+-- server's certificate read by flashrun's own probe (flashrun.tls), which says why a TLS
+-- connection failed and when the certificate expires. Returns the probe (or nil).
+local function tls_probe(side, host, port, mode)
+  if mode == "disabled" then return nil end
+  local c = config[side]
+  local p = tls.probe{ host = host, port = math.floor(tonumber(port)), timeout = 5,
+                       ca = (c.ssl_ca or "") ~= "" and c.ssl_ca or nil }
+  return p
+end
+
+-- A drill may stay open for weeks: a certificate that expires meanwhile stops every connection
+-- that verifies it (and replication that does). Warns within 30 days.
+local EXPIRY_WARN_DAYS = 30
+local function judge_expiry(r, scope, name, p)
+  if type(p) ~= "table" or not p.offered or not p.not_after or p.not_after == 0 then return end
+  local days = (p.not_after - os.time()) / 86400
+  if days < EXPIRY_WARN_DAYS then
+    add(r, scope, "tls", "warn", ("%s: its TLS certificate %s %s"):format(name, days < 0 and "expired on" or "expires on",
+        os.date("!%Y-%m-%d %H:%M UTC", p.not_after)), {
+      cause = days < 0 and "connections that verify it (verify_ca, verify_identity) are refused"
+        or ("in %d days, and a drill may stay open that long"):format(math.floor(days + 0.5)),
+      fix = "renew the certificate on the server before the drill (then ALTER INSTANCE RELOAD TLS)",
+      group = scope:match("^%a+") .. "|tls-expiry", label = "TLS certificate expires within " .. EXPIRY_WARN_DAYS .. " days" })
+  end
+end
+
+-- The hint of a failed connection: the probe's reading of the certificate first for a TLS
+-- failure (2026), else what the error number says.
+local function conn_hint(errno, err, where, p)
+  if tonumber(errno) == 2026 then
+    local h = causes.tls(p, where)
+    if h then return h end
+  end
+  return causes.sql(errno, err, where)
 end
 
 -- The ssh user's abilities on standby node n (mysqld.os_probe: changes nothing).
@@ -252,15 +294,21 @@ end
 -- refuse_if_failed does.
 function M.run(opts)
   opts = opts or {}
-  local r = { checks = {}, failures = {}, warnings = {}, nodes = {}, routers = {} }
+  local r = { checks = {}, failures = {}, warnings = {}, nodes = {}, routers = {}, tls = {} }
   local routers = {}
   for _, side in ipairs({ "source", "target" }) do
     local c = config[side]
     local id = router.id(c.host, c.port)
     r.routers[side] = id
     local conn, err, errno, secs = cluster.try_router(side, c.host, c.port)
+    -- probed when it answered (the expiry warning) or failed in TLS (the cause): not when it
+    -- cannot be reached, which would cost another timeout
+    local p = (conn or tonumber(errno) == 2026) and tls_probe(side, c.host, c.port, c.router_ssl_mode) or nil
     connected(r, side .. "/router", "sql", ("%s router %s answers SQL"):format(SIDE_NAME[side], id), id, c.host, err,
-              err and causes.sql(errno, err, { side = side, router = true, seconds = secs }), side)
+              err and conn_hint(errno, err, { side = side, router = true, seconds = secs, mode = c.router_ssl_mode,
+                                              cert = (c.ssl_cert or "") ~= "" }, p), side)
+    if conn then r.tls[side .. "/router"] = conn:tls() or false end
+    judge_expiry(r, side .. "/router", ("%s router %s"):format(SIDE_NAME[side], id), p)
     routers[side] = conn
   end
   local src_router, tgt_router = routers.source, routers.target
@@ -352,9 +400,10 @@ function M.run(opts)
   end
   local reached, raised = cluster.try_each(all, function(x)
     local conn, err, errno, secs = cluster.try_connect(x.side, x.ds.host, x.ds.port)
+    local p = (conn or tonumber(errno) == 2026) and tls_probe(x.side, x.ds.host, x.ds.port, config[x.side].ssl_mode) or nil
     local s, ssh_err, kind = cluster.try_ssh(x.side, x.ds.host)
-    return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind,
-             sudo = s and cluster.check_become(x.side, s) or nil }
+    return { conn = conn, err = err, errno = errno, secs = secs, ssh = s, ssh_err = ssh_err, kind = kind, probe = p,
+             tls = conn and (conn:tls() or false), sudo = s and cluster.check_become(x.side, s) or nil }
   end)
   for i, x in ipairs(all) do
     -- A branch that raised reached neither: both checks fail with its error, never pass unread.
@@ -362,7 +411,10 @@ function M.run(opts)
     local c = reached[i] or { err = why, ssh_err = why }
     local sys_port = config[x.side].sys_port or 22
     connected(r, x.key, "sql", ("%s node %s answers SQL"):format(x.side, x.ds.id), x.ds.id, x.ds.host, c.err,
-              c.err and causes.sql(c.errno, c.err, { side = x.side, seconds = c.secs }), x.side)
+              c.err and conn_hint(c.errno, c.err, { side = x.side, seconds = c.secs, mode = config[x.side].ssl_mode,
+                                                    cert = (config[x.side].ssl_cert or "") ~= "" }, c.probe), x.side)
+    if c.tls ~= nil then r.tls[x.key] = c.tls end
+    judge_expiry(r, x.key, ("%s node %s"):format(SIDE_NAME[x.side], x.ds.id), c.probe)
     connected(r, x.key, "ssh", ("%s node %s reachable by ssh"):format(x.side, x.ds.id), router.id(x.ds.host, sys_port), x.ds.host,
               c.ssh_err, c.ssh_err and causes.ssh(c.kind, c.ssh_err, { side = x.side }), x.side)
     if c.ssh and config[x.side].sys_become == "sudo" then
@@ -448,8 +500,11 @@ function M.run(opts)
     local active = n.side == "target" and n.conn:query("SELECT 1 FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'")
     local acct, acct_err
     if n.side == "target" then acct, acct_err = privileges.read(n.conn) end
-    local tls -- nil: not asked (only clone_ssl = on in donor mode needs TLS of every possible donor)
-    if n.side == "target" and strategy == "donor" and site.get("clone_ssl") == "on" then tls = offers_tls(n.conn) end
+    local tls -- nil: not asked (only REQUIRE SSL clones in donor mode need TLS of every possible donor:
+    -- clone_ssl = on, or auto under [target] ssl_mode required or stronger)
+    local require_ssl = site.get("clone_ssl") == "on" or
+      (site.get("clone_ssl") == "auto" and REQUIRES_TLS[config.target.ssl_mode])
+    if n.side == "target" and strategy == "donor" and require_ssl then tls = offers_tls(n.conn) end
     return { datadir = v.datadir, p = M.probe(n.ssh, v.datadir, m, v.plugin_dir), m = m, why = why,
              clone_active = active and #active > 0,
              limits = n.side == "target" and clone_limits(n.conn, v.datadir) or nil,
@@ -496,8 +551,8 @@ function M.run(opts)
             -- clone_ssl = on: CLONE … REQUIRE SSL fails against a donor without TLS (any node may
             -- be picked as the donor).
             if mz.tls ~= nil then
-              report(r, key, "clone", mz.tls, "%s: %s", key, mz.tls and "offers TLS, as clone_ssl = on needs of a donor"
-                     or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = auto")
+              report(r, key, "clone", mz.tls, "%s: %s", key, mz.tls and "offers TLS, as a clone REQUIRE SSL needs of a donor"
+                     or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which a clone REQUIRE SSL (clone_ssl = on, or auto under [target] ssl_mode required or stronger) needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = off")
             end
           end
           judge_os(r, key, mz.m, mz.os)
@@ -602,8 +657,10 @@ local function clusters(r)
       end
       local list = array()
       for _, cat in ipairs(order) do list[#list + 1] = { cat = cat, state = cats[cat] } end
+      local t = r.tls and r.tls[sc]
       cl.members[#cl.members + 1] = { scope = sc, id = sc:match("/(.+)$") == "router" and r.routers[side] or sc:match("/(.+)$"),
-                                      role = roles[sc], state = #list > 0 and state or "not checked", checks = list }
+                                      role = roles[sc], state = #list > 0 and state or "not checked", checks = list,
+                                      tls = t and { version = t.version, cipher = t.cipher } or { version = "none" } }
     end
     out[#out + 1] = cl
   end
@@ -615,7 +672,7 @@ end
 --   { ok = bool, counts = {ok =, warn =, FAIL =}, skipped = text or nil,
 --     clusters = { {side = "source"|"target", name, router = "host:port",
 --                   members = { {scope, id, role = "router"|"master"|"replica", state,
---                                checks = { {cat, state} }} }} },
+--                                checks = { {cat, state} }, tls = {version = "TLSv1.3" | "none", cipher}} }} },
 --     failures = { {cat, nodes = {"standby node 127.0.46.1:3308", ...}, where = text, text, cause, fix} },
 --     warnings = (the same shape), checks = { {scope, cat, state, text, cause, fix} } }
 function M.report(r)
@@ -655,8 +712,8 @@ function M.summary_lines(rep)
       for _, st in ipairs({ "FAIL", "warn", "ok" }) do
         if #by[st] > 0 then parts[#parts + 1] = st .. ": " .. table.concat(by[st], " ") end
       end
-      L[#L + 1] = ("    %-5s %-8s %-22s %s"):format(m.state == "not checked" and "-" or m.state, m.role, m.id,
-        #parts > 0 and table.concat(parts, " · ") or "not checked")
+      L[#L + 1] = ("    %-5s %-8s %-22s %s · tls %s"):format(m.state == "not checked" and "-" or m.state, m.role, m.id,
+        #parts > 0 and table.concat(parts, " · ") or "not checked", m.tls and m.tls.version or "none")
     end
   end
   if rep.skipped then L[#L + 1] = "  not run: " .. rep.skipped end

@@ -18,14 +18,25 @@ end
 -- A node's session runs with server.SQL_MODE, so that the literals flashrun builds are read as
 -- built whatever the site's global sql_mode; a router's (opts.router) is left alone: the router
 -- parses what it is sent itself and is no place for a SET (docs/lab.md, the forms it takes).
+-- Every connection carries the section's TLS settings (docs/operator.md, TLS): a router's
+-- router_ssl_mode, a node's ssl_mode, and ssl_ca/ssl_cert/ssl_key/tls_version for both.
+function M.tls_options(side, is_router)
+  local c = creds(side)
+  local function set(v) return v ~= nil and v ~= "" and v or nil end
+  return { ssl_mode = (is_router and c.router_ssl_mode or c.ssl_mode) or "preferred", ssl_ca = set(c.ssl_ca),
+           ssl_cert = set(c.ssl_cert), ssl_key = set(c.ssl_key), tls_version = set(c.tls_version) }
+end
+
 local function open(side, host, port, opts)
   local c = creds(side)
   opts = opts or {}
-  local conn, err, errno = sql{ host = host, port = math.floor(tonumber(port)), user = opts.user or c.mysql_user,
-                                password = opts.password or c.mysql_password, database = opts.database,
-                                timeout = opts.timeout, sql_mode = not opts.router and server.SQL_MODE or nil }
+  local o = M.tls_options(side, opts.router)
+  o.host, o.port, o.user = host, math.floor(tonumber(port)), opts.user or c.mysql_user
+  o.password, o.database, o.timeout = opts.password or c.mysql_password, opts.database, opts.timeout
+  o.sql_mode = not opts.router and server.SQL_MODE or nil
+  local conn, err, errno = sql(o)
   if not conn then
-    return nil, ("cannot connect to %s as %s: %s"):format(router.id(host, port), opts.user or c.mysql_user, tostring(err)), errno
+    return nil, ("cannot connect to %s as %s: %s"):format(router.id(host, port), o.user, tostring(err)), errno
   end
   return conn
 end

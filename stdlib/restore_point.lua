@@ -114,11 +114,16 @@ end
 -- inside the standby, so the data travels the cluster as its replication already does: a channel
 -- without TLS (Source_SSL_Allowed No or Ignored) gives REQUIRE NO SSL (false); one with TLS, or
 -- no channel to read, leaves MySQL's own choice (nil: TLS where the donor offers it, else plain),
--- which never refuses a clone the site's servers can make. TLS added 15-60 % to a clone's
--- time on the lab, depending on load (bench/restore_point.sh).
+-- which never refuses a clone the site's servers can make. A site that asks for TLS on its
+-- own connections ([target] ssl_mode required, verify_ca or verify_identity) gets REQUIRE SSL
+-- under auto: the clone carries the site's data, and the recipient's login to the donor, between
+-- the standby's nodes. TLS added 15-60 % to a clone's time on the lab, depending on load
+-- (bench/restore_point.sh).
+M.TLS_REQUIRED = { required = true, verify_ca = true, verify_identity = true }
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
+  if M.TLS_REQUIRED[config.target.ssl_mode] then return true end
   local c = cluster.try_connect("target", donor.host, donor.port)
   if not c then return nil end
   local ok, rs = pcall(server.replica_status, c)
@@ -257,6 +262,11 @@ function M.remove_script(m)
                         "rm -rf -- " .. Q(shell.guard(m.restore_point_dir, m.data_root)) }, "\n")
 end
 
+-- The remote command that removes the clone's TLS files on m (with_clone_tls). Pure.
+function M.clone_tls_remove_script(m)
+  return "rm -rf -- " .. Q(shell.guard(M.clone_tls_dir(m), m.data_root))
+end
+
 local function remove_dir(m)
   cluster.run(cluster.ssh("target", m.host), M.remove_script(m))
 end
@@ -289,6 +299,8 @@ function M.remove(m)
     if not ok then error(err, 0) end
   end
   remove_dir(m)
+  -- a clone's TLS files an interrupted run left (with_clone_tls)
+  cluster.run(cluster.ssh("target", m.host), M.clone_tls_remove_script(m))
 end
 
 -- Clones into m's restore point: `stmt` is the CLONE statement, sent on a connection to m.
@@ -412,6 +424,58 @@ function M.take_reflink(m, gtids)
            seconds = now() - t0, reflink = true, fs_used_kb = used }
 end
 
+-- The clone plugin's TLS files for a clone between standby nodes (MySQL manual, "Configuring an
+-- Encrypted Connection for Cloning": clone_ssl_ca, clone_ssl_cert, clone_ssl_key, read by the
+-- recipient's mysqld): [target]'s ssl_ca when its ssl_mode verifies, ssl_cert and ssl_key (a
+-- donor account REQUIRE X509) when set. Pure: {var, name, path}.
+M.CLONE_TLS_DIR = "flashrun_clone_tls"
+function M.clone_tls_files(c)
+  local function set(v) return v ~= nil and v ~= "" and v or nil end
+  local out = {}
+  if tostring(c.ssl_mode):match("^verify") and set(c.ssl_ca) then
+    out[#out + 1] = { var = "clone_ssl_ca", name = "ca.pem", path = c.ssl_ca }
+  end
+  if set(c.ssl_cert) and set(c.ssl_key) then
+    out[#out + 1] = { var = "clone_ssl_cert", name = "cert.pem", path = c.ssl_cert }
+    out[#out + 1] = { var = "clone_ssl_key", name = "key.pem", path = c.ssl_key }
+  end
+  return out
+end
+-- Where they go on the recipient's host: a directory of the instance (the restore point's own
+-- must not exist before CLONE creates it), 0700, the files 0600, owned by the mysqld user.
+function M.clone_tls_dir(m) return m.instance_dir .. "/" .. M.CLONE_TLS_DIR end
+
+-- Copies the clone's TLS files to recipient m, sets clone_ssl_* for one clone, then puts their
+-- values back and removes the files (M.remove, start's rollback, takes them too, for a run killed
+-- meanwhile; not remove_script, which clone_into runs right before the clone).
+local function with_clone_tls(conn, m, fn)
+  local files = M.clone_tls_files(config.target)
+  if #files == 0 then return fn() end
+  local s = cluster.ssh("target", m.host)
+  local dir = shell.guard(M.clone_tls_dir(m), m.data_root)
+  local vars = {}
+  for i, f in ipairs(files) do
+    local h = io.open(f.path, "rb")
+    if not h then error(("cannot read %s to copy it to %s for the clone"):format(f.path, m.id), 0) end
+    local text = h:read("a"); h:close()
+    cluster.run(s, ("umask 077 && mkdir -p -- %s && cat >%s && chown -- %s %s %s"):format(Q(dir), Q(dir .. "/" .. f.name),
+      Q(m.os_user), Q(dir), Q(dir .. "/" .. f.name)), { stdin = text })
+    vars[i] = f.var
+  end
+  local before = server.variables(conn, vars)
+  for _, f in ipairs(files) do
+    assert(conn:exec(("SET GLOBAL %s = %s"):format(f.var, shell.sql_string(dir .. "/" .. f.name))))
+  end
+  local ok, res = pcall(fn)
+  for _, f in ipairs(files) do
+    local b = before[f.var]
+    conn:exec(("SET GLOBAL %s = %s"):format(f.var, b ~= nil and shell.sql_string(tostring(b)) or "DEFAULT"))
+  end
+  cluster.run(s, M.clone_tls_remove_script(m))
+  if not ok then error(res, 0) end
+  return res
+end
+
 -- Sets clone_valid_donor_list on a recipient for one clone and puts its value back after.
 local function with_valid_donor(conn, donor, fn)
   local before = server.variable(conn, "clone_valid_donor_list")
@@ -444,7 +508,9 @@ function M.take(strategy, nodes, gtids, donor, done)
     for _, m in ipairs(todo) do
       local c = cluster.connect("target", m.host, m.port)
       out[m.id] = with_valid_donor(c, donor, function()
-        return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir, ssl), gtids)
+        return with_clone_tls(c, m, function()
+          return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir, ssl), gtids)
+        end)
       end)
       c:close()
     end

@@ -184,6 +184,60 @@ function M.variables(conn, names)
   return t
 end
 
+-- The replication channel's TLS settings, as CHANGE REPLICATION SOURCE sets them: the columns of
+-- performance_schema.replication_connection_configuration (MySQL 8.0 manual, 27.12.11.4; all of
+-- them there since 8.0.19) and the option each comes from. kind: "bool" (YES/IGNORED = 1, NO = 0),
+-- "null" (NULL means "the server's default", '' something else: TLS_CIPHERSUITES).
+M.CHANNEL_TLS = {
+  { col = "SSL_ALLOWED", opt = "SSL", kind = "bool" },
+  { col = "SSL_CA_FILE", opt = "SSL_CA" }, { col = "SSL_CA_PATH", opt = "SSL_CAPATH" },
+  { col = "SSL_CERTIFICATE", opt = "SSL_CERT" }, { col = "SSL_KEY", opt = "SSL_KEY" },
+  { col = "SSL_CIPHER", opt = "SSL_CIPHER" }, { col = "SSL_CRL_FILE", opt = "SSL_CRL" },
+  { col = "SSL_CRL_PATH", opt = "SSL_CRLPATH" },
+  { col = "SSL_VERIFY_SERVER_CERTIFICATE", opt = "SSL_VERIFY_SERVER_CERT", kind = "bool" },
+  { col = "TLS_VERSION", opt = "TLS_VERSION" },
+  { col = "TLS_CIPHERSUITES", opt = "TLS_CIPHERSUITES", kind = "null" },
+}
+
+-- channel_tls(conn) -> {COLUMN = text or false (NULL)} of the default channel, or nil when the
+-- node has none. Recorded by start, put back by stop: a clone from the donor brings the donor's
+-- replication metadata, and its paths (a CA file in the donor's own directory) are not the
+-- recipient's.
+function M.channel_tls(conn)
+  local cols = {}
+  for i, c in ipairs(M.CHANNEL_TLS) do cols[i] = c.col end
+  local row = q1(conn, "SELECT " .. table.concat(cols, ", ") ..
+    " FROM performance_schema.replication_connection_configuration WHERE CHANNEL_NAME = ''")
+  if not row then return nil end
+  local t = {}
+  for _, c in ipairs(M.CHANNEL_TLS) do
+    local v = col(row, c.col)
+    t[c.col] = v == nil and false or tostring(v)
+  end
+  return t
+end
+
+-- channel_tls_sql(x, want, have) -> "CHANGE REPLICATION SOURCE TO SOURCE_SSL = 1, …" setting
+-- every option whose value differs between the channel_tls tables want (recorded) and have (now),
+-- or nil when none does. The receiver must be stopped while it runs.
+function M.channel_tls_sql(x, want, have)
+  local new = at_least(x, 8, 0, 23)
+  local prefix = new and "SOURCE_" or "MASTER_"
+  local parts = {}
+  for _, c in ipairs(M.CHANNEL_TLS) do
+    local w, h = want[c.col], have and have[c.col]
+    if w ~= nil and w ~= h then
+      local v
+      if c.kind == "bool" then v = (w == "NO" or w == false) and "0" or "1"
+      elseif w == false then v = "NULL"
+      else v = shell.sql_string(w) end
+      parts[#parts + 1] = prefix .. c.opt .. " = " .. v
+    end
+  end
+  if #parts == 0 then return nil end
+  return (new and "CHANGE REPLICATION SOURCE TO " or "CHANGE MASTER TO ") .. table.concat(parts, ", ")
+end
+
 -- CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO with GTID auto-positioning. The password
 -- appears only inside the statement (the runtime masks registered secrets in any output).
 function M.change_source_sql(x, host, port, user, password)

@@ -15,6 +15,7 @@ local schema = require "flashrun.schema"
 local log = require "flashrun.log"
 local errors = require "flashrun.errors"
 local readonly = require "flashrun.readonly"
+local tls = require "flashrun.tls"
 
 local M = {}
 
@@ -97,15 +98,21 @@ end
 
 -- Unset or empty typed values take the schema's default (or the value of the key it names:
 -- router_user is mysql_user unless given); an empty text stays (an empty password is a value).
+-- Two passes: a key whose default is another key's value (router_ssl_mode is ssl_mode) reads
+-- that key once its own default was filled.
 local function fill_defaults(sections)
-  for sec, keys in pairs(KEYS) do
-    local kv = sections[sec]
-    for key, k in pairs(keys) do
-      local v = kv[key]
-      if v == "" and k.type ~= "text" then v = nil end
-      if v == nil and k.same_as then v = kv[k.same_as] end
-      if v == nil and k.default then v = schema.check(sec, key, k.default) end
-      kv[key] = v
+  for pass = 1, 2 do
+    for sec, keys in pairs(KEYS) do
+      local kv = sections[sec]
+      for key, k in pairs(keys) do
+        if (pass == 1) == (k.same_as == nil) then
+          local v = kv[key]
+          if v == "" and k.type ~= "text" then v = nil end
+          if v == nil and k.same_as then v = kv[k.same_as] end
+          if v == nil and k.default then v = schema.check(sec, key, k.default) end
+          kv[key] = v
+        end
+      end
     end
   end
 end
@@ -134,8 +141,56 @@ function M.build(cli)
   return readonly.wrap(sections, "config"), path
 end
 
+-- The TLS settings of a section that make sense only together, and the files they name
+-- (docs/operator.md, TLS): a problem a connect would report later and worse. Returns the
+-- problems as sentences.
+local TLS_VERIFY = { verify_ca = true, verify_identity = true }
+function M.tls_problems(sec, c)
+  local out = {}
+  local function bad(fmt, ...) out[#out + 1] = ("%s."):format(sec) .. fmt:format(...) end
+  for _, key in ipairs({ "ssl_mode", "router_ssl_mode" }) do
+    if TLS_VERIFY[c[key]] and (c.ssl_ca == nil or c.ssl_ca == "") then
+      bad("%s = %s verifies the servers' certificates against a CA: set %s.ssl_ca to the CA " ..
+          "certificate file (PEM) that signed them", key, c[key], sec)
+    end
+  end
+  local cert, key = c.ssl_cert ~= nil and c.ssl_cert ~= "", c.ssl_key ~= nil and c.ssl_key ~= ""
+  if cert ~= key then
+    bad("%s is set without %s: a client certificate needs its private key and the key its " ..
+        "certificate", cert and "ssl_cert" or "ssl_key", cert and "ssl_key" or "ssl_cert")
+  end
+  if c.tls_version and c.tls_version ~= "" then
+    for v in (c.tls_version .. ","):gmatch("([^,]*),") do
+      if not ({ ["TLSv1.2"] = true, ["TLSv1.3"] = true })[v] then
+        bad("tls_version: expected TLSv1.2, TLSv1.3 or both, comma-separated (e.g. TLSv1.2,TLSv1.3)")
+        break
+      end
+    end
+  end
+  for _, k in ipairs({ "ssl_ca", "ssl_cert", "ssl_key" }) do
+    local path = c[k]
+    if path and path ~= "" then
+      local f, err = io.open(path, "r")
+      if not f then bad("%s: cannot read %s", k, tostring(err)) else f:close() end
+    end
+  end
+  -- A private key others may read is no longer private: refuse it as ssh and the mysql server
+  -- do their own (OpenSSH: "UNPROTECTED PRIVATE KEY FILE").
+  for _, k in ipairs({ "ssl_key", "ssh_key" }) do
+    local path = c[k]
+    if path and path ~= "" then
+      local mode = tls.file_mode(path)
+      if mode and mode & 0x3f ~= 0 then
+        bad("%s: %s may be read by its group or others (mode %o): run chmod 600 %s", k, path, mode, path)
+      end
+    end
+  end
+  return out
+end
+
 -- check(config, needs, ssh_to): every section named in needs has the required keys, and every
--- one in ssh_to (the plan reaches its nodes' hosts by ssh) has sys_user. Exits 2 naming them.
+-- one in ssh_to (the plan reaches its nodes' hosts by ssh) has sys_user; the TLS settings of
+-- every section in needs agree with each other (M.tls_problems). Exits 2 naming them.
 function M.check(config, needs, ssh_to)
   local missing = {}
   local function require_keys(sec, keys)
@@ -156,6 +211,13 @@ function M.check(config, needs, ssh_to)
     errors.usage("config incomplete: missing %s (set them in the INI file, with " ..
                  "FLASHRUN_<SECTION>_<KEY> or --set SECTION.KEY=VALUE)", table.concat(missing, ", "))
   end
+  local problems = {}
+  for _, sec in ipairs(needs or {}) do
+    if (sec == "source" or sec == "target") and config[sec] then
+      for _, p in ipairs(M.tls_problems(sec, config[sec])) do problems[#problems + 1] = p end
+    end
+  end
+  if #problems > 0 then errors.usage("config: %s", table.concat(problems, "; ")) end
 end
 
 return M

@@ -62,6 +62,20 @@ sql)
 		has "the statement killed before its reply was executed"
 	fi
 	;;
+sql_tls)
+	[ -n "${FR_MYSQL_TMP:-}" ] || skip "FR_MYSQL_TMP not set: run through with-servers.sh mysql"
+	command -v openssl >/dev/null || skip "openssl not found"
+	sh "$HERE/tls-certs.sh" "$FR_MYSQL_TMP/tls" "$FR_MYSQL_HOST" || fail "tls-certs.sh failed"
+	FR_MYSQL_FR_PW="Tls-$$-$(date +%s)-#\$x"
+	export FR_MYSQL_FR_PW FR_TLS_DIR="$FR_MYSQL_TMP/tls"
+	lib=$("$FR" --version | sed -n 's/^client library: \([a-z]*\) .*/\1/p')
+	echo "client library: $lib"
+	run 0 "$HERE/test_sql_tls.lua"
+	has "plan drivers-sql-tls-live done"
+	has "verify_identity: TLSv1."; has "required refused as expected"; has "probe: IP:"
+	lacks "$FR_MYSQL_FR_PW" all
+	grep -E 'refused as expected|: (TLSv|no TLS)' all
+	;;
 native_auth)
 	[ -n "${FR_ROUTER_HOST:-}" ] || skip "FR_ROUTER_HOST not set: run through with-servers.sh router-native"
 	lib=$("$FR" --version | sed -n 's/^client library: \([a-z]*\) .*/\1/p')
@@ -70,6 +84,7 @@ native_auth)
 	# plugin directory, where Debian's mysql-client-core puts it.
 	FLASHRUN_TEST_EXPECT=ok run 0 "$HERE/test_native_auth.lua"
 	has "logged in with mysql_native_password"
+	has "router without TLS refused as expected under required"
 	case $lib in
 	libmariadb) ;;
 	libmysqlclient)

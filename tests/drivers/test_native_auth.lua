@@ -23,9 +23,30 @@ local function login()
   end
 end
 
+-- The emulator offers no TLS, as GreatDB Router may not: preferred logs in without it, required
+-- and stronger are refused before the login with a message causes.lua reads as "the router
+-- offers no TLS … router_ssl_mode".
+local function no_tls()
+  if (os.getenv("FLASHRUN_TEST_EXPECT") or "ok") ~= "ok" then return end
+  local causes = require "causes"
+  local o = { host = env("FR_ROUTER_HOST"), port = tonumber(env("FR_ROUTER_PORT")), user = env("FR_ROUTER_USER"),
+              password = env("FR_ROUTER_PASSWORD"), timeout = 5, ssl_mode = "preferred" }
+  local c = assert(sql(o))
+  check(c:tls() == nil, "TLS with a router that offers none")
+  c:close()
+  for _, mode in ipairs({ "required", "verify_identity" }) do
+    o.ssl_mode, o.ssl_ca = mode, "/nonexistent-ca.pem"
+    local c2, err, errno = sql(o)
+    check(c2 == nil and errno == 2026, "%s against a router without TLS: %s", mode, tostring(err))
+    local hint = causes.sql(errno, err, { side = "target", router = true, mode = mode })
+    check(hint:find("router offers no TLS", 1, true) and hint:find("router_ssl_mode = preferred", 1, true), "hint: %s", hint)
+    log.info("router without TLS refused as expected under %s: %s — %s", mode, err, hint)
+  end
+end
+
 return {
   name = "drivers-native-auth",
   description = "mysql_native_password logins through the router emulator",
   journal = false,
-  steps = { { name = "login", run = login } },
+  steps = { { name = "login", run = login }, { name = "a router without TLS", run = no_tls } },
 }

@@ -110,6 +110,14 @@ EOF
 	;;
 mysql)
 	[ -x "$R/usr/sbin/mysqld" ] || skip "no mysqld in $R"
+	# The server of the test before (drivers_sql, then drivers_sql_tls) dies asynchronously
+	# after its unshare was killed: wait until it no longer listens, or wait_port below would
+	# take the dying server for the new one.
+	i=0
+	while bash -c "exec 3<>/dev/tcp/$addr/23306" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 300 ] || { echo "FAIL: $addr:23306 is still in use"; exit 1; }
+		sleep 0.1
+	done
 	unshare --mount --pid --fork --kill-child --propagation private sh -c '
 		R=$1; T=$2; A=$3
 		mount --bind "$T/tmp" "$R/tmp"
@@ -124,7 +132,8 @@ mysql)
 		sh "$R" "$T" "$addr" >"$T/server.log" 2>&1 &
 	pid=$!
 	wait_port 23306 120 || { cat "$T/server.log" "$T/tmp/mysqld.err" 2>/dev/null; echo "FAIL: mysqld did not start"; exit 1; }
-	export FR_MYSQL_HOST=$addr FR_MYSQL_PORT=23306
+	# FR_MYSQL_TMP: the server's /tmp seen from outside (files the server must read: the TLS test)
+	export FR_MYSQL_HOST=$addr FR_MYSQL_PORT=23306 FR_MYSQL_TMP=$T/tmp
 	;;
 router-native)
 	# The lab's router emulator with an account WITH mysql_native_password (as GreatDB 8.0 accounts

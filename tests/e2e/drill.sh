@@ -37,6 +37,15 @@
 #                      root login and no password in any host's sshd log. A start_command without
 #                      {extra_args} refused; E2E_SERVICE=1: the nodes started and stopped by the
 #                      lab's service script through site.start_command / stop_command.
+#   drill.sh tls       on a LAB_TLS=1 lab (ssl_mode = verify_identity): verify refuses, exit 3
+#                      with the cause and the fix, a CA that did not sign the servers'
+#                      certificates, a certificate that does not name the node, required against
+#                      a router offering no TLS (preferred passes there), the REQUIRE X509 account
+#                      without ssl_cert/ssl_key (with them it passes); verify's member lines show
+#                      the TLS in use; then the main drill under a loopback capture (tcpdump) that
+#                      holds none of the lab's passwords, every node's SOURCE_SSL* as before;
+#                      donor: the drill with the REQUIRE X509 account (clones log in with the
+#                      client certificate: clone_ssl_cert/key set, put back, files removed).
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
@@ -216,6 +225,7 @@ drill_main() {
     fail "status with another state dir during a drill: exit $rc, expected 3 with the drill row warning"
   rm -rf "$other"
   drill_writes
+  [[ $(type -t "${during_drill:-}") == function ]] && "$during_drill"
   status_during
   measure_restore_points
   # stop rehearsed in the middle of a real drill: it reads the journal start wrote, changes nothing
@@ -241,6 +251,134 @@ drill_main() {
   ! grep -q "could not set back .* init_file" "$out" || fail "stop warned that init_file could not be set back"
 }
 
+# ---- TLS (issue 27): on a LAB_TLS=1 lab ------------------------------------------------------
+# Every node's replication channel TLS settings, one line per node.
+source_ssl_state() {
+  local n
+  for n in "$snet.1:3308" "$snet.2:3308" "$snet.3:3308" "${tnodes[@]}"; do
+    echo "$n $(q "$n" "SELECT CONCAT_WS('|', HOST, SSL_ALLOWED, SSL_CA_FILE, SSL_CERTIFICATE, SSL_KEY, SSL_VERIFY_SERVER_CERTIFICATE,
+                       TLS_VERSION, IFNULL(TLS_CIPHERSUITES, 'NULL')) FROM performance_schema.replication_connection_configuration
+                       WHERE CHANNEL_NAME = ''" 2>&1)"
+  done
+}
+# tls_verify NAME EXPECTED_EXIT [ARGS...]: verify with ARGS, its output in $LAB_DIR/tls-NAME.out.
+tls_verify() {
+  local name=$1 want=$2 rc; shift 2
+  fr verify "$@" >"$LAB_DIR/tls-$name.out"; rc=$?
+  [[ $rc == "$want" ]] || { cat "$LAB_DIR/tls-$name.out"; fail "verify ($name): exit $rc, expected $want"; }
+}
+# tls_has NAME TEXT: the summary of tls_verify NAME holds TEXT (fixed string).
+tls_has() { grep -qF -- "$2" "$LAB_DIR/tls-$1.out" || { cat "$LAB_DIR/tls-$1.out"; fail "verify ($1) does not say: $2"; }; }
+# The standby router as LAB_ROUTER_TLS=0 makes it (no TLS offered), or back as the lab made it.
+router_tls() { # on|off
+  local c=$LAB_DIR/routers/tgt.conf
+  lab stop-router tgt >/dev/null 2>&1
+  if [[ $1 == off ]]; then cp "$c" "$c.tls"; sed -i '/^tls_cert = \|^tls_key = /d' "$c"; else mv "$c.tls" "$c"; fi
+  lab start-router tgt >/dev/null 2>&1 || fail "the standby router did not start again"
+}
+tls_refusals() {
+  local n inst
+  # every member line of a healthy pair's summary ends with the TLS in use
+  tls_verify healthy 0 --report-json "$LAB_DIR/tls-verify.json"
+  n=$(grep -cE '^    (ok|warn) +(router|master|replica) +[0-9.:]+ .* · tls TLSv1\.[23]$' "$LAB_DIR/tls-healthy.out")
+  [[ $n == 8 ]] || { cat "$LAB_DIR/tls-healthy.out"; fail "verify: $n member lines end with the TLS version, expected 8"; }
+  [[ $(jval "$LAB_DIR/tls-verify.json" report.clusters.2.members.2.tls.version) == TLSv1.* &&
+     -n $(jval "$LAB_DIR/tls-verify.json" report.clusters.2.members.2.tls.cipher) ]] || fail "--report-json: no tls {version, cipher}"
+  # 1. a CA that did not sign the servers' certificates (the standby's CA for production)
+  tls_verify wrong-ca 3 --set "source.ssl_ca=$LAB_DIR/tls/tgt-ca.pem"
+  tls_has wrong-ca "fix: the CA in ssl_ca of [source] did not sign the server's certificate: set ssl_ca to the CA certificate that signed it"
+  # 2. a certificate that does not name the node dialled (signed by the right CA)
+  openssl req -newkey rsa:2048 -nodes -subj /CN=elsewhere -keyout "$LAB_DIR/tls/wrongname-key.pem" -out "$LAB_DIR/tls/wrongname.csr" 2>/dev/null &&
+    openssl x509 -req -in "$LAB_DIR/tls/wrongname.csr" -CA "$LAB_DIR/tls/tgt-ca.pem" -CAkey "$LAB_DIR/tls/tgt-ca-key.pem" -CAcreateserial -days 30 \
+      -extfile <(echo subjectAltName=DNS:elsewhere.invalid) -out "$LAB_DIR/tls/wrongname.pem" 2>/dev/null || fail "openssl: the wrong-name certificate"
+  inst=$(q "${tnodes[1]}" "SELECT @@GLOBAL.ssl_cert"); inst=${inst%/*}
+  lab ssh "${tnodes[1]%:*}" "cat >$inst/wrongname.pem" <"$LAB_DIR/tls/wrongname.pem"
+  lab ssh "${tnodes[1]%:*}" "umask 077; cat >$inst/wrongname-key.pem; chown mysql $inst/wrongname-key.pem" <"$LAB_DIR/tls/wrongname-key.pem"
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/wrongname.pem', ssl_key = '$inst/wrongname-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "loading the wrong-name certificate"
+  tls_verify wrong-name 3
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/server.pem', ssl_key = '$inst/server-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "putting the certificate back"
+  lab ssh "${tnodes[1]%:*}" "rm -f $inst/wrongname.pem $inst/wrongname-key.pem"
+  tls_has wrong-name "standby node ${tnodes[1]}: no SQL connection"
+  tls_has wrong-name "fix: the server's certificate does not name the host flashrun dialled (it names DNS:elsewhere.invalid)"
+  tls_has wrong-name "or set ssl_mode = verify_ca in [target]"
+  # 2a. a certificate that expires within 30 days: a warning naming the date (exit 0)
+  openssl req -newkey rsa:2048 -nodes -subj /CN=soon -keyout "$LAB_DIR/tls/soon-key.pem" -out "$LAB_DIR/tls/soon.csr" 2>/dev/null &&
+    openssl x509 -req -in "$LAB_DIR/tls/soon.csr" -CA "$LAB_DIR/tls/tgt-ca.pem" -CAkey "$LAB_DIR/tls/tgt-ca-key.pem" -CAcreateserial -days 10 \
+      -extfile <(echo "subjectAltName=IP:${tnodes[1]%:*}") -out "$LAB_DIR/tls/soon.pem" 2>/dev/null || fail "openssl: the expiring certificate"
+  lab ssh "${tnodes[1]%:*}" "cat >$inst/soon.pem" <"$LAB_DIR/tls/soon.pem"
+  lab ssh "${tnodes[1]%:*}" "umask 077; cat >$inst/soon-key.pem; chown mysql $inst/soon-key.pem" <"$LAB_DIR/tls/soon-key.pem"
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/soon.pem', ssl_key = '$inst/soon-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "loading the expiring certificate"
+  tls_verify expiring 0
+  q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$inst/server.pem', ssl_key = '$inst/server-key.pem'; ALTER INSTANCE RELOAD TLS" >/dev/null || fail "putting the certificate back"
+  lab ssh "${tnodes[1]%:*}" "rm -f $inst/soon.pem $inst/soon-key.pem"
+  tls_has expiring "standby node ${tnodes[1]}: its TLS certificate expires on "
+  tls_has expiring "fix: renew the certificate on the server before the drill"
+  # 3. required against a router that offers no TLS (LAB_ROUTER_TLS=0's router); preferred passes
+  router_tls off
+  tls_verify router-required 3 --set target.router_ssl_mode=required
+  tls_verify router-preferred 0 --set target.router_ssl_mode=preferred
+  router_tls on
+  tls_has router-required "fix: the router offers no TLS on its SQL port, and router_ssl_mode = required in [target] requires it: set router_ssl_mode = preferred"
+  grep -qE '^    (ok|warn) +router +'"$TI"' .* · tls none$' "$LAB_DIR/tls-router-preferred.out" || { cat "$LAB_DIR/tls-router-preferred.out"; fail "preferred: the router's line does not end with tls none"; }
+  # 4. the REQUIRE X509 account without a client certificate; with it, verify passes
+  local x=(--set "target.mysql_user=$LAB_X509_USER" --set "target.router_user=$LAB_MYSQL_USER")
+  tls_verify x509-nocert 3 "${x[@]}"
+  tls_has x509-nocert "or the account was created REQUIRE X509 (or ISSUER/SUBJECT): set ssl_cert and ssl_key in [target]"
+  tls_verify x509-cert 0 "${x[@]}" --set "target.ssl_cert=$LAB_DIR/tls/x509-tgt.pem" --set "target.ssl_key=$LAB_DIR/tls/x509-tgt-key.pem"
+  echo "tls refusals: wrong CA, wrong name, router without TLS under required, X509 without a certificate: each exit 3 with its cause and fix; an expiring certificate warned"
+}
+# During the drill (drill_main's hook): production's binary logs stream over TLS, verified as
+# flashrun's own connections are: the option file says ssl-mode VERIFY_IDENTITY with production's
+# CA, copied 0600 beside it; production's drill-time write arrives in the stream directory.
+tls_stream_check() {
+  local sdir=$droot/flashrun_binlog_stream i
+  [[ $(lab ssh "$tnet.1" "stat -c %a $sdir/tls-ca.pem") == 600 ]] || fail "the stream's CA file is not there, mode 0600"
+  cmp -s <(lab ssh "$tnet.1" "cat $sdir/tls-ca.pem") "$LAB_DIR/tls/src-ca.pem" || fail "the stream's CA file is not production's CA"
+  lab ssh "$tnet.1" "grep -qx 'ssl-mode = VERIFY_IDENTITY' $sdir/client.cnf && grep -qx 'ssl-ca = \"$sdir/tls-ca.pem\"' $sdir/client.cnf" ||
+    fail "the stream's option file does not verify production's certificates"
+  for i in $(seq 150); do
+    lab ssh "$tnet.1" "for f in $sdir/[0-9]*_*/*; do mysqlbinlog --base64-output=DECODE-ROWS -v \$f; done 2>/dev/null" | grep -q "prod-during-drill" && break
+    sleep 0.2
+  done
+  ((i < 150)) || fail "production's write during the drill did not arrive in the stream directory over TLS"
+  echo "stream: production's drill-time write streamed over TLS (VERIFY_IDENTITY) into $sdir"
+}
+# After stop: no CA, certificate or key file flashrun copied is left on any standby host.
+tls_files_gone() {
+  local n left
+  for n in "${tnodes[@]}"; do
+    left=$(lab ssh "${n%:*}" "find $droot -name 'tls-*.pem' -o -name flashrun_clone_tls 2>/dev/null")
+    [[ -z $left ]] || fail "TLS files left on ${n%:*}: $left"
+    [[ $(q "$n" "SELECT CONCAT(IFNULL(@@GLOBAL.clone_ssl_ca, ''), '|', IFNULL(@@GLOBAL.clone_ssl_cert, ''), '|', IFNULL(@@GLOBAL.clone_ssl_key, ''))" 2>&1) == "||" ]] ||
+      fail "$n: clone_ssl_* not put back: $(q "$n" "SELECT @@GLOBAL.clone_ssl_ca, @@GLOBAL.clone_ssl_cert, @@GLOBAL.clone_ssl_key" 2>&1)"
+  done
+}
+
+# The drill under a capture of the lab's traffic on the loopback interface.
+capture_start() {
+  command -v tcpdump >/dev/null || fail "tcpdump is not installed (apt-get install tcpdump)"
+  pcap=$LAB_DIR/tls-drill.pcap
+  # (its output away from ctest's pipe, and ended with the case whatever happens: a failed case
+  # left running would hold ctest waiting)
+  tcpdump -i lo -U -w "$pcap" "net $snet.0/24 or net $tnet.0/24" >/dev/null 2>"$LAB_DIR/tcpdump.err" & cap_pid=$!
+  trap 'rc=$?; kill "$cap_pid" 2>/dev/null; [[ $rc == 0 ]] || echo tls >"$broken"' EXIT
+  local i; for i in $(seq 100); do grep -q "listening on" "$LAB_DIR/tcpdump.err" && break; sleep 0.1; done
+  grep -q "listening on" "$LAB_DIR/tcpdump.err" || fail "tcpdump did not start: $(cat "$LAB_DIR/tcpdump.err")"
+  # a positive control: a marker sent in clear to the source router must be in the capture
+  cap_marker="flashrun-capture-marker-$$-$RANDOM"
+  (exec 3<>"/dev/tcp/$SRC/${SI##*:}"; printf '%s' "$cap_marker" >&3; sleep 0.2) 2>/dev/null
+}
+capture_check() {
+  kill -INT "$cap_pid" 2>/dev/null; wait "$cap_pid" 2>/dev/null
+  local pw bytes; bytes=$(stat -c %s "$pcap")
+  grep -qaF -- "$cap_marker" "$pcap" || fail "the capture ($bytes bytes) misses the clear-text marker: it captured nothing useful"
+  for pw in "$LAB_MYSQL_PASSWORD" "$LAB_SYS_PASSWORD"; do
+    ! grep -qaF -- "$pw" "$pcap" || fail "the loopback capture of the drill holds a lab password in clear"
+  done
+  echo "capture: $bytes bytes of the lab's traffic during the drill, no password in it"
+  rm -f "$pcap"
+}
+
 # Every case starts from a steady lab (its replicas' threads running), whatever the case before left.
 steady
 case ${1:-main} in
@@ -248,6 +386,29 @@ main)
   drill_main
   no_password_shown
   echo "e2e main: ok" ;;
+tls)
+  [[ ${LAB_TLS:-0} == 1 ]] || fail "drill.sh tls needs a LAB_TLS=1 lab"
+  grep -q '^ssl_mode = verify_identity$' "$conf" || fail "the lab's flashback.ini does not say ssl_mode = verify_identity"
+  tls_refusals
+  steady
+  ssl_before=$(source_ssl_state)
+  # the lab's replicas (and the standby master) replicate over TLS with their source's CA
+  [[ $(grep -c '|YES|/.*/tls/source-ca\.pem|' <<<"$ssl_before") == 5 ]] || { echo "$ssl_before"; fail "not every channel uses TLS with its source's CA"; }
+  if [[ $strategy == donor ]]; then
+    # The donor drill with the REQUIRE X509 account: every connection presents the client
+    # certificate, and so must each recipient's clone login to the donor (clone_ssl_cert/key).
+    extra+=(--set "target.mysql_user=$LAB_X509_USER" --set "target.router_user=$LAB_MYSQL_USER"
+            --set "target.ssl_cert=$LAB_DIR/tls/x509-tgt.pem" --set "target.ssl_key=$LAB_DIR/tls/x509-tgt-key.pem")
+  fi
+  capture_start
+  during_drill=tls_stream_check
+  drill_main
+  capture_check
+  tls_files_gone
+  ssl_after=$(source_ssl_state)
+  [[ $ssl_after == "$ssl_before" ]] || { diff <(echo "$ssl_before") <(echo "$ssl_after"); fail "SOURCE_SSL* not as before the drill"; }
+  no_password_shown
+  echo "e2e tls ($strategy): ok" ;;
 layout)
   # A site laid out unlike the defaults (the lab's LAB_DATA_ROOT, LAB_BASEDIR, LAB_CONF_NAME,
   # users and passwords), with no [site] settings at all: everything is derived from the servers.
@@ -624,7 +785,7 @@ EOF_LUA
   vq --set site.restore_point=donor --set site.clone_ssl=on
   q "${tnodes[1]}" "SET GLOBAL ssl_cert = '$cert'; ALTER INSTANCE RELOAD TLS" || fail "turning TLS on again on ${tnodes[1]}"
   [[ $rc == 3 ]] || { cat "$vout"; fail "clone_ssl=on with a node without TLS: exit $rc, expected 3"; }
-  summary_has "  1. target/${tnodes[1]}: offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which clone_ssl = on needs of a donor" "a donor without TLS"
+  summary_has "  1. target/${tnodes[1]}: offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which a clone REQUIRE SSL (clone_ssl = on, or auto under [target] ssl_mode required or stronger) needs of a donor" "a donor without TLS"
   one_cause "offers no TLS" "a donor without TLS"
   vq --set site.restore_point=donor --set site.clone_ssl=on
   [[ $rc == 0 ]] || { cat "$vout"; fail "clone_ssl=on, every node with TLS: exit $rc, expected 0"; }

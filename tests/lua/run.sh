@@ -190,6 +190,48 @@ config_sources)
 	has "MARK host=127.0.0.2 port=3307 user=drill pw=\*\*\*\*\*\*"
 	lacks 'pa#ss'
 	;;
+clone_ssl)
+	# clone_ssl = auto under [target] ssl_mode required or stronger: REQUIRE SSL, the donor not asked
+	run 0 "$PLANS/clone_ssl.lua" --set target.ssl_mode=Required
+	has "MARK clone_ssl auto under required: true"
+	run 0 "$PLANS/clone_ssl.lua" --set target.ssl_mode=verify_identity --set clone_ssl=off
+	has "MARK clone_ssl off under verify_identity: false"
+	;;
+tls_settings)
+	# defaults: preferred, and router_ssl_mode follows ssl_mode
+	base="--si 127.0.0.2:3307 --set source.mysql_user=u --set source.mysql_password=Zq9-secret"
+	run 0 "$PLANS/tls_settings.lua" $base
+	has "MARK ssl_mode=preferred router_ssl_mode=preferred ssl_ca=nil tls_version=nil router_option=preferred"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=t -keyout key.pem -out ca.pem 2>/dev/null || fail "openssl"
+	chmod 600 key.pem
+	# any case, from the INI; the environment and --set win; router_ssl_mode its own
+	printf '[source]\nssl_mode = VERIFY_Identity\nssl_ca = %s/ca.pem\n' "$WORK" >t.ini
+	run 0 "$PLANS/tls_settings.lua" $base --config t.ini
+	has "MARK ssl_mode=verify_identity router_ssl_mode=verify_identity ssl_ca=$WORK/ca.pem"
+	FLASHRUN_SOURCE_SSL_MODE=Required run 0 "$PLANS/tls_settings.lua" $base --config t.ini --set source.router_ssl_mode=PREFERRED --set source.tls_version=TLSv1.3
+	has "MARK ssl_mode=required router_ssl_mode=preferred ssl_ca=$WORK/ca.pem tls_version=TLSv1.3 router_option=preferred"
+	# refusals, exit 2, each naming the key and the fix
+	run 2 "$PLANS/tls_settings.lua" $base --set source.ssl_mode=verify_ca
+	has "source.ssl_mode = verify_ca verifies the servers' certificates against a CA: set source.ssl_ca"
+	run 2 "$PLANS/tls_settings.lua" $base --set source.router_ssl_mode=verify_identity
+	has "source.router_ssl_mode = verify_identity"
+	run 2 "$PLANS/tls_settings.lua" $base --set source.ssl_mode=on
+	has "source.ssl_mode: expected one of: disabled, preferred, required, verify_ca, verify_identity"
+	run 2 "$PLANS/tls_settings.lua" $base --set source.ssl_cert="$WORK/ca.pem"
+	has "ssl_cert is set without ssl_key"
+	run 2 "$PLANS/tls_settings.lua" $base --set source.ssl_ca="$WORK/missing.pem"
+	has "source.ssl_ca: cannot read $WORK/missing.pem"
+	run 2 "$PLANS/tls_settings.lua" $base --set source.tls_version=TLSv1.3,SSLv3
+	has "source.tls_version: expected TLSv1.2, TLSv1.3 or both"
+	run 0 "$PLANS/tls_settings.lua" $base --set source.ssl_cert="$WORK/ca.pem" --set source.ssl_key="$WORK/key.pem"
+	chmod 640 key.pem
+	run 2 "$PLANS/tls_settings.lua" $base --set source.ssl_cert="$WORK/ca.pem" --set source.ssl_key="$WORK/key.pem"
+	has "source.ssl_key: $WORK/key.pem may be read by its group or others (mode 640): run chmod 600 $WORK/key.pem"
+	run 2 "$PLANS/tls_settings.lua" $base --set source.ssh_key="$WORK/key.pem"
+	has "source.ssh_key: $WORK/key.pem may be read by its group or others (mode 640): run chmod 600"
+	# --list connects nowhere and checks nothing of the kind
+	run 0 "$PLANS/tls_settings.lua" --list --set source.ssl_mode=verify_ca
+	;;
 refuse)
 	run 3 "$PLANS/refuse.lua" --report-json r.json
 	has "standby is not replicating"; lacks "MARK never"; has "(2 steps)"
@@ -435,7 +477,7 @@ property_router)
 docs_ini)
 	# every ```ini example of the documentation reads as shown (tests/lua/plans/docs_ini.lua)
 	FLASHRUN_TEST_DOCS=$(cd "$PLANS/../../.." && pwd) run 0 "$PLANS/docs_ini.lua"
-	has "MARK ini docs/operator.md:[0-9]*: 1[0-9] values as shown"; has "plan docs-ini done"
+	has "MARK ini docs/operator.md:[0-9]*: 2[0-9] values as shown"; has "plan docs-ini done"
 	;;
 site_run|site_rollback|site_irreversible|site_truncate|site_dryrun|site_end_fail)
 	export HOOK_LOG="$WORK/hooks.log" FLASHRUN_TARGET_MYSQL_PASSWORD=pw-SECRET-1

@@ -101,6 +101,20 @@ static void test_values(void)
 	fr_ini_free(ini);
 }
 
+/* ssl_mode takes the mysql client's spelling in any case (flashrun.schema lower-cases it). */
+static void test_tls_words(void)
+{
+	char err[FR_INI_ERRLEN];
+	struct fr_ini *ini = parse("[source]\nssl_mode = VERIFY_Identity\nrouter_ssl_mode = Preferred\n"
+				   "ssl_ca = /etc/mysql/ca.pem\ntls_version = TLSv1.2,TLSv1.3\n", err);
+	CHECK(ini != NULL);
+	if (ini) {
+		CHECK_STR(fr_ini_get(ini, "source", "ssl_mode"), "VERIFY_Identity");
+		CHECK_STR(fr_ini_get(ini, "source", "ssl_ca"), "/etc/mysql/ca.pem");
+	}
+	fr_ini_free(ini);
+}
+
 static void test_errors(void)
 {
 	EXPECT_ERROR("[source]\nmysql_password = \"abc\n", "t.ini:2: unterminated \"...\" value");
@@ -115,6 +129,11 @@ static void test_errors(void)
 	EXPECT_ERROR("[source]\npasword = x\n",
 		     "t.ini:2: unknown key 'pasword' in [source] (known: host, port, mysql_user, "
 		     "mysql_password, sys_user, sys_password, sys_port, ssh_key, "); /* the rest grows with the schema */
+	/* ssl_mode: the mysql client's words, any case; anything else names the words */
+	EXPECT_ERROR("[source]\nssl_mode = verify-identity\n", "t.ini:2: source.ssl_mode: expected one of: "
+		     "disabled, preferred, required, verify_ca, verify_identity");
+	EXPECT_ERROR("[target]\nrouter_ssl_mode = on\n", "t.ini:2: target.router_ssl_mode: expected one of: disabled,");
+	EXPECT_ERROR("[target]\nssl_ca = ca.pem\n", "t.ini:2: target.ssl_ca: expected an absolute path");
 	EXPECT_ERROR("[target]\nhost_key_polcy = strict\n", "t.ini:2: unknown key 'host_key_polcy' in [target]");
 	EXPECT_ERROR("[source]\nrouter_user = x\n", "unknown key 'router_user' in [source]"); /* [target] only */
 	EXPECT_ERROR("[site]\nside_prot = 1\n", "t.ini:2: unknown key 'side_prot' in [site] (known: restore_point,");
@@ -316,6 +335,7 @@ int main(void)
 {
 	test_sample_file();
 	test_values();
+	test_tls_words();
 	test_errors();
 	test_errors_hide_values();
 	test_hostile();

@@ -9,6 +9,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <mysql.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -115,11 +117,15 @@ static struct {
   char state_path[1024];
   char pidfile[1024];
   char user[128], password[256];
+  char extra_user[128]; /* a second login name with the same password (the lab's REQUIRE X509 account) */
   char backend_user[128], backend_password[256];
   char cluster[DS_NAME_LEN];
   int bool_words; /* booleans shown as TRUE/FALSE instead of 1/0 (both forms exist in the field) */
   char auth[32]; /* the login account's plugin: caching_sha2_password (default) or mysql_native_password */
+  char tls_cert[1024], tls_key[1024]; /* set: clients may ask for TLS (the lab's LAB_ROUTER_TLS=1) */
+  int backend_tls;                    /* 1: TLS to the nodes and other routers (LAB_TLS=1) */
 } cfg;
+static SSL_CTX *tls_ctx; /* from tls_cert/tls_key; NULL: no TLS offered to clients */
 
 static struct {
   dataserver ds[MAX_SERVERS];
@@ -297,12 +303,15 @@ static void usage(void) {
           "FILE holds `key = value` lines ('#' starts a comment line):\n"
           "  listen = HOST:PORT        state = PATH          pidfile = PATH (optional)\n"
           "  user = / password =       the account clients log in with\n"
+          "  extra_user = NAME         a second login name, same password (optional)\n"
           "  backend_user = / backend_password =  the account on the data nodes (also replication)\n"
           "  cluster = normal_0        node = NAME HOST PORT (repeat; the first is the master)\n"
           "  option = NAME VALUE       initial router option (e.g. slave-dbscale-mode 1)\n"
           "  booleans = numeric|words  boolean options shown as 1/0 (default) or TRUE/FALSE\n"
           "  auth = PLUGIN             the account's plugin: caching_sha2_password (default) or\n"
-          "                            mysql_native_password (clients are switched to it)\n");
+          "                            mysql_native_password (clients are switched to it)\n"
+          "  tls_cert = / tls_key =    PEM files: TLS offered to clients (none without them)\n"
+          "  backend_tls = 0|1         1: TLS to the nodes and routers it connects to (when offered)\n");
 }
 
 /* A config value in double quotes (how the lab writes passwords: a verbatim value loses its
@@ -369,9 +378,13 @@ static int read_config(const char *path) {
     } else if (!strcmp(k, "state")) copystr(cfg.state_path, sizeof cfg.state_path, v);
     else if (!strcmp(k, "pidfile")) copystr(cfg.pidfile, sizeof cfg.pidfile, v);
     else if (!strcmp(k, "user")) copystr(cfg.user, sizeof cfg.user, v);
+    else if (!strcmp(k, "extra_user")) copystr(cfg.extra_user, sizeof cfg.extra_user, v);
     else if (!strcmp(k, "password")) copystr(cfg.password, sizeof cfg.password, v);
     else if (!strcmp(k, "backend_user")) copystr(cfg.backend_user, sizeof cfg.backend_user, v);
     else if (!strcmp(k, "backend_password")) copystr(cfg.backend_password, sizeof cfg.backend_password, v);
+    else if (!strcmp(k, "tls_cert")) copystr(cfg.tls_cert, sizeof cfg.tls_cert, v);
+    else if (!strcmp(k, "tls_key")) copystr(cfg.tls_key, sizeof cfg.tls_key, v);
+    else if (!strcmp(k, "backend_tls")) cfg.backend_tls = atoi(v) != 0;
     else if (!strcmp(k, "cluster")) copystr(cfg.cluster, sizeof cfg.cluster, v);
     else if (!strcmp(k, "auth")) {
       if (strcmp(v, "caching_sha2_password") && strcmp(v, "mysql_native_password")) {
@@ -476,6 +489,19 @@ static MYSQL *connect_to(const char *host, int port, const char *user, const cha
   mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rt);
   /* run by the client library right after the login; a failure fails the connect */
   if (node) mysql_options(m, MYSQL_INIT_COMMAND, "SET SESSION sql_mode = '" NODE_SQL_MODE "'");
+  /* backend_tls: TLS wherever it is offered (nodes running require_secure_transport need it);
+   * libmysqlclient does so by default (SSL_MODE_PREFERRED), libmariadb 3.3 only when asked. */
+#ifdef MARIADB_PACKAGE_VERSION
+  if (cfg.backend_tls) {
+    my_bool yes = 1;
+    mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+  }
+#else
+  {
+    unsigned mode = cfg.backend_tls ? SSL_MODE_PREFERRED : SSL_MODE_DISABLED;
+    mysql_options(m, MYSQL_OPT_SSL_MODE, &mode);
+  }
+#endif
   if (!mysql_real_connect(m, host, user, pw, db && *db ? db : NULL, (unsigned)port, NULL, 0)) {
     snprintf(err, errlen, "%s", mysql_error(m));
     if (errnum) *errnum = mysql_errno(m);
@@ -1487,6 +1513,7 @@ static int handle_query(session *s, char *q, size_t qlen) {
 #define CAP_SECURE_CONNECTION 0x8000u
 #define CAP_PLUGIN_AUTH 0x80000u
 #define CAP_PLUGIN_AUTH_LENENC 0x200000u
+#define CAP_SSL 0x800u
 #define SERVER_CAPS (0x1u | 0x2u | 0x4u | 0x8u | 0x200u | 0x400u | 0x2000u | 0x8000u | 0x20000u | 0x40000u | \
                      0x80000u | 0x100000u | 0x200000u)
 
@@ -1504,10 +1531,11 @@ static int handshake(session *s) {
   mp_put_u32(&b, s->id);
   mp_put(&b, nonce, 8);
   mp_put_u8(&b, 0);
-  mp_put_u16(&b, SERVER_CAPS & 0xffff);
+  unsigned caps_offered = SERVER_CAPS | (tls_ctx ? CAP_SSL : 0);
+  mp_put_u16(&b, caps_offered & 0xffff);
   mp_put_u8(&b, 255);
   mp_put_u16(&b, 2);
-  mp_put_u16(&b, SERVER_CAPS >> 16);
+  mp_put_u16(&b, caps_offered >> 16);
   mp_put_u8(&b, MP_SCRAMBLE_LEN + 1);
   mp_put(&b, "\0\0\0\0\0\0\0\0\0\0", 10);
   mp_put(&b, nonce + 8, 12);
@@ -1524,6 +1552,23 @@ static int handshake(session *s) {
   const unsigned char *p = pkt, *end = pkt + len, *user, *resp, *db = NULL, *plugin = NULL;
   size_t resp_len = 0;
   unsigned caps = len >= 4 ? (unsigned)p[0] | (unsigned)p[1] << 8 | (unsigned)p[2] << 16 | (unsigned)p[3] << 24 : 0;
+  if (len == 32 && (caps & CAP_SSL) && tls_ctx && !s->c.ssl) {
+    /* The SSL request (MySQL protocol: Protocol::SSLRequest): TLS, then the real response. */
+    SSL *ssl = SSL_new(tls_ctx);
+    if (!ssl || !SSL_set_fd(ssl, s->c.fd) || SSL_accept(ssl) != 1) {
+      unsigned long e = ERR_get_error();
+      logf_("conn %u from %s: TLS handshake failed: %s", s->id, s->peer, e ? ERR_error_string(e, NULL) : "closed");
+      if (ssl) SSL_free(ssl);
+      free(pkt);
+      return -1;
+    }
+    s->c.ssl = ssl;
+    free(pkt);
+    if (mp_read(&s->c, &pkt, &len)) return -1;
+    p = pkt;
+    end = pkt + len;
+    caps = len >= 4 ? (unsigned)p[0] | (unsigned)p[1] << 8 | (unsigned)p[2] << 16 | (unsigned)p[3] << 24 : 0;
+  }
   if (len < 33 || !(caps & CAP_PROTOCOL_41)) goto bad;
   p += 32;
   user = p;
@@ -1585,7 +1630,7 @@ static int handshake(session *s) {
     pl = to;
   }
   int sha2 = !strcmp(pl, "caching_sha2_password");
-  int ok = !strcmp((const char *)user, cfg.user) &&
+  int ok = (!strcmp((const char *)user, cfg.user) || (cfg.extra_user[0] && !strcmp((const char *)user, cfg.extra_user))) &&
            (sha2 ? mp_check_caching_sha2(cfg.password, nonce, resp, resp_len)
                  : mp_check_native(cfg.password, nonce, resp, resp_len));
   if (!ok) {
@@ -1647,6 +1692,10 @@ static void *serve(void *arg) {
     }
   }
   close_backend(s);
+  if (s->c.ssl) {
+    SSL_shutdown(s->c.ssl);
+    SSL_free(s->c.ssl);
+  }
   close(s->c.fd);
   mysql_thread_end();
   free(s);
@@ -1683,6 +1732,16 @@ int main(int argc, char **argv) {
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   mysql_library_init(0, NULL, NULL);
+  if (cfg.tls_cert[0]) {
+    tls_ctx = SSL_CTX_new(TLS_server_method());
+    if (!tls_ctx || SSL_CTX_use_certificate_chain_file(tls_ctx, cfg.tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls_ctx, cfg.tls_key[0] ? cfg.tls_key : cfg.tls_cert, SSL_FILETYPE_PEM) != 1) {
+      unsigned long e = ERR_get_error();
+      logf_("cannot load tls_cert/tls_key: %s", e ? ERR_error_string(e, NULL) : "?");
+      return 1;
+    }
+    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+  }
 
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *ai;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,9 +69,18 @@ void mp_put_cstr(mp_buf *b, const char *s) { mp_put(b, s, strlen(s) + 1); }
 
 /* ---- framing ------------------------------------------------------------------------------ */
 
-static int read_full(int fd, void *buf, size_t n) {
+/* Reads and writes go through TLS once the connection has it (c->ssl). */
+static int read_full(mp_conn *c, void *buf, size_t n) {
   unsigned char *p = buf;
+  int fd = c->fd;
   while (n) {
+    if (c->ssl) {
+      int r = SSL_read(c->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n);
+      if (r <= 0) return SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? MP_EOF : MP_IOERR;
+      p += r;
+      n -= (size_t)r;
+      continue;
+    }
     ssize_t r = recv(fd, p, n, 0);
     if (r == 0) return MP_EOF;
     if (r < 0) {
@@ -83,9 +93,17 @@ static int read_full(int fd, void *buf, size_t n) {
   return MP_OK;
 }
 
-static int write_full(int fd, const void *buf, size_t n) {
+static int write_full(mp_conn *c, const void *buf, size_t n) {
   const unsigned char *p = buf;
+  int fd = c->fd;
   while (n) {
+    if (c->ssl) {
+      int r = SSL_write(c->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n);
+      if (r <= 0) return MP_IOERR;
+      p += r;
+      n -= (size_t)r;
+      continue;
+    }
     ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -104,7 +122,7 @@ int mp_read(mp_conn *c, unsigned char **out, size_t *len) {
   *len = 0;
   for (;;) {
     unsigned char h[4];
-    int rc = read_full(c->fd, h, 4);
+    int rc = read_full(c, h, 4);
     if (rc) {
       free(data);
       return rc;
@@ -121,7 +139,7 @@ int mp_read(mp_conn *c, unsigned char **out, size_t *len) {
       return MP_TOOBIG;
     }
     data = p;
-    rc = read_full(c->fd, data + total, n);
+    rc = read_full(c, data + total, n);
     if (rc) {
       free(data);
       return rc;
@@ -141,7 +159,7 @@ int mp_write(mp_conn *c, const void *payload, size_t len) {
   for (;;) {
     size_t n = len > 0xffffff ? 0xffffff : len;
     unsigned char h[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16), c->seq++};
-    if (write_full(c->fd, h, 4) || write_full(c->fd, p, n)) return MP_IOERR;
+    if (write_full(c, h, 4) || write_full(c, p, n)) return MP_IOERR;
     p += n;
     len -= n;
     if (n < 0xffffff) return MP_OK; /* a full chunk must be followed by another, maybe empty */

@@ -30,6 +30,7 @@ typedef struct {
   int fd;
   uint8_t seq;
   unsigned client_caps;
+  void *ssl; /* an OpenSSL SSL* once the client asked for TLS (the SSL request); NULL: plain */
 } mp_conn;
 
 /* Reads one logical packet (joining 16 MiB continuation packets). *out is malloc'ed. */

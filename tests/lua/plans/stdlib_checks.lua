@@ -40,6 +40,34 @@ return {
         has(causes.sql(2003, "[2003] Can't connect to MySQL server on 'h' (111)", { side = "source" }), "is mysqld running", "2003 (111) on a node")
         has(causes.sql(2003, "[2003] Can't connect to MySQL server on 'h' (110)", { side = "source" }), "firewall", "2003 (110)")
         eq(causes.sql(1064, "syntax", { side = "source" }), nil, "no hint for what a DBA does not meet on the first day")
+        -- TLS (2026), as libmariadb and libmysqlclient word each failure
+        local notls = causes.sql(2026, "[2026] (HY000) TLS/SSL error: SSL is required, but the server does not support it",
+                                 { side = "target", router = true, mode = "required" })
+        has(notls, "router offers no TLS", "router without TLS"); has(notls, "router_ssl_mode = preferred", "names router_ssl_mode")
+        has(causes.sql(2026, "[2026] (HY000) SSL connection error: SSL is required but the server doesn't support it",
+                       { side = "source", mode = "verify_identity" }), "server offers no TLS, and ssl_mode = verify_identity in [source]", "node without TLS")
+        has(causes.sql(2026, "[2026] (HY000) TLS/SSL error: self-signed certificate in certificate chain", { side = "target", mode = "verify_ca" }),
+            "ssl_ca of [target] did not sign", "wrong CA, libmariadb")
+        has(causes.sql(2026, "[2026] (HY000) SSL connection error: error:0A000086:SSL routines::certificate verify failed", { side = "source" }),
+            "did not sign", "wrong CA, libmysqlclient")
+        local name = causes.sql(2026, "[2026] (HY000) TLS/SSL error: Validation of SSL server certificate failed",
+                                { side = "source", mode = "verify_identity", names = "DNS:db1.example" })
+        has(name, "does not name the host", "name mismatch"); has(name, "it names DNS:db1.example", "the names it holds")
+        has(causes.sql(2026, "[2026] (HY000) TLS/SSL error: certificate has expired", { side = "source" }), "expired: renew", "expired")
+        -- the cause read from the certificate itself (flashrun.tls.probe), where the message does not say
+        local cert = { offered = true, names = { "IP:10.0.0.9", "DNS:db9" }, verify = "ok", host_ok = false }
+        has(causes.tls(cert, { side = "source", mode = "verify_identity" }), "does not name the host flashrun dialled (it names IP:10.0.0.9, DNS:db9)", "probe: names")
+        eq(causes.tls(cert, { side = "source", mode = "verify_ca" }), nil, "verify_ca does not look at the names")
+        cert.verify = "unable to get local issuer certificate"
+        has(causes.tls(cert, { side = "target", mode = "verify_ca" }), "ssl_ca of [target] did not sign", "probe: the CA")
+        cert.verify = "certificate has expired"
+        has(causes.tls(cert, { side = "target", mode = "verify_ca" }), "expired: renew", "probe: expired")
+        has(causes.tls({ offered = false }, { side = "target", router = true, mode = "required" }), "router_ssl_mode", "probe: no TLS on a router")
+        has(causes.sql(3159, "[3159] (HY000) Connections using insecure transport are prohibited", { side = "source" }),
+            "require_secure_transport", "3159")
+        has(causes.sql(1045, "[1045] (28000) Access denied", { side = "source", mode = "disabled" }), "REQUIRE SSL", "1045 without TLS")
+        has(causes.sql(1045, "[1045] (28000) Access denied", { side = "source", mode = "preferred", cert = false }),
+            "REQUIRE X509 (or ISSUER/SUBJECT): set ssl_cert and ssl_key in [source]", "1045 without a client certificate")
         has(causes.ssh("auth", "authentication as root failed", { side = "target" }), "ssh_key_passphrase) or sys_password in [target]", "ssh auth")
         has(causes.ssh("hostkey", "does not match", {}), "known_hosts", "ssh host key")
         has(causes.ssh("refused", "Connection refused", { side = "source" }), "is sshd running", "ssh refused")
@@ -114,6 +142,7 @@ return {
           c("target/" .. n, "ssh", "ok", "reachable")
         end
         c("target/router", "options", "warn", "enable-disaster-mode not reported")
+        r.tls = { ["target/router"] = { version = "TLSv1.3", cipher = "TLS_AES_256_GCM_SHA384" }, ["source/10.0.0.1:3306"] = false }
         local rep = checks.report(r)
         eq(rep.ok, false, "not ok"); eq(rep.counts.FAIL, 2, "two failed checks"); eq(#rep.failures, 1, "one cause")
         eq(rep.failures[1].where, "standby nodes 10.0.1.1:3306, 10.0.1.2:3306", "the cause names both nodes")
@@ -121,7 +150,11 @@ return {
         has(lines, "verify summary: 2 failed checks, 1 warning, 5 checks ok", "the counts")
         has(lines, "  1. standby nodes 10.0.1.1:3306, 10.0.1.2:3306: no SQL connection: [1045] (28000) Access denied\n     fix: wrong user or password", "one line per cause, its fix")
         has(lines, "FAIL  master   10.0.1.1:3306          FAIL: sql · ok: ssh", "the node's line")
-        has(lines, "warn  router   10.0.1.10:3307         warn: options · ok: sql", "the router's line")
+        has(lines, "warn  router   10.0.1.10:3307         warn: options · ok: sql · tls TLSv1.3\n", "the router's line ends with its TLS")
+        has(lines, "ok    master   10.0.0.1:3306          ok: sql · tls none\n", "a node reached without TLS")
+        has(lines, "FAIL: sql · ok: ssh · tls none", "a node not reached: no TLS in use")
+        eq(rep.clusters[2].members[1].tls.cipher, "TLS_AES_256_GCM_SHA384", "--report-json: tls = {version, cipher}")
+        eq(rep.clusters[1].members[2].tls.version, "none", "--report-json: tls.version none")
         local _, n = lines:gsub("Access denied", "")
         eq(n, 1, "the cause is printed once")
         -- JSON: lists stay lists when empty; keys sorted

@@ -312,6 +312,13 @@ return {
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE SSL", "TLS required")
         eq(restore_point.clone_remote_sql(d, "dr", "pw", "/rp", false),
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE NO SSL", "TLS off")
+        -- the clone plugin's TLS files: the CA only when [target] verifies, the client pair when set
+        local f = restore_point.clone_tls_files({ ssl_mode = "verify_identity", ssl_ca = "/c/ca.pem", ssl_cert = "/c/x.pem", ssl_key = "/c/k.pem" })
+        eq(#f, 3, "CA, certificate, key"); eq(f[1].var .. " " .. f[2].var .. " " .. f[3].var, "clone_ssl_ca clone_ssl_cert clone_ssl_key", "the variables")
+        eq(#restore_point.clone_tls_files({ ssl_mode = "required", ssl_ca = "/c/ca.pem" }), 0, "required verifies nothing: no CA")
+        eq(restore_point.clone_tls_dir(M), I .. "/flashrun_clone_tls", "in the instance directory")
+        eq(restore_point.clone_tls_remove_script(M), "rm -rf -- '" .. I .. "/flashrun_clone_tls'", "removed after the clone and in a rollback")
+        assert(not restore_point.remove_script(M):find("flashrun_clone_tls", 1, true), "not before the clone, which removes the restore point dir")
       end },
     { name = "a busy donor or recipient", run = function()
         eq(restore_point.clone_busy(3634, "Too many concurrent clone operations. Maximum allowed - 1."), true, "recipient")

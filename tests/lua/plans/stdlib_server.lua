@@ -174,6 +174,22 @@ return {
         eq(server.sql({ 9, 7, 4 }, "skip_replica_start"), "skip_replica_start", "option name on 9.7.4")
         raises("unknown statement bogus", server.sql, { 8, 0, 26 }, "bogus")
       end },
+    { name = "channel_tls_sql: SOURCE_SSL* put back as recorded", run = function()
+        local want = { SSL_ALLOWED = "YES", SSL_CA_FILE = "/d/i1/tls/source-ca.pem", SSL_CA_PATH = "", SSL_CERTIFICATE = "",
+                       SSL_KEY = "", SSL_CIPHER = "", SSL_CRL_FILE = "", SSL_CRL_PATH = "", SSL_VERIFY_SERVER_CERTIFICATE = "NO",
+                       TLS_VERSION = "", TLS_CIPHERSUITES = false }
+        local have = {}
+        for k, v in pairs(want) do have[k] = v end
+        eq(server.channel_tls_sql({ 9, 7, 4 }, want, have), nil, "nothing differs: no statement")
+        -- a recipient of the donor's clone holds the donor's paths
+        have.SSL_CA_FILE = "/d/i2/tls/source-ca.pem"; have.TLS_CIPHERSUITES = ""; have.SSL_ALLOWED = "NO"
+        eq(server.channel_tls_sql({ 9, 7, 4 }, want, have),
+           "CHANGE REPLICATION SOURCE TO SOURCE_SSL = 1, SOURCE_SSL_CA = '/d/i1/tls/source-ca.pem', SOURCE_TLS_CIPHERSUITES = NULL", "9.7.4")
+        eq(server.channel_tls_sql({ 8, 0, 22 }, want, have),
+           "CHANGE MASTER TO MASTER_SSL = 1, MASTER_SSL_CA = '/d/i1/tls/source-ca.pem', MASTER_TLS_CIPHERSUITES = NULL", "8.0.22")
+        want.SSL_ALLOWED = "NO"; have.SSL_ALLOWED = "YES"; have.SSL_CA_FILE = want.SSL_CA_FILE; have.TLS_CIPHERSUITES = false
+        eq(server.channel_tls_sql({ 8, 0, 26 }, want, have), "CHANGE REPLICATION SOURCE TO SOURCE_SSL = 0", "TLS off as it was")
+      end },
     { name = "change_source_sql", run = function()
         eq(server.change_source_sql({ 8, 0, 22 }, "10.0.0.1", 3306, "repl", "pw"),
            "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1, GET_MASTER_PUBLIC_KEY=1",

@@ -38,6 +38,26 @@ return {
         raises("newline", bs.cnf_value, "a\nb")
         eq(bs.cnf("u", "p"), '[client]\nuser = "u"\npassword = "p"\n', "the [client] group")
       end },
+    { name = "TLS of the stream: the files copied and the option file's lines", run = function()
+        local c = { ssl_mode = "verify_identity", router_ssl_mode = "preferred", ssl_ca = "/etc/fr/prod-ca.pem",
+                    ssl_cert = "/etc/fr/c.pem", ssl_key = "/etc/fr/k.pem", tls_version = "TLSv1.3" }
+        local files = bs.tls_files(c, "tls-")
+        eq(#files, 3, "CA, certificate, key")
+        eq(files[1].name .. " " .. files[1].path, "tls-ca.pem /etc/fr/prod-ca.pem", "the CA")
+        eq(bs.tls_cnf(c, files, "/d/s"),
+           'ssl-mode = VERIFY_IDENTITY\nssl-ca = "/d/s/tls-ca.pem"\nssl-cert = "/d/s/tls-cert.pem"\nssl-key = "/d/s/tls-key.pem"\n' ..
+           'tls-version = "TLSv1.3"\n[client_router]\nssl-mode = PREFERRED\nssl-cert = "/d/s/tls-cert.pem"\n' ..
+           'ssl-key = "/d/s/tls-key.pem"\ntls-version = "TLSv1.3"\n', "[client] for the nodes, [client_router] for the router")
+        -- preferred copies no CA (nothing verifies), no client certificate without one
+        eq(#bs.tls_files({ ssl_mode = "preferred", router_ssl_mode = "preferred", ssl_ca = "/x" }, "tls-"), 0, "nothing to copy")
+        eq(bs.tls_cnf({ ssl_mode = "disabled" }, {}, "/d"), "ssl-mode = DISABLED\n[client_router]\nssl-mode = DISABLED\n", "disabled")
+        eq(#bs.tls_files({ ssl_mode = "required", router_ssl_mode = "verify_ca", ssl_ca = "/x" }, "tls-target-"), 1, "the router verifies")
+        -- the supervisor asks production's router with the router's group; remove takes the files
+        local sup = bs.supervisor_script { dir = "/d/s", router_host = "10.0.0.10", router_port = 3307, server_id = 7, frozen = "",
+                                           mysql = "/usr/bin/mysql", mysqlbinlog = "/usr/bin/mysqlbinlog" }
+        assert(sup:find("--defaults-group-suffix=_router", 1, true), "the router's group")
+        assert(bs.remove_script("/d/s"):find("/tls-*.pem ", 1, true), "remove takes the TLS files")
+      end },
     { name = "server id", run = function()
         eq(bs.choose_server_id({}), 4294967295, "the highest id when none is used")
         eq(bs.choose_server_id({ [4294967295] = "n1", [4294967294] = "n2" }), 4294967293, "skips used ids")
