@@ -208,14 +208,7 @@ static void set_tls(conn_t *c)
 	mysql_options(c->my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, mode == TLS_VERIFY_IDENTITY ? &yes : &no);
 	if (mode == TLS_REQUIRED || mode == TLS_VERIFY_CA)
 		mysql_options(c->my, MARIADB_OPT_TLS_PEER_FP, "");
-	if (ca)
-		mysql_options(c->my, MYSQL_OPT_SSL_CA, ca);
-	if (c->ssl_cert)
-		mysql_options(c->my, MYSQL_OPT_SSL_CERT, c->ssl_cert);
-	if (c->ssl_key)
-		mysql_options(c->my, MYSQL_OPT_SSL_KEY, c->ssl_key);
-	if (c->tls_version)
-		mysql_options(c->my, MARIADB_OPT_TLS_VERSION, c->tls_version);
+	const enum mysql_option tls_version_opt = MARIADB_OPT_TLS_VERSION;
 #else
 	/* Oracle's libmysqlclient (C API, mysql_options(): MYSQL_OPT_SSL_MODE and friends) has the
 	 * five modes itself. */
@@ -228,6 +221,9 @@ static void set_tls(conn_t *c)
 	mysql_options(c->my, MYSQL_OPT_SSL_MODE, &m);
 	if (mode == TLS_DISABLED)
 		return;
+	const enum mysql_option tls_version_opt = MYSQL_OPT_TLS_VERSION;
+#endif
+	/* The same options in both libraries, but the TLS versions' name. */
 	if (ca)
 		mysql_options(c->my, MYSQL_OPT_SSL_CA, ca);
 	if (c->ssl_cert)
@@ -235,8 +231,7 @@ static void set_tls(conn_t *c)
 	if (c->ssl_key)
 		mysql_options(c->my, MYSQL_OPT_SSL_KEY, c->ssl_key);
 	if (c->tls_version)
-		mysql_options(c->my, MYSQL_OPT_TLS_VERSION, c->tls_version);
-#endif
+		mysql_options(c->my, tls_version_opt, c->tls_version);
 }
 
 /* Worker side, after a connect: the mode wants TLS and the connection has none (the check the

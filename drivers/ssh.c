@@ -1425,5 +1425,9 @@ int luaopen_flashrun_ssh(lua_State *L)
 	lua_setfield(L, -2, "__index");
 	lua_pop(L, 1);
 	luaL_newlib(L, funcs);
+	/* ssh.libssh2_version: the library's version, as it says (what it can sign with depends on
+	 * it: rsa-sha2 from 1.11). */
+	lua_pushstring(L, libssh2_version(0));
+	lua_setfield(L, -2, "libssh2_version");
 	return 1;
 }
