@@ -280,8 +280,12 @@ local function judge_os(r, key, m, out)
     report(r, key, "os", w.signal == "ok", "%s: the user %s %s signal the node's mysqld (kill -0)", key, tostring(user),
            w.signal == "ok" and "may" or "may not")
   end
-  report(r, key, "os", w.safe == "ok", "%s: %s %s", key, m.mysqld_safe,
-         w.safe == "ok" and "is executable" or ("is not executable by " .. tostring(user) .. " (set site.mysqld_safe or site.basedir)"))
+  -- Started through site.start_command, a node's mysqld_safe is never run by flashrun (a systemd
+  -- unit may run mysqld without one): nothing to check then.
+  if not mysqld.site_template("start_command") then
+    report(r, key, "os", w.safe == "ok", "%s: %s %s", key, m.mysqld_safe,
+           w.safe == "ok" and "is executable" or ("is not executable by " .. tostring(user) .. " (set site.mysqld_safe or site.basedir)"))
+  end
   report(r, key, "os", w.user == "root" or w.user == "os", "%s: the user %s %s", key, tostring(user),
          w.user == "root" and "is root (mysqld_safe --user, chown of the swapped data)"
          or w.user == "os" and ("is " .. m.os_user .. ", the mysqld user")
