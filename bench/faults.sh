@@ -181,10 +181,7 @@ enumerate() {
 # bg_when PATTERN PLAN CMD...: run PLAN, run CMD once its -v output matches PATTERN, wait for PLAN.
 bg_when() {
   local pat=$1 plan=$2 pid i log=$work/bg.out; shift 2
-  : >"$log"
-  : >"$log"   # emptied here, before the fork: the child truncates it only once it runs
-  ( exec "$bin" "$top/plans/$plan.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
-  pid=$!
+  bg_plan "$log" "$plan"; pid=$bg_pid
   for ((i = 0; i < 3000; i++)); do
     grep -q -- "$pat" "$log" && break
     kill -0 $pid 2>/dev/null || break

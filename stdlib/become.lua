@@ -46,7 +46,7 @@ function M.judge(sys_user, user, err, status)
   elseif e:find("tty", 1, true) then
     return { cause = ("sudo demands a tty (Defaults requiretty), and flashrun runs its commands without one: %s"):format(err),
              fix = ("put this line %s: Defaults:%s !requiretty"):format(where, sys_user) }
-  elseif e:find("password is required", 1, true) or e:find("password", 1, true) then
+  elseif e:find("password", 1, true) then -- "a password is required", and older sudo's wordings
     return { cause = ("sudo wants a password for %s to run commands as %s, and flashrun gives none (sudo -n): %s"):format(sys_user, user, err),
              fix = ("put this line %s: %s"):format(where, line) }
   elseif e:find("not allowed", 1, true) or e:find("not in the sudoers", 1, true) then

@@ -299,6 +299,15 @@ one_mysqld_per_host() { # after start in local mode: no second server anywhere
   done
 }
 
+# bg_plan FILE PLAN: PLAN (-v) started in the background, its output in FILE, its pid in bg_pid.
+# FILE is emptied here, before the fork: the child truncates it only once it runs, and a poll of
+# FILE meanwhile read the last run's output (a kill sent before the plan printed anything).
+bg_plan() {
+  : >"$1"
+  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$1" 2>&1 ) &
+  bg_pid=$!
+}
+
 killed_after() { # SECONDS PLAN: run PLAN and SIGKILL it after SECONDS
   ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" >>"$out" 2>&1 ) &
   local pid=$!
@@ -320,9 +329,7 @@ killed_mid_clone() { # NODE
   local node=$1 log=$LAB_DIR/killed-start.out rerun=$LAB_DIR/start-rerun.out pid i n rc
   [[ $(q "$node" "SET GLOBAL clone_max_data_bandwidth = 1; SELECT @@GLOBAL.clone_max_data_bandwidth") == 1 ]] ||
     fail "cannot slow $node's clones"
-  : >"$log"   # emptied here, before the fork: the child truncates it only once it runs
-  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
-  pid=$!
+  bg_plan "$log" start; pid=$bg_pid
   for ((i = 0; i < 1200; i++)); do
     n=$(clones_running "$node"); [[ ${n:-0} -gt 0 ]] && break
     kill -0 $pid 2>/dev/null || break
@@ -333,9 +340,7 @@ killed_mid_clone() { # NODE
   [[ ${n:-0} -gt 0 ]] || { grep -v ' DEBUG ' "$log" | tail -n 12 >&2; fail "start ended (exit $rc), or 60 s passed, before $node ran a clone (its last lines above)"; }
   [[ $(clones_running "$node") -gt 0 ]] || fail "$node's clone had ended when start was killed: not mid-clone"
   echo "killed start while $node ran its clone"
-  : >"$rerun"   # emptied here, before the fork: the child truncates it only once it runs
-  ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$rerun" 2>&1 ) &
-  pid=$!
+  bg_plan "$rerun" start; pid=$bg_pid
   for ((i = 0; i < 1200; i++)); do
     grep -q "$node: a clone is running into this node" "$rerun" && break
     kill -0 $pid 2>/dev/null || break
@@ -352,9 +357,7 @@ reset_clone_bandwidth() { [[ $(q "$1" "SET GLOBAL clone_max_data_bandwidth = 0; 
 
 killed_when() { # PATTERN PLAN: run PLAN (-v) and SIGKILL it as soon as its output matches PATTERN
   local log=$LAB_DIR/killed-$2.out pid i rc
-  : >"$log"   # emptied here, before the fork: the child truncates it only once it runs
-  ( exec "$bin" "$top/plans/$2.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$log" 2>&1 ) &
-  pid=$!
+  bg_plan "$log" "$2"; pid=$bg_pid
   for ((i = 0; i < 2400; i++)); do
     grep -q -- "$1" "$log" 2>/dev/null && break
     kill -0 $pid 2>/dev/null || break

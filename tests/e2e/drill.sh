@@ -482,9 +482,7 @@ resume)
   killed_when "nohup setsid .*mysqld_safe" stop
   # status while the re-run swaps: the stop is running now (its pid), and a restore point moved
   # into its datadir is being put back, not damaged
-  : >"$LAB_DIR/stop-rerun.out"   # emptied here, before the fork: the child truncates it only once it runs
-  ( exec "$bin" "$top/plans/stop.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$LAB_DIR/stop-rerun.out" 2>&1 ) &
-  spid=$!
+  bg_plan "$LAB_DIR/stop-rerun.out" stop; spid=$bg_pid
   for ((i = 0; i < 600; i++)); do grep -q "swap every node's data for its restore point …$" "$LAB_DIR/stop-rerun.out" && break; sleep 0.1; done
   frs "$LAB_DIR/status-during-stop.json"
   # what status saw, kept for a failure below: the lock's holder, whether that process ran then,
@@ -543,9 +541,7 @@ rollback)
   seed; wait_synced
   sigint_at() { # PATTERN OUTFILE [HANG]: run start -v; at PATTERN, SIGINT it (with HANG, while
                 # the mysqld of that host hangs: SIGSTOP, continued 2 s later)
-    : >"$2"   # emptied here, before the fork: the child truncates it only once it runs
-    ( exec "$bin" "$top/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" "${extra[@]}" -v >"$2" 2>&1 ) &
-    pid=$!
+    bg_plan "$2" start; pid=$bg_pid
     for ((i = 0; i < 600; i++)); do grep -q "$1" "$2" && break; sleep 0.02; done
     if [[ -n ${3:-} ]]; then
       lab ssh "$3" 'kill -STOP $(pgrep -x mysqld)'; kill -INT $pid; sleep 2; lab ssh "$3" 'kill -CONT $(pgrep -x mysqld)'
