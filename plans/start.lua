@@ -1,22 +1,24 @@
 -- start — open the standby cluster read-write for a drill, after taking a restore point.
 -- Order: prechecks; detach the standby from the source router; stop replication once the
--- standby master applied all it received; wait until every node holds the master's GTID set;
--- record every node (paths, variables, replication); take the restore point of every node
--- (site.restore_point: `local`, each node clones its own data, all at once; `donor`, a frozen
--- replica is cloned into every other node, one at a time); only then open the standby
--- read-write. Every failure before that last step is rolled back.
+-- standby master applied all it received; wait until the standby holds the restore point; record
+-- every node (paths, variables, replication); take the restore point of every node (the
+-- strategy's: stdlib/restore_point/); stream production's binary logs to the DR site; only then
+-- open the standby read-write. Every failure before that last step is rolled back.
 local router = require "router"
 local server = require "server"
 local cluster = require "cluster"
 local checks = require "checks"
 local site = require "site"
-local shell = require "shell"
 local restore_point = require "restore_point"
 local mysqld = require "mysqld"
 local variables = require "variables"
 local wait = require "wait"
 local binlog_stream = require "binlog_stream"
 local replica = require "replica"
+local log = require "flashrun.log"
+local gtid = require "flashrun.gtid"
+local refuse = require("flashrun.errors").refuse
+local now = require("flashrun.sched").now
 
 local function src_router() return cluster.router("source") end
 local function tgt_router() return cluster.router("target") end
@@ -24,20 +26,6 @@ local function tgt_router() return cluster.router("target") end
 local function master_conn(ctx)
   local m = ctx.state.master
   return cluster.connect("target", m.host, m.port)
-end
-
--- The donor (donor strategy) held at the restore point: its replication stopped, its GTID set
--- the restore point's. Checked again before it serves the clones: a donor restarted since its
--- freeze (mysqld_safe after a crash, a DBA) may replicate again.
-local function hold_donor(ctx, when)
-  local d = ctx.state.donor
-  local c = cluster.connect("target", d.host, d.port)
-  local st = server.replica_status(c)
-  if st and (st.io_running or st.sql_running) then assert(c:exec(server.sql(c, "stop_replica"))) end
-  if not dry_run and not gtid.equal(server.executed(c), ctx.state.frozen) then
-    error(("donor %s moved past the restore point %s"):format(d.id, when), 0)
-  end
-  c:close()
 end
 
 -- Register the standby on the source router again as check recorded it (the standby router
@@ -69,7 +57,6 @@ If start failed while building the restore point, re-run start first: it resumes
         checks.refuse_if_failed(r)
         local topo = r.topo
         local master = topo.target.primary
-        local rs = server.replica_status(r.nodes["target/" .. master.id].conn)
         local nodes = {}
         for _, d in ipairs(topo.target.nodes) do
           nodes[#nodes + 1] = { id = d.id, name = d.name, host = d.host, port = d.port, role = d.role }
@@ -91,7 +78,6 @@ If start failed while building the restore point, re-run start first: it resumes
                  registration = registration,
                  standby_options = { read_only = so.read_only, slave_mode = so.slave_mode },
                  master = { id = master.id, name = master.name, host = master.host, port = master.port },
-                 master_source = { host = rs.source_host, port = rs.source_port, user = rs.source_user },
                  target_nodes = nodes, donor = false, frozen = false, sites = false }
       end },
 
@@ -141,90 +127,46 @@ If start failed while building the restore point, re-run start first: it resumes
       end },
 
     { id = "settle", name = "wait until the standby nodes hold the master's GTID set", run = function(ctx)
-        local strategy = restore_point.strategy()
+        local rp = restore_point.asked()
         local mc = master_conn(ctx)
-        local frozen, donor
-        local function holders()
-          frozen = server.executed(mc)
-          local held, lagging = {}, {}
-          for _, n in ipairs(ctx.state.target_nodes) do
-            local c = cluster.try_connect("target", n.host, n.port)
-            local ex = c and server.executed(c)
-            if c then c:close() end
-            if ex and gtid.equal(ex, frozen) then held[#held + 1] = n else lagging[#lagging + 1] = n.id end
-          end
-          return held, lagging
-        end
-        wait.wait_until("the standby nodes applied everything the master executed", function()
-          local held, lagging = holders()
-          if strategy == "donor" then
-            for _, n in ipairs(held) do if n.role ~= "primary" then donor = n; return true end end
-            return false, "no replica caught up with " .. frozen
-          end
-          return #lagging == 0, "not caught up yet: " .. table.concat(lagging, ", ")
-        end, site.num("apply_timeout"))
-        if strategy == "donor" and not donor then -- a rehearsal with lagging replicas: name the first
-          for _, n in ipairs(ctx.state.target_nodes) do if n.role ~= "primary" then donor = n break end end
-          if not donor then error("the standby cluster has no replica to serve as donor", 0) end
-        end
-        log.info("restore point: %s (strategy %s%s)", frozen ~= "" and frozen or "(the empty GTID set)", strategy,
+        local frozen, donor = rp.settle(ctx.state.target_nodes, mc)
+        mc:close()
+        log.info("restore point: %s (strategy %s%s)", frozen ~= "" and frozen or "(the empty GTID set)", rp.name,
                  donor and (", donor " .. donor.id) or "")
-        return { frozen = frozen, frozen_at = os.date("!%Y-%m-%dT%H:%M:%SZ"), strategy = strategy, donor = donor or false }
+        return { frozen = frozen, frozen_at = os.date("!%Y-%m-%dT%H:%M:%SZ"), strategy = rp.name, donor = donor or false }
       end },
 
     { id = "freeze_donor", name = "freeze the donor (donor strategy)",
-      run = function(ctx)
-        local d = ctx.state.donor
-        if not d then return end
-        router.disable(tgt_router(), d.name)
-        -- The router stops replication on a disabled node; make sure of it.
-        hold_donor(ctx, "while being frozen")
-      end,
-      undo = function(ctx)
-        local d = ctx.state.donor
-        if not d then return end
-        -- The router enables only a dataserver that answers: a donor that went down meanwhile
-        -- (killed mid-clone) is started again the way the site runs it, its variables set back
-        -- as recorded.
-        local m
-        for _, x in ipairs(ctx.state.sites or {}) do if x.id == d.id then m = x end end
-        local c = cluster.try_connect("target", d.host, d.port, { timeout = 5 })
-        if c then c:close() elseif m then
-          log.warn("donor %s does not answer: starting it again before enabling it in the router", d.id)
-          restore_point.back_in_service(m)
-        end
-        -- The router restarts its replication, which writes its relay log: on a full filesystem
-        -- that fails and leaves the relay log index unreadable until mysqld restarts. Not tried.
-        local hint = m and restore_point.full_hint(m)
-        if hint then error(("donor %s is left disabled in the router, its replication stopped\n%s"):format(d.id, hint), 0) end
-        router.enable(tgt_router(), d.name)
-      end },
+      run = function(ctx) restore_point.of(ctx.state).freeze(ctx.state) end,
+      undo = function(ctx) restore_point.of(ctx.state).thaw(ctx.state) end },
 
     { id = "record_nodes", name = "record every standby node's paths, variables and replication", run = function(ctx)
-        local donor = ctx.state.donor
+        local st = ctx.state
+        local rp = restore_point.of(st)
         local function record(n)
           local c = cluster.connect("target", n.host, n.port)
           local s = cluster.ssh("target", n.host)
           local m = site.discover(n, c, s)
-          m.role = (donor and n.id == donor.id) and "donor" or n.role
+          -- (m.role stays the router's: primary or joiner; the donor is st.donor)
           local outside
           m.data_dirs, outside = site.data_dirs(m, site.data_variables(c))
           local rs = server.replica_status(c)
           m.replication = rs and { source_host = rs.source_host, source_port = rs.source_port, source_user = rs.source_user,
                                    auto_position = rs.auto_position, running = rs.io_running and rs.sql_running,
                                    tls = server.channel_tls(c) } or false
-          if ctx.state.strategy == "auto" then m.reflink = cluster.read(s, restore_point.reflink_probe(m)) == "yes" end
-          if m.role ~= "donor" then
+          rp.prepare(m, s)
+          if not restore_point.is_donor(st, n) then
             local why = site.outside_message(m, outside)
             if why then refuse(why) end
           end
-          -- Every node clones (local) or serves the clone (donor): the plugin must be active.
+          -- Every node clones (local), serves the clone (donor) or may be cloned in stop's repair
+          -- of a damaged restore point: the plugin must be active.
           m.plugin_installed = restore_point.ensure_plugin(c, m.id)
           -- Recorded with the plugin active, as the restore point holds it (stop drops it last):
           -- its clone_* variables are not differences to set back.
           m.variables = variables.read(c)
           c:close()
-          log.info("%s %-7s datadir=%s conf=%s restore point=%s", m.id, m.role, m.datadir, m.conf, m.restore_point_dir)
+          log.info("%s %-7s datadir=%s conf=%s restore point=%s", m.id, restore_point.is_donor(st, n) and "donor" or m.role, m.datadir, m.conf, m.restore_point_dir)
           local _, init = mysqld.start_args(m)
           if init then
             log.warn("%s: its mysqld_safe runs with %s; flashrun restarts the node with its other options but never "
@@ -232,17 +174,8 @@ If start failed while building the restore point, re-run start first: it resumes
           end
           return m
         end
-        local sites = cluster.on_each("recording the standby nodes", ctx.state.target_nodes, record)
-        local strategy = ctx.state.strategy
-        if strategy == "auto" then
-          -- Copy-on-write where every node's filesystem takes a reflink copy (just tried), clones elsewhere.
-          local no = {}
-          for _, m in ipairs(sites) do if not m.reflink then no[#no + 1] = m.id end end
-          strategy = #no == 0 and "reflink" or "local"
-          log.info("restore point strategy auto: %s%s", strategy,
-                   #no == 0 and " (every node's data filesystem takes reflink copies)" or (" (no reflink copy on " .. table.concat(no, ", ") .. ")"))
-        end
-        return { sites = sites, strategy = strategy }
+        local sites = cluster.on_each("recording the standby nodes", st.target_nodes, record)
+        return { sites = sites, strategy = rp.resolve(sites) }
       end,
       undo = function(ctx)
         for _, m in ipairs(ctx.state.sites or {}) do restore_point.drop_plugin(m) end
@@ -250,21 +183,16 @@ If start failed while building the restore point, re-run start first: it resumes
 
     { id = "restore_point", name = "take the restore point of every standby node",
       run = function(ctx)
-        local nodes = {}
-        for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then nodes[#nodes + 1] = m end end
-        if ctx.state.donor then hold_donor(ctx, "before serving the clones") end
+        local nodes = restore_point.takers(ctx.state)
         local t0 = now()
-        local recs = restore_point.take(ctx.state.strategy, nodes, ctx.state.frozen, ctx.state.donor or nil)
+        local recs = restore_point.of(ctx.state).take(ctx.state, nodes)
         log.info("restore point taken on %d node%s in %.2f s", #nodes, #nodes == 1 and "" or "s", now() - t0)
         return { restore_points = recs }
       end,
       undo = function(ctx)
-        cluster.on_each("removing restore points", ctx.state.sites or {}, function(m)
-          if m.role ~= "donor" then restore_point.remove(m) end
-          -- A reflink restore point restarts each node: an interrupted one may be down.
-          if ctx.state.strategy == "reflink" then restore_point.back_in_service(m) end
-          return true
-        end)
+        local st = ctx.state
+        local rp = restore_point.of(st)
+        cluster.on_each("removing restore points", st.sites or {}, function(m) rp.undo(m, st); return true end)
       end },
 
     -- From here on production's binary logs arrive at the DR site while the standby serves the

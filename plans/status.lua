@@ -15,6 +15,7 @@ local cluster = require "cluster"
 local site = require "site"
 local shell = require "shell"
 local restore_point = require "restore_point"
+local manifest = require "restore_point.manifest"
 local retention = require "retention"
 local binlog_stream = require "binlog_stream"
 local sections = require "sections"
@@ -181,10 +182,10 @@ local SECTIONS = {
         if not open_drill(st) then
           local s = cluster.ssh("target", m.host)
           if not m.restore_point_dir then return { none = true } end
-          return { leftover = restore_point.manifest(s, m.restore_point_dir) ~= nil }
+          return { leftover = manifest.read(s, m.restore_point_dir) ~= nil }
         end
-        if m.role == "donor" then return { donor = true } end
-        return { damage = restore_point.damage(m, recs[m.id]) }
+        if restore_point.is_donor(st, m) then return { donor = true } end
+        return { damage = restore_point.of(st).intact(m, recs[m.id]) }
       end)
       local stopping = live_holder(ctx)
       if stopping and stopping.plan ~= "stop" then stopping = nil end
@@ -194,12 +195,13 @@ local SECTIONS = {
         -- Not looked at (no ssh, ...) is neither intact nor damaged.
         local unchecked = rp_raised and rp_raised[i] and tostring(rp_raised[i])
         local ro = f.answers and ((f.super_read_only and "super_read_only") or (f.read_only and "read_only") or "read-write") or "?"
+        local role = restore_point.is_donor(st, m) and "donor" or m.role
         local text, state
         if not f.answers then
           text, state = "does not answer: " .. tostring(f.err), "warn"
         else
           -- Said in the DBA's words: the router's master is the master, a joiner a replica.
-          text = ("%s, answers, %s"):format(({ primary = "master", joiner = "replica" })[m.role] or m.role, ro)
+          text = ("%s, answers, %s"):format(({ primary = "master", joiner = "replica" })[role] or role, ro)
         end
         local rpt
         if open_drill(st) then
@@ -216,7 +218,7 @@ local SECTIONS = {
         elseif r.leftover then rpt = "a restore point directory is left over from an earlier drill"; state = "note" end
         rows[#rows + 1] = { key = m.id, label = m.id, value = f.answers == true, state = state,
                             text = text .. (rpt and ("; " .. rpt) or ""),
-                            data = { role = m.role, answers = f.answers == true, read_only = f.read_only, super_read_only = f.super_read_only,
+                            data = { role = role, answers = f.answers == true, read_only = f.read_only, super_read_only = f.super_read_only,
                                      restore_point = recs[m.id] and { bytes = recs[m.id].bytes, files = recs[m.id].files,
                                                                       intact = not unchecked and r.damage == nil, damage = r.damage,
                                                                       unchecked = unchecked } or nil } }

@@ -6,59 +6,21 @@ local router = require "router"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
-local mysqld = require "mysqld"
 local restore_point = require "restore_point"
-local swap = require "swap"
+local swap = require "restore_point.swap"
 local variables = require "variables"
 local wait = require "wait"
 local shell = require "shell"
 local binlog_stream = require "binlog_stream"
 local retention = require "retention"
 local drill_report = require "drill_report"
+local log = require "flashrun.log"
+local gtid = require "flashrun.gtid"
+local redo = require("flashrun.journal").global
+local refuse = require("flashrun.errors").refuse
+local rehearsal = require "flashrun.rehearsal"
 
 local function tgt_router() return cluster.router("target") end
-
--- The nodes that take a restore point: all of them, but the donor (which stays frozen at it).
-local function targets(ctx)
-  local t = {}
-  for _, m in ipairs(ctx.state.sites) do if m.role ~= "donor" then t[#t + 1] = m end end
-  return t
-end
-
--- Shuts node m down, swaps its data for its restore point, starts it without replication and
--- checks it answers with the restore point's GTID set; then removes its old data. Safe to run
--- again at any point (swap.script is idempotent; a node already started is only waited for).
-local function restore(m, frozen, reflink)
-  local s = cluster.ssh("target", m.host)
-  local where = swap.progress(s, m)
-  -- A node whose data was swapped already may be starting (an interrupted run started it): it is
-  -- waited for, never shut down again.
-  local down = false
-  if where == "untouched" or where == "half" then mysqld.shutdown(s, m, true); down = true end
-  if where ~= "done" then swap.run(s, m, reflink) end
-  local t0 = now()
-  local conn = mysqld.start(s, m, down)
-  if conn then
-    local ex = server.executed(conn)
-    -- A clone carries the replication metadata but not the relay logs it names: the applier
-    -- cannot start from it. RESET REPLICA keeps the connection settings (source, account,
-    -- auto-position) and starts the relay log afresh; GTIDs say where to resume. (A reflink
-    -- restore point has its relay logs.)
-    if where ~= "done" and m.replication and not reflink then
-      assert(conn:exec(server.sql(conn, "stop_replica")))
-      assert(conn:exec(server.sql(conn, "reset_replica")))
-    end
-    conn:close()
-    if where ~= "done" and not dry_run and not gtid.equal(ex, frozen) then
-      error(("%s restarted with GTID set %s, expected the restore point %s; its previous data is kept as *.flashback_bak")
-            :format(m.id, ex, frozen), 0)
-    end
-  end
-  if where ~= "done" then
-    swap.cleanup(s, m)
-    log.info("%s restored to the restore point (answered %.1f s after its start)", m.id, now() - t0)
-  end
-end
 
 -- Production answers: its router, and the master the router names. true, or nil and why not.
 local function production_answers()
@@ -235,13 +197,14 @@ answer with the restore point's GTID set.]],
 
     { id = "check_restore_points", name = "check every restore point is intact", run = function(ctx)
         local st, bad, damaged = ctx.state, {}, {}
+        local rp = restore_point.of(st)
         local recs = st.restore_points or {}
         local intact = 0
         -- Read on every node at once (a manifest is a remote find and hash); judged in order.
-        local nodes = targets(ctx)
+        local nodes = restore_point.takers(st)
         local seen = cluster.on_each("checking restore points", nodes, function(m)
           local where = swap.progress(cluster.ssh("target", m.host), m)
-          return { where = where, why = where == "untouched" and restore_point.damage(m, recs[m.id]) or false }
+          return { where = where, why = where == "untouched" and rp.intact(m, recs[m.id]) or false }
         end)
         for i, m in ipairs(nodes) do
           local where, why = seen[i].where, seen[i].why or nil
@@ -251,44 +214,20 @@ answer with the restore point's GTID set.]],
           else intact = intact + 1; log.info("%s: restore point intact (%d files)", m.id, recs[m.id].files) end
         end
         if #bad == 0 then return { damaged = {} } end
-        -- (reflink: a damaged restore point is handled as in local, taken again by a clone.)
         if not st.drill_open then
           refuse("restore points are missing or damaged; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
                  "\nstart did not finish: re-run plans/start.lua to finish the restore point, then stop again.")
         end
-        if st.strategy == "donor" then
-          -- The donor was frozen at the restore point for the whole drill: a damaged restore
-          -- point is cloned from it again, as start did.
-          local dc = cluster.connect("target", st.donor.host, st.donor.port)
-          local held = server.executed(dc)
-          dc:close()
-          if not gtid.equal(held, st.frozen) and not dry_run then
-            refuse(("restore points are damaged, and the donor %s no longer holds the restore point (it holds %s); "
-                    .. "nothing was touched:\n  %s\nThe drill's data cannot be thrown away automatically: rebuild "
-                    .. "these nodes from production by hand."):format(st.donor.id, held, table.concat(bad, "\n  ")))
-          end
-          for _, b in ipairs(bad) do log.warn("%s; cloning it again from donor %s", b, st.donor.id) end
-          local done = {}
-          for id, r in pairs(recs) do done[id] = r end
-          for _, m in ipairs(damaged) do done[m.id] = nil end
-          return { restore_points = restore_point.take("donor", targets(ctx), st.frozen, st.donor, done), damaged = {} }
-        end
-        if intact == 0 then
-          refuse("no restore point is intact; nothing was touched:\n  " .. table.concat(bad, "\n  ") ..
-                 "\nThe drill's data cannot be thrown away automatically: rebuild the standby from production by hand.")
-        end
-        -- local: the intact nodes are restored first, the damaged ones are then cloned from one.
-        local ids = {}
-        for _, m in ipairs(damaged) do ids[#ids + 1] = m.id; log.warn("%s; it will be cloned from a restored node", bad[#ids]) end
-        return { damaged = ids }
+        return rp.repair(st, damaged, bad, intact)
       end },
 
     { id = "swap", name = "swap every node's data for its restore point", irreversible = true, run = function(ctx)
         local st = ctx.state
+        local rp = restore_point.of(st)
         local damaged = {}
         for _, id in ipairs(st.damaged or {}) do damaged[id] = true end
         local now_, later = {}, {}
-        for _, m in ipairs(targets(ctx)) do
+        for _, m in ipairs(restore_point.takers(st)) do
           if damaged[m.id] then later[#later + 1] = m else now_[#now_ + 1] = m end
         end
         -- A replica whose I/O thread reconnects to the master while it shuts down holds that
@@ -299,49 +238,10 @@ answer with the restore point's GTID set.]],
           return true
         end)
         local recs = st.restore_points or {}
-        cluster.on_each("restoring", now_, function(m) restore(m, st.frozen, (recs[m.id] or {}).reflink); return true end)
-        -- The donor keeps its own data (it is the restore point), but it may have gone down
-        -- during the drill: it is started again the same way. One restarted during the drill
-        -- with its replication (mysqld_safe after a crash, a DBA) took the drill's transactions:
-        -- it is cloned again from a restored node, like a damaged restore point (below).
-        for _, m in ipairs(st.sites) do
-          if m.role == "donor" then
-            local s = cluster.ssh("target", m.host)
-            if swap.progress(s, m) ~= "done" then later[#later + 1] = m -- an interrupted run was cloning it
-            else
-              local c = mysqld.start(s, m)
-              if c then
-                local rs = server.replica_status(c)
-                if rs and (rs.io_running or rs.sql_running) then c:exec(server.sql(c, "stop_replica")) end
-                local ex = server.executed(c)
-                c:close()
-                if not dry_run and not gtid.equal(ex, st.frozen) then
-                  log.warn("donor %s moved past the restore point during the drill (it holds %s): it is cloned again from a restored node",
-                           m.id, ex)
-                  later[#later + 1] = m
-                end
-              end
-            end
-          end
-        end
-        -- local strategy: a damaged restore point is taken again from a restored peer, which
-        -- holds exactly the restore point (it runs without replication).
-        if #later > 0 then
-          local peer = now_[1]
-          for _, m in ipairs(later) do
-            local s = cluster.ssh("target", m.host)
-            local where = swap.progress(s, m)
-            -- (half-swapped or swapped: an interrupted run cloned it already; restore goes on)
-            if where == "untouched" or where == "done" then
-              local c = cluster.connect("target", m.host, m.port)
-              c:exec(server.sql(c, "stop_replica"))
-              restore_point.ensure_plugin(c, m.id)
-              c:close()
-              restore_point.take("donor", { m }, st.frozen, peer)
-            end
-          end
-          cluster.on_each("restoring", later, function(m) restore(m, st.frozen, false); return true end)
-        end
+        cluster.on_each("restoring", now_, function(m) rp.put_back(m, st.frozen, recs[m.id]); return true end)
+        for _, m in ipairs(rp.after_put_back(st)) do later[#later + 1] = m end
+        -- Damaged restore points, and a donor that moved: taken again from a restored node.
+        if #later > 0 then restore_point.retake_from(now_[1], later, st.frozen) end
       end },
 
     { id = "restore_variables", name = "put back every node's global variables", run = function(ctx)
@@ -446,15 +346,13 @@ answer with the restore point's GTID set.]],
         local src_exec, src_purged = server.executed(sc), server.purged(sc)
         local bad = {}
         for _, n in ipairs(ctx.state.target_nodes) do
-          local ex
-          if dry_run then
-            -- The swap was only rehearsed: judge the GTID set every node will have after it.
-            ex = ctx.state.frozen
-          else
+          -- (The swap was only rehearsed: judge the GTID set every node will have after it.)
+          local ex = rehearsal.check(n.id .. "'s GTID set after the swap", function()
             local c = cluster.connect("target", n.host, n.port)
-            ex = server.executed(c)
+            local x = server.executed(c)
             c:close()
-          end
+            return x
+          end, ctx.state.frozen)
           local errant = gtid.subtract(ex, src_exec)
           if errant ~= "" then bad[#bad + 1] = ("%s carries GTIDs production lacks: %s"):format(n.id, errant) end
           if n.role == "primary" then
@@ -545,7 +443,7 @@ answer with the restore point's GTID set.]],
         for _, m in ipairs(ctx.state.sites) do restore_point.drop_plugin(m) end
         log.info("every standby node holds production's executed GTID set (read on %s) with replication running: %s", p.id, how)
         log.info("the drill is over")
-        if not dry_run then redo.truncate() end
+        redo.truncate() -- (a rehearsal records it: flashrun.redo)
         return { caught_up = caught, replication = how, replication_proof = proof }
       end },
 

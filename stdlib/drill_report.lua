@@ -52,12 +52,14 @@ function M.build(st, runs, after)
   local recs = st.restore_points or {}
   for _, m in ipairs(st.sites or {}) do
     local rec = recs[m.id]
-    rp[#rp + 1] = { node = m.id, role = m.role, dir = rec and rec.dir or m.restore_point_dir, bytes = rec and rec.bytes,
+    -- The donor by its id (a journal an earlier flashrun wrote also says "donor" as its role).
+    local role = (st.donor and st.donor.id == m.id) and "donor" or m.role
+    rp[#rp + 1] = { node = m.id, role = role, dir = rec and rec.dir or m.restore_point_dir, bytes = rec and rec.bytes,
                     files = rec and rec.files, seconds = rec and rec.seconds, reflink = rec and rec.reflink or nil,
-                    kept_by = (m.role == "donor") and "the donor itself (frozen at the restore point)" or nil }
+                    kept_by = role == "donor" and "the donor itself (frozen at the restore point)" or nil }
     local before = m.variables or {}
     local a = (after.nodes or {})[m.id] or {}
-    local n = { node = m.id, role = m.role }
+    local n = { node = m.id, role = role }
     if a.variables then
       n.read_only = { before = before.read_only, after = a.variables.read_only }
       n.super_read_only = { before = before.super_read_only, after = a.variables.super_read_only }

@@ -2,9 +2,12 @@
 -- scratch tree: the swap script (every state it may be interrupted in), the manifest, the
 -- process proof of mysqld.lua (a fake "mysqld" working in a fake datadir, and a pid file naming
 -- an unrelated process), the CLONE statements and the variable fingerprint.
-local swap = require "swap"
+local swap = require "restore_point.swap"
 local mysqld = require "mysqld"
-local restore_point = require "restore_point"
+local reflink = require "restore_point.reflink"
+local clone = require "restore_point.clone"
+local manifest = require "restore_point.manifest"
+local service = require "restore_point.service"
 local variables = require "variables"
 local site = require "site"
 local shell = require "shell"
@@ -68,7 +71,7 @@ return {
         local bin = T .. "/bin"
         sh("mkdir -p " .. shell.quote(bin) .. " && printf '#!/bin/sh\\nshift 2; exec /bin/cp \"$@\"\\n' > " .. shell.quote(bin .. "/cp")
            .. " && chmod +x " .. shell.quote(bin .. "/cp"))
-        local out = sh("PATH=" .. shell.quote(bin) .. ":$PATH; " .. restore_point.reflink_probe(M))
+        local out = sh("PATH=" .. shell.quote(bin) .. ":$PATH; " .. reflink.reflink_probe(M))
         eq(out, "yes\n", "the probe on a datadir whose first entry is #clone")
         eq(exists(I .. "/.flashrun-reflink-probe"), false, "the probe's copy is removed")
         sh("rm -rf " .. shell.quote(bin))
@@ -110,7 +113,7 @@ return {
         eq(rc, 0, "reflink swap again (idempotent): " .. out)
         eq(read(I .. "/logfile/binlog.000007"), "pre-drill-binlog", "still in place")
         -- the copy script: every dir, no error log, guarded
-        local copy = restore_point.reflink_script(M)
+        local copy = reflink.reflink_script(M)
         assert(copy:find("cp -a --reflink=always -- '" .. I .. "/dbdata' '" .. rp .. "/dbdata'", 1, true), copy)
         assert(copy:find("cp -a --reflink=always -- '" .. I .. "/logfile' '" .. rp .. "/logfile'", 1, true), copy)
         assert(copy:find("rm -f -- '" .. rp .. "/logfile/error.log'", 1, true), copy)
@@ -135,11 +138,11 @@ return {
         sh(("rm -f %s; (exec 9<%s; flock 9; touch %s; sleep 1.5) >/dev/null 2>&1 &"):format(shell.quote(held), shell.quote(I), shell.quote(held)))
         sh(("i=0; while [ ! -e %s ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"):format(shell.quote(held)))
         t0 = now()
-        out, rc = sh(restore_point.remove_script(M))
+        out, rc = sh(clone.remove_script(M))
         eq(rc, 0, "remove script: " .. out)
         assert(now() - t0 > 0.8, ("the removal did not wait for the copy's lock (%.2f s)"):format(now() - t0))
         eq(exists(rp), false, "removed")
-        raises("outside the data root", restore_point.remove_script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
+        raises("outside the data root", clone.remove_script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
       end },
     { name = "swap guards", run = function()
         raises("outside the data root", swap.script, setmetatable({ restore_point_dir = "/etc/rp" }, { __index = M }))
@@ -148,7 +151,7 @@ return {
     { name = "manifest", run = function()
         build()
         local function man()
-          local out = sh(restore_point.manifest_script(M.restore_point_dir))
+          local out = sh(manifest.script(M.restore_point_dir))
           local h, n, b = out:match("^(%x+)\n(%d+) (%d+)\n$")
           assert(h, "manifest output: " .. out)
           return h, tonumber(n), tonumber(b)
@@ -303,32 +306,32 @@ return {
         eq(mysqld.site_template("start_command"), nil, "no template configured here")
       end },
     { name = "clone statements", run = function()
-        eq(restore_point.clone_local_sql("/data/i/flashback_restore_point"),
+        eq(clone.clone_local_sql("/data/i/flashback_restore_point"),
            "CLONE LOCAL DATA DIRECTORY = '/data/i/flashback_restore_point'", "local")
-        eq(restore_point.clone_remote_sql({ host = "10.0.1.12", port = 3306 }, "dr", "p'w\\d", "/data/i/rp"),
+        eq(clone.clone_remote_sql({ host = "10.0.1.12", port = 3306 }, "dr", "p'w\\d", "/data/i/rp"),
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'p''w\\\\d' DATA DIRECTORY = '/data/i/rp'", "remote, quoted")
         local d = { host = "10.0.1.12", port = 3306 }
-        eq(restore_point.clone_remote_sql(d, "dr", "pw", "/rp", true),
+        eq(clone.clone_remote_sql(d, "dr", "pw", "/rp", true),
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE SSL", "TLS required")
-        eq(restore_point.clone_remote_sql(d, "dr", "pw", "/rp", false),
+        eq(clone.clone_remote_sql(d, "dr", "pw", "/rp", false),
            "CLONE INSTANCE FROM 'dr'@'10.0.1.12':3306 IDENTIFIED BY 'pw' DATA DIRECTORY = '/rp' REQUIRE NO SSL", "TLS off")
         -- the clone plugin's TLS files: the CA only when [target] verifies, the client pair when set
-        local f = restore_point.clone_tls_files({ ssl_mode = "verify_identity", ssl_ca = "/c/ca.pem", ssl_cert = "/c/x.pem", ssl_key = "/c/k.pem" })
+        local f = clone.clone_tls_files({ ssl_mode = "verify_identity", ssl_ca = "/c/ca.pem", ssl_cert = "/c/x.pem", ssl_key = "/c/k.pem" })
         eq(#f, 3, "CA, certificate, key"); eq(f[1].var .. " " .. f[2].var .. " " .. f[3].var, "clone_ssl_ca clone_ssl_cert clone_ssl_key", "the variables")
-        eq(#restore_point.clone_tls_files({ ssl_mode = "required", ssl_ca = "/c/ca.pem" }), 0, "required verifies nothing: no CA")
-        eq(restore_point.clone_tls_dir(M), I .. "/flashrun_clone_tls", "in the instance directory")
-        eq(restore_point.clone_tls_remove_script(M), "rm -rf -- '" .. I .. "/flashrun_clone_tls'", "removed after the clone and in a rollback")
-        assert(not restore_point.remove_script(M):find("flashrun_clone_tls", 1, true), "not before the clone, which removes the restore point dir")
+        eq(#clone.clone_tls_files({ ssl_mode = "required", ssl_ca = "/c/ca.pem" }), 0, "required verifies nothing: no CA")
+        eq(clone.clone_tls_dir(M), I .. "/flashrun_clone_tls", "in the instance directory")
+        eq(clone.clone_tls_remove_script(M), "rm -rf -- '" .. I .. "/flashrun_clone_tls'", "removed after the clone and in a rollback")
+        assert(not clone.remove_script(M):find("flashrun_clone_tls", 1, true), "not before the clone, which removes the restore point dir")
       end },
     { name = "a busy donor or recipient", run = function()
-        eq(restore_point.clone_busy(3634, "Too many concurrent clone operations. Maximum allowed - 1."), true, "recipient")
+        eq(clone.clone_busy(3634, "Too many concurrent clone operations. Maximum allowed - 1."), true, "recipient")
         -- the lab's 9.7 donor, serving a clone an interrupted start left going (verbatim)
-        eq(restore_point.clone_busy(3862, "127.0.134.1:3308: [3862] (HY000) Clone Donor Error: 3634 : Too many concurrent " ..
+        eq(clone.clone_busy(3862, "127.0.134.1:3308: [3862] (HY000) Clone Donor Error: 3634 : Too many concurrent " ..
                                     "clone operations. Maximum allowed - 1.."), true, "donor")
-        eq(restore_point.clone_busy(3862, "Clone Donor Error: 1045 : Access denied for user 'dr'@'10.0.1.13'."), false,
+        eq(clone.clone_busy(3862, "Clone Donor Error: 1045 : Access denied for user 'dr'@'10.0.1.13'."), false,
            "another donor error")
-        eq(restore_point.clone_busy(1045, "Access denied"), false, "not a clone error")
-        eq(restore_point.clone_busy(nil, nil), false, "no error")
+        eq(clone.clone_busy(1045, "Access denied"), false, "not a clone error")
+        eq(clone.clone_busy(nil, nil), false, "no error")
       end },
     { name = "a clone still running into a node: clone_status where performance_schema is on, the processlist always", run = function()
         -- A fake server: @@performance_schema, clone_status's row and the processlist's CLONE
@@ -340,24 +343,24 @@ return {
             if fail and q:find(fail, 1, true) then return nil, "[1142] denied" end
             if q == "SELECT @@GLOBAL.performance_schema AS ps" then return { { ps = ps } } end
             if q == "SELECT STATE FROM performance_schema.clone_status" then return state and { { STATE = state } } or {} end
-            if q == restore_point.RUNNING_CLONE_SQL then return threads or {} end
+            if q == clone.RUNNING_CLONE_SQL then return threads or {} end
             error("unexpected query " .. q)
           end
           return c
         end
-        eq(restore_point.running_clone(srv("1", "In Progress")), "performance_schema.clone_status says In Progress", "p_s on")
-        eq(restore_point.running_clone(srv("1", "Completed")), false, "p_s on, the last clone completed")
+        eq(clone.running_clone(srv("1", "In Progress")), "performance_schema.clone_status says In Progress", "p_s on")
+        eq(clone.running_clone(srv("1", "Completed")), false, "p_s on, the last clone completed")
         local c = srv("0", "In Progress", { { ID = "37", TIME = "2" } })
-        eq(restore_point.running_clone(c), "connection 37 has been running a CLONE statement for 2 s (processlist)", "p_s off")
+        eq(clone.running_clone(c), "connection 37 has been running a CLONE statement for 2 s (processlist)", "p_s off")
         for _, q in ipairs(c.seen) do assert(not q:find("clone_status", 1, true), "clone_status read with p_s off: " .. q) end
-        eq(restore_point.running_clone(srv("1", "Failed", { { ID = "9", TIME = "0" } })),
+        eq(clone.running_clone(srv("1", "Failed", { { ID = "9", TIME = "0" } })),
            "connection 9 has been running a CLONE statement for 0 s (processlist)", "p_s on, a clone it does not show")
-        eq(restore_point.running_clone(srv("0", nil, {})), false, "none")
-        local r, e = restore_point.running_clone(srv("0", nil, {}, "PROCESSLIST"))
+        eq(clone.running_clone(srv("0", nil, {})), false, "none")
+        local r, e = clone.running_clone(srv("0", nil, {}, "PROCESSLIST"))
         eq(r, nil, "an unread processlist is not 'no clone'"); assert(tostring(e):find("cannot read the processlist", 1, true), tostring(e))
         -- the processlist is matched on the server: INFO (a CLONE INSTANCE's password) is never read
-        assert(not restore_point.RUNNING_CLONE_SQL:match("SELECT[^F]*INFO"), restore_point.RUNNING_CLONE_SQL)
-        assert(restore_point.RUNNING_CLONE_SQL:find("ID <> CONNECTION_ID()", 1, true), "its own session excluded")
+        assert(not clone.RUNNING_CLONE_SQL:match("SELECT[^F]*INFO"), clone.RUNNING_CLONE_SQL)
+        assert(clone.RUNNING_CLONE_SQL:find("ID <> CONNECTION_ID()", 1, true), "its own session excluded")
       end },
     { name = "a re-run's clone: the earlier clone waited for before its directory is removed, 3634 and 1007 tried again", run = function()
         -- An interrupted run's clone runs into the node for two looks, then ends leaving its
@@ -372,7 +375,7 @@ return {
         local conn = { closed = false }
         function conn:query(q)
           if q == "SELECT @@GLOBAL.performance_schema AS ps" then return { { ps = "0" } } end
-          if q == restore_point.RUNNING_CLONE_SQL then
+          if q == clone.RUNNING_CLONE_SQL then
             looks = looks + 1
             events[#events + 1] = looks <= 2 and "running" or "none"
             return looks <= 2 and { { ID = "37", TIME = tostring(looks) } } or {}
@@ -390,11 +393,11 @@ return {
         cluster.ssh = function() return {} end
         cluster.connect = function() return conn end
         cluster.run = function(_, cmd)
-          if cmd == restore_point.remove_script(m) then events[#events + 1] = "remove" end
+          if cmd == clone.remove_script(m) then events[#events + 1] = "remove" end
           return ""
         end
         cluster.read = function() return "abc123\n3 300" end
-        local ok, rec = pcall(restore_point.clone_into, m, restore_point.clone_local_sql(m.restore_point_dir), "a:1-5")
+        local ok, rec = pcall(clone.clone_into, m, clone.clone_local_sql(m.restore_point_dir), "a:1-5")
         for k, f in pairs(saved) do cluster[k] = f end
         eq(ok, true, "accepted in the end: " .. tostring(rec))
         eq(table.concat(events, " "), "running running none remove clone none remove clone none remove clone",
@@ -407,7 +410,7 @@ return {
         cluster.ssh = function() return {} end
         cluster.connect = function() return conn end
         cluster.run = function() return "" end
-        local ok2, e2 = pcall(restore_point.clone_into, m, restore_point.clone_local_sql(m.restore_point_dir), "a:1-5")
+        local ok2, e2 = pcall(clone.clone_into, m, clone.clone_local_sql(m.restore_point_dir), "a:1-5")
         for k, f in pairs(saved) do cluster[k] = f end
         eq(ok2, false, "failed"); assert(tostring(e2):find("n1: CLONE LOCAL failed: n1: [1007]", 1, true), tostring(e2))
         local sends = 0
@@ -450,7 +453,7 @@ return {
                     datadir = I .. "/dbdata", instance_dir = I, mysqld_safe = "/usr/bin/mysqld_safe", os_user = "mysql",
                     version = "9.7.4" }
         local t0 = now()
-        local ok, e = pcall(restore_point.back_in_service, n, true)
+        local ok, e = pcall(service.back_in_service, n, true)
         for k, f in pairs(saved) do cluster[k] = f end
         eq(ok, false, "raised")
         e = tostring(e)
@@ -480,7 +483,7 @@ return {
         -- how far a swap went, unread (the probe's shell killed): an error, never a state
         cluster.read = function() return nil, "exit 255" end
         local rp = setmetatable({ restore_point_dir = I .. "/rp" }, { __index = n })
-        local pok, perr = pcall(require("swap").progress, {}, rp)
+        local pok, perr = pcall(swap.progress, {}, rp)
         eq(pok, false, "an unread progress raised")
         assert(tostring(perr):find("n1: cannot tell how far its restore went: exit 255", 1, true), tostring(perr))
         cluster.read = function() return "" end
@@ -515,11 +518,11 @@ return {
           return c
         end
         local c = server_conn(false)
-        eq(restore_point.ensure_plugin(c, "n1"), true, "installed")
+        eq(clone.ensure_plugin(c, "n1"), true, "installed")
         eq(c.sro, "1", "super_read_only back ON")
         eq(c.sent[2], "INSTALL PLUGIN clone SONAME 'mysql_clone.so'", "installed while lifted")
         c = server_conn(true)
-        local ok, e = pcall(restore_point.ensure_plugin, c, "n1")
+        local ok, e = pcall(clone.ensure_plugin, c, "n1")
         eq(ok, false, "a node left writable fails the step")
         assert(tostring(e):find("n1: super_read_only could not be set back to ON", 1, true), tostring(e))
       end },

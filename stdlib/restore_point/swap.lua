@@ -1,4 +1,4 @@
--- swap.lua — put a node's restore point in place of its data, while the node is shut down.
+-- restore_point.swap — put a node's restore point in place of its data, while the node is shut down.
 -- The restore point directory becomes the datadir (a rename: same filesystem); every other
 -- directory the server writes data to (binary and relay logs under the instance dir, see
 -- site.data_dirs) is moved aside and recreated empty: the clone carries no binary or relay log,
@@ -14,7 +14,7 @@ local Q = shell.quote
 
 -- The directories swapped for node m: { {node =, bak =, src =}, ... }, the datadir first. src is
 -- what takes the node dir's place: a cloned restore point is the datadir (other dirs start
--- empty: src nil); a reflink one holds a copy of every dir (restore_point.reflink_dirs).
+-- empty: src nil); a reflink one holds a copy of every dir (restore_point.reflink.reflink_dirs).
 function M.dirs(m, reflink)
   local out = {}
   for _, d in ipairs(m.data_dirs or { m.datadir }) do

@@ -1,92 +1,22 @@
--- restore_point.lua — the restore point of a standby node: a directory next to its datadir, on
--- its filesystem, that the clone plugin fills while the node keeps running (MySQL manual 7.6.6,
--- "The Clone Plugin"), and that stop swaps in for the node's data.
---
--- Strategies (site.restore_point):
---   local  every node clones its own data: CLONE LOCAL DATA DIRECTORY (8.0.17+), all at once.
---   donor  a replica frozen at the restore point (disabled in the router) is the donor; every
---          other node runs CLONE INSTANCE FROM donor … DATA DIRECTORY (8.0.17+), one at a time
---          (a donor serves one clone at a time: error 3634).
---   reflink  every node, at once, is shut down cleanly, its data directories (datadir, binary
---          and relay logs: all the swap puts back) are copied with `cp --reflink=always` (blocks
---          shared, not copied: XFS with reflink, btrfs) and it is started again without
---          replication; its variables and replica threads are put back as recorded.
---   auto   reflink where every node's data filesystem takes a reflink copy, local elsewhere
---          (decided at start by a test copy; journaled and printed).
--- A restore point is intact when its clone returned and was journaled, and its directory still
--- matches the manifest (names and sizes) recorded right after the clone.
+-- restore_point.clone — what the clone strategies (local, donor) share, and what every strategy
+-- needs for stop's repair of a damaged restore point: the clone plugin (MySQL manual 7.6.6, "The
+-- Clone Plugin", 8.0.17+), the CLONE statements, a clone into a node's restore point directory
+-- that survives an interrupted run's clone, and the clone's TLS files.
 local shell = require "shell"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
 local wait = require "wait"
-local mysqld = require "mysqld"
-local variables = require "variables"
+local log = require "flashrun.log"
+local now = require("flashrun.sched").now
+local rehearsal = require "flashrun.rehearsal"
+local manifest = require "restore_point.manifest"
 local M = {}
 
 local Q = shell.quote
 
--- What the statements below need on the standby nodes (privileges.lua). local and donor clone
--- at start (fail_for: missing refuses under these strategies); every strategy clones in stop
--- when a restore point was damaged (taken again from the donor or a restored node), so under
--- the others a missing one is a warning: that repair would fail.
-M.PRIVILEGES = {
-  { on = "standby nodes", any = { "BACKUP_ADMIN" }, plans = "start stop", fail_for = "local donor auto",
-    stmt = "CLONE LOCAL DATA DIRECTORY; serving CLONE INSTANCE FROM as the donor" },
-  { on = "standby nodes", any = { "CLONE_ADMIN" }, plans = "start stop", fail_for = "donor",
-    stmt = "CLONE INSTANCE FROM (donor strategy; in stop, a damaged restore point taken again)" },
-  { on = "standby nodes", any = { "INSERT" }, object = "mysql.plugin", plans = "start",
-    stmt = "INSTALL PLUGIN clone (when it is not active)" },
-  { on = "standby nodes", any = { "DELETE" }, object = "mysql.plugin", plans = "start stop",
-    stmt = "UNINSTALL PLUGIN clone (where start installed it)" },
-}
-
--- The strategy asked for (checked when the configuration loads): local, donor, reflink or auto.
-function M.strategy() return site.get("restore_point") end
-
--- The directories copied for a reflink restore point: every data directory of m, each under the
--- restore point by its path relative to the instance dir. { {node =, copy =}, ... }. Pure.
-function M.reflink_dirs(m)
-  local out = {}
-  for _, d in ipairs(m.data_dirs or { m.datadir }) do
-    assert(shell.is_under(d, m.instance_dir), "data dir outside the instance dir")
-    out[#out + 1] = { node = d, copy = m.restore_point_dir .. d:sub(#m.instance_dir + 1) }
-  end
-  return out
-end
-
--- The remote script that takes m's reflink restore point while m's server is down: a fresh
--- restore point dir, every data dir copied into it sharing its blocks (`--reflink=always`
--- fails rather than copying bytes), without the error log (stop keeps the node's current one).
--- It holds a flock on the instance dir: the copy of a run killed before its reply goes on on the
--- node, and a re-run's copy must not interleave with it (rm -rf under a running cp fails, and cp
--- -a into a directory the other cp created nests the copy inside it). Pure.
-function M.reflink_script(m)
-  local g = function(p) return Q(shell.guard(p, m.data_root)) end
-  local lines = { "set -e", "exec 9<" .. g(m.instance_dir), "if command -v flock >/dev/null; then flock 9; fi",
-                  "rm -rf -- " .. g(m.restore_point_dir), "mkdir -- " .. g(m.restore_point_dir) }
-  for _, d in ipairs(M.reflink_dirs(m)) do
-    lines[#lines + 1] = ("mkdir -p -- %s && cp -a --reflink=always -- %s %s"):format(
-      Q(shell.dirname(d.copy)), g(d.node), g(d.copy))
-  end
-  for _, d in ipairs(M.reflink_dirs(m)) do
-    if m.log_error and shell.is_under(m.log_error, d.node) then
-      lines[#lines + 1] = "rm -f -- " .. Q(d.copy .. m.log_error:sub(#d.node + 1))
-    end
-  end
-  lines[#lines + 1] = ("chown %s: -- %s"):format(Q(m.os_user), g(m.restore_point_dir))
-  return table.concat(lines, "\n")
-end
-
--- The remote probe that says whether m's instance dir takes a reflink copy: a copy of a small
--- file of the datadir, removed at once. Pure.
-function M.reflink_probe(m)
-  local t = Q(m.instance_dir .. "/.flashrun-reflink-probe")
-  -- A regular file of the datadir: its first entry by name may be a directory (#clone, left by
-  -- any clone, sorts first), which cp refuses whatever the filesystem.
-  return ("f=$(find %s -maxdepth 1 -type f -print -quit 2>/dev/null); if [ -n \"$f\" ] && cp --reflink=always -- \"$f\" %s 2>/dev/null; then echo yes; else echo no; fi; rm -f -- %s")
-    :format(Q(m.datadir), t, t)
-end
+-- [target]'s settings. TODO(require): the config owner the require helper picks.
+local function target() return rawget(_G, "config").target end
 
 -- Files of a datadir that are the node's own, not data: a clone does not carry them.
 M.IDENTITY_FILES = { "auto.cnf", "mysqld-auto.cnf", "ca-key.pem", "ca.pem", "client-cert.pem", "client-key.pem",
@@ -123,42 +53,13 @@ M.TLS_REQUIRED = { required = true, verify_ca = true, verify_identity = true }
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
-  if M.TLS_REQUIRED[config.target.ssl_mode] then return true end
+  if M.TLS_REQUIRED[target().ssl_mode] then return true end
   local c = cluster.try_connect("target", donor.host, donor.port)
   if not c then return nil end
   local ok, rs = pcall(server.replica_status, c)
   c:close()
   if not ok or not rs or not rs.ssl_allowed or rs.ssl_allowed == "Yes" then return nil end
   return false
-end
-
--- The manifest of a directory: the SHA-256 of its "size path" lines (one per file, sorted), its
--- file count and bytes, printed as "DIGEST\nFILES BYTES": hashed on the host, so a large datadir
--- costs one line of journal. Pure.
-function M.manifest_script(dir)
-  return ("cd %s && find . -type f -printf '%%s %%P\\n' | LC_ALL=C sort | sha256sum | cut -c1-64 && "
-          .. "find . -type f -printf '%%s\\n' | awk '{ n++; b += $1 } END { printf \"%%d %%d\\n\", n, b }'"):format(Q(dir))
-end
-
--- { digest =, files =, bytes = } of dir on s, or nil when it does not exist.
-function M.manifest(s, dir)
-  local out = cluster.read(s, ("test -d %s || { echo absent; exit 0; }; %s"):format(Q(dir), M.manifest_script(dir)))
-  if out == "absent" then return nil end
-  local h, n, b = (out or ""):match("^(%x+)\n(%d+) (%d+)$")
-  if not h then error(("cannot read the manifest of %s: %s"):format(dir, tostring(out)), 0) end
-  return { digest = h, files = tonumber(n), bytes = tonumber(b) }
-end
-
--- Whether the restore point recorded for m (rec = {dir, digest, ...}) is intact: why not, or nil.
-function M.damage(m, rec)
-  if not rec or not rec.digest then return "no clone was journaled" end
-  local now_ = M.manifest(cluster.ssh("target", m.host), rec.dir)
-  if not now_ then return rec.dir .. " is gone" end
-  if now_.digest ~= rec.digest then
-    return ("%s no longer matches its manifest (%d files, %d bytes; recorded %d files, %d bytes)")
-      :format(rec.dir, now_.files, now_.bytes, rec.files, rec.bytes)
-  end
-  return nil
 end
 
 -- Runs fn() with super_read_only lifted when it is on (INSTALL/UNINSTALL PLUGIN write
@@ -358,70 +259,11 @@ function M.clone_into(m, stmt, gtids)
   end
   cluster.run(s, table.concat(id, "; "))
   local secs = now() - t0
-  local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
-  if not man then error(("%s: the clone returned but %s does not exist"):format(m.id, m.restore_point_dir), 0) end
+  local man = manifest.taken(s, m)
   log.info("%s: restore point %s: %d files, %.1f MiB in %.2f s", m.id, m.restore_point_dir, man.files,
            man.bytes / 2 ^ 20, secs)
   return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes,
            gtids = gtids, seconds = secs }
-end
-
--- When node m's data filesystem is (nearly) full, what to say about an error of start's there:
--- the space, and what to run once there is room; else nil. Nothing flashrun does makes room.
-function M.full_hint(m)
-  local rok, out = pcall(cluster.read, cluster.ssh("target", m.host),
-                         "df -Pk -- " .. Q(m.instance_dir) .. " | awk 'NR == 2 { print $4 }'")
-  local free = rok and tonumber(out)
-  if not free or free >= site.num("disk_margin_mb") * 1024 then return nil end
-  return ("%s's data filesystem (%s) has %d KiB free: too little for mysqld to start or write there. Free space there, "
-    .. "then re-run plans/start.lua: it takes the restore points again (a node that is down is started) and opens "
-    .. "the standby; then run plans/stop.lua to end the drill."):format(m.id, m.instance_dir, free)
-end
-
--- Puts node m back in service the way it was recorded at start (after a restart of flashrun's):
--- started without replication, its global variables set back, its replica threads started
--- again when they ran. known_down as for mysqld.start. Returns nothing; raises when it does not
--- come up.
-function M.back_in_service(m, known_down)
-  local s = cluster.ssh("target", m.host)
-  local ok, c = pcall(mysqld.start, s, m, known_down)
-  if not ok then
-    -- A server does not start on a full filesystem (nor, its blocks shared with a reflink copy,
-    -- rewrite a page): the error says so, and what to run after.
-    local hint = M.full_hint(m)
-    error(hint and (tostring(c) .. "\n" .. hint) or c, 0)
-  end
-  if not c then return end -- a rehearsal
-  for _, f in ipairs(variables.restore(c, m.variables or {})) do log.warn("%s: could not set back %s", m.id, f) end
-  if m.replication and m.replication.running then
-    local st = server.replica_status(c)
-    if not (st and st.io_running and st.sql_running) then assert(c:exec(server.sql(c, "start_replica"))) end
-  end
-  c:close()
-end
-
--- Takes m's reflink restore point: clean shutdown, copy, back in service. Returns the record.
-function M.take_reflink(m, gtids)
-  local s = cluster.ssh("target", m.host)
-  local t0 = now()
-  mysqld.shutdown(s, m)
-  local t1 = now()
-  cluster.run(s, M.reflink_script(m))
-  local t2 = now()
-  -- Started on a full filesystem, mysqld would retry its first page write for ever (every block
-  -- is shared with the copy): it is left down, and the rollback removes the copy first.
-  local hint = not dry_run and M.full_hint(m)
-  if hint then error(("%s: its filesystem filled up while it was down for its copy: left down\n%s"):format(m.id, hint), 0) end
-  local man = dry_run and { digest = "dry-run", files = 0, bytes = 0 } or M.manifest(s, m.restore_point_dir)
-  M.back_in_service(m, true)
-  log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
-           m.id, m.restore_point_dir, man.files, man.bytes / 2 ^ 20, t1 - t0, t2 - t1, now() - t2)
-  -- The filesystem's use right after the restore point: the restore point shares every block the
-  -- drill does not rewrite, so what the drill's changes hold later is the growth from here
-  -- (status shows it). KiB, df's "Used" (POSIX -P format).
-  local used = tonumber(cluster.read(s, "df -Pk -- " .. Q(m.instance_dir) .. " | awk 'NR == 2 { print $3 }'"))
-  return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes, gtids = gtids,
-           seconds = now() - t0, reflink = true, fs_used_kb = used }
 end
 
 -- The clone plugin's TLS files for a clone between standby nodes (MySQL manual, "Configuring an
@@ -449,7 +291,7 @@ function M.clone_tls_dir(m) return m.instance_dir .. "/" .. M.CLONE_TLS_DIR end
 -- values back and removes the files (M.remove, start's rollback, takes them too, for a run killed
 -- meanwhile; not remove_script, which clone_into runs right before the clone).
 local function with_clone_tls(conn, m, fn)
-  local files = M.clone_tls_files(config.target)
+  local files = M.clone_tls_files(target())
   if #files == 0 then return fn() end
   local s = cluster.ssh("target", m.host)
   local dir = shell.guard(M.clone_tls_dir(m), m.data_root)
@@ -486,34 +328,23 @@ local function with_valid_donor(conn, donor, fn)
   return res
 end
 
--- Takes the restore point of every node in `nodes` (site models), holding `gtids`: local clones
--- all at once, or clones from `donor` one at a time. Nodes already recorded in `done`
--- (id → record) are skipped. Returns id → record.
-function M.take(strategy, nodes, gtids, donor, done)
-  done = done or {}
-  local todo = {}
-  for _, m in ipairs(nodes) do if not done[m.id] then todo[#todo + 1] = m end end
+-- Clones into every node of `nodes` (node models) from `donor` ({id, host, port}), one at a time
+-- (a donor serves one clone at a time: error 3634), each on a connection to the recipient with
+-- the donor allowed (clone_valid_donor_list) and the clone's TLS files in place. Returns id →
+-- record (clone_into).
+function M.from(donor, nodes, gtids)
   local out = {}
-  for id, r in pairs(done) do out[id] = r end
-  if strategy == "local" or strategy == "reflink" then
-    local recs = cluster.on_each("taking restore points", todo, function(m)
-      if strategy == "reflink" then return M.take_reflink(m, gtids) end
-      return M.clone_into(m, M.clone_local_sql(m.restore_point_dir), gtids)
-    end)
-    for i, m in ipairs(todo) do out[m.id] = recs[i] end
-  else
-    local user, password = config.target.mysql_user, config.target.mysql_password
-    local ssl -- true, false or nil: not an and/or expression, which would turn false into nil
-    if #todo > 0 then ssl = M.clone_ssl(donor) end
-    for _, m in ipairs(todo) do
-      local c = cluster.connect("target", m.host, m.port)
-      out[m.id] = with_valid_donor(c, donor, function()
-        return with_clone_tls(c, m, function()
-          return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir, ssl), gtids)
-        end)
+  if #nodes == 0 then return out end
+  local user, password = target().mysql_user, target().mysql_password
+  local ssl = M.clone_ssl(donor) -- true, false or nil: not an and/or expression, which would turn false into nil
+  for _, m in ipairs(nodes) do
+    local c = cluster.connect("target", m.host, m.port)
+    out[m.id] = with_valid_donor(c, donor, function()
+      return with_clone_tls(c, m, function()
+        return M.clone_into(m, M.clone_remote_sql(donor, user, password, m.restore_point_dir, ssl), gtids)
       end)
-      c:close()
-    end
+    end)
+    c:close()
   end
   return out
 end

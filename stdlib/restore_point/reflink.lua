@@ -1,0 +1,108 @@
+-- restore_point.reflink — strategy `reflink`: every node, at once, is shut down cleanly, its data
+-- directories (datadir, binary and relay logs: all the swap puts back) are copied with
+-- `cp --reflink=always` (blocks shared, not copied: XFS with reflink, btrfs) and it is started
+-- again without replication; its variables and replica threads are put back as recorded. The
+-- copy takes constant time and space; what the drill rewrites is what the filesystem then holds
+-- twice. The interface is restore_point's (init.lua).
+local shell = require "shell"
+local cluster = require "cluster"
+local mysqld = require "mysqld"
+local log = require "flashrun.log"
+local now = require("flashrun.sched").now
+local rehearsal = require "flashrun.rehearsal"
+local clone = require "restore_point.clone"
+local common = require "restore_point.common"
+local manifest = require "restore_point.manifest"
+local service = require "restore_point.service"
+local S = common.strategy("reflink")
+
+local Q = shell.quote
+
+S.settle = common.settle_all
+
+
+-- The directories copied for a reflink restore point: every data directory of m, each under the
+-- restore point by its path relative to the instance dir. { {node =, copy =}, ... }. Pure.
+function S.reflink_dirs(m)
+  local out = {}
+  for _, d in ipairs(m.data_dirs or { m.datadir }) do
+    assert(shell.is_under(d, m.instance_dir), "data dir outside the instance dir")
+    out[#out + 1] = { node = d, copy = m.restore_point_dir .. d:sub(#m.instance_dir + 1) }
+  end
+  return out
+end
+
+-- The remote script that takes m's reflink restore point while m's server is down: a fresh
+-- restore point dir, every data dir copied into it sharing its blocks (`--reflink=always`
+-- fails rather than copying bytes), without the error log (stop keeps the node's current one).
+-- It holds a flock on the instance dir: the copy of a run killed before its reply goes on on the
+-- node, and a re-run's copy must not interleave with it (rm -rf under a running cp fails, and cp
+-- -a into a directory the other cp created nests the copy inside it). Pure.
+function S.reflink_script(m)
+  local g = function(p) return Q(shell.guard(p, m.data_root)) end
+  local lines = { "set -e", "exec 9<" .. g(m.instance_dir), "if command -v flock >/dev/null; then flock 9; fi",
+                  "rm -rf -- " .. g(m.restore_point_dir), "mkdir -- " .. g(m.restore_point_dir) }
+  for _, d in ipairs(S.reflink_dirs(m)) do
+    lines[#lines + 1] = ("mkdir -p -- %s && cp -a --reflink=always -- %s %s"):format(
+      Q(shell.dirname(d.copy)), g(d.node), g(d.copy))
+  end
+  for _, d in ipairs(S.reflink_dirs(m)) do
+    if m.log_error and shell.is_under(m.log_error, d.node) then
+      lines[#lines + 1] = "rm -f -- " .. Q(d.copy .. m.log_error:sub(#d.node + 1))
+    end
+  end
+  lines[#lines + 1] = ("chown %s: -- %s"):format(Q(m.os_user), g(m.restore_point_dir))
+  return table.concat(lines, "\n")
+end
+
+-- The remote probe that says whether m's instance dir takes a reflink copy: a copy of a small
+-- file of the datadir, removed at once. Pure.
+function S.reflink_probe(m)
+  local t = Q(m.instance_dir .. "/.flashrun-reflink-probe")
+  -- A regular file of the datadir: its first entry by name may be a directory (#clone, left by
+  -- any clone, sorts first), which cp refuses whatever the filesystem.
+  return ("f=$(find %s -maxdepth 1 -type f -print -quit 2>/dev/null); if [ -n \"$f\" ] && cp --reflink=always -- \"$f\" %s 2>/dev/null; then echo yes; else echo no; fi; rm -f -- %s")
+    :format(Q(m.datadir), t, t)
+end
+
+-- Takes m's reflink restore point: clean shutdown, copy, back in service. Returns the record.
+local function take_one(m, gtids)
+  local s = cluster.ssh("target", m.host)
+  local t0 = now()
+  mysqld.shutdown(s, m)
+  local t1 = now()
+  cluster.run(s, S.reflink_script(m))
+  local t2 = now()
+  -- Started on a full filesystem, mysqld would retry its first page write for ever (every block
+  -- is shared with the copy): it is left down, and the rollback removes the copy first.
+  local hint = rehearsal.check(m.id .. "'s filesystem has room for mysqld to start", function() return service.full_hint(m) end)
+  if hint then error(("%s: its filesystem filled up while it was down for its copy: left down\n%s"):format(m.id, hint), 0) end
+  local man = manifest.taken(s, m)
+  service.back_in_service(m, true)
+  log.info("%s: restore point %s (reflink): %d files, %.1f MiB shared; shutdown %.2f s, copy %.2f s, restart %.2f s",
+           m.id, m.restore_point_dir, man.files, man.bytes / 2 ^ 20, t1 - t0, t2 - t1, now() - t2)
+  -- The filesystem's use right after the restore point: the restore point shares every block the
+  -- drill does not rewrite, so what the drill's changes hold later is the growth from here
+  -- (status shows it). KiB, df's "Used" (POSIX -P format).
+  local used = tonumber(cluster.read(s, "df -Pk -- " .. Q(m.instance_dir) .. " | awk 'NR == 2 { print $3 }'"))
+  return { dir = m.restore_point_dir, digest = man.digest, files = man.files, bytes = man.bytes, gtids = gtids,
+           seconds = now() - t0, reflink = true, fs_used_kb = used }
+end
+
+function S.take(nodes, gtids)
+  local recs = cluster.on_each("taking restore points", nodes, function(m) return take_one(m, gtids) end)
+  local out = {}
+  for i, m in ipairs(nodes) do out[m.id] = recs[i] end
+  return out
+end
+
+-- The copy restarted each node: an interrupted one may be left down.
+function S.undo(m, st)
+  common.undo(m, st)
+  service.back_in_service(m)
+end
+
+-- (A damaged reflink restore point is handled as in local: taken again by a clone.)
+S.repair = common.repair_from_peer
+
+return S
