@@ -10,78 +10,16 @@ local restore_point = require "restore_point"
 local swap = require "restore_point.swap"
 local variables = require "variables"
 local wait = require "wait"
-local shell = require "shell"
 local binlog_stream = require "binlog_stream"
-local retention = require "retention"
+local production = require "production"
+local replica = require "replica"
 local drill_report = require "drill_report"
 local log = require "flashrun.log"
 local gtid = require "flashrun.gtid"
 local redo = require("flashrun.journal").global
 local refuse = require("flashrun.errors").refuse
-local rehearsal = require "flashrun.rehearsal"
 
 local function tgt_router() return cluster.router("target") end
-
--- Production answers: its router, and the master the router names. true, or nil and why not.
-local function production_answers()
-  local ok, why = pcall(function()
-    local src = cluster.router("source")
-    local nodes = router.nodes(src)
-    src:close()
-    local p = router.primary(nodes)
-    if not p then error("production's router names no master", 0) end
-    cluster.connect("source", p.host, p.port, { timeout = 5 }):close()
-  end)
-  if ok then return true end
-  return nil, tostring(type(why) == "table" and why.msg or why)
-end
-
--- What stop says when the standby cannot re-attach: nothing was touched, and the DBA's choices.
-local function unattachable(why)
-  return "the standby cannot re-attach to production; stop changed nothing (the standby stays open, with the drill's " ..
-    "data, its restore points kept):\n  " .. table.concat(why, "\n  ") .. [[
-
-Putting the standby back to its restore point now would leave it unable to replicate: production no
-longer holds every transaction after the restore point. Choices:
-  1. Production still has them elsewhere (a replica of production that kept its binary logs, a binlog
-     backup): make production's master serve them again (fail over to that replica, or restore the
-     binary logs and restart production's master so gtid_purged shrinks), then run stop again.
-  2. Rebuild the standby from production instead (the site's own way: a clone or a backup of production
-     on every standby node, then the standby registered on production's router again), and close the
-     drill's record: docs/operator.md, "When production purged what the standby needs".
-plans/status.lua shows the re-attach deadline while a drill is open: end drills before it.]]
-end
-
--- Waits until every standby node holds `target` (production's executed GTID set) with its
--- replication threads running; returns nothing, raises naming the nodes that do not.
-local function wait_caught_up(ctx, target)
-  for _, n in ipairs(ctx.state.target_nodes) do
-    local c = cluster.connect("target", n.host, n.port)
-    wait.wait_until(("%s reaches production's executed GTID set with replication running"):format(n.id), function()
-      local ex = server.executed(c)
-      local st = server.replica_status(c)
-      local missing = gtid.subtract(target, ex)
-      if missing == "" and st and st.io_running and st.sql_running then return true end
-      return false, ("missing %s; io=%s sql=%s %s%s"):format(missing ~= "" and missing or "nothing", tostring(st and st.io_running),
-        tostring(st and st.sql_running), st and st.last_io_error or "", st and st.last_sql_error or "")
-    end, site.num("apply_timeout"))
-    c:close()
-  end
-end
-
-local function production_master_conn()
-  local src = cluster.router("source")
-  local p = router.primary(router.nodes(src))
-  src:close()
-  if not p then error("the source router names no primary (Master_Online)", 0) end
-  return cluster.connect("source", p.host, p.port), p
-end
-
-local function marker_schema()
-  local s = site.get("marker_schema")
-  assert(shell.is_name(s) and not s:find("[%.%-]"), "site.marker_schema must be a plain name")
-  return s
-end
 
 return {
   name = "stop",
@@ -128,7 +66,7 @@ answer with the restore point's GTID set.]],
     -- Before anything is touched: stop needs production to re-attach the standby. When production
     -- cannot be reached the operator chooses, on the command line, for this run only.
     { id = "check_production", name = "check production answers (or --production-lost)", always = true, run = function(ctx)
-        local ok, why = production_answers()
+        local ok, why = production.answers()
         if ctx.choices.production_lost then
           if ok then
             refuse("production answers: --production-lost is only for a production that is lost; run stop without it " ..
@@ -158,24 +96,9 @@ answer with the restore point's GTID set.]],
         local st = ctx.state
         -- (--production-lost: production does not answer; the stop after it checks what re-attaching needs)
         if ctx.choices.production_lost then return end
-        local p, c, s = retention.production_master()
-        local r = retention.read(c, s, st.frozen)
-        c:close()
-        local why = {}
-        if r.lost ~= "" then
-          why[#why + 1] = ("production's master %s purged binary logs holding transactions after the restore point: %s")
-            :format(p.id, r.lost)
-        end
-        local errant = gtid.subtract(st.frozen, r.executed)
-        if errant ~= "" then
-          why[#why + 1] = ("the restore point holds transactions production's master %s lacks: %s"):format(p.id, errant)
-        end
-        if #why > 0 then refuse(unattachable(why)) end
-        local left = r.deadline.at and (r.deadline.at - r.now)
-        log.info("production's master %s holds every transaction after the restore point (%d); re-attach deadline: %s%s", p.id,
-                 r.executed ~= "" and gtid.count(gtid.subtract(r.executed, st.frozen)) or 0,
-                 left and (retention.span(left) .. " left, ") or "", r.deadline.text)
-        return { reattach = { production_master = p.id, deadline = r.deadline.text, checked = os.date("!%Y-%m-%dT%H:%M:%SZ") } }
+        local r = production.check_reattach(st.frozen)
+        r.checked = os.date("!%Y-%m-%dT%H:%M:%SZ")
+        return { reattach = r }
       end },
 
     { id = "close", name = "close the standby to writes", run = function(ctx)
@@ -248,18 +171,7 @@ answer with the restore point's GTID set.]],
         local lost, closed = {}, {}
         for _, m in ipairs(ctx.state.sites) do
           local c = cluster.connect("target", m.host, m.port)
-          -- The replication channel's TLS (SOURCE_SSL*), as start recorded it: a node cloned
-          -- from the donor holds the donor's, whose files are the donor's own.
-          local want = m.replication and m.replication.tls
-          local fix = want and server.channel_tls_sql(c, want, server.channel_tls(c))
-          if fix then
-            local st = server.replica_status(c)
-            local running = st and (st.io_running or st.sql_running)
-            if running then assert(c:exec(server.sql(c, "stop_replica"))) end
-            assert(c:exec(fix))
-            if running then assert(c:exec(server.sql(c, "start_replica"))) end
-            log.info("%s: replication TLS settings put back as before the drill", m.id)
-          end
+          replica.put_back_tls(c, m)
           local failed = variables.restore(c, m.variables or {})
           c:close()
           for _, f in ipairs(failed) do lost[#lost + 1] = m.id .. " " .. f end
@@ -280,17 +192,8 @@ answer with the restore point's GTID set.]],
         for _, n in ipairs(ctx.state.target_nodes) do
           if n.role ~= "primary" then router.enable(tr, n.name) end
         end
-        local m = ctx.state.master
         for _, n in ipairs(ctx.state.target_nodes) do
-          if n.role ~= "primary" then
-            local c = cluster.connect("target", n.host, n.port)
-            wait.wait_until(n.id .. " replicates from the standby master", function()
-              local st = server.replica_status(c)
-              if st and st.io_running and st.sql_running and router.id(st.source_host, st.source_port) == m.id then return true end
-              return false, st and ("io=" .. tostring(st.io_running) .. " sql=" .. tostring(st.sql_running) .. " " .. st.last_io_error .. st.last_sql_error) or "no replica"
-            end, 30)
-            c:close()
-          end
+          if n.role ~= "primary" then replica.wait_source(n, ctx.state.master.id, 30) end
         end
       end },
 
@@ -300,69 +203,16 @@ answer with the restore point's GTID set.]],
     { id = "apply_stream", name = "apply the binary logs streamed from production (--production-lost)", always = true,
       run = function(ctx)
         if not ctx.choices.production_lost then return end
-        local st = ctx.state
-        binlog_stream.stop(st.stream)
-        local received = binlog_stream.status(st.stream)
-        log.info("binary log stream ended: %s", binlog_stream.describe(received))
-        local m = st.master
-        local mc = cluster.connect("target", m.host, m.port)
-        -- The client session applying them is no replication applier: super_read_only would
-        -- refuse it. Lifted for the apply, put back after.
-        local sro = tostring(server.variable(mc, "super_read_only")) == "1"
-        if sro then assert(mc:exec("SET GLOBAL super_read_only = 0")) end
-        local ok, res = pcall(binlog_stream.apply, st.stream, m, st.frozen)
-        if sro then assert(mc:exec("SET GLOBAL super_read_only = 1")) end
-        if not ok then error(res, 0) end
-        for line in tostring(res):gmatch("[^\n]+") do log.info("%s", line) end
-        local held = server.executed(mc)
-        mc:close()
-        for _, n in ipairs(st.target_nodes) do
-          if n.role ~= "primary" then
-            local c = cluster.connect("target", n.host, n.port)
-            wait.wait_until(n.id .. " holds what the standby master holds", function()
-              local ex = server.executed(c)
-              return gtid.is_subset(held, ex), "missing " .. gtid.subtract(held, ex)
-            end, site.num("apply_timeout"))
-            c:close()
-          end
-        end
-        local after = gtid.subtract(held, st.frozen)
-        log.info("production lost: every standby node holds the GTID set %s (the restore point %s, and %s from the stream)",
-                 held, st.frozen ~= "" and st.frozen or "(empty)", after ~= "" and after or "nothing")
-        log.info("the last GTID received from production is %s%s", tostring(received.last_gtid or "none"),
-                 received.last_gtid and not gtid.is_subset(received.last_gtid, held) and
-                 " (incomplete when the stream ended: not applied)" or "")
+        local lost = binlog_stream.apply_lost(ctx.state)
         log.info("the standby is detached and read-only, ready to be promoted. Once production is back, run stop again " ..
                  "without --production-lost: it re-attaches the standby and proves replication")
-        ctx.pause = "production lost; the standby is detached and read-only, holding " .. held
-        return { production_lost = { held = held, last_received = received.last_gtid or false,
-                                      at = os.date("!%Y-%m-%dT%H:%M:%SZ") } }
+        ctx.pause = "production lost; the standby is detached and read-only, holding " .. lost.held
+        lost.at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+        return { production_lost = lost }
       end },
 
     { id = "check_gtids", name = "check GTIDs before re-attaching to production", run = function(ctx)
-        local topo = cluster.topology(cluster.router("source"), tgt_router())
-        local sp = topo.source.primary
-        local sc = cluster.connect("source", sp.host, sp.port)
-        local src_exec, src_purged = server.executed(sc), server.purged(sc)
-        local bad = {}
-        for _, n in ipairs(ctx.state.target_nodes) do
-          -- (The swap was only rehearsed: judge the GTID set every node will have after it.)
-          local ex = rehearsal.check(n.id .. "'s GTID set after the swap", function()
-            local c = cluster.connect("target", n.host, n.port)
-            local x = server.executed(c)
-            c:close()
-            return x
-          end, ctx.state.frozen)
-          local errant = gtid.subtract(ex, src_exec)
-          if errant ~= "" then bad[#bad + 1] = ("%s carries GTIDs production lacks: %s"):format(n.id, errant) end
-          if n.role == "primary" then
-            local missing = gtid.subtract(src_purged, ex)
-            if missing ~= "" then
-              bad[#bad + 1] = ("production purged binlogs the standby master %s still needs: %s"):format(n.id, missing)
-            end
-          end
-        end
-        if #bad > 0 then refuse("cannot re-attach the standby:\n  " .. table.concat(bad, "\n  ")) end
+        production.check_gtids(ctx.state.target_nodes, ctx.state.frozen)
       end },
 
     { id = "reattach", name = "re-attach the standby to the source router", run = function(ctx)
@@ -402,35 +252,20 @@ answer with the restore point's GTID set.]],
         -- flow is unproven (site.replication_proof = marker writes a row there to prove it).
         local proof = site.get("replication_proof")
         if proof == "marker" then
-          local schema = marker_schema()
-          local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
-          -- Sent through production's router, whose backend session has whatever sql_mode the
-          -- site runs: a backquoted plain name and a token of digits, letters and '-' read
-          -- alike under every mode.
-          local src = cluster.router("source")
-          for _, stmt in ipairs({
-            ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),
-            ("CREATE TABLE IF NOT EXISTS `%s`.drill_marker (id INT PRIMARY KEY, token VARCHAR(64) NOT NULL, at DATETIME(6) NOT NULL)"):format(schema),
-            ("REPLACE INTO `%s`.drill_marker VALUES (1, %s, NOW(6))"):format(schema, shell.sql_string(token)),
-          }) do
-            local n, err = src:exec(stmt)
-            if n == nil then error("writing the replication marker on the source failed: " .. tostring(err), 0) end
-          end
+          local token = production.write_marker()
           for _, n in ipairs(ctx.state.target_nodes) do
             local c = cluster.connect("target", n.host, n.port)
             wait.wait_until(("the marker written on production arrives on %s"):format(n.id), function()
-              local rows = c:query(("SELECT token FROM `%s`.drill_marker WHERE id = 1"):format(schema))
-              local v = rows and rows[1] and server.value(rows[1].token)
-              return v == token, "marker not there yet"
+              return production.read_marker(c) == token, "marker not there yet"
             end, 60)
             c:close()
           end
         end
-        local pc, p = production_master_conn()
+        local pc, p = production.master_conn()
         local target = server.executed(pc)
         pc:close()
         local caught = gtid.subtract(target, ctx.state.frozen)
-        wait_caught_up(ctx, target)
+        replica.wait_caught_up(ctx.state.target_nodes, target)
         local n = caught ~= "" and gtid.count(caught) or 0
         local how
         if proof == "marker" then
@@ -459,20 +294,7 @@ answer with the restore point's GTID set.]],
         end
         after.router_read_only = router.standby_options(tgt_router()).read_only
         -- This run is not over while it writes the report: it is shown as ending with it.
-        local function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end
-        local runs = copy(redo.read().runs or {})
-        local last = runs[#runs]
-        if last and last.plan == ctx.plan and last.outcome == "running" then
-          last = copy(last)
-          last.outcome, last.finished, last.steps = "done (the report is its last step)", after.written, copy(last.steps or {})
-          local s = last.steps[#last.steps]
-          if s and s.outcome == "running" then
-            s = copy(s)
-            s.outcome, s.finished = "writing this report", after.written
-            last.steps[#last.steps] = s
-          end
-          runs[#runs] = last
-        end
+        local runs = drill_report.runs_now(redo.read().runs, ctx.plan, after.written)
         local rep = drill_report.build(st, runs, after)
         local json, md = drill_report.write(ctx.state_dir or "log", rep)
         log.info("drill report: %s (and %s)", md, json)

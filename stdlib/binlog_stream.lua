@@ -28,6 +28,7 @@ local shell = require "shell"
 local cluster = require "cluster"
 local site = require "site"
 local server = require "server"
+local replica = require "replica"
 local router = require "router"
 local wait = require "wait"
 
@@ -547,6 +548,37 @@ function M.apply(stream, m, frozen)
   cluster.run(s, ("rm -f %s %s/tls-target-*.pem"):format(Q(stream.dir .. "/target.cnf"), Q(stream.dir)))
   if status ~= 0 then error(("applying the streamed binary logs on %s failed: %s"):format(stream.host, err ~= "" and err or out), 0) end
   return out
+end
+
+-- stop --production-lost: ends the stream of the drill in st, has the standby master apply what
+-- arrived after the restore point (super_read_only lifted for it: the client session applying
+-- them is no replication applier) and waits until every other standby node holds it too.
+-- Returns {held = the GTID set every node holds, last_received = the last GTID the stream got,
+-- or false}.
+function M.apply_lost(st)
+  M.stop(st.stream)
+  local received = M.status(st.stream)
+  log.info("binary log stream ended: %s", M.describe(received))
+  local m = st.master
+  local mc = cluster.connect("target", m.host, m.port)
+  local sro = tostring(server.variable(mc, "super_read_only")) == "1"
+  if sro then assert(mc:exec("SET GLOBAL super_read_only = 0")) end
+  local ok, res = pcall(M.apply, st.stream, m, st.frozen)
+  if sro then assert(mc:exec("SET GLOBAL super_read_only = 1")) end
+  if not ok then error(res, 0) end
+  for line in tostring(res):gmatch("[^\n]+") do log.info("%s", line) end
+  local held = server.executed(mc)
+  mc:close()
+  local replicas = {}
+  for _, n in ipairs(st.target_nodes) do if n.role ~= "primary" then replicas[#replicas + 1] = n end end
+  replica.wait_holds(replicas, held)
+  local after = gtid.subtract(held, st.frozen)
+  log.info("production lost: every standby node holds the GTID set %s (the restore point %s, and %s from the stream)",
+           held, st.frozen ~= "" and st.frozen or "(empty)", after ~= "" and after or "nothing")
+  log.info("the last GTID received from production is %s%s", tostring(received.last_gtid or "none"),
+           received.last_gtid and not gtid.is_subset(received.last_gtid, held) and
+           " (incomplete when the stream ended: not applied)" or "")
+  return { held = held, last_received = received.last_gtid or false }
 end
 
 return M

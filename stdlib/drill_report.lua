@@ -53,10 +53,11 @@ function M.build(st, runs, after)
   for _, m in ipairs(st.sites or {}) do
     local rec = recs[m.id]
     -- The donor by its id (a journal an earlier flashrun wrote also says "donor" as its role).
-    local role = (st.donor and st.donor.id == m.id) and "donor" or m.role
+    local donor = st.donor and st.donor.id == m.id
+    local role = donor and "donor" or m.role
     rp[#rp + 1] = { node = m.id, role = role, dir = rec and rec.dir or m.restore_point_dir, bytes = rec and rec.bytes,
                     files = rec and rec.files, seconds = rec and rec.seconds, reflink = rec and rec.reflink or nil,
-                    kept_by = role == "donor" and "the donor itself (frozen at the restore point)" or nil }
+                    kept_by = donor and "the donor itself (frozen at the restore point)" or nil }
     local before = m.variables or {}
     local a = (after.nodes or {})[m.id] or {}
     local n = { node = m.id, role = role }
@@ -181,6 +182,27 @@ function M.write(dir, r)
   ok, err = files.write(base .. ".md", M.markdown(r))
   if not ok then error(("cannot write the drill report %s.md: %s"):format(base, tostring(err)), 0) end
   return base .. ".json", base .. ".md"
+end
+
+-- The journal's runs as the report shows them while the run writing it is still going: that run
+-- (the last, of `plan`, "running") ends with the report, its running step "writing this report",
+-- at `written` (ISO UTC). The journal's own tables are left alone. Pure.
+function M.runs_now(runs, plan, written)
+  local function copy(t) local c = {} for k, v in pairs(t) do c[k] = v end return c end
+  runs = copy(runs or {})
+  local last = runs[#runs]
+  if last and last.plan == plan and last.outcome == "running" then
+    last = copy(last)
+    last.outcome, last.finished, last.steps = "done (the report is its last step)", written, copy(last.steps or {})
+    local s = last.steps[#last.steps]
+    if s and s.outcome == "running" then
+      s = copy(s)
+      s.outcome, s.finished = "writing this report", written
+      last.steps[#last.steps] = s
+    end
+    runs[#runs] = last
+  end
+  return runs
 end
 
 return M

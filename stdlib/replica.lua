@@ -1,7 +1,12 @@
--- A standby node's own replication channel, waited for until it runs: what "replication
--- resumed" means before flashrun says so (start's rollback).
+-- A standby node's own replication channel: waited for until it runs (what "replication
+-- resumed" means before flashrun says so), until it holds a GTID set, until it replicates from
+-- the standby master; its TLS settings put back.
 local server = require "server"
+local router = require "router"
+local cluster = require "cluster"
+local site = require "site"
 local wait = require "wait"
+local gtid = require "flashrun.gtid"
 local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local M = {}
@@ -32,6 +37,66 @@ function M.wait_running(conn, what, timeout, reconnect_after)
     return false, ("io=%s sql=%s%s%s"):format(tostring(st.io_running), tostring(st.sql_running),
       st.last_io_error ~= "" and ("; " .. st.last_io_error) or "", st.last_sql_error ~= "" and ("; " .. st.last_sql_error) or "")
   end, timeout)
+end
+
+-- Waits until every node of `nodes` ({id, host, port}) holds `target` (production's executed GTID
+-- set) with its replication threads running; raises naming the first that does not, after
+-- site.apply_timeout.
+function M.wait_caught_up(nodes, target)
+  for _, n in ipairs(nodes) do
+    local c = cluster.connect("target", n.host, n.port)
+    wait.wait_until(("%s reaches production's executed GTID set with replication running"):format(n.id), function()
+      local ex = server.executed(c)
+      local st = server.replica_status(c)
+      local missing = gtid.subtract(target, ex)
+      if missing == "" and st and st.io_running and st.sql_running then return true end
+      return false, ("missing %s; io=%s sql=%s %s%s"):format(missing ~= "" and missing or "nothing", tostring(st and st.io_running),
+        tostring(st and st.sql_running), st and st.last_io_error or "", st and st.last_sql_error or "")
+    end, site.num("apply_timeout"))
+    c:close()
+  end
+end
+
+-- Waits until every node of `nodes` holds the GTID set `held` (what the standby master holds),
+-- after site.apply_timeout raises.
+function M.wait_holds(nodes, held)
+  for _, n in ipairs(nodes) do
+    local c = cluster.connect("target", n.host, n.port)
+    wait.wait_until(n.id .. " holds what the standby master holds", function()
+      local ex = server.executed(c)
+      return gtid.is_subset(held, ex), "missing " .. gtid.subtract(held, ex)
+    end, site.num("apply_timeout"))
+    c:close()
+  end
+end
+
+-- Waits until node n ({id, host, port}) replicates from the node whose id is source_id
+-- ("host:port"), both threads running; raises after timeout seconds.
+function M.wait_source(n, source_id, timeout)
+  local c = cluster.connect("target", n.host, n.port)
+  wait.wait_until(n.id .. " replicates from the standby master", function()
+    local st = server.replica_status(c)
+    if st and st.io_running and st.sql_running and router.id(st.source_host, st.source_port) == source_id then return true end
+    return false, st and ("io=" .. tostring(st.io_running) .. " sql=" .. tostring(st.sql_running) .. " " .. st.last_io_error .. st.last_sql_error) or "no replica"
+  end, timeout)
+  c:close()
+end
+
+-- Puts back the replication channel's TLS settings (SOURCE_SSL*) on conn as start recorded them
+-- for node model m (m.replication.tls): a node cloned from the donor holds the donor's, whose
+-- files are the donor's own. The threads are stopped for the change and started again when they
+-- ran. Returns true when something was changed.
+function M.put_back_tls(conn, m)
+  local want = m.replication and m.replication.tls
+  local fix = want and server.channel_tls_sql(conn, want, server.channel_tls(conn))
+  if not fix then return false end
+  local st = server.replica_status(conn)
+  local running = st and (st.io_running or st.sql_running)
+  if running then assert(conn:exec(server.sql(conn, "stop_replica"))) end
+  assert(conn:exec(fix))
+  if running then assert(conn:exec(server.sql(conn, "start_replica"))) end
+  log.info("%s: replication TLS settings put back as before the drill", m.id)
+  return true
 end
 
 return M

@@ -23,4 +23,20 @@ function S.resolve(models)
   return name
 end
 
+-- verify: which strategy each node's filesystem allows, said once for the nodes that share it
+-- (shared.fs: {text, [text] = {keys}}, summarized after every node).
+function S.judge(_, x, shared)
+  shared.fs = shared.fs or {}
+  local what = ("datadir filesystem %s; strategy auto takes %s restore points"):format(x.fs.how, x.fs.cow and "reflink (if every node can)" or "local")
+  if not shared.fs[what] then shared.fs[what] = {}; shared.fs[#shared.fs + 1] = what end
+  table.insert(shared.fs[what], x.key)
+end
+
+-- info(keys, text) logs one line for the nodes of keys.
+function S.summarize(info, shared)
+  for _, what in ipairs(shared.fs or {}) do info(shared.fs[what], what) end
+end
+
+function S.space_kb(datadir_kb, fs) return fs.cow and reflink.space_kb(datadir_kb) or datadir_kb end
+
 return S

@@ -50,10 +50,11 @@ end
 -- the standby's nodes. TLS added 15-60 % to a clone's time on the lab, depending on load
 -- (bench/restore_point.sh).
 M.TLS_REQUIRED = { required = true, verify_ca = true, verify_identity = true }
+function M.requires_tls() return M.TLS_REQUIRED[target().ssl_mode] == true end
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
-  if M.TLS_REQUIRED[target().ssl_mode] then return true end
+  if M.requires_tls() then return true end
   local c = cluster.try_connect("target", donor.host, donor.port)
   if not c then return nil end
   local ok, rs = pcall(server.replica_status, c)

@@ -136,6 +136,15 @@ function M.strategy(name)
   S.put_back = M.put_back
   function S.after_put_back() return {} end
   function S.describe(st) return st.strategy end
+  -- verify (checks), for each standby node: S.measure(conn) what it reads there (in parallel
+  -- with the other nodes); S.judge(say, x, shared) its judgements of the node, x = {key, host,
+  -- fs = {cow = bool, how = text}, facts = measure's}, each a check line say(cat, ok, text);
+  -- shared: one table for every node; S.summarize(info, shared) once after every node (info(keys,
+  -- text): one line for those nodes); S.space_kb(datadir_kb, fs) the KiB its restore point takes.
+  function S.measure() return nil end
+  function S.judge() end
+  function S.summarize() end
+  function S.space_kb(datadir_kb) return datadir_kb end
   return S
 end
 

@@ -134,6 +134,57 @@ function S.after_put_back(st)
   return later
 end
 
+-- Settings the clone plugin checks before any data moves (errors 3864-3870): donor and recipient
+-- must agree on these. A text per node, compared across the standby nodes.
+local CLONE_MATCH = { "version", "version_compile_os", "version_compile_machine", "character_set_server",
+                      "collation_server", "innodb_page_size", "innodb_data_file_path" }
+
+local function fingerprint(conn)
+  local v = server.variables(conn, CLONE_MATCH)
+  local parts = {}
+  for _, k in ipairs(CLONE_MATCH) do parts[#parts + 1] = k .. "=" .. tostring(v[k]) end
+  local rows = conn:query("SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_TYPE <> 'INFORMATION SCHEMA' ORDER BY PLUGIN_NAME")
+  local pl = {}
+  for _, r in ipairs(rows or {}) do pl[#pl + 1] = tostring(server.value(r.PLUGIN_NAME)) end
+  parts[#parts + 1] = "plugins=" .. table.concat(pl, ",")
+  return parts
+end
+
+-- Whether a server offers TLS: status Ssl_server_not_after, the expiry of the certificate its TLS
+-- context loaded, is empty when it has none (no certificate, or TLS disabled by a failed ALTER
+-- INSTANCE RELOAD TLS, which leaves Current_tls_cert naming the configured file; seen on 9.7.4).
+local function offers_tls(conn)
+  local rows = conn:query("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'")
+  local v = rows and rows[1] and server.value(rows[1].Value)
+  return v ~= nil and tostring(v) ~= ""
+end
+
+-- verify: any replica may be picked as the donor, so every node is read as one: what CLONE
+-- compares between donor and recipient, and, when the clones are REQUIRE SSL (clone_ssl = on, or
+-- auto under [target] ssl_mode required or stronger: clone.clone_ssl), whether it offers TLS.
+function S.measure(conn)
+  local how = site.get("clone_ssl")
+  local require_ssl = how == "on" or (how == "auto" and clone.requires_tls())
+  return { fingerprint = fingerprint(conn), tls = require_ssl and offers_tls(conn) or nil }
+end
+
+function S.judge(say, x, shared)
+  local facts = x.facts or {}
+  local v6 = x.host:find(":", 1, true)
+  say("clone", not v6, v6 and "an IPv6 literal: CLONE INSTANCE FROM does not take one (use the donor strategy with names, or local)"
+      or "donor address usable by CLONE INSTANCE FROM")
+  shared.first = shared.first or { key = x.key, fp = facts.fingerprint or {} }
+  local diff = {}
+  for j, f in ipairs(facts.fingerprint or {}) do if f ~= shared.first.fp[j] then diff[#diff + 1] = f end end
+  say("clone", #diff == 0, #diff == 0 and "version, character sets and plugins match the other nodes (clone checks them)"
+      or ("differs from " .. shared.first.key .. ", which CLONE refuses: " .. table.concat(diff, "; ")))
+  -- CLONE … REQUIRE SSL fails against a donor without TLS.
+  if facts.tls ~= nil then
+    say("clone", facts.tls, facts.tls and "offers TLS, as a clone REQUIRE SSL needs of a donor"
+        or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which a clone REQUIRE SSL (clone_ssl = on, or auto under [target] ssl_mode required or stronger) needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = off")
+  end
+end
+
 function S.describe(st) return "donor, donor " .. st.donor.id end
 
 return S

@@ -9,7 +9,8 @@ local S = common.strategy("local")
 -- Every node clones itself, so every node must hold the restore point's GTID set.
 S.settle = common.settle_all
 
-function S.take(nodes, gtids)
+function S.take(st, nodes)
+  local gtids = st.frozen
   local recs = cluster.on_each("taking restore points", nodes, function(m)
     return clone.clone_into(m, clone.clone_local_sql(m.restore_point_dir), gtids)
   end)

@@ -7,10 +7,10 @@
 local shell = require "shell"
 local cluster = require "cluster"
 local mysqld = require "mysqld"
+local site = require "site"
 local log = require "flashrun.log"
 local now = require("flashrun.sched").now
 local rehearsal = require "flashrun.rehearsal"
-local clone = require "restore_point.clone"
 local common = require "restore_point.common"
 local manifest = require "restore_point.manifest"
 local service = require "restore_point.service"
@@ -89,7 +89,8 @@ local function take_one(m, gtids)
            seconds = now() - t0, reflink = true, fs_used_kb = used }
 end
 
-function S.take(nodes, gtids)
+function S.take(st, nodes)
+  local gtids = st.frozen
   local recs = cluster.on_each("taking restore points", nodes, function(m) return take_one(m, gtids) end)
   local out = {}
   for i, m in ipairs(nodes) do out[m.id] = recs[i] end
@@ -101,6 +102,14 @@ function S.undo(m, st)
   common.undo(m, st)
   service.back_in_service(m)
 end
+
+-- verify: the datadir's filesystem must take reflink copies (fs: {cow = bool, how = text},
+-- read by checks from df and xfs_info).
+function S.judge(say, x) say("disk", x.fs.cow, "datadir filesystem " .. x.fs.how) end
+
+-- A copy-on-write restore point shares every block until the drill changes it: it needs room
+-- only for what the drill writes, a share of the datadir (site.reflink_margin_pct).
+function S.space_kb(datadir_kb) return datadir_kb * site.num("reflink_margin_pct") // 100 end
 
 -- (A damaged reflink restore point is handled as in local: taken again by a clone.)
 S.repair = common.repair_from_peer
