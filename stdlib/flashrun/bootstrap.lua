@@ -100,14 +100,17 @@ local function main()
     report_file, err = report.open(cli.report_json)
     if not report_file then errors.usage("--report-json: cannot open %s", tostring(err)) end
   end
+  local redo = require "flashrun.redo"
   if plan.journal == "read" then
-    local ok, err = pcall(require("flashrun.journal").snapshot, cli.state_dir .. "/redo.json", plan.name)
+    local ok, err = pcall(require("flashrun.journal").snapshot, redo.path(cli.state_dir), plan.name)
     if not ok then errors.usage("%s (--state-dir %s)", tostring(err), cli.state_dir) end
   elseif plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
       -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.
       log.info("[dry-run] no state dir %s yet: rehearsing on an empty journal", cli.state_dir)
-      require("flashrun.journal").attach(nil, plan.name, cli.state_dir .. "/redo.json")
+      local j, err = redo.rehearse(cli.state_dir)
+      if not j then errors.usage("cannot rehearse on the journal in %s: %s", cli.state_dir, tostring(err)) end
+      require("flashrun.journal").attach(j, plan.name)
     else
       local code = open_journal(plan)
       if code then
