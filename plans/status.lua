@@ -91,21 +91,12 @@ local function ago(iso)
   return now - t
 end
 
--- The run holding the state dir's lock (flashrun.lock: pid=, host=, started=, plan=, written by
--- flashrun.redo), when it is still alive on this host; nil otherwise. A killed run leaves its
--- text behind but not its lock, so the pid must still be a flashrun process. Read only: taking
--- the lock, even for a moment, could turn a stop starting then away (exit 4).
+-- The run holding the state dir's lock, when it is still alive on this host; nil otherwise.
+-- flashrun.redo reads it without taking the lock (taking it, even for a moment, could turn a
+-- stop starting then away: exit 4).
 local function live_holder(ctx)
-  local f = io.open(tostring(ctx.state_dir) .. "/flashrun.lock", "r")
-  if not f then return nil end
-  local h = {}
-  for k, v in (f:read("a") or ""):gmatch("(%w+)=([^\n]*)") do h[k] = v end
-  f:close()
-  if not (h.pid and h.pid:match("^%d+$")) or h.host ~= ctx.host then return nil end
-  local c = io.open("/proc/" .. h.pid .. "/cmdline", "r")
-  local argv0 = c and (c:read("a") or ""):match("^[^\0]*") or ""
-  if c then c:close() end
-  return (argv0 == "flashrun" or argv0:sub(-9) == "/flashrun") and h or nil
+  local h = require("flashrun.redo").holder(tostring(ctx.state_dir))
+  return h and h.live and h or nil
 end
 
 local SECTIONS = {

@@ -2,19 +2,21 @@
  *
  *   flashrun PLAN.lua [--si HOST:PORT] [--ti HOST:PORT] [--config FILE] [--dry-run] [--list]
  *            [--set KEY=VALUE]... [--state-dir DIR] [--site-dir DIR] [--log-json FILE]
- *            [--report-json FILE] [-v|-q]
- *            [--production-lost]   (a choice plans/stop.lua declares; only ever from argv)
- *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop -config FILE   (the old tool's form)
+ *            [--report-json FILE] [-v|-q] [--CHOICE]...
+ *   flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|status|stop -config FILE   (the old tool's form)
  *   flashrun --export-plans DIR
  *
  * Everything is checked here, before Lua starts, so a typo costs one clear line and exit 2
- * (the old tool crashed on `-si` without a port).
+ * (the old tool crashed on `-si` without a port) — except a plan's choices (`--production-lost`,
+ * plans/stop.lua's): any other `--word` is kept as one, and the bootstrap refuses it, naming it,
+ * unless the plan declares it. A plan's choices are declared in the plan alone.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lua.h>
@@ -26,7 +28,7 @@
 void fr_cli_usage(void)
 {
 	fputs("usage: flashrun PLAN.lua [options]\n"
-	      "       flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|stop [-config FILE]\n"
+	      "       flashrun -si HOST:PORT -ti HOST:PORT -f verify|start|status|stop [-config FILE]\n"
 	      "       flashrun --export-plans DIR\n"
 	      "options:\n"
 	      "  --si HOST:PORT      source (production) router; overrides [source] host/port\n"
@@ -35,10 +37,12 @@ void fr_cli_usage(void)
 	      "  --set SEC.KEY=VALUE\n"
 	      "                      override one config value (KEY alone means site.KEY)\n"
 	      "  --dry-run           read live, print every write instead of doing it\n"
-	      "  --list              print the plan's steps and exit (connects nowhere)\n"
-	      "  --production-lost   stop only: production is lost; bring the standby to the last\n"
-	      "                      transaction streamed from it and leave it detached (never read\n"
-	      "                      from a file or the environment: a choice made for this run)\n"
+	      "  --list              print the plan's steps and choices and exit (connects nowhere)\n"
+	      "  --production-lost   stop's choice: production is lost; bring the standby to the\n"
+	      "                      last transaction streamed from it and leave it detached.\n"
+	      "                      Choices come from the plan, which declares them (--list\n"
+	      "                      shows them); they are only ever given here, for one run\n"
+	      "                      (never read from a file or the environment)\n"
 	      "  --state-dir DIR     journal and lock directory (default ./log)\n"
 	      "  --site-dir DIR      the site's additions to the plans (default: [site] dir)\n"
 	      "  --log-json FILE     also write every log event as a JSON line to FILE\n"
@@ -84,7 +88,7 @@ static int parse_endpoint(struct fr_endpoint *ep, const char *opt, const char *a
 /* Options that take a value; both `--opt VALUE` and `--opt=VALUE`. Single-dash spellings are
  * the old tool's. */
 enum opt_id { O_SI, O_TI, O_CONFIG, O_SET, O_STATE, O_JSON, O_REPORT, O_FUNC, O_DRY, O_LIST, O_VERBOSE,
-	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_LOST, O_EXPORT, O_NONE };
+	      O_QUIET, O_HELP, O_VERSION, O_SITE, O_EXPORT, O_NONE };
 
 static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[] = {
 	{ "--si", O_SI, 1 },          { "-si", O_SI, 1 },         { "--ti", O_TI, 1 },
@@ -94,7 +98,7 @@ static const struct { const char *name; enum opt_id id; int takes_value; } OPTS[
 	{ "-v", O_VERBOSE, 0 },       { "--verbose", O_VERBOSE, 0 }, { "-q", O_QUIET, 0 },
 	{ "--quiet", O_QUIET, 0 },    { "-h", O_HELP, 0 },        { "--help", O_HELP, 0 },
 	{ "--version", O_VERSION, 0 }, { "--site-dir", O_SITE, 1 }, { "--report-json", O_REPORT, 1 },
-	{ "--production-lost", O_LOST, 0 }, { "--export-plans", O_EXPORT, 1 },
+	{ "--export-plans", O_EXPORT, 1 },
 };
 
 static int lookup(const char *arg, const char **inline_value)
@@ -155,7 +159,6 @@ static void apply_flag(struct fr_cli *cli, enum opt_id id)
 {
 	switch (id) {
 	case O_DRY: cli->dry_run = true; break;
-	case O_LOST: cli->production_lost = true; break;
 	case O_LIST: cli->list = true; break;
 	case O_VERBOSE: cli->verbosity = 1; break;
 	case O_QUIET: cli->verbosity = -1; break;
@@ -165,16 +168,71 @@ static void apply_flag(struct fr_cli *cli, enum opt_id id)
 	}
 }
 
+/* The length of the choice word s starts with: lower-case letters and digits in words joined
+ * by single '-' (production-lost), starting with a letter; 0 when there is none. */
+static size_t choice_word(const char *s)
+{
+	size_t n = 0;
+	if (*s < 'a' || *s > 'z')
+		return 0;
+	for (;;) {
+		while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9'))
+			n++;
+		if (s[n] != '-' || !((s[n + 1] >= 'a' && s[n + 1] <= 'z') || (s[n + 1] >= '0' && s[n + 1] <= '9')))
+			return n;
+		n++;
+	}
+}
+
+/* An option flashrun does not know: a plan's choice when it has a choice's form (kept for the
+ * bootstrap, which refuses it unless the plan declares it), else refused here. */
+static int unknown(struct fr_cli *cli, const char *arg)
+{
+	if (arg[0] != '-' || arg[1] != '-')
+		return usage_error("unknown option '%s'", arg);
+	size_t n = choice_word(arg + 2);
+	if (n > 0 && arg[2 + n] == '\0') {
+		cli->choices[cli->nchoices++] = arg;
+		return 0;
+	}
+	if (n > 0 && arg[2 + n] == '=')
+		return usage_error("unknown option '%s' (a plan's choice is --WORD, without a value)", arg);
+	return usage_error("unknown option '%s'", arg);
+}
+
+/* A plan argument refused that came right after a choice and is no file: more likely a misspelt
+ * option's value (--stat-dir DIR) than a plan, so the error names the option. */
+static int stray(const char *choice, const char *arg)
+{
+	fprintf(stderr, "flashrun: unknown option '%s' (a plan's choice takes no value, and '%s' "
+		"after it is not the plan) (see flashrun --help)\n", choice, arg);
+	return -1;
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
 static int parse_one(struct fr_cli *cli, int argc, char **argv, int *i)
 {
 	const char *arg = argv[*i], *value;
 	int k = lookup(arg, &value);
 	if (k < 0) {
 		if (arg[0] == '-' && arg[1] != '\0')
-			return usage_error("unknown option '%s'", arg);
-		if (cli->plan != NULL)
+			return unknown(cli, arg);
+		const char *before = cli->nchoices > 0 && cli->choices[cli->nchoices - 1] == argv[*i - 1]
+				     ? argv[*i - 1] : NULL;
+		if (cli->plan != NULL) {
+			if (before && !is_file(arg))
+				return stray(before, arg);
+			if (cli->plan_after_choice)
+				return stray(cli->plan_after_choice, cli->plan);
 			return usage_error("unexpected argument '%s': only one plan per run", arg);
+		}
 		cli->plan = arg;
+		cli->plan_after_choice = before && !is_file(arg) ? before : NULL;
 		return 0;
 	}
 	if (!OPTS[k].takes_value) {
@@ -194,12 +252,15 @@ static int check_plan(struct fr_cli *cli)
 	if (cli->help || cli->version)
 		return 0;
 	if (cli->export_plans != NULL) {
+		if (cli->nchoices > 0)
+			return usage_error("unknown option '%s'", cli->choices[0]);
 		if (cli->plan != NULL || cli->function != NULL)
 			return usage_error("--export-plans runs no plan: give it alone%s", "");
 		return 0;
 	}
 	if (cli->plan != NULL && cli->function != NULL)
-		return usage_error("give either a plan file or -f NAME, not both%s", "");
+		return cli->plan_after_choice ? stray(cli->plan_after_choice, cli->plan)
+					      : usage_error("give either a plan file or -f NAME, not both%s", "");
 	if (cli->plan == NULL && cli->function == NULL)
 		return usage_error("no plan given: flashrun PLAN.lua [options]%s", "");
 	if (cli->plan != NULL && access(cli->plan, R_OK) != 0)
@@ -215,7 +276,8 @@ int fr_cli_parse(struct fr_cli *cli, int argc, char **argv)
 	memset(cli, 0, sizeof *cli);
 	cli->state_dir = "log";
 	cli->sets = calloc((size_t)argc + 1, sizeof *cli->sets);
-	if (cli->sets == NULL) {
+	cli->choices = calloc((size_t)argc + 1, sizeof *cli->choices);
+	if (cli->sets == NULL || cli->choices == NULL) {
 		fputs("flashrun: out of memory\n", stderr);
 		return -1;
 	}
@@ -228,7 +290,9 @@ int fr_cli_parse(struct fr_cli *cli, int argc, char **argv)
 void fr_cli_free(struct fr_cli *cli)
 {
 	free(cli->sets);
+	free(cli->choices);
 	cli->sets = NULL;
+	cli->choices = NULL;
 }
 
 static void set_string(lua_State *L, const char *key, const char *value)
@@ -278,6 +342,10 @@ void fr_cli_push(lua_State *L, const struct fr_cli *cli)
 	lua_setfield(L, -2, "dry_run");
 	lua_pushboolean(L, cli->list);
 	lua_setfield(L, -2, "list");
-	lua_pushboolean(L, cli->production_lost);
-	lua_setfield(L, -2, "production_lost");
+	lua_createtable(L, cli->nchoices, 0);
+	for (int i = 0; i < cli->nchoices; i++) {
+		lua_pushstring(L, cli->choices[i] + 2); /* the word: production-lost */
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "choices");
 }

@@ -16,7 +16,7 @@ struct fr_endpoint {
 
 struct fr_cli {
 	const char *plan;      /* a path, or NULL with `function` set (old -f form) */
-	const char *function;  /* -f verify|start|stop: runs plans/<function>.lua */
+	const char *function;  /* -f verify|start|status|stop: runs plans/<function>.lua */
 	const char *config;    /* NULL: ./flashback.ini when it exists */
 	const char *state_dir; /* default "log" */
 	const char *log_json;
@@ -28,7 +28,15 @@ struct fr_cli {
 	int nsets;
 	int verbosity;         /* -1 quiet, 0 normal, 1 verbose */
 	bool dry_run, list, help, version;
-	bool production_lost;  /* --production-lost: a per-run choice a plan declares (plans/stop.lua) */
+	/* --WORD options flashrun itself does not know, as typed (--production-lost): a plan's
+	 * per-run choices, only ever from argv. Which ones a plan offers is the plan's to say
+	 * (its `choices`): the bootstrap checks them once the plan is loaded. Lua gets the words
+	 * (cli.choices = { "production-lost" }). */
+	const char **choices;
+	int nchoices;
+	/* The choice right before a plan argument that is no file: when that argument is then
+	 * refused, the error names the choice (a misspelt option with its value: --stat-dir DIR). */
+	const char *plan_after_choice;
 };
 
 /* Parses argv into cli. Returns 0, or -1 after printing one line naming what was wrong. */

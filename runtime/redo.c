@@ -1,4 +1,4 @@
-/* redo.c — the journal (`flashrun.redo`): lock, read, atomic replace, remove.
+/* redo.c — the journal (`flashrun.redo`): lock, read, atomic replace, remove; who holds it.
  *
  * The journal is what lets `stop` undo what `start` did, possibly after a crash, so a write
  * must leave either the old or the new document on disk, never a mix: write a temporary file
@@ -165,17 +165,27 @@ static int write_holder(int fd, const struct fr_holder *h)
 	return rc ? -1 : 0;
 }
 
-/* Copies field `key` of a lock file's text into out ("?" when missing). */
-static void get_field(const char *text, const char *key, char *out, size_t size)
+/* The holder's lines in a lock file's text, split in place (the newlines become NULs): each
+ * field points into text, or is NULL when its line is missing; the first line of a key counts. */
+struct holder_text {
+	char *pid, *host, *started, *plan;
+};
+
+static void split_holder(char *text, struct holder_text *f)
 {
-	size_t klen = strlen(key);
-	snprintf(out, size, "?");
-	for (const char *s = text; s && *s; s = strchr(s, '\n'), s = s ? s + 1 : NULL) {
-		if (strncmp(s, key, klen) == 0 && s[klen] == '=') {
-			const char *v = s + klen + 1;
-			size_t n = strcspn(v, "\n");
-			snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), v);
-			return;
+	*f = (struct holder_text){ 0 };
+	struct { const char *key; char **value; } keys[] = {
+		{ "pid", &f->pid }, { "host", &f->host }, { "started", &f->started }, { "plan", &f->plan },
+	};
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *eq = strchr(line, '=');
+		for (size_t i = 0; eq && i < sizeof keys / sizeof keys[0]; i++) {
+			if (*keys[i].value == NULL && (size_t)(eq - line) == strlen(keys[i].key) &&
+			    strncmp(line, keys[i].key, eq - line) == 0)
+				*keys[i].value = eq + 1;
 		}
 	}
 }
@@ -190,14 +200,13 @@ static int refuse(int fd, const char *lock_path, char *err)
 		return fail(err, 0, "flashrun is already running (it has not recorded who yet); "
 			    "lock file %s", lock_path);
 	}
-	char pid[32], host[128], started[64], plan[256];
-	get_field(text, "pid", pid, sizeof pid);
-	get_field(text, "host", host, sizeof host);
-	get_field(text, "started", started, sizeof started);
-	get_field(text, "plan", plan, sizeof plan);
+	struct holder_text f;
+	split_holder(text, &f);
+	fail(err, 0, "flashrun is already running: pid %.31s on host %.127s since %.63s (plan %.255s); "
+	     "lock file %s", f.pid ? f.pid : "?", f.host ? f.host : "?", f.started ? f.started : "?",
+	     f.plan ? f.plan : "?", lock_path);
 	free(text);
-	return fail(err, 0, "flashrun is already running: pid %s on host %s since %s (plan %s); "
-		    "lock file %s", pid, host, started, plan, lock_path);
+	return -1;
 }
 
 static int take_lock(struct fr_journal *j, const struct fr_holder *h, char *err, bool *locked)
@@ -223,6 +232,79 @@ static int take_lock(struct fr_journal *j, const struct fr_holder *h, char *err,
 	return 0;
 }
 
+/* ---- who holds it, read by another process ---- */
+
+/* The process pid runs flashrun: its argv[0] is flashrun, by path or not. A zombie's cmdline is
+ * empty, a pid reused by another program names that program. */
+static bool runs_flashrun(long pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	size_t len;
+	char *argv = read_all(fd, &len);
+	close(fd);
+	if (!argv)
+		return false;
+	size_t n = strlen(argv); /* argv[0]: up to the first NUL */
+	bool yes = strcmp(argv, "flashrun") == 0 ||
+		   (n >= 9 && strcmp(argv + n - 9, "/flashrun") == 0);
+	free(argv);
+	return yes;
+}
+
+/* A pid as the lock file holds it: plain digits; 0 otherwise. */
+static long parse_pid(const char *s)
+{
+	if (!s || *s == '\0' || strspn(s, "0123456789") != strlen(s))
+		return 0;
+	errno = 0;
+	long pid = strtol(s, NULL, 10);
+	return errno || pid > INT_MAX ? 0 : pid;
+}
+
+int fr_holder_read(const char *state_dir, struct fr_holder_seen *seen, char *err)
+{
+	*seen = (struct fr_holder_seen){ 0 };
+	char *path = join(state_dir, FR_REDO_LOCK);
+	if (!path)
+		return fail(err, 0, "out of memory");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		int rc = errno == ENOENT ? 0 : fail(err, 1, "cannot open lock file %s", path);
+		free(path);
+		return rc;
+	}
+	size_t len;
+	char *text = read_all(fd, &len);
+	int saved = errno;
+	close(fd);
+	if (!text) {
+		errno = saved;
+		fail(err, 1, "cannot read lock file %s", path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (len == 0) {
+		free(text);
+		return 0;
+	}
+	struct holder_text f;
+	split_holder(text, &f);
+	char host[HOST_NAME_MAX + 1] = "";
+	gethostname(host, sizeof host);
+	host[sizeof host - 1] = '\0';
+	seen->text = text;
+	seen->h = (struct fr_holder){ .pid = parse_pid(f.pid), .host = f.host, .started = f.started,
+				      .plan = f.plan };
+	seen->live = seen->h.pid > 0 && f.host && strcmp(f.host, host) == 0 &&
+		     runs_flashrun(seen->h.pid);
+	return 1;
+}
+
 /* ---- the journal ---- */
 
 void fr_journal_close(struct fr_journal *j)
@@ -235,6 +317,7 @@ void fr_journal_close(struct fr_journal *j)
 		close(j->lock_fd);
 		j->lock_fd = -1;
 	}
+	j->rehearsal = false;
 	free(j->dir);
 	free(j->lock_path);
 	free(j->path);
@@ -242,10 +325,9 @@ void fr_journal_close(struct fr_journal *j)
 	j->dir = j->lock_path = j->path = j->tmp_path = NULL;
 }
 
-int fr_journal_open(struct fr_journal *j, const char *state_dir, const struct fr_holder *h,
-		    char *err, bool *locked)
+/* The paths of state_dir's files, nothing opened yet; j closed on failure. */
+static int set_paths(struct fr_journal *j, const char *state_dir, char *err)
 {
-	*locked = false;
 	*j = (struct fr_journal){ .lock_fd = -1 };
 	j->dir = strdup(state_dir);
 	j->lock_path = join(state_dir, FR_REDO_LOCK);
@@ -255,10 +337,27 @@ int fr_journal_open(struct fr_journal *j, const char *state_dir, const struct fr
 		fr_journal_close(j);
 		return fail(err, 0, "out of memory");
 	}
+	return 0;
+}
+
+int fr_journal_open(struct fr_journal *j, const char *state_dir, const struct fr_holder *h,
+		    char *err, bool *locked)
+{
+	*locked = false;
+	if (set_paths(j, state_dir, err) < 0)
+		return -1;
 	if (make_dir(state_dir, err) < 0 || take_lock(j, h, err, locked) < 0) {
 		fr_journal_close(j);
 		return -1;
 	}
+	return 0;
+}
+
+int fr_journal_rehearse(struct fr_journal *j, const char *state_dir, char *err)
+{
+	if (set_paths(j, state_dir, err) < 0)
+		return -1;
+	j->rehearsal = true;
 	return 0;
 }
 
@@ -308,7 +407,7 @@ int fr_journal_write(struct fr_journal *j, const char *text, char *err)
 	if (!masked)
 		return fail(err, 0, "cannot write journal %s: out of memory", j->path);
 	int rc = 0;
-	if (fr_dry_run()) {
+	if (fr_dry_run() || j->rehearsal) {
 		/* One line per write: the document (every recorded variable of every node, hundreds
 		 * of KB over a plan) would bury the statements a rehearsal is read for; -v shows it. */
 		char summary[96];
@@ -326,7 +425,7 @@ int fr_journal_write(struct fr_journal *j, const char *text, char *err)
 
 int fr_journal_truncate(struct fr_journal *j, char *err)
 {
-	if (fr_dry_run()) {
+	if (fr_dry_run() || j->rehearsal) {
 		fr_record("journal", j->path, "remove");
 		return 0;
 	}
@@ -345,7 +444,7 @@ int fr_journal_truncate(struct fr_journal *j, char *err)
 static struct fr_journal *tojournal(lua_State *L)
 {
 	struct fr_journal *j = luaL_checkudata(L, 1, JOURNAL_MT);
-	if (j->lock_fd < 0)
+	if (j->dir == NULL)
 		luaL_error(L, "attempt to use a closed journal");
 	return j;
 }
@@ -418,7 +517,7 @@ static int j_close(lua_State *L)
 static int j_tostring(lua_State *L)
 {
 	struct fr_journal *j = luaL_checkudata(L, 1, JOURNAL_MT);
-	if (j->lock_fd < 0)
+	if (j->dir == NULL)
 		lua_pushliteral(L, "journal (closed)");
 	else
 		lua_pushfstring(L, "journal (%s)", j->path);
@@ -484,8 +583,69 @@ static int l_open(lua_State *L)
 	return 1;
 }
 
+/* rehearse(state_dir) -> journal (fr_journal_rehearse's) | nil, err */
+static int l_rehearse(lua_State *L)
+{
+	const char *dir = luaL_checkstring(L, 1);
+	struct fr_journal *j = lua_newuserdatauv(L, sizeof *j, 0);
+	*j = (struct fr_journal){ .lock_fd = -1 };
+	luaL_setmetatable(L, JOURNAL_MT);
+	char err[FR_REDO_ERRLEN];
+	if (fr_journal_rehearse(j, dir, err) < 0)
+		return push_error(L, err);
+	return 1;
+}
+
+/* path(state_dir) -> the journal's file in state_dir (what j:path() of a journal there says) */
+static int l_path(lua_State *L)
+{
+	const char *dir = luaL_checkstring(L, 1);
+	lua_pushfstring(L, "%s/%s", dir, FR_REDO_FILE);
+	return 1;
+}
+
+static void set_field(lua_State *L, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	lua_pushstring(L, value);
+	lua_setfield(L, -2, key);
+}
+
+/* holder(state_dir) -> { pid = integer (nil when not one), host =, started =, plan = (strings,
+ * nil when missing), live = boolean } | nil (none recorded) | nil, err */
+static int l_holder(lua_State *L)
+{
+	const char *dir = luaL_checkstring(L, 1);
+	struct fr_holder_seen seen;
+	char err[FR_REDO_ERRLEN];
+	int rc = fr_holder_read(dir, &seen, err);
+	if (rc < 0)
+		return push_error(L, err);
+	if (rc == 0) {
+		luaL_pushfail(L);
+		return 1;
+	}
+	/* These raise only on out-of-memory; text leaks then, when the run is dying. */
+	lua_createtable(L, 0, 5);
+	if (seen.h.pid > 0) {
+		lua_pushinteger(L, seen.h.pid);
+		lua_setfield(L, -2, "pid");
+	}
+	set_field(L, "host", seen.h.host);
+	set_field(L, "started", seen.h.started);
+	set_field(L, "plan", seen.h.plan);
+	lua_pushboolean(L, seen.live);
+	lua_setfield(L, -2, "live");
+	free(seen.text);
+	return 1;
+}
+
 static const luaL_Reg redo_funcs[] = {
 	{ "open", l_open },
+	{ "rehearse", l_rehearse },
+	{ "path", l_path },
+	{ "holder", l_holder },
 	{ NULL, NULL },
 };
 

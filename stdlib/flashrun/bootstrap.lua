@@ -3,7 +3,8 @@
 -- integer it returns).
 --
 -- cli = { plan=, function=, config=, state_dir=, cwd=, site_dir=, log_json=, report_json=, si={host=,port=}, ti=, sets={},
---         verbosity=-1|0|1, dry_run=, list=, production_lost=, root= (holds stdlib/ and plans/; "(built in)" for the compiled-in ones), env={FLASHRUN_*},
+--         verbosity=-1|0|1, dry_run=, list=, choices={"production-lost", ...} (--WORD options flashrun does not know),
+--         root= (holds stdlib/ and plans/; "(built in)" for the compiled-in ones), env={FLASHRUN_*},
 --         pid=, host= }
 local cli = ...
 
@@ -44,6 +45,22 @@ local function add_plan_dir(path)
   package.path = dir .. "/?.lua;" .. package.path
 end
 
+-- The per-run choices made on the command line, { production_lost = true }: each --WORD
+-- flashrun does not know must be one the plan declares (plan.choices), else it is refused,
+-- named (exit 2). Only ever from argv: a choice is made for one run.
+local function choices(plan)
+  local made = {}
+  for _, word in ipairs(cli.choices) do
+    local name = word:gsub("-", "_")
+    if not (plan.choices and plan.choices[name]) then
+      errors.usage("--%s: plan %s offers no such choice (%s) and flashrun has no such option: unknown option '--%s' (see flashrun --help)",
+                   word, plan.name, require("flashrun.plan").offered(plan), word)
+    end
+    made[name] = true
+  end
+  return made
+end
+
 local function exists(dir)
   local f = io.open(dir .. "/.", "r")
   if f then f:close() end
@@ -82,16 +99,10 @@ local function main()
   if site_dir then
     plan = require("flashrun.sitedir").apply(plan, site_dir, { root = cli.root, env = cli.env, origin = origin })
   end
+  local made = choices(plan)
   if cli.list then
     planmod.list(plan, io.stdout)
     return 0
-  end
-  -- A choice is made on the command line for one run, and only for a plan that declares it.
-  local choices = { production_lost = cli.production_lost or nil }
-  for name in pairs(choices) do
-    if not (plan.choices and plan.choices[name]) then
-      errors.usage("--%s: plan %s offers no such choice", (name:gsub("_", "-")), plan.name)
-    end
   end
   require("flashrun.settings").check(config, plan.needs, plan.ssh_to)
   local report, report_file = require "flashrun.report", nil
@@ -100,14 +111,17 @@ local function main()
     report_file, err = report.open(cli.report_json)
     if not report_file then errors.usage("--report-json: cannot open %s", tostring(err)) end
   end
+  local redo = require "flashrun.redo"
   if plan.journal == "read" then
-    local ok, err = pcall(require("flashrun.journal").snapshot, cli.state_dir .. "/redo.json", plan.name)
+    local ok, err = pcall(require("flashrun.journal").snapshot, redo.path(cli.state_dir), plan.name)
     if not ok then errors.usage("%s (--state-dir %s)", tostring(err), cli.state_dir) end
   elseif plan.journal ~= false then
     if cli.dry_run and not exists(cli.state_dir) then
       -- A rehearsal creates nothing, not even the state dir: it runs on an empty journal.
       log.info("[dry-run] no state dir %s yet: rehearsing on an empty journal", cli.state_dir)
-      require("flashrun.journal").attach(nil, plan.name, cli.state_dir .. "/redo.json")
+      local j, err = redo.rehearse(cli.state_dir)
+      if not j then errors.usage("cannot rehearse on the journal in %s: %s", cli.state_dir, tostring(err)) end
+      require("flashrun.journal").attach(j, plan.name)
     else
       local code = open_journal(plan)
       if code then
@@ -118,7 +132,7 @@ local function main()
   end
   local journal = require "flashrun.journal"
   local ok, code, ctx = pcall(require("flashrun.interp").run, plan, config, cli.dry_run,
-                              { state_dir = absolute(cli.state_dir), host = cli.host, choices = choices })
+                              { state_dir = absolute(cli.state_dir), host = cli.host, choices = made })
   journal.detach()
   if report_file then report.write(report_file, plan, ok and code or 1, ok and ctx or nil) end
   if not ok then error(code, 0) end

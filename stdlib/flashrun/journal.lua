@@ -20,13 +20,13 @@
 --                                           -- every plan run and step, in order: the drill's
 --                                           -- timeline (stop's report reads it)
 -- The document is kept in memory and written through on every change, so in dry-run (where
--- flashrun.redo records writes instead of doing them) the run still sees its own progress.
--- Without an open journal (plan.journal == false, --list) everything stays in memory.
+-- flashrun.redo records writes instead of doing them, a rehearsal's journal included) the run
+-- still sees its own progress. Without a journal (plan.journal == false, --list, status's
+-- snapshot) everything stays in memory.
 local cjson = require "cjson"
 
 local M = {}
-local handle -- flashrun.redo journal, or nil
-local rehearsed -- without a handle: the journal path a rehearsal records its writes against
+local handle -- flashrun.redo journal (redo.open's, or redo.rehearse's in a dry run), or nil
 local doc = { state = {}, plans = {} }
 local current -- name of the plan being run
 local deferring, pending = false, false -- redo.truncate() while a plan runs (defer_truncate)
@@ -49,26 +49,17 @@ local function decode(text)
 end
 
 local function persist()
-  if not handle then
-    -- flashrun.redo masks its records; this is the same record for a journal not yet created.
-    -- One line per write, as flashrun.redo prints it (the document at -v).
-    if rehearsed then
-      local text, flog = cjson.encode(doc), require "flashrun.log"
-      flog.record("journal", rehearsed, ("write %d bytes (the document at -v)"):format(#text))
-      flog.debug("journal %s would hold: %s", rehearsed, text)
-    end
-    return true
-  end
+  if not handle then return true end
   local text = cjson.encode(doc)
   local ok, err = handle:write(text)
   if ok == nil and err ~= nil then error("cannot write the journal: " .. tostring(err), 0) end
   return true
 end
 
--- attach(j, plan [, rehearsed]): adopt an open flashrun.redo journal and load its document.
--- Without j, the document starts empty; a dry run passes the path its journal would have.
-function M.attach(j, plan, rehearsal_path)
-  handle, current, rehearsed = j, plan, rehearsal_path
+-- attach(j, plan): adopt an open flashrun.redo journal and load its document. Without j, the
+-- document starts empty and stays in memory.
+function M.attach(j, plan)
+  handle, current = j, plan
   local text, err
   if j then
     text, err = j:read()
@@ -84,7 +75,7 @@ end
 -- snapshot(path, plan): the journal at path as it is now, read without the lock and never
 -- written (a plan declared journal = "read": status). A missing file is an empty journal.
 function M.snapshot(path, plan)
-  handle, current, rehearsed = nil, plan, nil
+  handle, current = nil, plan
   -- Only a missing file is an empty journal: one that cannot be read (another user's, 0600)
   -- would make status say no drill is open.
   local f, err, errno = io.open(path, "r")
@@ -209,8 +200,6 @@ function M.truncate()
   if handle then
     local ok, err = handle:truncate()
     if ok == nil and err ~= nil then error("cannot truncate the journal: " .. tostring(err), 0) end
-  elseif rehearsed then
-    require("flashrun.log").record("journal", rehearsed, "remove")
   end
   return true
 end

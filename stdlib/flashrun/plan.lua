@@ -14,7 +14,8 @@ local PLAN_FIELDS = {
   -- must be set too, checked with needs before anything connects.
   ssh_to = { "table", false },
   -- Per-run choices the plan accepts from the command line only (never a file or the
-  -- environment): { production_lost = "what it does" }; ctx.choices tells the steps.
+  -- environment): { production_lost = "what it does" } is --production-lost, shown by --list;
+  -- ctx.choices tells the steps. Declared here only: flashrun's command line knows none.
   choices = { "table", false },
 }
 local STEP_FIELDS = {
@@ -75,6 +76,30 @@ local function check_steps(plan, path)
   end
 end
 
+-- A choice's name is its option's word: production_lost is --production-lost.
+local function check_choices(plan, path)
+  for name, what in pairs(plan.choices or {}) do
+    if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_]*$") or name:find("__", 1, true) or name:sub(-1) == "_" then
+      errors.usage("plan %s: choice '%s': a choice is lower-case letters and digits in words joined by single '_' (production_lost)",
+                   path, tostring(name))
+    end
+    if type(what) ~= "string" then
+      errors.usage("plan %s: choice '%s' must say what it does (a string), not a %s", path, name, type(what))
+    end
+  end
+end
+
+-- The option a choice is given as: production_lost -> --production-lost.
+local function option(name) return "--" .. name:gsub("_", "-") end
+
+-- "it offers --a, --b" or "it offers none": a plan's choices, for a refusal.
+function M.offered(plan)
+  local list = {}
+  for name in pairs(plan.choices or {}) do list[#list + 1] = option(name) end
+  table.sort(list)
+  return #list == 0 and "it offers none" or ("it offers " .. table.concat(list, ", "))
+end
+
 local function check_needs(plan, path)
   for _, field in ipairs({ "needs", "ssh_to" }) do
     for i, sec in ipairs(plan[field] or {}) do
@@ -92,6 +117,7 @@ function M.validate(decl, path)
   end
   check_fields(decl, PLAN_FIELDS, "the plan", path)
   check_steps(decl, path)
+  check_choices(decl, path)
   check_needs(decl, path)
   return decl
 end
@@ -137,6 +163,13 @@ function M.list(plan, out)
     if step.id then out:write("  [", step.id, "]") end
     if #marks > 0 then out:write("  (", table.concat(marks, ", "), ")") end
     out:write("\n")
+  end
+  local names = {}
+  for name in pairs(plan.choices or {}) do names[#names + 1] = name end
+  table.sort(names)
+  if #names > 0 then out:write("choices (on the command line, for one run):\n") end
+  for _, name in ipairs(names) do
+    out:write(string.format("  %s  %s\n", option(name), plan.choices[name]))
   end
 end
 

@@ -360,7 +360,26 @@ cli_errors)
 	# a per-run choice only for a plan that declares it, and only from the command line
 	run 2 "$PLANS/basic.lua" --production-lost;    has "--production-lost: plan basic offers no such choice"
 	FLASHRUN_PRODUCTION_LOST=1 run 0 "$PLANS/basic.lua"
-	run 0 --help; has "usage: flashrun"; has "--production-lost"
+	run 0 --help; has "usage: flashrun"; has "--production-lost"; has "Choices come from the plan"
+	has "-f verify|start|status|stop"
+	# choices are the plan's: declared there only, shown by --list, a typo still named
+	run 0 "$PLANS/choices.lua" --fast-lane;        has "MARK choices \[fast_lane\]"
+	run 0 --dry-note "$PLANS/choices.lua" --fast-lane; has "MARK choices \[dry_note fast_lane\]"
+	run 0 "$PLANS/choices.lua";                    has "MARK choices \[\]"
+	run 0 "$PLANS/choices.lua" --list;             has "^  --dry-note  note something"; has "^  --fast-lane  take the fast lane"
+	run 0 "$PLANS/basic.lua" --list;               lacks "choices"
+	run 2 "$PLANS/choices.lua" --fast-lan
+	has "--fast-lan: plan choices offers no such choice (it offers --dry-note, --fast-lane) and flashrun has no such option: unknown option '--fast-lan'"
+	[ "$(wc -l <stderr)" -eq 1 ] || fail "expected one line of error"
+	run 2 -f stop --dry-rn --list;                 has "unknown option '--dry-rn'"; has "(it offers --production-lost)"
+	run 0 -f stop --production-lost --list;        has "^  --production-lost  production is lost"
+	run 2 "$PLANS/basic.lua" --dry-run=yes;        has "unknown option '--dry-run=yes' (a plan's choice is --WORD, without a value)"
+	run 2 "$PLANS/basic.lua" --stat-dir elsewhere; has "unknown option '--stat-dir' (a plan's choice takes no value, and 'elsewhere' after it is not the plan)"
+	run 2 --stat-dir elsewhere "$PLANS/basic.lua"; has "unknown option '--stat-dir'"
+	printf 'return { name = "badchoice", description = "x", choices = { Fast = "x" }, steps = { { name = "s", run = function() end } } }\n' >badchoice.lua
+	run 2 badchoice.lua --list;                    has "choice 'Fast': a choice is lower-case letters"
+	printf 'return { name = "badchoice", description = "x", choices = { fast = true }, steps = { { name = "s", run = function() end } } }\n' >badchoice.lua
+	run 2 badchoice.lua --list;                    has "choice 'fast' must say what it does (a string)"
 	;;
 parallel)
 	run 0 "$PLANS/parallel.lua"

@@ -46,6 +46,25 @@ static void bad(int line, const char **args)
 	CHECKF(parse(&cli, args) != 0, "line %d: accepted", line);
 	fr_cli_free(&cli);
 }
+/* The choices parsed, joined by spaces ("" for none); NULL when the command line is refused. */
+static const char *choices(const char **args)
+{
+	static char out[256];
+	struct fr_cli cli;
+	if (parse(&cli, args) != 0) {
+		fr_cli_free(&cli);
+		return NULL;
+	}
+	out[0] = '\0';
+	for (int i = 0; i < cli.nchoices; i++)
+		snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", i ? " " : "", cli.choices[i]);
+	fr_cli_free(&cli);
+	return out;
+}
+#define CHOICES(want, ...) do { \
+	const char *got = choices((const char *[]){ __VA_ARGS__, NULL }); \
+	CHECKF(got && !strcmp(got, want), "line %d: choices '%s', expected '%s'", __LINE__, got ? got : "(refused)", want); \
+} while (0)
 #define OK(host, port, ...) ok(__LINE__, (const char *[]){ __VA_ARGS__, NULL }, host, port)
 #define BAD(...) bad(__LINE__, (const char *[]){ __VA_ARGS__, NULL })
 
@@ -71,7 +90,27 @@ int main(void)
 	BAD(PLAN, "--si");
 	BAD(PLAN, "--set", "novalue");
 	BAD(PLAN, "--set", "=x");
-	BAD(PLAN, "--bogus");
+	/* A --word flashrun does not know is a plan's choice: the bootstrap refuses it, naming it,
+	 * unless the plan declares it (tests/lua's cli_errors: --bogus, --production-lost). */
+	CHOICES("", PLAN, "--dry-run", "--list");
+	CHOICES("--production-lost", PLAN, "--production-lost");
+	CHOICES("--production-lost", "--production-lost", PLAN); /* before the plan, as before */
+	CHOICES("--production-lost", "-f", "stop", "--production-lost");
+	CHOICES("--bogus --x2-y", PLAN, "--bogus", "--x2-y");
+	CHOICES("--bogus", "--help", "--bogus"); /* --help prints the help, whatever follows */
+	/* Not a choice's form: refused here. */
+	BAD(PLAN, "--Bogus");
+	BAD(PLAN, "--bogus=1"); /* a choice takes no value */
+	BAD(PLAN, "--a--b");
+	BAD(PLAN, "--a-");
+	BAD(PLAN, "--9a");
+	BAD(PLAN, "--");
+	BAD(PLAN, "-x");
+	/* A value after a choice-like word is a misspelt option's: --stat-dir DIR. */
+	BAD(PLAN, "--stat-dir", "dir");
+	BAD("--stat-dir", "dir", PLAN);
+	BAD("-f", "stop", "--stat-dir", "dir");
+	BAD("--export-plans", "d", "--bogus");
 	BAD(PLAN, "--report-json");
 	BAD(PLAN, "--report-json=");
 	BAD(PLAN, PLAN);

@@ -1,5 +1,6 @@
 /* test_redo.c — the journal: atomic replace (also under SIGKILL), the lock and its refusal
- * message, permissions, masking, dry-run, and the Lua module. */
+ * message, who holds it as another process reads it, permissions, masking, dry-run and a
+ * rehearsal's journal, and the Lua module. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -178,6 +179,86 @@ static void test_lock(void)
 	}
 }
 
+/* ---- who holds the lock, as status reads it ---- */
+
+static void test_holder(void)
+{
+	const char *dir = path_of("holder");
+	char err[FR_REDO_ERRLEN], host[256] = "";
+	gethostname(host, sizeof host - 1);
+	struct fr_holder_seen seen;
+	CHECK(fr_holder_read(dir, &seen, err) == 0); /* no directory, no lock file: nobody */
+
+	/* A process whose argv[0] is a path to flashrun, alive on this host: live. */
+	pid_t child = fork();
+	if (child == 0) {
+		execl("/bin/sleep", "/opt/x/bin/flashrun", "60", (char *)NULL);
+		_exit(127);
+	}
+	/* Until the exec, the child's cmdline is this test's: wait for it to change. */
+	char cmdline[64], buf[64] = "";
+	snprintf(cmdline, sizeof cmdline, "/proc/%ld/cmdline", (long)child);
+	for (int i = 0; i < 500 && strcmp(buf, "/opt/x/bin/flashrun") != 0; i++) {
+		FILE *f = fopen(cmdline, "r");
+		size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+		buf[n] = '\0';
+		if (f)
+			fclose(f);
+		usleep(10000);
+	}
+	CHECK_STR(buf, "/opt/x/bin/flashrun");
+	struct fr_holder h = { .pid = child, .host = host, .started = "2026-01-01T00:00:00Z",
+			       .plan = "stop" };
+	struct fr_journal j;
+	bool locked;
+	CHECK(fr_journal_open(&j, dir, &h, err, &locked) == 0);
+	CHECK(fr_holder_read(dir, &seen, err) == 1);
+	CHECK(seen.live && seen.h.pid == child);
+	CHECK(seen.h.host && !strcmp(seen.h.host, host));
+	CHECK(seen.h.started && !strcmp(seen.h.started, "2026-01-01T00:00:00Z"));
+	CHECK(seen.h.plan && !strcmp(seen.h.plan, "stop"));
+	free(seen.text);
+	fr_journal_close(&j);
+	/* Released: the lock file is emptied, nobody is recorded. */
+	CHECK(fr_holder_read(dir, &seen, err) == 0);
+
+	/* Another host's pid says nothing about this one's processes. */
+	h.host = "elsewhere";
+	CHECK(fr_journal_open(&j, dir, &h, err, &locked) == 0);
+	CHECK(fr_holder_read(dir, &seen, err) == 1 && !seen.live && seen.h.pid == child);
+	free(seen.text);
+	fr_journal_close(&j);
+
+	/* A killed run's text is left behind (no release); its pid no longer runs flashrun. */
+	h.host = host;
+	CHECK(fr_journal_open(&j, dir, &h, err, &locked) == 0);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(fr_holder_read(dir, &seen, err) == 1 && !seen.live && seen.h.pid == child);
+	free(seen.text);
+	/* This process runs test_redo, not flashrun. */
+	fr_journal_close(&j);
+	h.pid = getpid();
+	CHECK(fr_journal_open(&j, dir, &h, err, &locked) == 0);
+	CHECK(fr_holder_read(dir, &seen, err) == 1 && !seen.live && seen.h.pid == getpid());
+	free(seen.text);
+	fr_journal_close(&j);
+
+	/* Text another version (or a hand) left: missing lines are NULL, a pid not a number is 0. */
+	FILE *f = fopen(path_of("holder/flashrun.lock"), "w");
+	fputs("pid=12x\nplan=a=b\nplan=second\n", f);
+	fclose(f);
+	CHECK(fr_holder_read(dir, &seen, err) == 1 && !seen.live && seen.h.pid == 0);
+	CHECK(seen.h.host == NULL && seen.h.started == NULL);
+	CHECK(seen.h.plan && !strcmp(seen.h.plan, "a=b"));
+	free(seen.text);
+
+	/* A lock file that cannot be read is an error, not "nobody". */
+	CHECK(unlink(path_of("holder/flashrun.lock")) == 0);
+	CHECK(symlink("flashrun.lock", path_of("holder/flashrun.lock")) == 0);
+	CHECK(fr_holder_read(dir, &seen, err) < 0 && strstr(err, "holder/flashrun.lock"));
+}
+
 /* ---- crash safety ---- */
 
 static uint32_t fnv1a(const char *s, size_t n)
@@ -312,6 +393,25 @@ static void test_mask_and_dry_run(void)
 	fr_journal_close(&j);
 }
 
+/* A rehearsal on a state directory that does not exist creates nothing and records its writes. */
+static void test_rehearse(void)
+{
+	struct fr_journal j;
+	char err[FR_REDO_ERRLEN], *text;
+	size_t len;
+	const char *dir = path_of("rehearsal/state");
+	CHECK(fr_journal_rehearse(&j, dir, err) == 0);
+	CHECK(j.rehearsal && j.lock_fd == -1);
+	CHECK_STR(j.path, path_of("rehearsal/state/redo.json"));
+	CHECK(fr_journal_read(&j, &text, &len, err) == 0);
+	CHECK(fr_journal_write(&j, "{\"x\":1}", err) == 0); /* recorded even outside a dry run */
+	CHECK(fr_journal_truncate(&j, err) == 0);
+	CHECK(access(path_of("rehearsal"), F_OK) < 0);
+	fr_journal_close(&j);
+	fr_journal_close(&j);
+	CHECK(!j.rehearsal && j.dir == NULL);
+}
+
 /* ---- Lua ---- */
 
 static void test_lua(void)
@@ -346,7 +446,23 @@ static void test_lua(void)
 		"local n, err, why = redo.open(dir .. '/afile/x')\n"
 		"assert(n == nil and why == nil and err:find('afile/x: Not a directory', 1, true), err)\n"
 		"redo.open(dir) collectgarbage() collectgarbage()\n" /* __gc releases */
-		"assert(redo.open(dir)):close()\n";
+		"assert(redo.open(dir)):close()\n"
+		"assert(redo.path(dir) == dir .. '/redo.json')\n"
+		"assert(redo.holder(dir) == nil and select('#', redo.holder(dir)) == 1)\n" /* released */
+		"do\n"
+		"  local j <close> = assert(redo.open(dir, {pid = 42, host = 'db1', plan = 'stop'}))\n"
+		"  local h = assert(redo.holder(dir))\n"
+		"  assert(h.pid == 42 and math.type(h.pid) == 'integer' and h.host == 'db1', h.host)\n"
+		"  assert(h.plan == 'stop' and h.started:find('^%d+%-%d+%-%d+T') and h.live == false)\n"
+		"end\n"
+		"local n, err = redo.holder(dir .. '/afile')\n" /* a file where a directory should be */
+		"assert(n == nil and err:find('afile/flashrun.lock', 1, true), err)\n"
+		"local r = assert(redo.rehearse(dir .. '/none'))\n"
+		"assert(r:path() == dir .. '/none/redo.json' and r:read() == nil)\n"
+		"assert(r:write('{}') == true and r:truncate() == true)\n"
+		"assert(io.open(dir .. '/none') == nil)\n"
+		"r:close()\n"
+		"assert(not pcall(r.write, r, '{}'))\n";
 	if (luaL_loadstring(L, script) != LUA_OK) {
 		fprintf(stderr, "lua: %s\n", lua_tostring(L, -1));
 		failures++;
@@ -371,6 +487,8 @@ int main(void)
 	test_permissions();
 	test_lock();
 	test_mask_and_dry_run();
+	test_rehearse();
+	test_holder();
 	test_lua();
 	test_kill_during_write();
 	char cmd[128];
