@@ -130,7 +130,7 @@ local SECTIONS = {
                                                  .. "with that one"):format(router.DETACHED)
                                             or "no drill open" }
       end
-      rows[#rows + 1] = { key = "journal", label = "journal", value = tostring(ctx.state_dir) .. "/redo.json" }
+      rows[#rows + 1] = { key = "journal", label = "journal", value = require("flashrun.redo").path(tostring(ctx.state_dir)) }
       -- A plan whose last run did not finish: the DBA re-runs it, unless it only refused (a second
       -- start while a drill is open changed nothing).
       local last = {}
