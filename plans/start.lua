@@ -1,9 +1,9 @@
 -- start — open the standby cluster read-write for a drill, after taking a restore point.
 -- Order: prechecks; detach the standby from the source router; stop replication once the
 -- standby master applied all it received; wait until the standby holds the restore point; record
--- every node (paths, variables, replication); take the restore point of every node (the
--- strategy's: stdlib/restore_point/); stream production's binary logs to the DR site; only then
--- open the standby read-write. Every failure before that last step is rolled back.
+-- every node (paths, variables, replication); stream production's binary logs to the DR site;
+-- take the restore point of every node (the strategy's: stdlib/restore_point/); only then open
+-- the standby read-write. Every failure before that last step is rolled back.
 local router = require "router"
 local server = require "server"
 local cluster = require "cluster"
@@ -181,22 +181,11 @@ If start failed while building the restore point, re-run start first: it resumes
         for _, m in ipairs(ctx.state.sites or {}) do restore_point.drop_plugin(m) end
       end },
 
-    { id = "restore_point", name = "take the restore point of every standby node",
-      run = function(ctx)
-        local nodes = restore_point.takers(ctx.state)
-        local t0 = now()
-        local recs = restore_point.of(ctx.state).take(ctx.state, nodes)
-        log.info("restore point taken on %d node%s in %.2f s", #nodes, #nodes == 1 and "" or "s", now() - t0)
-        return { restore_points = recs }
-      end,
-      undo = function(ctx)
-        local st = ctx.state
-        local rp = restore_point.of(st)
-        cluster.on_each("removing restore points", st.sites or {}, function(m) rp.undo(m, st); return true end)
-      end },
-
-    -- From here on production's binary logs arrive at the DR site while the standby serves the
-    -- drill (stdlib/binlog_stream.lua): what stop --production-lost applies if production is lost.
+    -- From here on production's binary logs arrive at the DR site (stdlib/binlog_stream.lua):
+    -- what stop --production-lost applies if production is lost. Started as soon as the restore
+    -- point's GTID set is known and every node recorded, before any restore point is taken: a
+    -- restore point of terabytes takes hours, and the standby receives nothing from production
+    -- meanwhile but this.
     { id = "stream", name = "stream production's binary logs to the standby site",
       run = function(ctx)
         if site.get("binlog_stream") == "off" then
@@ -210,6 +199,20 @@ If start failed while building the restore point, re-run start first: it resumes
         if site.get("binlog_stream") == "off" and not ctx.state.stream then return end
         -- A run killed inside run() journaled nothing: the place is derived again.
         binlog_stream.remove(ctx.state.stream or binlog_stream.where(ctx.state))
+      end },
+
+    { id = "restore_point", name = "take the restore point of every standby node",
+      run = function(ctx)
+        local nodes = restore_point.takers(ctx.state)
+        local t0 = now()
+        local recs = restore_point.of(ctx.state).take(ctx.state, nodes)
+        log.info("restore point taken on %d node%s in %.2f s", #nodes, #nodes == 1 and "" or "s", now() - t0)
+        return { restore_points = recs }
+      end,
+      undo = function(ctx)
+        local st = ctx.state
+        local rp = restore_point.of(st)
+        cluster.on_each("removing restore points", st.sites or {}, function(m) rp.undo(m, st); return true end)
       end },
 
     { id = "open", name = "open the standby read-write", irreversible = true, run = function(ctx)

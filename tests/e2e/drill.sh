@@ -563,11 +563,11 @@ rollback)
     { tail -20 "$LAB_DIR/start-sigint.out"; fail "start interrupted by SIGINT: exit $rc, expected 130 after a complete rollback"; }
   fr verify >/dev/null || fail "verify after the interrupted start"
   # Ctrl-C while a standby node hangs in the middle of its clone.
-  sigint_at "Step 07/09" "$LAB_DIR/start-hang.out" "$tnet.3"
+  sigint_at "Step 08/09 take the restore point" "$LAB_DIR/start-hang.out" "$tnet.3"
   [[ $rc == 130 || $rc == 1 ]] && grep -q "rollback complete" "$LAB_DIR/start-hang.out" ||
     { tail -20 "$LAB_DIR/start-hang.out"; fail "start interrupted while a node hangs: exit $rc, expected a complete rollback"; }
   # Ctrl-C while the binary log stream starts: its supervisor is ended and its directory removed.
-  sigint_at "Step 08/09 stream" "$LAB_DIR/start-stream.out"
+  sigint_at "Step 07/09 stream" "$LAB_DIR/start-stream.out"
   [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-stream.out" ||
     { tail -20 "$LAB_DIR/start-stream.out"; fail "start interrupted while the stream starts: exit $rc, expected 130 after a complete rollback"; }
   [[ -z $(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream 2>/dev/null; pgrep -f 'supervisor[.]sh'; pgrep -x mysqlbinlog") ]] ||
