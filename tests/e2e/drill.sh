@@ -46,6 +46,8 @@
 #                      holds none of the lab's passwords, every node's SOURCE_SSL* as before;
 #                      donor: the drill with the REQUIRE X509 account (clones log in with the
 #                      client certificate: clone_ssl_cert/key set, put back, files removed).
+#   drill.sh upgrade   a drill started by an earlier flashrun (E2E_OLD_TOP: its built tree) and
+#                      stopped by this one; status reads it between; checked as in main.
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
 #                      --list and the dry-run at their places, run in order, undone on a forced
 #                      rollback; plans/ unchanged.
@@ -867,6 +869,26 @@ site)
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" 'kill $(cat /data/backup/job.pid)'; done
   no_password_shown
   echo "e2e site: ok" ;;
+upgrade)
+  # A drill started by an earlier flashrun and stopped by this one (issue 26): E2E_OLD_TOP is a
+  # tree of the earlier version with its binary built in E2E_OLD_TOP/build (bench/upgrade.sh
+  # makes one from a commit). This stop reads the journal that start wrote and ends the drill;
+  # status reads it during the drill. Checked as in main.
+  old=${E2E_OLD_TOP:?E2E_OLD_TOP must name a built tree of the earlier flashrun}
+  [[ -x $old/build/flashrun && -f $old/plans/start.lua ]] || fail "$old has no build/flashrun and plans/start.lua"
+  seed; baseline
+  fr verify || fail "verify"
+  env -u FLASHRUN_STDLIB "$old/build/flashrun" "$old/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" \
+    "${extra[@]}" 2>&1 | tee -a "$out" || fail "start by the earlier flashrun ($old)"
+  drill_writes
+  frs "$LAB_DIR/status-upgrade.json"; rc=$?
+  [[ $rc == 0 && $(jval "$LAB_DIR/status-upgrade.json" report.drill_open) == true ]] ||
+    fail "status (this version) of a drill the earlier one started: exit $rc"
+  fr stop || fail "stop (this version) of a drill the earlier one started"
+  check_restored prod-during-drill
+  report_check
+  no_password_shown
+  echo "e2e upgrade ($strategy): ok" ;;
 stream)
   # Production keeps writing during the drill while its binary logs stream to the standby site;
   # the stream's mysqlbinlog is killed and its supervisor repairs it; production's router and
