@@ -38,5 +38,6 @@ function S.summarize(info, shared)
 end
 
 function S.space_kb(datadir_kb, fs) return fs.cow and reflink.space_kb(datadir_kb) or datadir_kb end
+function S.copied_kb(datadir_kb, fs) return fs.cow and 0 or datadir_kb end
 
 return S

@@ -140,11 +140,13 @@ function M.strategy(name)
   -- with the other nodes); S.judge(say, x, shared) its judgements of the node, x = {key, host,
   -- fs = {cow = bool, how = text}, facts = measure's}, each a check line say(cat, ok, text);
   -- shared: one table for every node; S.summarize(info, shared) once after every node (info(keys,
-  -- text): one line for those nodes); S.space_kb(datadir_kb, fs) the KiB its restore point takes.
+  -- text): one line for those nodes); S.space_kb(datadir_kb, fs) the KiB its restore point takes
+  -- on the node's filesystem, S.copied_kb(datadir_kb, fs) the KiB it copies (reads and writes).
   function S.measure() return nil end
   function S.judge() end
   function S.summarize() end
   function S.space_kb(datadir_kb) return datadir_kb end
+  function S.copied_kb(datadir_kb) return datadir_kb end
   return S
 end
 

@@ -110,6 +110,8 @@ function S.judge(say, x) say("disk", x.fs.cow, "datadir filesystem " .. x.fs.how
 -- A copy-on-write restore point shares every block until the drill changes it: it needs room
 -- only for what the drill writes, a share of the datadir (site.reflink_margin_pct).
 function S.space_kb(datadir_kb) return datadir_kb * site.num("reflink_margin_pct") // 100 end
+-- (a reflink copy shares the blocks: it copies none)
+function S.copied_kb() return 0 end
 
 -- (A damaged reflink restore point is handled as in local: taken again by a clone.)
 S.repair = common.repair_from_peer
