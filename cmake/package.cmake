@@ -32,8 +32,9 @@ else()
       COMMAND gzip -9nf ${CMAKE_CURRENT_BINARY_DIR}/flashrun.1
       DEPENDS flashrun ${PROJECT_SOURCE_DIR}/cmake/flashrun.h2m
       COMMENT "man page from flashrun --help")
-    file(GLOB _completion_inputs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/stdlib/*.lua
-         ${PROJECT_SOURCE_DIR}/stdlib/flashrun/*.lua ${PROJECT_SOURCE_DIR}/cmake/schema-keys.lua)
+    # every stdlib file, in its subdirectories too (stdlib/flashrun/, stdlib/checks/)
+    file(GLOB_RECURSE _completion_inputs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/stdlib/*.lua
+         ${PROJECT_SOURCE_DIR}/cmake/schema-keys.lua)
     add_custom_command(OUTPUT ${_completion}
       COMMAND ${LUA_INTERPRETER} ${PROJECT_SOURCE_DIR}/cmake/completion.lua ${PROJECT_SOURCE_DIR}
               $<TARGET_FILE:flashrun> ${FLASHRUN_DATADIR}/plans ${_completion}

@@ -3,16 +3,15 @@
 -- A section is { id =, title =, run = function(ctx, shared) return rows, state end }: rows is a
 -- list of { key = machine name, label = human name, value = text, number or boolean, text =
 -- human text when value alone is not enough, state = "ok" | "note" | "warn", data = any extra
--- machine-readable table }; state is the section's own (default: the worst of its rows). "warn"
--- means the DBA must act: status then exits 3. A section that raises shows the error as one
--- "warn" row; the others still run. `shared` caches what several sections read (routers,
--- production's master) for the run.
+-- machine-readable table }; state is the section's own (default: the worst of its rows), on the
+-- one scale of states (states.lua). "warn" means the DBA must act: status then exits 3. A
+-- section that raises shows the error as one "warn" row; the others still run. `shared` caches
+-- what several sections read (routers, production's master) for the run.
 local array = require("flashrun.report").array
+local states = require "states"
 local M = {}
 
-local RANK = { ok = 0, note = 1, warn = 2 }
-
-local function worst(a, b) return (RANK[b or "ok"] or 0) > (RANK[a or "ok"] or 0) and b or a end
+local worst = states.worst
 
 -- Runs every section; returns the report { at, state = "ok" | "warn", needs_dba = { "section:
 -- row text" }, sections = { {id, title, state, rows} } }.
@@ -39,8 +38,6 @@ function M.run(sections, ctx, shared)
   return report
 end
 
-local MARK = { ok = "  ", note = " ·", warn = "!!" }
-
 -- The report as text for a terminal: one block per section, one line per row, "!!" before what
 -- needs the DBA.
 function M.human(report)
@@ -54,7 +51,7 @@ function M.human(report)
     for _, r in ipairs(s.rows) do
       local v = r.text or (r.value == nil and "" or tostring(r.value))
       v = v:gsub("\n", "\n" .. (" "):rep(w + 6))
-      out[#out + 1] = ("%s  %-" .. w .. "s  %s"):format(MARK[r.state] or "  ", r.label, v)
+      out[#out + 1] = ("%s  %-" .. w .. "s  %s"):format(states.mark(r.state), r.label, v)
     end
   end
   return table.concat(out, "\n") .. "\n"

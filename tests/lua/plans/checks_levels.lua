@@ -14,7 +14,7 @@ return {
         local r = { checks = {}, failures = {}, warnings = {}, routers = { source = "10.0.0.10:3307", target = "10.0.1.10:3307" } }
         eq(checks.add(r, "source/router", "sql", "ok", "CHECK-OK source router answers SQL"), true, "ok returns true")
         checks.add(r, "target/router", "grants", "warn", "CHECK-WARN not checkable", { cause = "WARN-CAUSE", fix = "WARN-FIX" })
-        checks.add(r, "target/10.0.1.1:3306", "disk", "FAIL", "CHECK-FAIL datadir full", { cause = "FAIL-CAUSE", fix = "FAIL-FIX" })
+        checks.add(r, "target/10.0.1.1:3306", "disk", "fail", "CHECK-FAIL datadir full", { cause = "FAIL-CAUSE", fix = "FAIL-FIX" })
         local rep = checks.report(r)
         eq(#rep.checks, 3, "the report carries every check")
         eq(rep.checks[1].state, "ok", "the passed one included")

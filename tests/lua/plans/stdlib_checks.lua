@@ -1,4 +1,4 @@
--- stdlib/checks.lua inside the real binary: MySQL size settings; the causes and fixes of
+-- stdlib/checks/ inside the real binary: MySQL size settings; the causes and fixes of
 -- connection errors (causes.lua); reading grants (privileges.lua); the summary and the report.
 local checks = require "checks"
 local causes = require "causes"
@@ -14,7 +14,7 @@ end
 
 return {
   name = "stdlib-checks",
-  description = "tests of stdlib/checks.lua",
+  description = "tests of stdlib/checks/",
   journal = false,
   steps = {
     { name = "size_bytes", run = function()
@@ -137,7 +137,7 @@ return {
         c("target/router", "sql", "ok", "standby router answers SQL")
         c("source/10.0.0.1:3306", "sql", "ok", "source node answers SQL")
         for _, n in ipairs({ "10.0.1.1:3306", "10.0.1.2:3306" }) do
-          c("target/" .. n, "sql", "FAIL", "target node " .. n .. " answers SQL", { cause = "[1045] (28000) Access denied",
+          c("target/" .. n, "sql", "fail", "target node " .. n .. " answers SQL", { cause = "[1045] (28000) Access denied",
             fix = "wrong user or password", group = "target|sql|1045", label = "no SQL connection" })
           c("target/" .. n, "ssh", "ok", "reachable")
         end
