@@ -3,10 +3,9 @@
 -- the clone plugin needs there, the filesystem a copy-on-write restore point needs and the
 -- room a restore point takes. Measured first (M.measure, on all nodes at once), judged after.
 --
--- The judgements that depend on the restore point strategy (site.restore_point) are the small
--- local functions donor_tls, donor_checks, reflink_filesystem and space_needed_kb, each told the
--- strategy: what each strategy needs is to move behind the restore point's strategy interface
--- (stdlib/restore_point/).
+-- What depends on the restore point strategy (site.restore_point) is the strategy's to measure
+-- and judge, through its interface (stdlib/restore_point/: measure, judge, summarize, space_kb,
+-- copied_kb): this module never names a strategy.
 local log = require "flashrun.log"
 local shell = require "shell"
 local server = require "server"
@@ -14,6 +13,7 @@ local cluster = require "cluster"
 local site = require "site"
 local result = require "checks.result"
 local clone = require "checks.clone"
+local restore_point = require "restore_point"
 local names = require("checks.summary").names
 local judge = result.judge
 local M = {}
@@ -68,27 +68,17 @@ local function layout(n)
   return m, site.outside_message(m, outside)
 end
 
--- donor_tls(conn, strategy, requires_tls) -> whether a standby node offers TLS (clone.offers_tls)
--- when it must, else nil (not asked): only a clone REQUIRE SSL (requires_tls) in donor mode
--- needs TLS of every possible donor.
-local function donor_tls(conn, strategy, requires_tls)
-  if strategy == "donor" and requires_tls then return clone.offers_tls(conn) end
-  return nil
-end
-
--- context(ssl_mode) -> the settings the judging reads and the state it keeps across nodes:
--- {threshold (% used), margin_kb, reflink_pct, strategy, marker, requires_tls, fs_info = {},
--- first = nil}. ssl_mode: [target] ssl_mode.
-function M.context(ssl_mode)
+-- context() -> the settings the judging reads and the state it keeps across nodes: {threshold
+-- (% used), margin_kb, strategy = the restore point strategy asked (its module), marker,
+-- shared = the strategy's own state across nodes}.
+function M.context()
   return { threshold = site.num("disk_threshold"), margin_kb = site.num("disk_margin_mb") * 1024,
-           reflink_pct = site.num("reflink_margin_pct"), strategy = site.get("restore_point"),
-           marker = site.get("marker_schema"), requires_tls = clone.requires_tls(site.get("clone_ssl"), ssl_mode),
-           fs_info = {} }
+           strategy = restore_point.asked(), marker = site.get("marker_schema"), shared = {} }
 end
 
 -- measure(n, ctx) -> what judging node n (an r.nodes entry) needs: {datadir, p = M.probe's answer}
 -- and on a standby node {m = its site model or nil, why = why its layout is not understood,
--- clone_active, limits, fingerprint, tls}. Raises when its variables cannot be read.
+-- clone_active, limits, rp = what the strategy measures}. Raises when its variables cannot be read.
 function M.measure(n, ctx)
   local v = server.variables(n.conn, { "datadir", "plugin_dir" })
   if n.side ~= "target" then return { datadir = v.datadir, p = M.probe(n.ssh, v.datadir, nil, v.plugin_dir) } end
@@ -96,9 +86,9 @@ function M.measure(n, ctx)
   local ok, mm, w = pcall(layout, n)
   if ok then m, why = mm, w else why = tostring(mm) end
   return { datadir = v.datadir, m = m, why = why, clone_active = clone.active(n.conn),
-           tls = donor_tls(n.conn, ctx.strategy, ctx.requires_tls),
+           rp = ctx.strategy.measure(n.conn),
            p = M.probe(n.ssh, v.datadir, m, v.plugin_dir),
-           limits = clone.limits(n.conn, v.datadir), fingerprint = clone.fingerprint(n.conn) }
+           limits = clone.limits(n.conn, v.datadir) }
 end
 
 -- ---- judging ---------------------------------------------------------------------------------
@@ -127,31 +117,21 @@ function M.judge_layout(r, key, n, mz)
   judge(r, key, "layout", why == nil, "%s: %s", key, why or ("site layout understood (option file " .. tostring(mz.m and mz.m.conf) .. ")"))
 end
 
--- donor_checks(r, key, n, mz, first) -> first: under the donor strategy, what CLONE INSTANCE FROM
--- needs of node n as a donor: an address it takes (no IPv6 literal), the settings and plugins
--- of the first node judged (first = {key, fp}, nil for the first), TLS when the clone requires
--- it (mz.tls, nil when not asked). Other strategies: nothing.
-local function donor_checks(r, key, n, mz, strategy, first)
-  if strategy ~= "donor" then return first end
-  judge(r, key, "clone", not n.ds.host:find(":", 1, true), "%s: %s", key, n.ds.host:find(":", 1, true)
-        and "an IPv6 literal: CLONE INSTANCE FROM does not take one (use the donor strategy with names, or local)" or "donor address usable by CLONE INSTANCE FROM")
-  first = first or { key = key, fp = mz.fingerprint }
-  local diff = {}
-  for j, f in ipairs(mz.fingerprint or {}) do if f ~= first.fp[j] then diff[#diff + 1] = f end end
-  judge(r, key, "clone", #diff == 0, "%s: %s", key, #diff == 0 and "version, character sets and plugins match the other nodes (clone checks them)"
-        or ("differs from " .. first.key .. ", which CLONE refuses: " .. table.concat(diff, "; ")))
-  -- clone_ssl = on: CLONE … REQUIRE SSL fails against a donor without TLS (any node may be
-  -- picked as the donor).
-  if mz.tls ~= nil then
-    judge(r, key, "clone", mz.tls, "%s: %s", key, mz.tls and "offers TLS, as a clone REQUIRE SSL needs of a donor"
-          or "offers no TLS (no certificate loaded: Ssl_server_not_after is empty), which a clone REQUIRE SSL (clone_ssl = on, or auto under [target] ssl_mode required or stronger) needs of a donor: configure ssl_cert and ssl_key (ALTER INSTANCE RELOAD TLS), or set clone_ssl = off")
-  end
-  return first
+-- filesystem(rp) -> the datadir's filesystem as the probe's restore point part (rp) read it:
+-- {type = "btrfs", "xfs", ... or "?", xfs_reflink = "0", "1" or nil (no xfs_info), cow = whether
+-- it makes copy-on-write (reflink) copies, how = that in words}.
+local function filesystem(rp)
+  local t = (rp or ""):match("fs=(%S+)") or "?"
+  local xr = (rp or ""):match("reflink=([01])")
+  local how = t == "btrfs" and "btrfs: reflink copies" or t == "xfs" and (xr == "1" and "xfs, reflink=1"
+    or xr == "0" and "xfs, reflink=0: no reflink copies" or "xfs (reflink flag unknown: no xfs_info; start tries a copy)")
+    or (t .. ": no reflink copies")
+  return { type = t, xfs_reflink = xr, cow = t == "btrfs" or (t == "xfs" and xr ~= "0"), how = how }
 end
 
 -- judge_restore_point(r, key, n, mz, ctx): where standby node n's restore point would go (not
 -- there yet, on the datadir's filesystem, its parent writable by the mysqld user), the clone
--- plugin, and what the strategy needs of the node (donor_checks). mz.m must be known.
+-- plugin, and what the strategy needs of the node (its judge). mz.m must be known.
 function M.judge_restore_point(r, key, n, mz, ctx)
   local w = {}
   for word in mz.p.rp:gmatch("%S+") do w[word] = true end
@@ -165,7 +145,8 @@ function M.judge_restore_point(r, key, n, mz, ctx)
   local on = mz.clone_active
   judge(r, key, "clone", on or w.plugin == true, "%s: the clone plugin is %s", key,
         on and "active" or (w.plugin and "loadable (mysql_clone.so in plugin_dir)" or "neither active nor in plugin_dir (mysql_clone.so)"))
-  ctx.first = donor_checks(r, key, n, mz, ctx.strategy, ctx.first)
+  local function say(cat, ok, text) judge(r, key, cat, ok, "%s: %s", key, text) end
+  ctx.strategy.judge(say, { key = key, host = n.ds.host, fs = filesystem(mz.p.rp), facts = mz.rp }, ctx.shared)
 end
 
 -- judge_clone_limits(r, key, mz): what the clone cannot carry on the node (clone.limits), each a
@@ -174,62 +155,28 @@ function M.judge_clone_limits(r, key, mz)
   for _, l in ipairs(mz.limits or {}) do judge(r, key, "clone", false, "%s: %s", key, l) end
 end
 
--- filesystem(rp) -> the datadir's filesystem as the probe's restore point part (rp) read it:
--- {type = "btrfs", "xfs", ... or "?", xfs_reflink = "0", "1" or nil (no xfs_info), cow = whether
--- it makes copy-on-write (reflink) copies}.
-local function filesystem(rp)
-  local fs = (rp or ""):match("fs=(%S+)") or "?"
-  local xfs_reflink = (rp or ""):match("reflink=([01])")
-  return { type = fs, xfs_reflink = xfs_reflink, cow = fs == "btrfs" or (fs == "xfs" and xfs_reflink ~= "0") }
-end
-
--- reflink_filesystem(r, key, strategy, fs, fs_info): under reflink, the datadir's filesystem fs
--- (filesystem()) must make reflink copies; under auto it decides the restore points auto takes,
--- said once for the nodes that share it (fs_info: {what, [what] = {scopes}}, M.say_filesystems).
--- Other strategies: nothing.
-local function reflink_filesystem(r, key, strategy, fs, fs_info)
-  if strategy ~= "reflink" and strategy ~= "auto" then return end
-  local t, xr = fs.type, fs.xfs_reflink
-  local how = t == "btrfs" and "btrfs: reflink copies" or t == "xfs" and (xr == "1" and "xfs, reflink=1"
-    or xr == "0" and "xfs, reflink=0: no reflink copies" or "xfs (reflink flag unknown: no xfs_info; start tries a copy)")
-    or (t .. ": no reflink copies")
-  if strategy == "reflink" then
-    judge(r, key, "disk", fs.cow, "%s: datadir filesystem %s", key, how)
-    return
-  end
-  local what = ("datadir filesystem %s; strategy auto takes %s restore points"):format(how, fs.cow and "reflink (if every node can)" or "local")
-  if not fs_info[what] then fs_info[what] = {}; fs_info[#fs_info + 1] = what end
-  table.insert(fs_info[what], key)
-end
-
--- space_needed_kb(strategy, datadir_kb, cow, reflink_pct) -> the room (KiB) a restore point of a
--- datadir of datadir_kb needs. A copy-on-write restore point (reflink, or auto on a filesystem
--- that makes reflink copies: cow) shares every block until the drill changes it: it needs room
--- only for what the drill writes, reflink_pct % of the datadir; a clone copies all of it.
-local function space_needed_kb(strategy, datadir_kb, cow, reflink_pct)
-  if strategy == "reflink" or (strategy == "auto" and cow) then return datadir_kb * reflink_pct // 100 end
-  return datadir_kb
-end
-
--- judge_space(r, key, mz, dk, ctx): the filesystem a strategy needs (reflink_filesystem), and
--- room on it for the restore point and the margin (dk: judge_usage's figures).
+-- judge_space(r, key, mz, dk, ctx): room on the datadir's filesystem for the restore point the
+-- strategy takes there (its space_kb) and the margin (dk: judge_usage's figures); and, said
+-- before start changes anything (verify, start --dry-run), what that restore point copies and
+-- the space it leaves.
 function M.judge_space(r, key, mz, dk, ctx)
-  local fs = filesystem(mz.p.rp)
-  reflink_filesystem(r, key, ctx.strategy, fs, ctx.fs_info)
   if not dk.datadir_kb then
     judge(r, key, "disk", false, "%s: the datadir's size could not be read (du): the space a restore point needs is unknown", key)
     return
   end
-  local need_kb = space_needed_kb(ctx.strategy, dk.datadir_kb, fs.cow, ctx.reflink_pct)
+  local fs = filesystem(mz.p.rp)
+  local need_kb = ctx.strategy.space_kb(dk.datadir_kb, fs)
   judge(r, key, "disk", dk.avail_kb >= need_kb + ctx.margin_kb,
         "%s: %d MB free for a restore point needing %d MB (+%d MB margin)", key,
         dk.avail_kb // 1024, need_kb // 1024, ctx.margin_kb // 1024)
+  log.info("info  %s: its restore point copies %d MB and leaves %d MB free", key,
+           ctx.strategy.copied_kb(dk.datadir_kb, fs) // 1024, math.max(0, dk.avail_kb - need_kb) // 1024)
 end
 
--- say_filesystems(r, fs_info): an info line per filesystem reflink_filesystem collected, naming
--- the nodes on it (not a check).
-function M.say_filesystems(r, fs_info)
-  for _, what in ipairs(fs_info) do log.info("info  %s: %s", names(r, fs_info[what]), what) end
+-- say_filesystems(r, ctx): what the strategy says once for every node (auto: the filesystems and
+-- the restore points it takes on each), naming the nodes (not a check).
+function M.say_filesystems(r, ctx)
+  ctx.strategy.summarize(function(keys, text) log.info("info  %s: %s", names(r, keys), text) end, ctx.shared)
 end
 
 return M

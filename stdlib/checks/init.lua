@@ -66,7 +66,7 @@ local function measure(r, all, ctx)
     local n = r.nodes[x.key]
     local mz = disk.measure(n, ctx)
     if n.side == "target" then
-      mz.grants, mz.grants_err = grants.measure(n.conn, ctx.marker, ctx.strategy)
+      mz.grants, mz.grants_err = grants.measure(n.conn, ctx.marker, ctx.strategy.name)
       mz.os = mz.m and os_rights.measure(n.ssh, mz.m) or nil
     end
     return mz
@@ -88,15 +88,15 @@ local function judge_standby(r, key, n, mz, dk, ctx)
 end
 
 -- Disk and restore points: measured on all nodes at once, reported in order.
-local function disks(r, all, ssl_mode)
-  local ctx = disk.context(ssl_mode)
+local function disks(r, all)
+  local ctx = disk.context()
   local measured, failed = measure(r, all, ctx)
   for i, x in ipairs(all) do
     local n, mz = r.nodes[x.key], measured[i] or {}
     local dk = disk.judge_usage(r, x.key, mz, failed and failed[i], ctx.threshold)
     if dk and n.side == "target" then judge_standby(r, x.key, n, mz, dk, ctx) end
   end
-  disk.say_filesystems(r, ctx.fs_info)
+  disk.say_filesystems(r, ctx)
 end
 
 -- run() -> the result set (checks.result) with every check, and: topo = {side = {nodes, primary,
@@ -116,7 +116,7 @@ function M.run()
   r.skipped = unreachable(r, topo)
   if r.skipped then return r end
   replication.check(r, topo, all, max_delay)
-  disks(r, all, cfg.target.ssl_mode)
+  disks(r, all)
   replication.retention(r.nodes["source/" .. topo.source.primary.id])
   return r
 end

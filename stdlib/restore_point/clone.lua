@@ -50,11 +50,18 @@ end
 -- the standby's nodes. TLS added 15-60 % to a clone's time on the lab, depending on load
 -- (bench/restore_point.sh).
 M.TLS_REQUIRED = { required = true, verify_ca = true, verify_identity = true }
-function M.requires_tls() return M.TLS_REQUIRED[target().ssl_mode] == true end
+-- requires_tls([clone_ssl, ssl_mode]) -> whether a clone runs REQUIRE SSL: clone_ssl (default
+-- site.clone_ssl) on, or auto under ssl_mode (default [target]'s) required or stronger. Pure
+-- with both given.
+function M.requires_tls(clone_ssl, ssl_mode)
+  clone_ssl = clone_ssl or site.get("clone_ssl")
+  ssl_mode = ssl_mode or target().ssl_mode
+  return clone_ssl == "on" or (clone_ssl == "auto" and M.TLS_REQUIRED[ssl_mode] == true)
+end
 function M.clone_ssl(donor)
   local how = site.get("clone_ssl")
   if how ~= "auto" then return how == "on" end
-  if M.requires_tls() then return true end
+  if M.requires_tls(how) then return true end
   local c = cluster.try_connect("target", donor.host, donor.port)
   if not c then return nil end
   local ok, rs = pcall(server.replica_status, c)
@@ -349,5 +356,34 @@ function M.from(donor, nodes, gtids)
   end
   return out
 end
+
+-- Settings the clone plugin checks before any data moves (errors 3864-3870): donor and recipient
+-- must agree on these.
+local CLONE_MATCH = { "version", "version_compile_os", "version_compile_machine", "character_set_server",
+                      "collation_server", "innodb_page_size", "innodb_data_file_path" }
+
+-- fingerprint(conn) -> {"name=value"} of CLONE_MATCH and the active plugins, in order: compared
+-- across the standby nodes, any of which may be the donor.
+function M.fingerprint(conn)
+  local v = server.variables(conn, CLONE_MATCH)
+  local parts = {}
+  for _, k in ipairs(CLONE_MATCH) do parts[#parts + 1] = k .. "=" .. tostring(v[k]) end
+  local rows = conn:query("SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_TYPE <> 'INFORMATION SCHEMA' ORDER BY PLUGIN_NAME")
+  local pl = {}
+  for _, r in ipairs(rows or {}) do pl[#pl + 1] = tostring(server.value(r.PLUGIN_NAME)) end
+  parts[#parts + 1] = "plugins=" .. table.concat(pl, ",")
+  return parts
+end
+
+-- offers_tls(conn) -> whether the server offers TLS: status Ssl_server_not_after, the expiry of
+-- the certificate its TLS context loaded, is empty when it has none (no certificate, or TLS
+-- disabled by a failed ALTER INSTANCE RELOAD TLS, which leaves Current_tls_cert naming the
+-- configured file; seen on 9.7.4).
+function M.offers_tls(conn)
+  local rows = conn:query("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'")
+  local v = rows and rows[1] and server.value(rows[1].Value)
+  return v ~= nil and tostring(v) ~= ""
+end
+
 
 return M

@@ -134,38 +134,13 @@ function S.after_put_back(st)
   return later
 end
 
--- Settings the clone plugin checks before any data moves (errors 3864-3870): donor and recipient
--- must agree on these. A text per node, compared across the standby nodes.
-local CLONE_MATCH = { "version", "version_compile_os", "version_compile_machine", "character_set_server",
-                      "collation_server", "innodb_page_size", "innodb_data_file_path" }
-
-local function fingerprint(conn)
-  local v = server.variables(conn, CLONE_MATCH)
-  local parts = {}
-  for _, k in ipairs(CLONE_MATCH) do parts[#parts + 1] = k .. "=" .. tostring(v[k]) end
-  local rows = conn:query("SELECT PLUGIN_NAME FROM information_schema.PLUGINS WHERE PLUGIN_STATUS = 'ACTIVE' AND PLUGIN_TYPE <> 'INFORMATION SCHEMA' ORDER BY PLUGIN_NAME")
-  local pl = {}
-  for _, r in ipairs(rows or {}) do pl[#pl + 1] = tostring(server.value(r.PLUGIN_NAME)) end
-  parts[#parts + 1] = "plugins=" .. table.concat(pl, ",")
-  return parts
-end
-
--- Whether a server offers TLS: status Ssl_server_not_after, the expiry of the certificate its TLS
--- context loaded, is empty when it has none (no certificate, or TLS disabled by a failed ALTER
--- INSTANCE RELOAD TLS, which leaves Current_tls_cert naming the configured file; seen on 9.7.4).
-local function offers_tls(conn)
-  local rows = conn:query("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'")
-  local v = rows and rows[1] and server.value(rows[1].Value)
-  return v ~= nil and tostring(v) ~= ""
-end
-
 -- verify: any replica may be picked as the donor, so every node is read as one: what CLONE
 -- compares between donor and recipient, and, when the clones are REQUIRE SSL (clone_ssl = on, or
 -- auto under [target] ssl_mode required or stronger: clone.clone_ssl), whether it offers TLS.
 function S.measure(conn)
-  local how = site.get("clone_ssl")
-  local require_ssl = how == "on" or (how == "auto" and clone.requires_tls())
-  return { fingerprint = fingerprint(conn), tls = require_ssl and offers_tls(conn) or nil }
+  local tls -- nil: not asked (true or false: not an and/or expression, which would turn false into nil)
+  if clone.requires_tls() then tls = clone.offers_tls(conn) end
+  return { fingerprint = clone.fingerprint(conn), tls = tls }
 end
 
 function S.judge(say, x, shared)
