@@ -21,6 +21,7 @@ local planmod = require "flashrun.plan"
 local log = require "flashrun.log"
 local fs = require "flashrun.fs"
 local builtin = require "flashrun.builtin"
+local shell = require "shell"
 
 local M = {}
 
@@ -30,8 +31,6 @@ local STEP_FIELDS = {
   always = "boolean", irreversible = "boolean", description = "string",
   before = "string", after = "string", at = "string",
 }
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- The directory, files and plans are read with system calls (flashrun.fs), not a shell: a
 -- static flashrun may run where there is no /bin/sh.
@@ -143,7 +142,7 @@ local function command(spec, site_dir, where)
     errors.usage("%s: %s is not an executable file", where, path)
   end
   local shown = { path }
-  for i = 2, #argv do shown[i] = q(argv[i]) end
+  for i = 2, #argv do shown[i] = shell.quote(argv[i]) end
   return { path = path, args = { table.unpack(argv, 2) }, timeout = timeout, display = table.concat(shown, " ") }
 end
 
@@ -155,15 +154,15 @@ local function execute(cmd, ctx, step, phase, site_dir, inherited)
   end
   local parts = { "exec env" }
   -- The caller's FLASHRUN_* variables are configuration (passwords among them): not passed on.
-  for name in pairs(inherited or {}) do parts[#parts + 1] = "-u " .. q(name) end
+  for name in pairs(inherited or {}) do parts[#parts + 1] = "-u " .. shell.quote(name) end
   local env = facts(ctx, step, phase, site_dir)
   local names = {}
   for k in pairs(env) do names[#names + 1] = k end
   table.sort(names)
-  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. q(log.mask(env[k])) end
+  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. shell.quote(log.mask(env[k])) end
   if cmd.timeout then parts[#parts + 1] = "timeout -k 5 " .. string.format("%g", cmd.timeout) end
-  parts[#parts + 1] = q(cmd.path)
-  for _, a in ipairs(cmd.args) do parts[#parts + 1] = q(a) end
+  parts[#parts + 1] = shell.quote(cmd.path)
+  for _, a in ipairs(cmd.args) do parts[#parts + 1] = shell.quote(a) end
   parts[#parts + 1] = "</dev/null 2>&1"
   log.debug("exec %s", cmd.display)
   local p = assert(io.popen(table.concat(parts, " "), "r"))
