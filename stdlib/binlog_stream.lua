@@ -29,7 +29,10 @@ local cluster = require "cluster"
 local site = require "site"
 local server = require "server"
 local router = require "router"
-local wait = require "wait"
+local wait = require "flashrun.wait"
+local settings = require "flashrun.settings"
+local gtid = require "flashrun.gtid"
+local log = require "flashrun.log"
 
 local M = {}
 local Q = shell.quote
@@ -288,13 +291,6 @@ local function proofs(dir)
   }, "\n")
 end
 
--- Writes the supervisor into dir (it holds no secret; the option file is written apart).
-function M.install_script(dir)
-  -- A fresh log: status counts the restarts of this stream, not of one an earlier run ended.
-  return ("umask 077 && mkdir -p %s && touch %s && : >%s && cat >%s"):format(Q(dir), Q(dir .. "/" .. M.MARK),
-    Q(dir .. "/supervisor.log"), Q(dir .. "/supervisor.sh"))
-end
-
 function M.cnf_script(dir, name)
   return ("umask 077 && mkdir -p %s && touch %s && cat >%s && chmod 600 %s"):format(Q(dir), Q(dir .. "/" .. M.MARK),
     Q(dir .. "/" .. name), Q(dir .. "/" .. name))
@@ -472,7 +468,7 @@ function M.start(state)
   local pc = cluster.connect("source", pm.host, pm.port)
   local first = M.first_file(pc, state.frozen, pm.id)
   pc:close()
-  local src = config.source
+  local src = settings.current().source
   local files = M.tls_files(src, "tls-")
   copy_tls_files(s, w.dir, files)
   local cnf = M.cnf(src.mysql_user, src.mysql_password, M.tls_cnf(src, files, w.dir))
@@ -538,7 +534,7 @@ end
 -- Applies the stream to the standby master m ({host, port}); returns the script's report.
 function M.apply(stream, m, frozen)
   local s = ssh_to(stream)
-  local tgt = config.target
+  local tgt = settings.current().target
   local files = M.tls_files(tgt, "tls-target-")
   copy_tls_files(s, stream.dir, files)
   cluster.run(s, M.cnf_script(stream.dir, "target.cnf"), { stdin = M.cnf(tgt.mysql_user, tgt.mysql_password, M.tls_cnf(tgt, files, stream.dir)) })

@@ -1,7 +1,7 @@
 -- A standby node's own replication channel, waited for until it runs: what "replication
 -- resumed" means before flashrun says so (start's rollback).
 local server = require "server"
-local wait = require "wait"
+local wait = require "flashrun.wait"
 local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local M = {}

@@ -8,6 +8,7 @@
 -- "warn" row; the others still run. `shared` caches what several sections read (routers,
 -- production's master) for the run.
 local array = require("flashrun.report").array
+local clock = require "flashrun.clock"
 local M = {}
 
 local RANK = { ok = 0, note = 1, warn = 2 }
@@ -17,7 +18,7 @@ local function worst(a, b) return (RANK[b or "ok"] or 0) > (RANK[a or "ok"] or 0
 -- Runs every section; returns the report { at, state = "ok" | "warn", needs_dba = { "section:
 -- row text" }, sections = { {id, title, state, rows} } }.
 function M.run(sections, ctx, shared)
-  local report = { at = os.date("!%Y-%m-%dT%H:%M:%SZ"), state = "ok", needs_dba = array(), sections = array() }
+  local report = { at = clock.utc(), state = "ok", needs_dba = array(), sections = array() }
   for _, sec in ipairs(sections) do
     local ok, rows, state = pcall(sec.run, ctx, shared)
     if not ok then
