@@ -14,8 +14,12 @@ local function slurp(path)
   return s
 end
 
+-- Single-quoted for sh, as stdlib/shell.lua's quote (not required here: this build script runs in
+-- the standalone interpreter, without the binary's modules that one uses).
+local function q(x) return "'" .. x:gsub("'", "'\\''") .. "'" end
+
 -- options
-local p = assert(io.popen(("'%s' --help"):format(exe:gsub("'", "'\\''")), "r"))
+local p = assert(io.popen(("%s --help"):format(q(exe)), "r"))
 local help = p:read("a")
 p:close()
 local seen, options = {}, {}
@@ -26,7 +30,6 @@ assert(seen["--set"] and seen["--config"], "no options found in flashrun --help"
 table.sort(options)
 
 -- --set keys: the schema the binary was built with, printed by a plan of its own
-local q = function(x) return "'" .. x:gsub("'", "'\\''") .. "'" end
 p = assert(io.popen(("FLASHRUN_STDLIB=%s %s %s -q"):format(q(src .. "/stdlib"), q(exe), q(src .. "/cmake/schema-keys.lua")), "r"))
 local keys = {}
 for line in p:lines() do

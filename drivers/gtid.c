@@ -673,7 +673,7 @@ int gtid_count(const gtid_set *s, int64_t *count)
  * Every function takes GTID set texts and returns canonical text (or a boolean / integer).
  * Malformed text raises "bad argument #N to 'f' (malformed GTID set at position P: ...)":
  * the sets come from our own SQL reads, so bad text is a bug or corruption a plan must not
- * paper over (README contract).
+ * paper over (docs/plans.md, the gtid functions).
  *
  * The C sets live in a "scratch" userdata on the Lua stack, so a raise half-way (malformed
  * second argument, out of memory in lua_pushlstring) leaks nothing: __gc frees them.

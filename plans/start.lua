@@ -9,13 +9,15 @@ local server = require "server"
 local cluster = require "cluster"
 local checks = require "checks"
 local site = require "site"
+local node = require "node"
 local restore_point = require "restore_point"
 local mysqld = require "mysqld"
 local variables = require "variables"
-local wait = require "wait"
+local wait = require "flashrun.wait"
 local binlog_stream = require "binlog_stream"
 local replica = require "replica"
 local log = require "flashrun.log"
+local clock = require "flashrun.clock"
 local gtid = require "flashrun.gtid"
 local refuse = require("flashrun.errors").refuse
 local now = require("flashrun.sched").now
@@ -74,7 +76,7 @@ If start failed while building the restore point, re-run start first: it resumes
         for _, c in ipairs(r.checks or {}) do
           checked[#checked + 1] = { result = tostring(c.state):lower(), check = c.text .. (c.cause and (": " .. c.cause) or "") }
         end
-        return { drill = { started = os.date("!%Y-%m-%dT%H:%M:%SZ"), host = ctx.host }, checks = checked,
+        return { drill = { started = clock.utc(), host = ctx.host }, checks = checked,
                  registration = registration,
                  standby_options = { read_only = so.read_only, slave_mode = so.slave_mode },
                  master = { id = master.id, name = master.name, host = master.host, port = master.port },
@@ -133,7 +135,7 @@ If start failed while building the restore point, re-run start first: it resumes
         mc:close()
         log.info("restore point: %s (strategy %s%s)", frozen ~= "" and frozen or "(the empty GTID set)", rp.name,
                  donor and (", donor " .. donor.id) or "")
-        return { frozen = frozen, frozen_at = os.date("!%Y-%m-%dT%H:%M:%SZ"), strategy = rp.name, donor = donor or false }
+        return { frozen = frozen, frozen_at = clock.utc(), strategy = rp.name, donor = donor or false }
       end },
 
     { id = "freeze_donor", name = "freeze the donor (donor strategy)",
@@ -146,17 +148,17 @@ If start failed while building the restore point, re-run start first: it resumes
         local function record(n)
           local c = cluster.connect("target", n.host, n.port)
           local s = cluster.ssh("target", n.host)
-          local m = site.discover(n, c, s)
+          local m = node.discover(n, c, s)
           -- (m.role stays the router's: primary or joiner; the donor is st.donor)
           local outside
-          m.data_dirs, outside = site.data_dirs(m, site.data_variables(c))
+          m.data_dirs, outside = node.data_dirs(m, node.data_variables(c))
           local rs = server.replica_status(c)
           m.replication = rs and { source_host = rs.source_host, source_port = rs.source_port, source_user = rs.source_user,
                                    auto_position = rs.auto_position, running = rs.io_running and rs.sql_running,
                                    tls = server.channel_tls(c) } or false
           rp.prepare(m, s)
           if not restore_point.is_donor(st, n) then
-            local why = site.outside_message(m, outside)
+            local why = node.outside_message(m, outside)
             if why then refuse(why) end
           end
           -- Every node clones (local), serves the clone (donor) or may be cloned in stop's repair

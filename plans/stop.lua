@@ -9,12 +9,13 @@ local site = require "site"
 local restore_point = require "restore_point"
 local swap = require "restore_point.swap"
 local variables = require "variables"
-local wait = require "wait"
+local wait = require "flashrun.wait"
 local binlog_stream = require "binlog_stream"
 local production = require "production"
 local replica = require "replica"
 local drill_report = require "drill_report"
 local log = require "flashrun.log"
+local clock = require "flashrun.clock"
 local gtid = require "flashrun.gtid"
 local redo = require("flashrun.journal").global
 local refuse = require("flashrun.errors").refuse
@@ -97,7 +98,7 @@ answer with the restore point's GTID set.]],
         -- (--production-lost: production does not answer; the stop after it checks what re-attaching needs)
         if ctx.choices.production_lost then return end
         local r = production.check_reattach(st.frozen)
-        r.checked = os.date("!%Y-%m-%dT%H:%M:%SZ")
+        r.checked = clock.utc()
         return { reattach = r }
       end },
 
@@ -207,7 +208,7 @@ answer with the restore point's GTID set.]],
         log.info("the standby is detached and read-only, ready to be promoted. Once production is back, run stop again " ..
                  "without --production-lost: it re-attaches the standby and proves replication")
         ctx.pause = "production lost; the standby is detached and read-only, holding " .. lost.held
-        lost.at = os.date("!%Y-%m-%dT%H:%M:%SZ")
+        lost.at = clock.utc()
         return { production_lost = lost }
       end },
 
@@ -284,7 +285,7 @@ answer with the restore point's GTID set.]],
 
     { id = "report", name = "write the drill report", run = function(ctx)
         local st = ctx.state
-        local after = { nodes = {}, written = os.date("!%Y-%m-%dT%H:%M:%SZ"),
+        local after = { nodes = {}, written = clock.utc(),
                         clusters = { source = router.id(config.source.host, config.source.port),
                                      target = router.id(config.target.host, config.target.port) } }
         for _, m in ipairs(st.sites) do

@@ -30,7 +30,10 @@ local site = require "site"
 local server = require "server"
 local replica = require "replica"
 local router = require "router"
-local wait = require "wait"
+local wait = require "flashrun.wait"
+local settings = require "flashrun.settings"
+local gtid = require "flashrun.gtid"
+local log = require "flashrun.log"
 
 local M = {}
 local Q = shell.quote
@@ -192,6 +195,7 @@ end
 
 -- The supervisor (a POSIX sh script; no secret in it). p: { dir, router_host, router_port,
 -- server_id, frozen, mysql, mysqlbinlog }.
+-- Long: the supervisor is one shell script, kept whole here so that it reads as it runs on the host.
 function M.supervisor_script(p)
   local frozen = gtids(p.frozen)
   return table.concat({
@@ -287,13 +291,6 @@ local function proofs(dir)
     "B=$(cat \"$D/mysqlbinlog.pid\" 2>/dev/null); case $B in ''|*[!0-9]*) B= ;; esac",
     "[ -n \"$B\" ] && [ \"$(cat /proc/$B/comm 2>/dev/null)\" = mysqlbinlog ] && tr '\\000' '\\n' </proc/$B/cmdline 2>/dev/null | grep -q \"^--result-file=$D/\" || B=",
   }, "\n")
-end
-
--- Writes the supervisor into dir (it holds no secret; the option file is written apart).
-function M.install_script(dir)
-  -- A fresh log: status counts the restarts of this stream, not of one an earlier run ended.
-  return ("umask 077 && mkdir -p %s && touch %s && : >%s && cat >%s"):format(Q(dir), Q(dir .. "/" .. M.MARK),
-    Q(dir .. "/supervisor.log"), Q(dir .. "/supervisor.sh"))
 end
 
 function M.cnf_script(dir, name)
@@ -473,7 +470,7 @@ function M.start(state)
   local pc = cluster.connect("source", pm.host, pm.port)
   local first = M.first_file(pc, state.frozen, pm.id)
   pc:close()
-  local src = config.source
+  local src = settings.current().source
   local files = M.tls_files(src, "tls-")
   copy_tls_files(s, w.dir, files)
   local cnf = M.cnf(src.mysql_user, src.mysql_password, M.tls_cnf(src, files, w.dir))
@@ -539,7 +536,7 @@ end
 -- Applies the stream to the standby master m ({host, port}); returns the script's report.
 function M.apply(stream, m, frozen)
   local s = ssh_to(stream)
-  local tgt = config.target
+  local tgt = settings.current().target
   local files = M.tls_files(tgt, "tls-target-")
   copy_tls_files(s, stream.dir, files)
   cluster.run(s, M.cnf_script(stream.dir, "target.cnf"), { stdin = M.cnf(tgt.mysql_user, tgt.mysql_password, M.tls_cnf(tgt, files, stream.dir)) })

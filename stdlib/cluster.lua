@@ -1,14 +1,19 @@
 -- cluster.lua — connections to routers, nodes and hosts, with the credentials of the cluster
--- ("source" or "target") they belong to. Functions here use only globals and their arguments,
--- so they also work inside parallel() workers.
+-- ("source" or "target") they belong to. Functions here keep no state of a caller's, so they
+-- also work inside parallel() branches.
 local shell = require "shell"
 local router = require "router"
 local server = require "server"
 local become = require "become"
+local settings = require "flashrun.settings"
+local sql = require "flashrun.sql"
+local ssh = require "flashrun.ssh"
+local sched = require "flashrun.sched"
+local log = require "flashrun.log"
 local M = {}
 
 local function creds(side)
-  local c = config[side]
+  local c = settings.current()[side]
   if not c then error("no [" .. side .. "] section in the configuration", 0) end
   return c
 end
@@ -34,7 +39,7 @@ local function open(side, host, port, opts)
   o.host, o.port, o.user = host, math.floor(tonumber(port)), opts.user or c.mysql_user
   o.password, o.database, o.timeout = opts.password or c.mysql_password, opts.database, opts.timeout
   o.sql_mode = not opts.router and server.SQL_MODE or nil
-  local conn, err, errno = sql(o)
+  local conn, err, errno = sql.connect(o)
   if not conn then
     return nil, ("cannot connect to %s as %s: %s"):format(router.id(host, port), o.user, tostring(err)), errno
   end
@@ -53,10 +58,10 @@ end
 -- at once, a dropped one after the timeout; libmariadb reports both as 2002/2003 with the same
 -- errno) instead of an error.
 function M.try_connect(side, host, port, opts)
-  local t0 = now()
+  local t0 = sched.now()
   local ok, conn, err, errno = pcall(open, side, host, port, opts)
   if not ok then return nil, tostring(conn) end
-  return conn, err, errno, now() - t0
+  return conn, err, errno, sched.now() - t0
 end
 
 -- A router of side at host:port (the configured one, or another router of the cluster: its
@@ -97,9 +102,9 @@ function M.try_ssh(side, host)
   if sessions[key] and sessions[key]:is_open() then return sessions[key] end
   if not shell.is_host(host) then return nil, "refusing ssh to unusable host " .. tostring(host), "host" end
   local c = creds(side)
-  local s, err, kind = ssh{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
-                            key = c.ssh_key, passphrase = c.ssh_key_passphrase, auth = c.ssh_auth,
-                            known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
+  local s, err, kind = ssh.connect{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
+                                    key = c.ssh_key, passphrase = c.ssh_key_passphrase, auth = c.ssh_auth,
+                                    known_hosts = c.known_hosts, host_key_policy = c.host_key_policy }
   if not s then
     return nil, ("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), kind
   end
@@ -136,7 +141,7 @@ end
 -- (by index): the operator's message (its traceback logged at -v) or a refusal table as raised.
 -- A caller that reads results[i] must look at errs[i] too: a branch that raised has no result.
 function M.try_each(items, fn)
-  local results, raised = parallel(items, fn)
+  local results, raised = sched.parallel(items, fn)
   if not raised then return results, nil end
   local errs = {}
   for i, e in pairs(raised) do
@@ -190,19 +195,6 @@ function M.topology(src_router, tgt_router)
     t[side] = { nodes = nodes, primary = router.primary(nodes), standby_entry = standby }
   end
   return t
-end
-
--- Random password for a one-off account: 24 characters from /dev/urandom, registered as a secret.
-function M.random_password()
-  local f = assert(io.open("/dev/urandom", "rb"))
-  local bytes = f:read(24); f:close()
-  local alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-  local t = {}
-  for i = 1, #bytes do
-    local b = bytes:byte(i) % #alphabet + 1
-    t[i] = alphabet:sub(b, b)
-  end
-  return secret("Fr" .. table.concat(t) .. "9_")
 end
 
 return M

@@ -5,6 +5,8 @@
 -- after. Built from the journal (start's state and the runs it timed) and what stop read; no
 -- password is in any of it (and the writer masks registered secrets anyway).
 local files = require "flashrun.files"
+local gtid = require "flashrun.gtid"
+local cjson = require "cjson"
 local M = {}
 
 -- Seconds since the epoch of "YYYY-MM-DDTHH:MM:SSZ" (UTC), or nil. Pure (days from the civil

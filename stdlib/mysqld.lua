@@ -1,5 +1,5 @@
 -- mysqld.lua — a standby node's mysqld process: find it, prove it is this node's server, shut
--- it down, start it the way the site runs it. m is a node's site model (site.discover) as
+-- it down, start it the way the site runs it. m is a node's model (node.discover) as
 -- journaled by start: conf, datadir, pid_file, mysqld_safe, os_user, version.
 --
 -- A process is signalled or waited for only once it is proven to be this node's server: its
@@ -11,7 +11,10 @@ local shell = require "shell"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
-local wait = require "wait"
+local wait = require "flashrun.wait"
+local rehearsal = require "flashrun.rehearsal"
+local sched = require "flashrun.sched"
+local log = require "flashrun.log"
 local M = {}
 
 local Q = shell.quote
@@ -29,14 +32,6 @@ M.PRIVILEGES = {
     stmt = "SHUTDOWN" },
   { on = "standby nodes", any = { "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
     stmt = "SET GLOBAL innodb_fast_shutdown = 2 (before the shutdown of data stop throws away)" },
-}
-
--- What the ssh user must be able to do on a standby host (checks.lua probes each with a
--- command that changes nothing: os_probe).
-M.SSH_NEEDS = {
-  { need = "read the datadir", for_ = "the restore point's manifest, du of the datadir, the swap" },
-  { need = "signal the node's mysqld", for_ = "kill -TERM when SHUTDOWN cannot be sent" },
-  { need = "run mysqld_safe as the site does", for_ = "starting a restored node (root, or the mysqld user)" },
 }
 
 -- The lines os_probe adds for the site's templates: start_command=ok|no and stop_command=ok|no,
@@ -169,8 +164,8 @@ end
 -- Waits until process pid (proven m's server) has ended. Each probe watches it remotely for up to
 -- 2 s, so the end is seen within 50 ms without a round trip per look. kill -0 sends nothing.
 local function wait_gone(s, m, pid)
-  local probe = ("for i in $(seq %d); do kill -0 %d 2>/dev/null || { echo gone; exit 0; }; sleep 0.05; done; echo up")
-    :format(dry_run and 1 or 40, math.tointeger(tonumber(pid)))
+  local probe = ("for i in $(seq 40); do kill -0 %d 2>/dev/null || { echo gone; exit 0; }; sleep 0.05; done; echo up")
+    :format(math.tointeger(tonumber(pid)))
   wait.wait_until(m.id .. " has shut down", function()
     return cluster.read(s, probe) == "gone", "pid " .. pid .. " still alive"
   end, site.num("stop_timeout"), 0.01)
@@ -217,7 +212,8 @@ function M.shutdown(s, m, discard)
     if not sent then
       cluster.run(s, ("kill -TERM %d 2>/dev/null || ! kill -0 %d 2>/dev/null"):format(st.server, st.server))
     end
-    wait_gone(s, m, st.server)
+    -- Nothing was sent in a rehearsal: the server runs on.
+    rehearsal.check(m.id .. " has shut down", function() wait_gone(s, m, st.server) end)
   end
   -- After a clean shutdown mysqld_safe has nothing left to supervise but spends a second or two
   -- of shell work logging so, deaf to SIGTERM: it is ended, as DBAs do. Only processes whose
@@ -229,7 +225,7 @@ function M.shutdown(s, m, discard)
     if #now_st.helpers > 0 then
       cluster.run(s, kill:format(table.concat(now_st.helpers, " "), Q("--defaults-file=" .. m.conf)))
     end
-    return (#now_st.helpers == 0 and not now_st.server) or dry_run, "still running with its option file"
+    return (#now_st.helpers == 0 and not now_st.server), "still running with its option file"
   end, site.num("stop_timeout"), 0.05)
   return true
 end
@@ -247,7 +243,7 @@ end
 
 -- start_args(m) -> the options mysqld_safe gets when flashrun starts m, and the --init-file
 -- option left out (or nil). The options m's mysqld_safe was running with (m.safe_options,
--- recorded by site.discover from /proc), in their order, else --defaults-file and --user; without
+-- recorded by node.discover from /proc), in their order, else --defaults-file and --user; without
 -- --init-file; always with replication held (--skip-replica-start, --skip-slave-start before
 -- 8.0.26: a restored master would otherwise reconnect to production and move past the restore
 -- point). The command-line option wins over the option file (MySQL manual 6.2.2.2); mysqld_safe
@@ -375,8 +371,11 @@ end
 -- (mysqld.shutdown returned), so that look is not taken again. Returns the connection (nil in a
 -- rehearsal, where nothing was shut down).
 function M.start(s, m, known_down)
-  if not dry_run and not known_down then
-    local st = M.state(s, m)
+  -- A rehearsal shut nothing down: the server it would find running is not one an interrupted
+  -- run left, and the start is shown.
+  local st = not known_down and rehearsal.check("whether " .. m.id .. " already runs (an interrupted run may have started it)",
+                                                function() return M.state(s, m) end)
+  if st then
     if st.server or #st.helpers > 0 then
       if not up_or_gone(st) then log.info("%s is still starting (an interrupted run started it); waiting until it is up", m.id) end
       local conn
@@ -405,12 +404,12 @@ end
 -- start_timeout. Looked at every 10 s while m refuses connections: the look forks a dozen
 -- processes on the host, which a start-up, itself fork-bound in mysqld_safe, pays for.
 function M.wait_answers(m, s)
-  local conn, gone, looked = nil, false, now()
+  local conn, gone, looked = nil, false, sched.now()
   wait.wait_until(m.id .. " answers SQL", function()
     local c, err = cluster.try_connect("target", m.host, m.port)
     if not c then
-      if s and now() - looked >= 10 then
-        looked = now()
+      if s and sched.now() - looked >= 10 then
+        looked = sched.now()
         local st = M.parse_state(cluster.read(s, M.state_script(m)))
         if not st.server and #st.helpers == 0 then gone = true; return true end
       end

@@ -9,6 +9,7 @@ local site = require "site"
 local shell = require "shell"
 local retention = require "retention"
 local log = require "flashrun.log"
+local clock = require "flashrun.clock"
 local gtid = require "flashrun.gtid"
 local refuse = require("flashrun.errors").refuse
 local rehearsal = require "flashrun.rehearsal"
@@ -92,7 +93,7 @@ end
 -- digits, letters and '-' read alike under every mode.
 function M.write_marker()
   local schema = M.marker_schema()
-  local token = ("%s-%d"):format(os.date("!%Y%m%dT%H%M%S"), math.random(1, 1 << 30))
+  local token = ("%s-%d"):format(clock.stamp(), math.random(1, 1 << 30))
   local src = cluster.router("source")
   for _, stmt in ipairs({
     ("CREATE DATABASE IF NOT EXISTS `%s`"):format(schema),

@@ -17,6 +17,9 @@
 local shell = require "shell"
 local server = require "server"
 local cluster = require "cluster"
+local router = require "router"
+local gtid = require "flashrun.gtid"
+local clock = require "flashrun.clock"
 local M = {}
 
 -- The expiry variables a server of version ver ({8,0,26} or a connection) has. Pure.
@@ -121,11 +124,11 @@ function M.deadline(policy, lost, needed, active, now)
     -- its rotation, so at the earliest a full period from now.
     local at = now + policy.seconds
     return { state = "rotation", at = at, text = ("not before %s: what the standby needs is in the binary log being written; "
-             .. "it may be purged %s after its rotation (%s)"):format(os.date("!%Y-%m-%dT%H:%M:%SZ", at), M.span(policy.seconds), policy.why) }
+             .. "it may be purged %s after its rotation (%s)"):format(clock.utc(at), M.span(policy.seconds), policy.why) }
   end
   local at = needed.mtime + policy.seconds
   return { state = "at", at = at, text = ("%s: %s (written %s) may be purged then, at production's next rotation or restart (%s)")
-           :format(os.date("!%Y-%m-%dT%H:%M:%SZ", at), needed.name, os.date("!%Y-%m-%dT%H:%M:%SZ", needed.mtime), policy.why) }
+           :format(clock.utc(at), needed.name, clock.utc(needed.mtime), policy.why) }
 end
 
 -- "3d 04h", "5h 10m", "42m 3s", "-1h 02m" (past). Pure.
@@ -188,9 +191,9 @@ end
 -- primary.
 function M.production_master()
   local src = cluster.router("source")
-  local nodes = require("router").nodes(src)
+  local nodes = router.nodes(src)
   src:close()
-  local p = require("router").primary(nodes)
+  local p = router.primary(nodes)
   if not p then error("the source router names no primary (Master_Online)", 0) end
   local c = cluster.connect("source", p.host, p.port)
   local ok, s = pcall(cluster.ssh, "source", p.host)

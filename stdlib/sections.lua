@@ -9,6 +9,7 @@
 -- what several sections read (routers, production's master) for the run.
 local array = require("flashrun.report").array
 local states = require "states"
+local clock = require "flashrun.clock"
 local M = {}
 
 local worst = states.worst
@@ -16,7 +17,7 @@ local worst = states.worst
 -- Runs every section; returns the report { at, state = "ok" | "warn", needs_dba = { "section:
 -- row text" }, sections = { {id, title, state, rows} } }.
 function M.run(sections, ctx, shared)
-  local report = { at = os.date("!%Y-%m-%dT%H:%M:%SZ"), state = "ok", needs_dba = array(), sections = array() }
+  local report = { at = clock.utc(), state = "ok", needs_dba = array(), sections = array() }
   for _, sec in ipairs(sections) do
     local ok, rows, state = pcall(sec.run, ctx, shared)
     if not ok then

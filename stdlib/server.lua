@@ -238,31 +238,4 @@ function M.channel_tls_sql(x, want, have)
   return (new and "CHANGE REPLICATION SOURCE TO " or "CHANGE MASTER TO ") .. table.concat(parts, ", ")
 end
 
--- CHANGE MASTER TO / CHANGE REPLICATION SOURCE TO with GTID auto-positioning. The password
--- appears only inside the statement (the runtime masks registered secrets in any output).
-function M.change_source_sql(x, host, port, user, password)
-  assert(shell.is_host(host) and shell.is_port(port), "bad replication source")
-  local new = at_least(x, 8, 0, 23)
-  local k = new and { "CHANGE REPLICATION SOURCE TO SOURCE_HOST=", ", SOURCE_PORT=", ", SOURCE_USER=",
-                      ", SOURCE_PASSWORD=", ", SOURCE_AUTO_POSITION=1" }
-                or { "CHANGE MASTER TO MASTER_HOST=", ", MASTER_PORT=", ", MASTER_USER=",
-                      ", MASTER_PASSWORD=", ", MASTER_AUTO_POSITION=1" }
-  local s = k[1] .. shell.sql_string(host) .. k[2] .. math.floor(tonumber(port)) .. k[3] ..
-    shell.sql_string(user) .. k[4] .. shell.sql_string(password) .. k[5]
-  -- caching_sha2_password over plain TCP needs the source's RSA key (GET_MASTER_PUBLIC_KEY: 8.0.4+).
-  if at_least(x, 8, 0, 4) then s = s .. (new and ", GET_SOURCE_PUBLIC_KEY=1" or ", GET_MASTER_PUBLIC_KEY=1") end
-  return s
-end
-
--- The replication account of the default channel as stored on the server (connection metadata
--- repository). Kept in memory only; never journaled.
-function M.replication_account(conn)
-  local rows = conn:query("SELECT Host, Port, User_name, User_password FROM mysql.slave_master_info WHERE Channel_name = ''")
-  local r = rows and rows[1]
-  if not r then return nil end
-  local pw = col(r, "User_password") or ""
-  if pw ~= "" then secret(pw) end
-  return { host = col(r, "Host"), port = tonumber(col(r, "Port")), user = col(r, "User_name"), password = pw }
-end
-
 return M

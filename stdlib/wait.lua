@@ -1,35 +1,3 @@
--- wait.lua — readiness polling instead of fixed sleeps.
-local M = {}
-
--- Polls check() until it returns a truthy value, which is returned. check may return
--- `false, why` to say what it is still waiting for; errors it raises count as "not yet" (a
--- server that is still starting refuses connections). Raises after timeout seconds with the last
--- reason. In dry-run the condition is evaluated once, logged, and the plan goes on. A SIGINT or
--- SIGTERM ends the wait with an error: waits are where a plan spends its time.
-function M.wait_until(description, check, timeout, interval)
-  timeout = timeout or 60
-  interval = interval or 0.2
-  local t0 = now()
-  local why
-  while true do
-    local sig = interrupted()
-    if sig then error("interrupted while waiting until " .. description, 0) end
-    local ok, v, reason = pcall(check)
-    if ok and v then
-      if dry_run then log.info("[dry-run] %s: already true", description) end
-      return v
-    end
-    why = ok and reason or v
-    if dry_run then
-      log.info("[dry-run] would wait up to %ss until %s (now: %s)", tostring(timeout), description, tostring(why or "not yet"))
-      return true
-    end
-    if now() - t0 >= timeout then
-      error(("timed out after %.0f s waiting until %s (last: %s)"):format(tostring(timeout), description, tostring(why or "not yet")), 0)
-    end
-    sleep(interval)
-    interval = math.min(interval * 1.5, 0.5)
-  end
-end
-
-return M
+-- wait — the name site plans and site modules know flashrun.wait by (docs/plans.md): the
+-- polling itself is the host's, which decides what a rehearsal does.
+return require "flashrun.wait"

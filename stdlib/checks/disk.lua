@@ -11,6 +11,7 @@ local shell = require "shell"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
+local node = require "node"
 local result = require "checks.result"
 local clone = require "checks.clone"
 local restore_point = require "restore_point"
@@ -63,9 +64,9 @@ end
 -- Whether start and stop could handle standby node n: its site model, and the refusal when the
 -- server writes data where stop could not swap it.
 local function layout(n)
-  local m = site.discover(n.ds, n.conn, n.ssh)
-  local _, outside = site.data_dirs(m, site.data_variables(n.conn))
-  return m, site.outside_message(m, outside)
+  local m = node.discover(n.ds, n.conn, n.ssh)
+  local _, outside = node.data_dirs(m, node.data_variables(n.conn))
+  return m, node.outside_message(m, outside)
 end
 
 -- context() -> the settings the judging reads and the state it keeps across nodes: {threshold

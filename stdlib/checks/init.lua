@@ -25,11 +25,12 @@ local replication = require "checks.replication"
 local disk = require "checks.disk"
 local grants = require "checks.privileges"
 local os_rights = require "checks.os"
+local settings = require "flashrun.settings"
 local M = {}
 
--- TODO(require): config owner. The configuration ({source = section, target = section}) read
--- here only; the modules beside this one are given the sections they read.
-local function config() return _G.config end
+-- The configuration ({source = section, target = section}: flashrun.settings) is read here only;
+-- the modules beside this one are given the sections they read.
+local function config() return settings.current() end
 
 M.add = result.add -- (a unit test checks what each state logs at which level)
 M.probe = disk.probe -- (a unit test runs it on this host)

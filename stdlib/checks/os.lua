@@ -8,7 +8,7 @@ local add, judge = result.add, result.judge
 local M = {}
 
 -- measure(s, m) -> the probe's answer ("word=value" lines) on the node's ssh session s, m its
--- site model (site.discover); nil when it could not be run.
+-- node model (node.discover); nil when it could not be run.
 function M.measure(s, m)
   return (cluster.read(s, mysqld.os_probe(m)))
 end

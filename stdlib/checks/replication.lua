@@ -4,7 +4,7 @@
 local log = require "flashrun.log"
 local gtid = require "flashrun.gtid"
 local server = require "server"
-local wait = require "wait"
+local wait = require "flashrun.wait"
 local result = require "checks.result"
 local judge = result.judge
 local M = {}

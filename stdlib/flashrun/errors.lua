@@ -25,10 +25,4 @@ function M.usage(fmt, ...)
   error(M.new("usage", M.USAGE, string.format(fmt, ...)), 0)
 end
 
--- Message of any error value, for logs.
-function M.message(e)
-  if M.is(e) then return e.msg end
-  return tostring(e)
-end
-
 return M

@@ -1,9 +1,14 @@
--- flashrun.globals — the names plans see (README "Lua API seen by plans"), then the lock.
+-- flashrun.globals — the names plans see (docs/plans.md, "Lua API seen by plans"), then the
+-- lock. Plans only: the stdlib's modules run without them (flashrun.loader) and require what
+-- they use; the run's configuration is theirs through flashrun.settings.current().
 local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local errors = require "flashrun.errors"
 local journal = require "flashrun.journal"
 local strict = require "flashrun.strict"
+local settings = require "flashrun.settings"
+local loader = require "flashrun.loader"
+local gtid = require "flashrun.gtid"
 
 local M = {}
 
@@ -17,28 +22,22 @@ local function callable(modname)
   })
 end
 
--- Looked up at call time: the gtid module may be a placeholder while it is being written.
-local function gtid_subtract(a, b) return require("flashrun.gtid").subtract(a, b) end
-
--- log.would(kind, target, text): in dry-run, records a call that cannot be made even as a read
--- (its server does not exist yet: a side instance before it is created). Outside dry-run it
--- does nothing, so a plan cannot print a fake record into a real run's output.
-local function would(kind, target, text)
-  if log.dry_run() then log.record(kind, target, text) end
-end
-
+-- install(g, config, dry_run): config becomes the run's (settings.current()), stdlib modules
+-- required from now on run in their own environment (loader.install), and g (the plans'
+-- globals, _G) gets the plan API and is locked.
 function M.install(g, config, dry_run)
+  settings.set_current(config)
+  loader.install()
   g.config = config
   g.dry_run = dry_run
   g.sql = callable("flashrun.sql")
   g.ssh = callable("flashrun.ssh")
   g.sleep, g.now, g.parallel = sched.sleep, sched.now, sched.parallel
   g.interrupted = require("flashrun.signals").interrupted
-  g.gtid = require "flashrun.gtid"
-  g.gtid_subtract = gtid_subtract
+  g.gtid = gtid
+  g.gtid_subtract = gtid.subtract
   g.redo = journal.global
-  g.log = { debug = log.debug, info = log.info, warn = log.warn, error = log.error,
-            event = log.event, would = would }
+  g.log = { debug = log.debug, info = log.info, warn = log.warn, error = log.error, event = log.event }
   g.secret = log.secret
   g.refuse = errors.refuse
   g.cjson = require "cjson"

@@ -11,13 +11,12 @@ local journal = require "flashrun.journal"
 local planmod = require "flashrun.plan"
 local signals = require "flashrun.signals"
 local killpoint = require "flashrun.killpoint"
+local clock = require "flashrun.clock"
 
 local M = {}
 
 -- "1 step", "2 steps".
 local function count(n, word) return ("%d %s%s"):format(n, word, n == 1 and "" or "s") end
-
-local function utc() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 -- Error values keep their identity (refuse tables); strings get the step's traceback.
 local function handler(e)
@@ -39,10 +38,10 @@ local function plan_record(doc, name)
              name, tostring(rec.run_started or rec.started), tostring(rec.status), count(n, "step"))
     -- started stays the plan's first run; run_started is this one (what messages name).
     rec.status, rec.failed_step, rec.error, rec.finished, rec.rollback = "running", nil, nil, nil, nil
-    rec.run_started = utc()
+    rec.run_started = clock.utc()
     return rec, true
   end
-  local t = utc()
+  local t = clock.utc()
   rec = { status = "running", steps_done = {}, started = t, run_started = t }
   doc.plans[name] = rec
   return rec, false
@@ -144,7 +143,7 @@ local function fail(plan, i, res, secs, done, rec, ctx, not_started)
     log.error("%s … %s (%.2f s): %s", label, refused and "REFUSED" or "FAILED", secs, message(res))
   end
   if res.traceback then log.debug("%s", res.traceback) end
-  rec.status, rec.failed_step, rec.finished = "failed", planmod.key(plan.steps[i]), utc()
+  rec.status, rec.failed_step, rec.finished = "failed", planmod.key(plan.steps[i]), clock.utc()
   rec.error = log.mask(message(res))
   journal.run_end(sig and "interrupted" or refused and "refused" or "failed")
   journal.save()
@@ -266,7 +265,7 @@ local function run_steps(plan, ctx, rec, t0)
     -- A step may end the run here, successfully, leaving the rest for a later run (ctx.pause =
     -- why): the plan stays unfinished, so that run resumes after this step.
     if ctx.pause then
-      rec.status, rec.finished = "paused", utc()
+      rec.status, rec.finished = "paused", clock.utc()
       journal.run_end("paused")
       journal.save()
       ctx.outcome = { status = "paused", rollback = "none" }
@@ -275,7 +274,7 @@ local function run_steps(plan, ctx, rec, t0)
       return 0
     end
   end
-  rec.status, rec.finished = "done", utc()
+  rec.status, rec.finished = "done", clock.utc()
   journal.run_end("done")
   journal.save()
   ctx.outcome = { status = "done", rollback = "none" }

@@ -188,6 +188,19 @@ function M.tls_problems(sec, c)
   return out
 end
 
+-- The run's configuration (what build returned), for the modules that need it: set once by
+-- flashrun.globals.install before the plan loads. current() raises before that (a programmer
+-- error: a module reading the configuration while it is being assembled).
+local current
+function M.set_current(config)
+  if type(config) ~= "table" then error("settings.set_current: config must be a table", 2) end
+  current = config
+end
+function M.current()
+  if current == nil then error("settings.current: no configuration yet (flashrun.globals.install sets it)", 2) end
+  return current
+end
+
 -- check(config, needs, ssh_to): every section named in needs has the required keys, and every
 -- one in ssh_to (the plan reaches its nodes' hosts by ssh) has sys_user; the TLS settings of
 -- every section in needs agree with each other (M.tls_problems). Exits 2 naming them.

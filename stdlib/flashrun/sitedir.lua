@@ -21,6 +21,7 @@ local planmod = require "flashrun.plan"
 local log = require "flashrun.log"
 local fs = require "flashrun.fs"
 local builtin = require "flashrun.builtin"
+local shell = require "shell"
 
 local M = {}
 
@@ -30,8 +31,6 @@ local STEP_FIELDS = {
   always = "boolean", irreversible = "boolean", description = "string",
   before = "string", after = "string", at = "string",
 }
-
-local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 -- The directory, files and plans are read with system calls (flashrun.fs), not a shell: a
 -- static flashrun may run where there is no /bin/sh.
@@ -143,7 +142,7 @@ local function command(spec, site_dir, where)
     errors.usage("%s: %s is not an executable file", where, path)
   end
   local shown = { path }
-  for i = 2, #argv do shown[i] = q(argv[i]) end
+  for i = 2, #argv do shown[i] = shell.quote(argv[i]) end
   return { path = path, args = { table.unpack(argv, 2) }, timeout = timeout, display = table.concat(shown, " ") }
 end
 
@@ -155,15 +154,15 @@ local function execute(cmd, ctx, step, phase, site_dir, inherited)
   end
   local parts = { "exec env" }
   -- The caller's FLASHRUN_* variables are configuration (passwords among them): not passed on.
-  for name in pairs(inherited or {}) do parts[#parts + 1] = "-u " .. q(name) end
+  for name in pairs(inherited or {}) do parts[#parts + 1] = "-u " .. shell.quote(name) end
   local env = facts(ctx, step, phase, site_dir)
   local names = {}
   for k in pairs(env) do names[#names + 1] = k end
   table.sort(names)
-  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. q(log.mask(env[k])) end
+  for _, k in ipairs(names) do parts[#parts + 1] = k .. "=" .. shell.quote(log.mask(env[k])) end
   if cmd.timeout then parts[#parts + 1] = "timeout -k 5 " .. string.format("%g", cmd.timeout) end
-  parts[#parts + 1] = q(cmd.path)
-  for _, a in ipairs(cmd.args) do parts[#parts + 1] = q(a) end
+  parts[#parts + 1] = shell.quote(cmd.path)
+  for _, a in ipairs(cmd.args) do parts[#parts + 1] = shell.quote(a) end
   parts[#parts + 1] = "</dev/null 2>&1"
   log.debug("exec %s", cmd.display)
   local p = assert(io.popen(table.concat(parts, " "), "r"))
@@ -231,15 +230,11 @@ local function keys_of(steps)
   return table.concat(t, ", ")
 end
 
--- apply(plan, dir, opts) -> the plan with the site's steps (or its replacement).
--- opts: root (holds plans/), env (the caller's FLASHRUN_* variables), origin (what named dir).
-function M.apply(plan, dir, opts)
-  opts = opts or {}
-  local abs = absolute_dir(dir, opts.origin or "site dir")
-  -- Helper modules under the site dir (require "lib.x"), after the stdlib's: a site file called
-  -- like a stdlib module must not shadow it.
-  package.path = package.path .. ";" .. abs .. "/?.lua"
-  local known, known_list = known_plans(opts.root or ".", plan.name)
+-- The site files of abs, each loaded and checked against the plans there are ({file, decl}),
+-- and the replacement of `plan` one of them declares: the plan the site's steps go into and the
+-- file it came from (nil: the plan itself).
+local function read_files(plan, abs, root)
+  local known, known_list = known_plans(root, plan.name)
   local base, base_file = plan, nil
   local files = {}
   for _, file in ipairs(site_files(abs)) do
@@ -266,8 +261,11 @@ function M.apply(plan, dir, opts)
       base, base_file = planmod.validate(r, abs .. "/" .. file), file
     end
   end
+  return files, base, base_file
+end
 
-  -- The site's steps, grouped by where they go.
+-- The site's steps for plan (in file order), the file each came from and where it goes.
+local function site_steps(files, base, base_file, plan, abs, env)
   local origin, where_of = {}, {}
   local owner = {} -- key -> file ("" for the plan's own steps)
   for _, s in ipairs(base.steps) do owner[planmod.key(s)] = base_file or "" end
@@ -275,7 +273,7 @@ function M.apply(plan, dir, opts)
   for _, f in ipairs(files) do
     local list = f.decl.extend and f.decl.extend[plan.name]
     for i, raw in ipairs(list or {}) do
-      local step, pos = site_step(raw, f.file, plan.name, i, abs, opts.env)
+      local step, pos = site_step(raw, f.file, plan.name, i, abs, env)
       local key = planmod.key(step)
       if owner[key] then
         errors.usage("site file %s: step id '%s' is taken (by %s)", f.file, key,
@@ -286,11 +284,12 @@ function M.apply(plan, dir, opts)
       site[#site + 1] = step
     end
   end
-  if #site == 0 and not base_file then
-    plan.site_dir = abs -- nothing for this plan; --list still says which site dir was read
-    return plan
-  end
+  return site, origin, where_of
+end
 
+-- Where each site step goes: before[key] / after[key] (the steps anchored on the step of that
+-- key), first (at = "start") and last (the end hooks), each in file order.
+local function anchors(base, site, where_of, plan)
   local by_key, is_end = {}, {}
   for _, s in ipairs(base.steps) do by_key[planmod.key(s)] = s end
   for _, s in ipairs(site) do
@@ -319,7 +318,12 @@ function M.apply(plan, dir, opts)
       last[#last + 1] = s
     end
   end
+  return before, after, first, last
+end
 
+-- The plan's steps with the site's in their places, and how many come before the end hooks.
+local function place(base, site, where_of, plan)
+  local before, after, first, last = anchors(base, site, where_of, plan)
   local steps, placed = {}, {}
   local function emit(s)
     for _, b in ipairs(before[planmod.key(s)] or {}) do emit(b) end
@@ -336,7 +340,24 @@ function M.apply(plan, dir, opts)
                    where_of[s].file, s.id, where_of[s].before and "before" or "after", where_of[s].before or where_of[s].after)
     end
   end
+  return steps, main
+end
 
+-- apply(plan, dir, opts) -> the plan with the site's steps (or its replacement).
+-- opts: root (holds plans/), env (the caller's FLASHRUN_* variables), origin (what named dir).
+function M.apply(plan, dir, opts)
+  opts = opts or {}
+  local abs = absolute_dir(dir, opts.origin or "site dir")
+  -- Helper modules under the site dir (require "lib.x"), after the stdlib's: a site file called
+  -- like a stdlib module must not shadow it.
+  package.path = package.path .. ";" .. abs .. "/?.lua"
+  local files, base, base_file = read_files(plan, abs, opts.root or ".")
+  local site, origin, where_of = site_steps(files, base, base_file, plan, abs, opts.env)
+  if #site == 0 and not base_file then
+    plan.site_dir = abs -- nothing for this plan; --list still says which site dir was read
+    return plan
+  end
+  local steps, main = place(base, site, where_of, plan)
   local merged = {}
   for k, v in pairs(base) do merged[k] = v end
   merged.steps = steps
@@ -344,5 +365,4 @@ function M.apply(plan, dir, opts)
   merged.main_count, merged.origin, merged.site_dir, merged.replaced_by = main, origin, abs, base_file
   return merged
 end
-
 return M

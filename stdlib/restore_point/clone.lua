@@ -6,17 +6,18 @@ local shell = require "shell"
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
-local wait = require "wait"
+local wait = require "flashrun.wait"
 local log = require "flashrun.log"
 local now = require("flashrun.sched").now
 local rehearsal = require "flashrun.rehearsal"
+local settings = require "flashrun.settings"
 local manifest = require "restore_point.manifest"
 local M = {}
 
 local Q = shell.quote
 
--- [target]'s settings. TODO(require): the config owner the require helper picks.
-local function target() return rawget(_G, "config").target end
+-- [target]'s settings.
+local function target() return settings.current().target end
 
 -- Files of a datadir that are the node's own, not data: a clone does not carry them.
 M.IDENTITY_FILES = { "auto.cnf", "mysqld-auto.cnf", "ca-key.pem", "ca.pem", "client-cert.pem", "client-key.pem",

@@ -4,7 +4,7 @@
 local server = require "server"
 local cluster = require "cluster"
 local site = require "site"
-local wait = require "wait"
+local wait = require "flashrun.wait"
 local mysqld = require "mysqld"
 local log = require "flashrun.log"
 local now = require("flashrun.sched").now

@@ -11,7 +11,7 @@
 --            (restore_point/reflink.lua);
 --   auto     reflink where every node's filesystem takes it, else local (restore_point/auto.lua).
 -- Every strategy has this interface (defaults in restore_point/common.lua); start, stop, verify
--- and status call it and never compare a strategy's name. Node models are site.discover's (m);
+-- and status call it and never compare a strategy's name. Node models are node.discover's (m);
 -- st is the journal's state (st.frozen: the restore point's GTID set; st.donor; st.sites: the
 -- node models; st.restore_points: id -> record).
 --   S.name                        the schema word

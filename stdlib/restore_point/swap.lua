@@ -1,7 +1,7 @@
 -- restore_point.swap — put a node's restore point in place of its data, while the node is shut down.
 -- The restore point directory becomes the datadir (a rename: same filesystem); every other
 -- directory the server writes data to (binary and relay logs under the instance dir, see
--- site.data_dirs) is moved aside and recreated empty: the clone carries no binary or relay log,
+-- node.data_dirs) is moved aside and recreated empty: the clone carries no binary or relay log,
 -- the restored GTID state lives in the cloned mysql.gtid_executed, and old binary logs would
 -- bring the drill's GTIDs back (a reflink restore point holds a copy of every directory, binary
 -- logs included, which come back byte for byte). The node keeps its error log. Its previous data stays as

@@ -414,6 +414,7 @@ stdlib_wait_dryrun)
 	run 0 "$PLANS/stdlib_wait.lua" --dry-run
 	has "would wait up to 5s until the side instance starts (now: call 1)"; has "plan stdlib-wait done"
 	has "would wait up to 1.5s until a fractional timeout"
+	has "\[dry-run\] would check: the post-condition holds"
 	;;
 stdlib_site_settings)
 	run 0 "$PLANS/stdlib_site.lua" --set site.restore_point=donor --set site.disk_threshold=40 --set site.max_delay=7

@@ -10,6 +10,7 @@ local manifest = require "restore_point.manifest"
 local service = require "restore_point.service"
 local variables = require "variables"
 local site = require "site"
+local node = require "node"
 local shell = require "shell"
 local check = require "check"
 local eq, raises = check.eq, check.raises
@@ -230,22 +231,22 @@ return {
         put(P .. "/4200/comm", "mysqld_safe\n")
         put(P .. "/4200/cmdline", table.concat(safe, "\0") .. "\0")
         put(T .. "/pid", "4242\n")
-        local out, code = sh("sh -c " .. shell.quote(site.process_script(T .. "/pid", P)))
+        local out, code = sh("sh -c " .. shell.quote(node.process_script(T .. "/pid", P)))
         eq(code, 0, "process script: " .. out)
-        local proc = site.parse_process(out)
+        local proc = node.parse_process(out)
         assert(proc, "unparsed: " .. out)
         eq(proc.cwd, datadir, "cwd"); eq(proc.user, me, "owner")
         assert(proc.args:find("--defaults-file=" .. conf, 1, true), "mysqld's own arguments: " .. proc.args)
         eq(#proc.safe, #safe, "mysqld_safe's arguments")
         for i, a in ipairs(safe) do eq(proc.safe[i], a, "argument " .. i) end
-        local opts = site.safe_options(proc, datadir, conf)
+        local opts = node.safe_options(proc, datadir, conf)
         eq(opts and #opts, #safe - 2, "options after the script")
-        eq(site.safe_options(proc, datadir .. "x", conf), nil, "a server working elsewhere: not proven")
-        eq(site.safe_options(proc, datadir, "/other.cnf"), nil, "options naming another option file: not proven")
+        eq(node.safe_options(proc, datadir .. "x", conf), nil, "a server working elsewhere: not proven")
+        eq(node.safe_options(proc, datadir, "/other.cnf"), nil, "options naming another option file: not proven")
         put(P .. "/4200/comm", "bash\n")
-        proc = site.parse_process((sh("sh -c " .. shell.quote(site.process_script(T .. "/pid", P)))))
+        proc = node.parse_process((sh("sh -c " .. shell.quote(node.process_script(T .. "/pid", P)))))
         eq(proc.safe, nil, "a parent that is not mysqld_safe is not recorded")
-        eq(site.parse_process("root\nsafe=@@@\ncwd=/\n").safe, nil, "not base64")
+        eq(node.parse_process("root\nsafe=@@@\ncwd=/\n").safe, nil, "not base64")
 
         -- replayed: in order, without --init-file (named), the replication switch once, at the end
         local m = setmetatable({ mysqld_safe = "/opt/g db/bin/mysqld_safe", conf = conf, os_user = "mysql",

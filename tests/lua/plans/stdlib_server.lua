@@ -190,22 +190,6 @@ return {
         want.SSL_ALLOWED = "NO"; have.SSL_ALLOWED = "YES"; have.SSL_CA_FILE = want.SSL_CA_FILE; have.TLS_CIPHERSUITES = false
         eq(server.channel_tls_sql({ 8, 0, 26 }, want, have), "CHANGE REPLICATION SOURCE TO SOURCE_SSL = 0", "TLS off as it was")
       end },
-    { name = "change_source_sql", run = function()
-        eq(server.change_source_sql({ 8, 0, 22 }, "10.0.0.1", 3306, "repl", "pw"),
-           "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1, GET_MASTER_PUBLIC_KEY=1",
-           "8.0.22")
-        eq(server.change_source_sql({ 8, 0, 3 }, "10.0.0.1", 3306, "repl", "pw"),
-           "CHANGE MASTER TO MASTER_HOST='10.0.0.1', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_AUTO_POSITION=1",
-           "8.0.3 predates GET_MASTER_PUBLIC_KEY")
-        local s = server.change_source_sql({ 8, 0, 26 }, "10.0.0.1", "3306", "repl", "pw")
-        local head = "CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.1', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1"
-        eq(s:sub(1, #head), head, "8.0.26 speaks the SOURCE vocabulary")
-        eq(server.change_source_sql({ 9, 7, 4 }, "db-1", 3307, "re'pl", [[p'q\r]]),
-           [[CHANGE REPLICATION SOURCE TO SOURCE_HOST='db-1', SOURCE_PORT=3307, SOURCE_USER='re''pl', SOURCE_PASSWORD='p''q\\r', SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1]],
-           "9.7.4 with quotes and a backslash")
-        raises("bad replication source", server.change_source_sql, { 8, 0, 26 }, "h;rm", 3306, "u", "p")
-        raises("bad replication source", server.change_source_sql, { 8, 0, 26 }, "h", 0, "u", "p")
-      end },
     { name = "replica_status on 8.0 (Slave_/Master_ columns)", run = function()
         local c = fake("8.0.26-greatdb", { ["SHOW SLAVE STATUS"] = rows_of(OLD_COLS, { {
           Slave_IO_State = "Waiting for source to send event", Master_Host = "127.0.31.1", Master_User = "repl",

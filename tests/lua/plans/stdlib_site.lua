@@ -1,8 +1,9 @@
--- stdlib/site.lua inside the real binary: [site] settings (get, num; checked at load: the
--- "stdlib_site_unknown" case) and data_dirs. Run with no [site]
+-- stdlib/site.lua and stdlib/node.lua inside the real binary: [site] settings (get, num; checked
+-- at load: the "stdlib_site_unknown" case) and the node model's data_dirs. Run with no [site]
 -- settings; the "stdlib_site_settings" case runs it again with some, and "stdlib_site_unknown"
 -- with a misspelt one, which the first step must reject.
 local site = require "site"
+local node = require "node"
 local check = require "check"
 local show, eq, raises = check.show, check.eq, check.raises
 
@@ -43,7 +44,7 @@ local SEED = {
 
 return {
   name = "stdlib-site",
-  description = "tests of stdlib/site.lua",
+  description = "tests of stdlib/site.lua and stdlib/node.lua",
   journal = false,
   steps = {
     { name = "get and num", run = function()
@@ -63,7 +64,7 @@ return {
     { name = "data_dirs", run = function()
         local D = I .. "/dbdata"
         local function dirs(vars)
-          local list, outside = site.data_dirs(SEED, vars)
+          local list, outside = node.data_dirs(SEED, vars)
           local o = {}
           for _, x in ipairs(outside) do o[#o + 1] = x.variable .. "=" .. x.dir end
           return table.concat(list, " "), table.concat(o, " ")
@@ -81,17 +82,17 @@ return {
                       innodb_log_group_home_dir = I .. "/redo", innodb_undo_directory = I .. "/undo/" })
         eq(l, D .. " " .. I .. "/logfile", "logs under the instance dir swappable")
         eq(o, "innodb_log_group_home_dir=" .. I .. "/redo innodb_undo_directory=" .. I .. "/undo", "InnoDB files outside the datadir")
-        local imsg = site.outside_message(SEED, (select(2, site.data_dirs(SEED, { innodb_undo_directory = I .. "/undo" }))))
+        local imsg = node.outside_message(SEED, (select(2, node.data_dirs(SEED, { innodb_undo_directory = I .. "/undo" }))))
         assert(imsg and imsg:find("InnoDB files outside its datadir", 1, true), "InnoDB refusal: " .. tostring(imsg))
         -- Binary logs on another volume: stop could not swap them.
         l, o = dirs({ log_bin_basename = "/binlog/3306/mysql-bin", relay_log_basename = D .. "/relay",
                       innodb_undo_directory = "/data/mysqldata/undo" })
         eq(l, D, "only the datadir swappable")
         eq(o, "log_bin_basename=/binlog/3306 innodb_undo_directory=/data/mysqldata/undo", "outside")
-        local msg = site.outside_message(SEED, (select(2, site.data_dirs(SEED, { log_bin_basename = "/binlog/3306/b" }))))
+        local msg = node.outside_message(SEED, (select(2, node.data_dirs(SEED, { log_bin_basename = "/binlog/3306/b" }))))
         assert(msg and msg:find("@@log_bin_basename in /binlog/3306", 1, true) and msg:find("site.instance_dir", 1, true),
                "refusal: " .. tostring(msg))
-        eq(site.outside_message(SEED, {}), nil, "no refusal when nothing is outside")
+        eq(node.outside_message(SEED, {}), nil, "no refusal when nothing is outside")
         -- A path with "..": refused rather than guessed.
         l, o = dirs({ innodb_log_group_home_dir = "../redo" })
         eq(l, D, "unclear path not swapped"); eq(o, "innodb_log_group_home_dir=../redo", "unclear path refused")
