@@ -370,7 +370,7 @@ drivers)
 	run 0 "$PLANS/unreachable.lua"
 	has "Can't connect"; has "ssh: nil"; lacks topsecretpw
 	;;
-stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_become|stdlib_cluster|stdlib_restore|stdlib_retention|stdlib_report|stdlib_stream)
+stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_become|stdlib_cluster|stdlib_restore|stdlib_retention|stdlib_report|stdlib_stream|stdlib_clone_progress)
 	# Stdlib module tests: every step asserts; a journal-less plan writes nothing.
 	name=${CASE#stdlib_}
 	run 0 "$PLANS/$CASE.lua"
