@@ -8,7 +8,7 @@
 # data and production holds nothing, so a large benchmark does not also fill production's
 # datadirs and every node's binary logs (a lab's shared disk). No GTID is created: the drill's
 # GTID checks see nothing of it.
-# Used by bench/restore_point.sh and bench/reflink.sh. (MySQL 9 has no MD5(): SHA2 makes the rows.)
+# Used by bench/scale.sh. (MySQL 9 has no MD5(): SHA2 makes the rows.)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export LAB_DIR=${1:?usage: bench/load.sh LAB_DIR MIB|drop}

@@ -87,7 +87,7 @@ typedef struct {
 	/* the operation in flight and its outcome, filled by the worker */
 	enum op op;
 	char *stmt;           /* malloc'd copy of the statement */
-	enum fr_kp_when kill; /* test builds: where this write's kill point is (killpoint.h) */
+	struct fr_kp kp;     /* test builds: where this write dies or holds (killpoint.h) */
 	double started;       /* when the operation was handed to a worker */
 	MYSQL_RES *res;       /* first result set of a query, freed after conversion */
 	my_ulonglong affected;
@@ -291,7 +291,7 @@ static void work(void *job)
 			take_error(c);
 			break;
 		}
-		fr_kp_maybe_die(c->kill, FR_KP_BEFORE_REPLY);
+		fr_kp_reach(c->kp, FR_KP_BEFORE_REPLY);
 		if (mysql_read_query_result(c->my)) {
 			take_error(c);
 			break;
@@ -329,7 +329,7 @@ static void work(void *job)
 			take_error(c);
 		break;
 	}
-	fr_kp_maybe_die(c->kill, FR_KP_AFTER);
+	fr_kp_reach(c->kp, FR_KP_AFTER);
 }
 
 /* ---------------------------------------------------------------- Lua side */
@@ -530,7 +530,7 @@ static int start_stmt(lua_State *L, enum op op)
 		return 1;
 	}
 	free_op(c); /* leftovers of an operation whose conversion raised */
-	c->kill = op == OP_EXEC ? fr_kp_write("sql", c->target, stmt) : FR_KP_NONE;
+	c->kp = op == OP_EXEC ? fr_kp_write("sql", c->target, stmt) : (struct fr_kp){ FR_KP_NONE, FR_KP_NONE };
 	c->stmt = strdup(stmt);
 	if (!c->stmt)
 		return luaL_error(L, "out of memory");
@@ -549,7 +549,7 @@ static int l_ping(lua_State *L)
 	conn_t *c = toconn(L);
 	lua_settop(L, 1);
 	c->op = OP_PING;
-	c->kill = FR_KP_NONE;
+	c->kp = (struct fr_kp){ FR_KP_NONE, FR_KP_NONE };
 	c->busy = 1;
 	return fr_await(L, work, finish, c);
 }

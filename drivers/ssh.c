@@ -85,7 +85,7 @@ typedef struct {
 	int exit_status;
 	char signal[32];
 	double started;        /* when the operation was handed to a worker */
-	enum fr_kp_when kill;  /* test builds: where this write's kill point is (killpoint.h) */
+	struct fr_kp kp;       /* test builds: where this write dies or holds (killpoint.h) */
 
 	int failed, closed_after; /* closed_after: the session was torn down (timeout) */
 	char added_key[200];      /* accept-new: the host key fingerprint we just trusted */
@@ -980,7 +980,7 @@ static void do_run(sess_t *s)
 			if (rc == 0) {
 				eof_sent = 1;
 				progress = 1;
-				fr_kp_maybe_die(s->kill, FR_KP_BEFORE_REPLY); /* the command has all it gets */
+				fr_kp_reach(s->kp, FR_KP_BEFORE_REPLY); /* the command has all it gets */
 			} else if (!AGAIN(rc)) {
 				fail(s, "cannot close the command's stdin: %s", ssh_errmsg(s));
 				goto close;
@@ -1082,7 +1082,7 @@ static void do_write_file(sess_t *s)
 		}
 		off += n;
 	}
-	fr_kp_maybe_die(s->kill, FR_KP_BEFORE_REPLY);
+	fr_kp_reach(s->kp, FR_KP_BEFORE_REPLY);
 close:
 	if (libssh2_sftp_close(fh) && !s->failed)
 		fail(s, "cannot close %s: SFTP error %lu", s->path, libssh2_sftp_last_error(sftp));
@@ -1101,7 +1101,7 @@ static void work(void *job)
 	case OP_RUN: do_run(s); break;
 	case OP_WRITE_FILE: do_write_file(s); break;
 	}
-	fr_kp_maybe_die(s->kill, FR_KP_AFTER);
+	fr_kp_reach(s->kp, FR_KP_AFTER);
 }
 
 /* ---------------------------------------------------------------- Lua side */
@@ -1287,7 +1287,7 @@ static int start_run(lua_State *L, int is_write)
 		return 3;
 	}
 	free_op(s);
-	s->kill = is_write ? fr_kp_write("ssh", s->target, cmd) : FR_KP_NONE;
+	s->kp = is_write ? fr_kp_write("ssh", s->target, cmd) : (struct fr_kp){ FR_KP_NONE, FR_KP_NONE };
 	s->cmd = strdup(cmd);
 	if (in) {
 		s->in = malloc(inlen ? inlen : 1);
@@ -1334,7 +1334,7 @@ static int l_write_file(lua_State *L)
 	{
 		char t[4300];
 		snprintf(t, sizeof t, "write_file %s (%zu bytes)", path, clen);
-		s->kill = fr_kp_write("ssh", s->target, t);
+		s->kp = fr_kp_write("ssh", s->target, t);
 	}
 	s->path = strdup(path);
 	s->in = malloc(clen ? clen : 1);

@@ -189,27 +189,37 @@ static void json_timestamp(FILE *f)
 	fprintf(f, "{\"ts\":\"%s.%03ld\"", buf, (long)(tv.tv_usec / 1000));
 }
 
-/* One JSON object per line; `masked` and every field value are already masked. */
+/* One JSON object per line; `masked` and every field value are already masked. fields: name,
+ * value pairs, NULL-terminated; raw[i] (when raw is not NULL) says the i-th value is JSON text
+ * already (a number, true, false, null), else it is a string. A field named "step" stands for
+ * the current step's. */
 static void json_line(const char *level, const char *event, const char *masked,
-		      const char *const *fields)
+		      const char *const *fields, const bool *raw)
 {
 	if (g.json == NULL)
 		return;
+	bool own_step = false;
+	for (const char *const *f = fields; f != NULL && f[0] != NULL; f += 2)
+		if (strcmp(f[0], "step") == 0)
+			own_step = true;
 	json_timestamp(g.json);
 	fprintf(g.json, ",\"level\":\"%s\"", level);
 	if (event != NULL) {
 		fputs(",\"event\":", g.json);
 		json_string(g.json, event);
 	}
-	if (g.step != NULL) {
+	if (g.step != NULL && !own_step) {
 		fputs(",\"step\":", g.json);
 		json_string(g.json, g.step);
 	}
-	for (; fields != NULL && fields[0] != NULL; fields += 2) {
+	for (int i = 0; fields != NULL && fields[0] != NULL; fields += 2, i++) {
 		fputc(',', g.json);
 		json_string(g.json, fields[0]);
 		fputc(':', g.json);
-		json_string(g.json, fields[1]);
+		if (raw != NULL && raw[i])
+			fputs(fields[1], g.json);
+		else
+			json_string(g.json, fields[1]);
 	}
 	fputs(",\"msg\":", g.json);
 	json_string(g.json, masked);
@@ -242,7 +252,7 @@ static void emit(enum fr_level level, const char *text)
 		return;
 	if (level >= g.threshold)
 		human_line(level, masked);
-	json_line(LEVEL_LOWER[level], NULL, masked, NULL);
+	json_line(LEVEL_LOWER[level], NULL, masked, NULL, NULL);
 	free(masked);
 }
 
@@ -279,7 +289,7 @@ void fr_record(const char *kind, const char *target, const char *text)
 	fputc('\n', stdout);
 	fflush(stdout);
 	const char *fields[] = { "kind", kind ? kind : "?", NULL };
-	json_line("info", "dry-run", masked, fields);
+	json_line("info", "dry-run", masked, fields, NULL);
 	free(masked);
 	g.nrecords++;
 }
@@ -324,23 +334,50 @@ static int l_secret(lua_State *L)
 	return 1;
 }
 
-/* event(name, fields, message): a structured JSON line (fields: string-keyed scalars);
- * also a human line at debug level so -v shows it. */
+/* A number or a boolean as JSON text into buf; NULL for any other value. */
+static const char *json_scalar(lua_State *L, int idx, char *buf, size_t len)
+{
+	if (lua_type(L, idx) == LUA_TBOOLEAN)
+		return lua_toboolean(L, idx) ? "true" : "false";
+	if (lua_type(L, idx) != LUA_TNUMBER)
+		return NULL;
+	if (lua_isinteger(L, idx)) {
+		snprintf(buf, len, "%lld", (long long)lua_tointeger(L, idx));
+		return buf;
+	}
+	double d = lua_tonumber(L, idx);
+	if (d != d || d > 1e308 || d < -1e308)
+		return "null"; /* NaN and infinities have no JSON form */
+	snprintf(buf, len, "%.15g", d);
+	return buf;
+}
+
+/* event(name, fields, message [, level]): a structured JSON line (fields: string-keyed scalars;
+ * numbers and booleans are written as JSON numbers and booleans, anything else as a string; a
+ * field "step" replaces the current step's name); also a human line, at `level` ("debug" unless
+ * given: -v shows it). */
 static int l_event(lua_State *L)
 {
+	static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
 	const char *name = luaL_checkstring(L, 1);
 	const char *msg = luaL_optstring(L, 3, name);
+	enum fr_level human = (enum fr_level)luaL_checkoption(L, 4, "debug", levels);
 	const char *fields[2 * 16 + 1];
 	char *owned[2 * 16];
+	bool raw[16];
 	int n = 0;
 	if (!lua_isnoneornil(L, 2)) {
 		luaL_checktype(L, 2, LUA_TTABLE);
 		lua_pushnil(L);
 		while (n < 2 * 16 && lua_next(L, 2) != 0) {
 			if (lua_type(L, -2) == LUA_TSTRING) {
+				char num[64];
+				const char *scalar = json_scalar(L, -1, num, sizeof num);
 				owned[n] = fr_mask_dup(lua_tostring(L, -2));
-				owned[n + 1] = fr_mask_dup(luaL_tolstring(L, -1, NULL));
-				lua_pop(L, 1);
+				owned[n + 1] = scalar ? strdup(scalar) : fr_mask_dup(luaL_tolstring(L, -1, NULL));
+				if (!scalar)
+					lua_pop(L, 1);
+				raw[n / 2] = scalar != NULL && owned[n + 1] != NULL;
 				fields[n] = owned[n] ? owned[n] : "";
 				fields[n + 1] = owned[n + 1] ? owned[n + 1] : "";
 				n += 2;
@@ -350,9 +387,9 @@ static int l_event(lua_State *L)
 	}
 	fields[n] = NULL;
 	char *masked = fr_mask_dup(msg);
-	json_line("info", name, masked ? masked : "", fields);
-	if (FR_DEBUG >= g.threshold && masked != NULL)
-		human_line(FR_DEBUG, masked);
+	json_line("info", name, masked ? masked : "", fields, raw);
+	if (human >= g.threshold && masked != NULL)
+		human_line(human, masked);
 	free(masked);
 	for (int i = 0; i < n; i++)
 		free(owned[i]);
@@ -384,6 +421,16 @@ static int l_step(lua_State *L)
 	g.step = copy;
 	g.step_tag = tcopy;
 	return 0;
+}
+
+/* current_step() -> the name of the step following lines belong to, or nil. */
+static int l_current_step(lua_State *L)
+{
+	if (g.step == NULL)
+		lua_pushnil(L);
+	else
+		lua_pushstring(L, g.step);
+	return 1;
 }
 
 static int set_level(lua_State *L, const char *name)
@@ -442,6 +489,7 @@ static const luaL_Reg funcs[] = {
 	{ "error", l_error },   { "secret", l_secret }, { "event", l_event },
 	{ "mask", l_mask },     { "step", l_step },   { "setup", l_setup },
 	{ "record", l_record }, { "records", l_records }, { "dry_run", l_dry_run },
+	{ "current_step", l_current_step },
 	{ NULL, NULL },
 };
 

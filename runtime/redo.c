@@ -415,9 +415,9 @@ int fr_journal_write(struct fr_journal *j, const char *text, char *err)
 		fr_record("journal", j->path, summary);
 		fr_log(FR_DEBUG, "journal %s would hold: %s", j->path, masked);
 	} else {
-		enum fr_kp_when kill = fr_kp_write("journal", "journal", masked);
+		struct fr_kp kp = fr_kp_write("journal", "journal", masked);
 		rc = replace(j, masked, err);
-		fr_kp_maybe_die(kill, FR_KP_AFTER);
+		fr_kp_reach(kp, FR_KP_AFTER);
 	}
 	free(masked);
 	return rc;
@@ -429,13 +429,13 @@ int fr_journal_truncate(struct fr_journal *j, char *err)
 		fr_record("journal", j->path, "remove");
 		return 0;
 	}
-	enum fr_kp_when kill = fr_kp_write("journal", "journal", "remove");
+	struct fr_kp kp = fr_kp_write("journal", "journal", "remove");
 	/* unlink is atomic; a leftover temp file would only be overwritten by the next write. */
 	if (unlink(j->path) < 0 && errno != ENOENT)
 		return fail(err, 1, "cannot remove journal %s", j->path);
 	unlink(j->tmp_path);
 	int rc = sync_dir(j->dir, err);
-	fr_kp_maybe_die(kill, FR_KP_AFTER);
+	fr_kp_reach(kp, FR_KP_AFTER);
 	return rc;
 }
 

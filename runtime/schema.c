@@ -63,6 +63,7 @@ const struct fr_key FR_SCHEMA[] = {
 { SITE, "apply_timeout",       FR_COUNT, "600",     NULL,                           false, NULL, "seconds for the standby to apply what it received" },
 { SITE, "clone_timeout",       FR_COUNT, "3600",    NULL,                           false, NULL, "seconds for one clone" },
 { SITE, "clone_ssl",           FR_WORD,  "auto",    "auto|on|off",                  false, NULL, "TLS of a clone from another node: auto (REQUIRE SSL when [target] ssl_mode is required or stronger; else no TLS when the donor's replication channel has none), on (REQUIRE SSL), off (REQUIRE NO SSL)" },
+{ SITE, "progress_interval",   FR_COUNT, "10",      NULL,                           false, NULL, "seconds between two progress lines of one node during a long phase (a clone, a copy, a wait); a stage change shows at once" },
 { SITE, "max_delay",           FR_COUNT, "0",       NULL,                           false, NULL, "seconds behind production verify accepts" },
 { SITE, "replication_proof",   FR_WORD,  "gtid",    "gtid|marker",                  false, NULL, "how stop proves replication: gtid (reads only) or marker (writes a row on production)" },
 { SITE, "marker_schema",       FR_TEXT,  "flashrun", NULL,                          false, NULL, "schema of the marker stop writes on production (replication_proof=marker)" },

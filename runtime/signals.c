@@ -36,6 +36,8 @@ void fr_signals_block(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+int fr_signals_pending(void) { return pending != 0; }
+
 static const char *signal_name(int signo)
 {
 	return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal";

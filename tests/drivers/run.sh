@@ -25,6 +25,14 @@ run() {
 }
 has() { grep -qF -e "$1" "${2:-out}" || fail "${2:-output} lacks '$1'"; }
 lacks() { ! grep -qF -e "$1" "${2:-out}" || fail "${2:-output} contains '$1'"; }
+# waited N CMD...: CMD succeeds within N tries, 50 ms apart
+waited() {
+	n=$1; shift
+	while ! "$@"; do
+		n=$((n - 1)); [ $n -gt 0 ] || return 1
+		sleep 0.05
+	done
+}
 # records N: exactly N DRY-RUN lines on stdout
 records() {
 	n=$(grep -c '^DRY-RUN ' stdout)
@@ -60,6 +68,29 @@ sql)
 		has "test kill point $kp/2/sql/before-reply"
 		FLASHRUN_TEST_PHASE=check run 0 "$HERE/test_killpoint.lua"
 		has "the statement killed before its reply was executed"
+		# the pause point: the run holds after the CREATE TABLE's reply (the file appears, the
+		# process lives, the DROP is not made) until the file is removed, then finishes; a
+		# SIGTERM ends the hold as well
+		pause=$kp/2/sql/after
+		for how in file signal; do
+			rm -f "$WORK/pause"
+			FLASHRUN_TEST_PHASE=write FLASHRUN_TEST_PAUSE=$pause FLASHRUN_TEST_PAUSE_FILE=$WORK/pause \
+				"$FR" "$HERE/test_killpoint.lua" >held 2>&1 &
+			pid=$!
+			waited 200 test -e "$WORK/pause" || { kill "$pid"; cat held; fail "no pause file within 10 s"; }
+			FLASHRUN_TEST_PHASE=held run 0 "$HERE/test_killpoint.lua"
+			has "held after the CREATE TABLE"
+			kill -0 "$pid" 2>/dev/null || { cat held; fail "the run did not hold at $pause"; }
+			if [ $how = file ]; then rm "$WORK/pause"; else kill -TERM "$pid"; fi
+			waited 200 sh -c "! kill -0 $pid 2>/dev/null" || { kill "$pid"; fail "the run still holds 10 s after its release ($how)"; }
+			wait "$pid"; rc=$?
+			cat held >>all
+			has "test pause point $pause" held
+			echo "released by $how: exit $rc"
+			FLASHRUN_TEST_PHASE=released run 0 "$HERE/test_killpoint.lua"
+			has "released: the DROP was made"
+		done
+		[ "$rc" = 0 ] || [ "$rc" = 143 ] || fail "a SIGTERM during the hold: exit $rc, expected 0 or 143"
 	fi
 	;;
 sql_tls)

@@ -389,7 +389,7 @@ drivers)
 	run 0 "$PLANS/unreachable.lua"
 	has "Can't connect"; has "ssh: nil"; lacks topsecretpw
 	;;
-stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_become|stdlib_cluster|stdlib_restore|stdlib_retention|stdlib_report|stdlib_stream)
+stdlib_shell|stdlib_router|stdlib_server|stdlib_site|stdlib_wait|stdlib_checks|stdlib_become|stdlib_cluster|stdlib_restore|stdlib_retention|stdlib_report|stdlib_stream|stdlib_clone_progress)
 	# Stdlib module tests: every step asserts; a journal-less plan writes nothing.
 	name=${CASE#stdlib_}
 	run 0 "$PLANS/$CASE.lua"
@@ -409,6 +409,25 @@ checks_levels)
 	has "DEBUG .*ok    CHECK-OK source router answers SQL"; has "warn  CHECK-WARN"
 	run 0 "$PLANS/checks_levels.lua" -q
 	lacks "CHECK-"
+	;;
+stdlib_progress)
+	# the arithmetic (in the plan), then the output: two lines of tgt1 (the one 5 s after the
+	# first is held back), one of tgt2, each an info line and a --log-json event with numbers
+	run 0 "$PLANS/stdlib_progress.lua" --log-json ev.json
+	has "plan stdlib-progress done"; has "progress output checked"
+	has "INFO .* tgt1:3306: clone FILE COPY 0 B of 4.0 GiB (0 %)$"
+	has "INFO .* tgt1:3306: clone FILE COPY 1000.0 MiB of 4.0 GiB (24 %), 100.0 MiB/s, ETA 31 s"
+	has "INFO .* tgt2:3306: clone DROP DATA 0 B$"
+	[ "$(grep -c 'tgt1:3306: clone' out)" = 2 ] || fail "tgt1 shows $(grep -c 'tgt1:3306: clone' out) lines, expected 2"
+	[ "$(grep -c '"event":"progress"' ev.json)" = 3 ] || fail "$(grep -c '"event":"progress"' ev.json) progress events, expected 3"
+	grep '"event":"progress"' ev.json | grep '"step":"output: the line, the event, progress.json"' |
+		grep '"done":1048576000' | grep '"total":4294967296' | grep '"eta":30.96' | grep -q '"rate":104857600' ||
+		{ grep progress ev.json; fail "no progress event with the step's name and numeric done, total, rate, eta"; }
+	[ ! -e progress-state/progress.json ] || fail "progress.json left after finish()"
+	rm -rf progress-state
+	run 0 "$PLANS/stdlib_progress.lua" --dry-run
+	has "plan stdlib-progress done"
+	[ ! -e progress-state ] || fail "a rehearsal wrote progress-state/"
 	;;
 stdlib_wait_dryrun)
 	run 0 "$PLANS/stdlib_wait.lua" --dry-run
