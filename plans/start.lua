@@ -16,6 +16,8 @@ local variables = require "variables"
 local wait = require "flashrun.wait"
 local binlog_stream = require "binlog_stream"
 local replica = require "replica"
+local clone_progress = require "clone_progress"
+local progress = require "flashrun.progress"
 local log = require "flashrun.log"
 local clock = require "flashrun.clock"
 local gtid = require "flashrun.gtid"
@@ -98,11 +100,13 @@ If start failed while building the restore point, re-run start first: it resumes
         if router.standby_options(tr).slave_mode ~= true then router.set_slave_mode(tr, true) end
         -- Stop fetching first, let the applier finish, then stop the applier.
         router.exec(tr, server.sql(ver, "stop_replica") .. " IO_THREAD")
+        local applying = progress.tracker { node = ctx.state.master.id, task = "apply", unit = "transactions" }
         wait.wait_until("the standby master applied every transaction it received", function()
           local st = server.replica_status(mc)
           if not st then return true end
           local ex = server.executed(mc)
           if gtid.is_subset(st.retrieved_gtid_set, ex) then return true end
+          applying:sample(clone_progress.wait(st.retrieved_gtid_set, ex, "relay log"))
           return false, "not yet applied: " .. gtid.subtract(st.retrieved_gtid_set, ex)
         end, site.num("apply_timeout"))
         router.exec(tr, server.sql(ver, "stop_replica"))

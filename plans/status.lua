@@ -16,6 +16,7 @@ local site = require "site"
 local shell = require "shell"
 local restore_point = require "restore_point"
 local manifest = require "restore_point.manifest"
+local progress = require "flashrun.progress"
 local retention = require "retention"
 local binlog_stream = require "binlog_stream"
 local sections = require "sections"
@@ -143,14 +144,29 @@ local SECTIONS = {
           -- Rolled back completely (start): nothing to finish, the clusters are as before it.
           local undone = rec.status == "failed" and rec.rollback == "complete"
           local why = rec.error and (rec.error:match("^[^\n]*"):gsub("[:.]$", "")) or nil
+          -- A run going on now: the step it is in and the progress of its long phases, as it
+          -- keeps them in progress.json (flashrun.progress), when that file is this run's.
+          local now_in = holder and progress.read(ctx.state_dir)
+          if now_in and now_in.pid ~= holder.pid then now_in = nil end
           rows[#rows + 1] = { key = "plan_" .. name, label = "plan " .. name, value = rec.status,
                               state = (refused or undone or holder) and "note" or "warn",
-                              text = holder and ("running now: pid %s on %s since %s"):format(holder.pid, holder.host, tostring(holder.started))
+                              data = now_in and now_in.step and { step = now_in.step.id, step_name = now_in.step.name } or nil,
+                              text = holder and ("running now: pid %s on %s since %s%s"):format(holder.pid, holder.host, tostring(holder.started),
+                                now_in and now_in.step and ("; step %s (%s) for %s"):format(now_in.step.id, now_in.step.name,
+                                  progress.duration(os.time() - (tonumber(now_in.step.started) or os.time()))) or "")
                                 or ("%s since %s%s%s: %s"):format(rec.status == "running" and "running, or interrupted," or rec.status,
                                 tostring(rec.run_started or rec.started), rec.failed_step and (" at step " .. rec.failed_step) or "", why and (": " .. why) or "",
                                 refused and "it refused, nothing changed"
                                 or undone and "rolled back completely, nothing to finish (run it again for a drill)"
                                 or "re-run it to finish") }
+          local ids = {}
+          for node in pairs(now_in and now_in.nodes or {}) do ids[#ids + 1] = node end
+          table.sort(ids)
+          for _, node in ipairs(ids) do
+            local r = now_in.nodes[node]
+            rows[#rows + 1] = { key = "progress_" .. node, label = "  " .. r.task, value = r.pct or r.done, state = "ok",
+                                text = r.line, data = r }
+          end
         end
       end
       return rows

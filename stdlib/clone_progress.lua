@@ -162,4 +162,60 @@ function M.wait(want, have, stage)
   return { stage = stage, left = M.left(want, have) }
 end
 
+-- ---------------------------------------------------------------- samplers of a node's phase
+
+-- Sampler functions for flashrun.progress.during: each returns a function() -> sample | nil, err
+-- that measures one phase on standby node m (a node model) over connections of its own (a
+-- session serves one coroutine at a time: the phase's own command holds the node's), opened at
+-- the first sample and closed when collected. A sample that cannot be taken is nil, err.
+
+-- The clone into m's restore point: performance_schema.clone_progress on m when it is on (since:
+-- the marker of the rows before the CLONE, M.marker), else the restore point directory's size
+-- on disk against the datadir's (an estimate: the clone leaves out logs).
+function M.clone_sampler(m, since)
+  local conn, ps, s, total
+  return function()
+    if ps == nil then
+      local err
+      conn, err = cluster.try_connect("target", m.host, m.port, { timeout = 5 })
+      if not conn then return nil, err end
+      ps = M.enabled(conn) == true
+    end
+    if ps then return M.clone(conn, since) end
+    if not s then
+      local err
+      s, err = cluster.open_ssh("target", m.host)
+      if not s then return nil, err end
+      total = M.du(s, m.datadir)
+    end
+    return M.copy(s, m.restore_point_dir, total, "FILE COPY")
+  end
+end
+
+-- A directory filling up to about total bytes (a reflink copy's restore point), on m's host.
+function M.copy_sampler(m, dir, total, stage)
+  local s
+  return function()
+    if not s then
+      local err
+      s, err = cluster.open_ssh("target", m.host)
+      if not s then return nil, err end
+    end
+    return M.copy(s, dir, total, stage)
+  end
+end
+
+-- A directory being removed (the swap's removal of the drill's data), on m's host.
+function M.removal_sampler(m, dir, stage)
+  local s
+  return function()
+    if not s then
+      local err
+      s, err = cluster.open_ssh("target", m.host)
+      if not s then return nil, err end
+    end
+    return M.removal(s, dir, stage)
+  end
+end
+
 return M

@@ -100,6 +100,15 @@ end
 function M.try_ssh(side, host)
   local key = side .. "/" .. host
   if sessions[key] and sessions[key]:is_open() then return sessions[key] end
+  local s, err, kind = M.open_ssh(side, host)
+  if s then sessions[key] = s end
+  return s, err, kind
+end
+
+-- A session of its own to a node's host, not cached (a progress sampler's, beside a command
+-- the cached one runs: a session serves one coroutine at a time); the caller closes it.
+-- nil, err, kind as try_ssh.
+function M.open_ssh(side, host)
   if not shell.is_host(host) then return nil, "refusing ssh to unusable host " .. tostring(host), "host" end
   local c = creds(side)
   local s, err, kind = ssh.connect{ host = host, port = c.sys_port, user = c.sys_user, password = c.sys_password,
@@ -108,7 +117,6 @@ function M.try_ssh(side, host)
   if not s then
     return nil, ("cannot ssh to %s as %s: %s"):format(router.id(host, c.sys_port or 22), tostring(c.sys_user), tostring(err)), kind
   end
-  sessions[key] = s
   if c.sys_become == "sudo" then become_of[s] = c.sys_become_user or "root" end
   return s
 end

@@ -7,6 +7,7 @@ local cluster = require "cluster"
 local site = require "site"
 local wait = require "flashrun.wait"
 local gtid = require "flashrun.gtid"
+local progress = require "flashrun.progress"
 local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local M = {}
@@ -45,11 +46,13 @@ end
 function M.wait_caught_up(nodes, target)
   for _, n in ipairs(nodes) do
     local c = cluster.connect("target", n.host, n.port)
+    local catching = progress.tracker { node = n.id, task = "catch-up", unit = "transactions" }
     wait.wait_until(("%s reaches production's executed GTID set with replication running"):format(n.id), function()
       local ex = server.executed(c)
       local st = server.replica_status(c)
       local missing = gtid.subtract(target, ex)
       if missing == "" and st and st.io_running and st.sql_running then return true end
+      if missing ~= "" then catching:sample({ stage = "from production", left = gtid.count(missing) }) end
       return false, ("missing %s; io=%s sql=%s %s%s"):format(missing ~= "" and missing or "nothing", tostring(st and st.io_running),
         tostring(st and st.sql_running), st and st.last_io_error or "", st and st.last_sql_error or "")
     end, site.num("apply_timeout"))

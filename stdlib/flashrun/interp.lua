@@ -8,6 +8,7 @@ local log = require "flashrun.log"
 local sched = require "flashrun.sched"
 local errors = require "flashrun.errors"
 local journal = require "flashrun.journal"
+local progress = require "flashrun.progress"
 local planmod = require "flashrun.plan"
 local signals = require "flashrun.signals"
 local killpoint = require "flashrun.killpoint"
@@ -75,6 +76,7 @@ end
 local function run_step(step, ctx, plan)
   local t0 = sched.now()
   journal.step_begin(planmod.key(step), step.name)
+  progress.step(planmod.key(step), step.name)
   killpoint.step(plan.name, planmod.key(step))
   log.step(step.name, plan and tag(plan, step))
   local ok, res = xpcall(step.run, handler, ctx)
@@ -92,6 +94,7 @@ local function undo_step(plan, i, ctx, partly)
   log.info("undo %s%s …", label, partly and " (it failed part-way)" or "")
   local t0 = sched.now()
   journal.step_begin(planmod.key(step), "undo: " .. step.name)
+  progress.step(planmod.key(step), "undo: " .. step.name)
   killpoint.step(plan.name, planmod.key(step) .. ".undo")
   log.step(step.name, tag(plan, step))
   local ok, res = xpcall(step.undo, handler, ctx)
@@ -303,12 +306,17 @@ function M.run(plan, config, dry_run, opts)
                 site_dir = plan.site_dir, state_dir = opts.state_dir, host = opts.host,
                 choices = opts.choices or {} }
   local t0 = sched.now()
+  -- Progress of the long phases (flashrun.progress): progress.json in the state dir while the
+  -- plan runs (a read-only plan writes none), gone when it ends, however it ends.
+  progress.setup { state_dir = plan.journal ~= "read" and plan.journal ~= false and opts.state_dir or nil,
+                   interval = config.site and tonumber(config.site.progress_interval) or nil, plan = plan.name }
   log.info("plan %s: %s (%s%s)", plan.name, plan.description, count(#plan.steps, "step"),
            dry_run and ", dry run" or "")
   -- redo.truncate() in a step takes effect once the plan is done: a step after it (a site's)
   -- still sees the state, and a failure there keeps the journal for a re-run.
   journal.defer_truncate(true)
   local ok, code = pcall(run_steps, plan, ctx, rec, t0)
+  progress.finish()
   if not ok then journal.defer_truncate(false); error(code, 0) end
   if planmod.main_count(plan) < #plan.steps then
     local hooks_ok = end_hooks(plan, ctx)

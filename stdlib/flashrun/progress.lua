@@ -165,7 +165,7 @@ end
 
 local function write_file()
   if not run.state_dir or log.dry_run() then return end
-  local doc = { pid = run.pid, plan = run.plan, updated = os.time(), nodes = run.nodes }
+  local doc = { pid = run.pid, plan = run.plan, updated = os.time(), step = run.step, nodes = run.nodes }
   local ok, err = fs.write_private(run.state_dir .. "/" .. M.FILE, cjson.encode(doc))
   -- Progress is a view: a full disk must not fail the drill's step over it.
   if not ok then log.debug("progress: %s", tostring(err)) end
@@ -199,13 +199,22 @@ function M.setup(opts)
   if run.state_dir and not log.dry_run() then os.remove(run.state_dir .. "/" .. M.FILE) end
 end
 
+-- step(id, name): the interpreter begins step id (named name, "undo: …" for an undo): kept in
+-- progress.json ({id, name, started = Unix time}) for status, the last step's reports forgotten.
+-- (Not the journal, which is written when a step ends: a write more would be a kill point more.)
+function M.step(id, name)
+  run.step = { id = id, name = name, started = os.time() }
+  run.nodes = {}
+  write_file()
+end
+
 -- finish(): the plan ended: progress.json is removed and the reports forgotten.
 function M.finish()
   if run.state_dir and not log.dry_run() then os.remove(run.state_dir .. "/" .. M.FILE) end
   run.nodes = {}
 end
 
--- read(state_dir) -> {pid=, plan=, updated= (Unix time), nodes = {[node] = {step, task, unit,
+-- read(state_dir) -> {pid=, plan=, updated= (Unix time), step = {id, name, started} or nil, nodes = {[node] = {step, task, unit,
 -- stage, done, total, pct, rate, eta, at (Unix time), line}}}, or nil when there is none (no
 -- run in progress is reporting), or nil, err when it cannot be read.
 function M.read(state_dir)
@@ -221,6 +230,37 @@ function M.read(state_dir)
     for k, v in pairs(r) do if v == cjson.null then r[k] = nil end end
   end
   return doc
+end
+
+-- during(opts, fn, sampler [, period]) -> fn()'s results, fn's error raised as it was. While fn
+-- runs (a clone, a copy, a removal: one blocking statement or command), sampler() is called
+-- every period seconds (default 2) beside it and what it returns ({stage, done, total} or
+-- {stage, left}; nil, err: no sample this time) is fed to a tracker made of opts (as tracker()).
+-- A sampler that raises is given up, never fn. A rehearsal runs fn alone.
+function M.during(opts, fn, sampler, period)
+  if log.dry_run() then return fn() end
+  local t = M.tracker(opts)
+  period = period or 2
+  local done, res = false, nil
+  sched.parallel({ "work", "sample" }, function(what)
+    if what == "work" then
+      res = table.pack(pcall(fn))
+      done = true
+      return
+    end
+    local next_at = sched.now() + math.min(period, 1)
+    while not done do
+      if sched.now() >= next_at then
+        local ok, sample = pcall(sampler)
+        if not ok then return end
+        if sample and not done then t:sample(sample) end
+        next_at = sched.now() + period
+      end
+      sched.sleep(0.1)
+    end
+  end)
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
 end
 
 -- This process's id (kept in progress.json: status tells a live run's file from a killed one's

@@ -12,6 +12,8 @@ local now = require("flashrun.sched").now
 local rehearsal = require "flashrun.rehearsal"
 local settings = require "flashrun.settings"
 local manifest = require "restore_point.manifest"
+local progress = require "flashrun.progress"
+local clone_progress = require "clone_progress"
 local M = {}
 
 local Q = shell.quote
@@ -243,7 +245,13 @@ function M.clone_into(m, stmt, gtids)
     local ok, rm_err = pcall(remove_dir, m)
     if not ok then fatal = rm_err; return true end
     t0 = now()
-    n, err, errno = conn:exec(stmt)
+    -- Its progress, sampled beside it (the rows of the clone before told apart by their marker:
+    -- clone_progress.marker).
+    local _, since = pcall(function()
+      return clone_progress.enabled(conn) == true and clone_progress.marker(clone_progress.read(conn)) or nil
+    end)
+    n, err, errno = progress.during({ node = m.id, task = "clone", unit = "bytes" },
+                                    function() return conn:exec(stmt) end, clone_progress.clone_sampler(m, since))
     if n ~= nil then return true end
     if M.clone_busy(errno, err) then
       once("busy", "%s: a clone is already running (%s): waiting for it to end, up to %g s (site.clone_timeout)", m.id,

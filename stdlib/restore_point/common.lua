@@ -14,6 +14,8 @@ local rehearsal = require "flashrun.rehearsal"
 local clone = require "restore_point.clone"
 local manifest = require "restore_point.manifest"
 local swap = require "restore_point.swap"
+local progress = require "flashrun.progress"
+local clone_progress = require "clone_progress"
 local M = {}
 
 -- The standby master's executed GTID set now, the nodes that hold it and the ids of those that
@@ -86,7 +88,8 @@ function M.put_back(m, frozen, rec)
     end
   end
   if where ~= "done" then
-    swap.cleanup(s, m)
+    progress.during({ node = m.id, task = "removal", unit = "bytes" }, function() swap.cleanup(s, m) end,
+                    clone_progress.removal_sampler(m, m.datadir .. ".flashback_bak", "the drill's data"))
     log.info("%s restored to the restore point (answered %.1f s after its start)", m.id, now() - t0)
   end
 end

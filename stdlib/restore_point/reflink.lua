@@ -13,6 +13,8 @@ local now = require("flashrun.sched").now
 local rehearsal = require "flashrun.rehearsal"
 local common = require "restore_point.common"
 local manifest = require "restore_point.manifest"
+local progress = require "flashrun.progress"
+local clone_progress = require "clone_progress"
 local service = require "restore_point.service"
 local S = common.strategy("reflink")
 
@@ -71,7 +73,10 @@ local function take_one(m, gtids)
   local t0 = now()
   mysqld.shutdown(s, m)
   local t1 = now()
-  cluster.run(s, S.reflink_script(m))
+  -- (measured against the datadir's size: the copy holds every data directory, logs included)
+  local total = clone_progress.du(s, m.datadir)
+  progress.during({ node = m.id, task = "reflink copy", unit = "bytes" }, function() cluster.run(s, S.reflink_script(m)) end,
+                  clone_progress.copy_sampler(m, m.restore_point_dir, total, "copy"))
   local t2 = now()
   -- Started on a full filesystem, mysqld would retry its first page write for ever (every block
   -- is shared with the copy): it is left down, and the rollback removes the copy first.

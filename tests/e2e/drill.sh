@@ -46,6 +46,9 @@
 #                      holds none of the lab's passwords, every node's SOURCE_SSL* as before;
 #                      donor: the drill with the REQUIRE X509 account (clones log in with the
 #                      client certificate: clone_ssl_cert/key set, put back, files removed).
+#   drill.sh progress  (issue 30) start held right after the master's throttled clone: a
+#                      production write reaches the binary log stream, status shows the step and
+#                      its progress, the clone's progress events grow with an ETA; checked as in main.
 #   drill.sh upgrade   a drill started by an earlier flashrun (E2E_OLD_TOP: its built tree) and
 #                      stopped by this one; status reads it between; checked as in main.
 #   drill.sh site      a drill with the examples' site directory (examples/site): its steps in
@@ -568,6 +571,9 @@ rollback)
   sigint_at "Step 08/09 take the restore point" "$LAB_DIR/start-hang.out" "$tnet.3"
   [[ $rc == 130 || $rc == 1 ]] && grep -q "rollback complete" "$LAB_DIR/start-hang.out" ||
     { tail -20 "$LAB_DIR/start-hang.out"; fail "start interrupted while a node hangs: exit $rc, expected a complete rollback"; }
+  # (the stream runs before the restore points are taken: their rollback ends it too)
+  [[ -z $(lab ssh "$tnet.1" "ls -d $droot/flashrun_binlog_stream 2>/dev/null; pgrep -f 'supervisor[.]sh'; pgrep -x mysqlbinlog") ]] ||
+    fail "the restore point's rollback left the binary log stream (directory or processes) on $tnet.1"
   # Ctrl-C while the binary log stream starts: its supervisor is ended and its directory removed.
   sigint_at "Step 07/09 stream" "$LAB_DIR/start-stream.out"
   [[ $rc == 130 ]] && grep -q "rollback complete" "$LAB_DIR/start-stream.out" ||
@@ -869,6 +875,59 @@ site)
   for h in "$tnet.1" "$tnet.2" "$tnet.3"; do lab ssh "$h" 'kill $(cat /data/backup/job.pid)'; done
   no_password_shown
   echo "e2e site: ok" ;;
+progress)
+  # Issue 30, donor strategy, each recipient's clone throttled (clone_max_data_bandwidth, MiB/s)
+  # so that it lasts seconds, and start held by the test-only pause point right after the
+  # standby master's clone: the binary log stream runs before any restore point is taken (a
+  # production write made while start is held reaches the stream's directory), status shows the
+  # running step and its progress, and the clone showed progress lines whose percentage grows,
+  # with an ETA. Then the drill ends as in main.
+  [[ $(q "${tnodes[0]}" "SELECT @@GLOBAL.performance_schema") == 1 ]] || fail "the lab runs performance_schema off"
+  seed; wait_synced; baseline
+  extra=(--set site.restore_point=donor --set site.progress_interval=1)
+  for n in "${tnodes[@]}"; do q "$n" "SET GLOBAL clone_max_data_bandwidth = 8" >/dev/null || fail "throttling the clones on $n"; done
+  held=$LAB_DIR/start.held; rm -f "$held"
+  FLASHRUN_TEST_PAUSE="start/restore_point/$tnet.1:3308/2/sql/after" FLASHRUN_TEST_PAUSE_FILE=$held \
+    bg_plan "$LAB_DIR/start-progress.out" start --log-json "$LAB_DIR/start-progress.json"
+  for ((i = 0; i < 3000 && ! -e $held; i++)); do kill -0 $bg_pid 2>/dev/null || break; sleep 0.1; done
+  [[ -e $held ]] || { cat "$LAB_DIR/start-progress.out"; fail "start never reached the pause point after the master's clone"; }
+  # held inside restore_point: a production write reaches the DR site's stream now
+  token=held-$RANDOM$RANDOM
+  q "$SI" "REPLACE INTO app.t VALUES (20, '$token')" || fail "writing on production while start is held"
+  for ((i = 0; i < 300; i++)); do
+    lab ssh "$tnet.1" "grep -rlaF -- '$token' $droot/flashrun_binlog_stream/ 2>/dev/null" | grep -q . && break; sleep 0.1
+  done
+  ((i < 300)) || fail "a production write made while start was held in its restore point step did not reach the stream directory"
+  frs "$LAB_DIR/status-held.json" >/dev/null
+  [[ $(sval "$LAB_DIR/status-held.json" drill plan_start data.step) == restore_point ]] ||
+    fail "status during start does not show the running step restore_point"
+  grep -q '"key":"progress_' "$LAB_DIR/status-held.json" || fail "status during start shows no progress row"
+  rm -f "$held"; wait $bg_pid; rc=$?
+  cat "$LAB_DIR/start-progress.out" >>"$out"
+  [[ $rc == 0 ]] || { tail -20 "$LAB_DIR/start-progress.out"; fail "start after the hold: exit $rc"; }
+  [[ ! -e $state/progress.json ]] || fail "start left progress.json"
+  # the master's clone: progress events, the percentage growing, an ETA while it ran
+  lua5.4 - "$LAB_DIR/start-progress.json" "$tnet.1:3308" <<'LUA' || fail "the clone's progress events"
+local cjson = require "cjson"
+local pcts, eta = {}, false
+for l in io.lines(arg[1]) do
+  local ok, e = pcall(cjson.decode, l)
+  if ok and e.event == "progress" and e.node == arg[2] and e.task == "clone" and type(e.pct) == "number" then
+    pcts[#pcts + 1] = e.pct
+    if type(e.eta) == "number" and e.pct < 100 then eta = true end
+  end
+end
+assert(#pcts >= 3, "fewer than 3 progress events of the clone into " .. arg[2] .. ": " .. #pcts)
+assert(pcts[#pcts] > pcts[1], ("the percentage did not grow: %s"):format(table.concat(pcts, " ")))
+assert(eta, "no progress event with an ETA before the end")
+print(("progress of the clone into %s: %s %%"):format(arg[2], table.concat(pcts, " ")))
+LUA
+  for n in "${tnodes[@]}"; do q "$n" "SET GLOBAL clone_max_data_bandwidth = 0" >/dev/null; done
+  drill_writes
+  fr stop || fail "stop"
+  check_restored prod-during-drill
+  no_password_shown
+  echo "e2e progress: ok" ;;
 upgrade)
   # A drill started by an earlier flashrun and stopped by this one (issue 26): E2E_OLD_TOP is a
   # tree of the earlier version with its binary built in E2E_OLD_TOP/build (bench/upgrade.sh
