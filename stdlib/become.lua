@@ -1,7 +1,7 @@
 -- become.lua — running a node host's commands as another user through sudo (sys_become = sudo,
 -- sys_become_user in [source]/[target]), for sites whose ssh account is a named person's or a
 -- service account's, not root's or mysqld's. Pure: cluster.lua applies it to every command it
--- runs (cluster.run, cluster.read, cluster.command); checks.lua runs the probe and judges it.
+-- runs (cluster.run, cluster.read, cluster.command); checks (checks/os.lua) runs the probe and judges it.
 local shell = require "shell"
 local M = {}
 

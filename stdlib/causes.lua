@@ -12,7 +12,7 @@ local function os_errno(msg) return tonumber(tostring(msg or ""):match("%((%d+)%
 
 -- TLS failures (CR_SSL_CONNECTION_ERROR, 2026), as libmariadb and libmysqlclient word them:
 -- the hint for each. where.mode is the ssl_mode in force (router_ssl_mode for a router),
--- where.names the names the server's certificate holds when a probe read them (checks.lua).
+-- where.names the names the server's certificate holds when a probe read them (checks/connection.lua).
 local function tls_hint(msg, where, sec)
   local low = msg:lower()
   local key = where.router and "router_ssl_mode" or "ssl_mode"

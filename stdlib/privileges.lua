@@ -1,6 +1,6 @@
 -- privileges.lua — what start and stop need of each account, and whether the accounts hold it.
 -- The needs are declared next to the statements that have them (M.PRIVILEGES in server.lua,
--- variables.lua, restore_point.lua, mysqld.lua, router.lua), so they follow the plans as they
+-- variables.lua, restore_point/init.lua, mysqld.lua, router.lua), so they follow the plans as they
 -- change; this module gathers them (M.list), reads an account's grants as MySQL 8.0 and 9.x
 -- show them (SHOW GRANTS, with the privileges of the session's active roles: grants through
 -- roles count) and names what is missing with the statement that needs it.
