@@ -192,8 +192,8 @@ function M.clone_sampler(m, since)
   end
 end
 
--- A directory filling up to about total bytes (a reflink copy's restore point), on m's host.
-function M.copy_sampler(m, dir, total, stage)
+-- A sampler measuring over an ssh session of its own to m's host: fn(s) -> sample | nil, err.
+local function over_ssh(m, fn)
   local s
   return function()
     if not s then
@@ -201,21 +201,18 @@ function M.copy_sampler(m, dir, total, stage)
       s, err = cluster.open_ssh("target", m.host)
       if not s then return nil, err end
     end
-    return M.copy(s, dir, total, stage)
+    return fn(s)
   end
+end
+
+-- A directory filling up to about total bytes (a reflink copy's restore point), on m's host.
+function M.copy_sampler(m, dir, total, stage)
+  return over_ssh(m, function(s) return M.copy(s, dir, total, stage) end)
 end
 
 -- A directory being removed (the swap's removal of the drill's data), on m's host.
 function M.removal_sampler(m, dir, stage)
-  local s
-  return function()
-    if not s then
-      local err
-      s, err = cluster.open_ssh("target", m.host)
-      if not s then return nil, err end
-    end
-    return M.removal(s, dir, stage)
-  end
+  return over_ssh(m, function(s) return M.removal(s, dir, stage) end)
 end
 
 return M
