@@ -19,6 +19,7 @@ local replica = require "replica"
 local clone_progress = require "clone_progress"
 local progress = require "flashrun.progress"
 local log = require "flashrun.log"
+local settings = require "flashrun.settings"
 local clock = require "flashrun.clock"
 local gtid = require "flashrun.gtid"
 local refuse = require("flashrun.errors").refuse
@@ -36,7 +37,7 @@ end
 -- forwards the replication statements add slave sends only in slave-dbscale-mode).
 local function readd_standby(ctx)
   router.with_slave_mode(tgt_router(), function()
-    router.add_standby(src_router(), ctx.state.registration, config.target.router_password,
+    router.add_standby(src_router(), ctx.state.registration, settings.current().target.router_password,
                        function(h, p) return cluster.try_router("source", h, p) end)
   end)
 end
@@ -227,7 +228,7 @@ If start failed while building the restore point, re-run start first: it resumes
         if tostring(server.variable(mc, "super_read_only")) == "1" then assert(mc:exec("SET GLOBAL super_read_only = 0")) end
         if tostring(server.variable(mc, "read_only")) == "1" then assert(mc:exec("SET GLOBAL read_only = 0")) end
         log.info("the standby is open read-write through %s:%d; run plans/stop.lua when the drill is over",
-                 config.target.host, config.target.port)
+                 settings.current().target.host, settings.current().target.port)
         return { drill_open = true }
       end },
   },

@@ -17,6 +17,9 @@ local shell = require "shell"
 local restore_point = require "restore_point"
 local manifest = require "restore_point.manifest"
 local progress = require "flashrun.progress"
+local gtid = require "flashrun.gtid"
+local journal = require "flashrun.journal"
+local refuse = require("flashrun.errors").refuse
 local retention = require "retention"
 local binlog_stream = require "binlog_stream"
 local sections = require "sections"
@@ -104,7 +107,7 @@ local SECTIONS = {
   { id = "drill", title = "drill", run = function(ctx, shared)
       local st = ctx.state
       local rows = {}
-      local doc = redo.read()
+      local doc = journal.read()
       if open_drill(st) then
         local since = ago(st.drill and st.drill.started)
         rows[#rows + 1] = { key = "open", label = "drill", value = true,

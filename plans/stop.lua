@@ -15,6 +15,7 @@ local production = require "production"
 local replica = require "replica"
 local drill_report = require "drill_report"
 local log = require "flashrun.log"
+local settings = require "flashrun.settings"
 local clock = require "flashrun.clock"
 local gtid = require "flashrun.gtid"
 local redo = require("flashrun.journal").global
@@ -222,8 +223,8 @@ answer with the restore point's GTID set.]],
         -- add slave re-points the standby's replication through the standby router, which
         -- forwards replication statements only in slave-dbscale-mode.
         router.set_slave_mode(tr, true)
-        router.add_standby(src, ctx.state.registration or router.assumed_registration(src, config.target),
-                           config.target.router_password, function(h, p) return cluster.try_router("source", h, p) end)
+        router.add_standby(src, ctx.state.registration or router.assumed_registration(src, settings.current().target),
+                           settings.current().target.router_password, function(h, p) return cluster.try_router("source", h, p) end)
         -- Back to what start recorded, not to a value of our choosing (a journal from before
         -- start recorded them: what stop always set).
         router.restore_options(tr, ctx.state.standby_options or { read_only = true, slave_mode = true })
@@ -286,8 +287,8 @@ answer with the restore point's GTID set.]],
     { id = "report", name = "write the drill report", run = function(ctx)
         local st = ctx.state
         local after = { nodes = {}, written = clock.utc(),
-                        clusters = { source = router.id(config.source.host, config.source.port),
-                                     target = router.id(config.target.host, config.target.port) } }
+                        clusters = { source = router.id(settings.current().source.host, settings.current().source.port),
+                                     target = router.id(settings.current().target.host, settings.current().target.port) } }
         for _, m in ipairs(st.sites) do
           local c, err = cluster.try_connect("target", m.host, m.port)
           if c then after.nodes[m.id] = { variables = variables.read(c) }; c:close()
