@@ -8,8 +8,6 @@ local common = require "restore_point.common"
 local reflink = require "restore_point.reflink"
 local S = common.strategy("auto")
 
-S.settle = common.settle_all
-
 -- Whether m's data filesystem takes a reflink copy, tried now (m.reflink, journaled with m).
 function S.prepare(m, s) m.reflink = cluster.read(s, reflink.reflink_probe(m)) == "yes" end
 

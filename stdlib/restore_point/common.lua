@@ -52,12 +52,11 @@ function M.undo(m, st)
 end
 
 -- Shuts node m down, swaps its data for its restore point, starts it without replication and
--- checks it answers with the restore point's GTID set `frozen`; then removes its old data. rec:
--- the restore point's record (rec.reflink: a copy of every data directory, relay logs
--- included). Safe to run again at any point (the swap script is idempotent; a node already
--- started is only waited for).
-function M.put_back(m, frozen, rec)
-  local copied_logs = (rec or {}).reflink
+-- checks it answers with the restore point's GTID set `frozen`; then removes its old data.
+-- copied_logs: the restore point is a copy of every data directory, relay and binary logs
+-- included (reflink's), not a clone of the datadir. Safe to run again at any point (the swap
+-- script is idempotent; a node already started is only waited for).
+function M.put_back(m, frozen, copied_logs)
   local s = cluster.ssh("target", m.host)
   local where = swap.progress(s, m)
   -- A node whose data was swapped already may be starting (an interrupted run started it): it is
@@ -110,10 +109,10 @@ function M.retake_from(peer, later, frozen)
       clone.from(peer, { m }, frozen)
     end
   end
-  cluster.on_each("restoring", later, function(m) M.put_back(m, frozen, nil); return true end)
+  cluster.on_each("restoring", later, function(m) M.put_back(m, frozen, false); return true end)
 end
 
--- check_restore_points under local and reflink: a damaged restore point is taken again after
+-- check_restore_points (the default; donor's differs): a damaged restore point is taken again after
 -- the swap from a restored node (retake_from); refused when none is intact. bad: "id: why"
 -- texts; damaged: their node models; intact: how many are. Returns the journal's update.
 function M.repair_from_peer(_, damaged, bad, intact)
@@ -132,11 +131,14 @@ function M.strategy(name)
   local S = { name = name }
   function S.prepare() end
   function S.resolve() return name end
+  S.settle = M.settle_all
   function S.freeze() end
   function S.thaw() end
   S.undo = M.undo
   function S.intact(m, rec) return manifest.damage(m, rec) end
-  S.put_back = M.put_back
+  S.repair = M.repair_from_peer
+  -- (a clone of the datadir: rec is the restore point's record)
+  function S.put_back(m, frozen) return M.put_back(m, frozen, false) end
   function S.after_put_back() return {} end
   function S.describe(st) return st.strategy end
   -- verify (checks), for each standby node: S.measure(conn) what it reads there (in parallel

@@ -18,8 +18,8 @@
 --   S.settle(nodes, mc)           waits until the standby holds a restore point it can take;
 --                                 returns its GTID set and the donor (or nil). nodes:
 --                                 st.target_nodes; mc: a connection to the standby master
---   S.freeze(st) / S.thaw(st)     holds the donor at the restore point / lets it go (start's
---                                 rollback, stop)
+--   S.freeze(st) / S.thaw(st)     holds the donor at the restore point / lets it go again
+--                                 (start's rollback; stop re-enables every node itself)
 --   S.prepare(m, s) / S.resolve(models)   records what the choice needs / the strategy chosen
 --   S.take(st, nodes)             takes the restore point of `nodes`; returns id -> record
 --                                 {dir, digest, files, bytes, gtids, seconds[, reflink, fs_used_kb]}
@@ -30,10 +30,15 @@
 --   S.put_back(m, frozen, rec)    stop: m's data swapped for its restore point, m started
 --   S.after_put_back(st)          nodes to take again from a restored node (retake_from)
 --   S.describe(st)                the strategy in words, for logs and status
---   check (verify): restore_point.checks
+--   S.measure(conn), S.judge(say, x, shared), S.summarize(info, shared), S.space_kb(kb, fs),
+--   S.copied_kb(kb, fs)           verify's questions (stdlib/checks/disk.lua asks them; see
+--                                 common.strategy)
+-- Every strategy's restore point is a directory that stop swaps in (restore_point.swap): one
+-- that is not (a volume snapshot) overrides take, intact, put_back and undo.
 -- Adding a strategy is one module here and one word in the schema (runtime/schema.c,
 -- site.restore_point): docs/plans.md, "Restore point strategies".
 local site = require "site"
+local settings = require "flashrun.settings"
 local clone = require "restore_point.clone"
 local common = require "restore_point.common"
 local M = {}
@@ -56,11 +61,20 @@ M.PRIVILEGES = {
 -- The strategy module of a schema word (site.restore_point; the journal's `strategy`): a module
 -- of this directory that says it is one (S.name, from common.strategy). The schema lists the
 -- words a DBA may set; a journal is checked here.
+-- What a strategy must define itself (common.strategy gives every other function a default).
+M.REQUIRED = { "take" }
+
 local function strategy(word, whence)
   local ok, S = pcall(require, "restore_point." .. tostring(word))
-  if ok and type(S) == "table" and S.name == word then return S end
+  if ok and type(S) == "table" and S.name == word then
+    for _, f in ipairs(M.REQUIRED) do
+      if type(S[f]) ~= "function" then error(("restore point strategy %s defines no %s (restore_point/%s.lua)"):format(word, f, word), 0) end
+    end
+    return S
+  end
   if ok or tostring(S):find("not found", 1, true) then
-    error(("%s names no restore point strategy: '%s' (expected local, donor, reflink or auto)"):format(whence, tostring(word)), 0)
+    error(("%s names no restore point strategy: '%s' (expected one of %s)"):format(whence, tostring(word),
+      table.concat(settings.KEYS.site.restore_point.words, ", ")), 0)
   end
   error(S, 0)
 end

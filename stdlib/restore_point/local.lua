@@ -6,9 +6,6 @@ local clone = require "restore_point.clone"
 local common = require "restore_point.common"
 local S = common.strategy("local")
 
--- Every node clones itself, so every node must hold the restore point's GTID set.
-S.settle = common.settle_all
-
 function S.take(st, nodes)
   local gtids = st.frozen
   local recs = cluster.on_each("taking restore points", nodes, function(m)
@@ -19,8 +16,8 @@ function S.take(st, nodes)
   return out
 end
 
--- A damaged restore point is taken again after the swap, by a clone from a restored node (which
--- holds exactly the restore point): refused when no node is left to clone from.
-S.repair = common.repair_from_peer
+-- (Every node clones itself, so every node must hold the restore point's GTID set: the default
+-- settle. A damaged restore point is taken again after the swap by a clone from a restored node,
+-- which holds exactly the restore point: the default repair.)
 
 return S

@@ -27,7 +27,7 @@ end
 
 -- Whether the restore point recorded for m (rec = {dir, digest, ...}) is intact: why not, or nil.
 function M.damage(m, rec)
-  if not rec or not rec.digest then return "no clone was journaled" end
+  if not rec or not rec.digest then return "no restore point was journaled" end
   local now_ = M.read(cluster.ssh("target", m.host), rec.dir)
   if not now_ then return rec.dir .. " is gone" end
   if now_.digest ~= rec.digest then

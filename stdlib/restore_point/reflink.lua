@@ -20,8 +20,6 @@ local S = common.strategy("reflink")
 
 local Q = shell.quote
 
-S.settle = common.settle_all
-
 
 -- The directories copied for a reflink restore point: every data directory of m, each under the
 -- restore point by its path relative to the instance dir. { {node =, copy =}, ... }. Pure.
@@ -118,7 +116,9 @@ function S.space_kb(datadir_kb) return datadir_kb * site.num("reflink_margin_pct
 -- (a reflink copy shares the blocks: it copies none)
 function S.copied_kb() return 0 end
 
--- (A damaged reflink restore point is handled as in local: taken again by a clone.)
-S.repair = common.repair_from_peer
+-- A copy of every data directory, binary and relay logs included, is put back as it is.
+function S.put_back(m, frozen) return common.put_back(m, frozen, true) end
+
+-- (A damaged reflink restore point is handled as in local, the default: taken again by a clone.)
 
 return S

@@ -15,11 +15,11 @@ local Q = shell.quote
 -- The directories swapped for node m: { {node =, bak =, src =}, ... }, the datadir first. src is
 -- what takes the node dir's place: a cloned restore point is the datadir (other dirs start
 -- empty: src nil); a reflink one holds a copy of every dir (restore_point.reflink.reflink_dirs).
-function M.dirs(m, reflink)
+function M.dirs(m, copied_logs)
   local out = {}
   for _, d in ipairs(m.data_dirs or { m.datadir }) do
     local src = (d == m.datadir) and m.restore_point_dir or nil
-    if reflink then src = m.restore_point_dir .. d:sub(#m.instance_dir + 1) end
+    if copied_logs then src = m.restore_point_dir .. d:sub(#m.instance_dir + 1) end
     out[#out + 1] = { node = d, bak = d .. ".flashback_bak", src = src }
   end
   return out
@@ -30,10 +30,10 @@ end
 -- data, restore point, no backup), half-swapped (backup, restore point, no node data) or swapped
 -- (backup and node data, restore point moved in). Every path it touches passes shell.guard.
 -- Pure: unit-tested.
-function M.script(m, reflink)
+function M.script(m, copied_logs)
   local g = function(p) return Q(shell.guard(p, m.data_root)) end
   local lines = { "set -e" }
-  for _, d in ipairs(M.dirs(m, reflink)) do
+  for _, d in ipairs(M.dirs(m, copied_logs)) do
     lines[#lines + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(g(d.bak), g(d.node), g(d.bak))
     if d.src then
       lines[#lines + 1] = ("if [ ! -e %s ]; then mv -- %s %s; fi"):format(g(d.node), g(d.src), g(d.node))
@@ -42,7 +42,7 @@ function M.script(m, reflink)
     end
   end
   -- A reflink restore point is a directory of copies, empty once they have moved in.
-  if reflink then lines[#lines + 1] = ("if [ -e %s ]; then rmdir -- %s; fi"):format(g(m.restore_point_dir), g(m.restore_point_dir)) end
+  if copied_logs then lines[#lines + 1] = ("if [ -e %s ]; then rmdir -- %s; fi"):format(g(m.restore_point_dir), g(m.restore_point_dir)) end
   -- The error log comes back from its backup (history kept, owned by the server's user;
   -- mysqld_safe running as root would otherwise create it root-owned).
   for _, d in ipairs(M.dirs(m)) do
@@ -79,7 +79,7 @@ function M.progress(s, m)
   return where
 end
 
-function M.run(s, m, reflink) cluster.run(s, M.script(m, reflink)) end
+function M.run(s, m, copied_logs) cluster.run(s, M.script(m, copied_logs)) end
 function M.cleanup(s, m) cluster.run(s, M.cleanup_script(m)) end
 
 return M
