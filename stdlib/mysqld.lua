@@ -32,6 +32,8 @@ M.PRIVILEGES = {
     stmt = "SHUTDOWN" },
   { on = "standby nodes", any = { "SYSTEM_VARIABLES_ADMIN", "SUPER" }, plans = "stop", severity = "warn",
     stmt = "SET GLOBAL innodb_fast_shutdown = 2 (before the shutdown of data stop throws away)" },
+  { on = "standby nodes", any = { "RELOAD" }, plans = "start", severity = "warn",
+    stmt = "FLUSH BINARY LOGS (before a reflink restore point's shutdown: a shorter restart)" },
 }
 
 -- The lines os_probe adds for the site's templates: start_command=ok|no and stop_command=ok|no,
@@ -174,7 +176,12 @@ end
 -- Shuts m's server down cleanly: SHUTDOWN when it answers SQL, SIGTERM to the proven mysqld
 -- otherwise; waits until it and its mysqld_safe have gone. discard: the data it leaves is thrown
 -- away (stop's swap), so InnoDB skips flushing and purging (innodb_fast_shutdown = 2, MySQL
--- manual 17.14); the binary log is still closed cleanly. Returns true when it was running.
+-- manual 17.14); the binary log is still closed cleanly. Data that is kept (a reflink restore
+-- point's copy) has its binary log rotated first (FLUSH BINARY LOGS: no GTID, not logged, allowed
+-- under super_read_only): the next start reads the newest binary log whole before it answers,
+-- and on a standby loaded through production that file holds up to max_binlog_size (1 GiB) —
+-- 0.6-1.5 s of the restart on the lab at 960 MiB, against 0.2-0.3 s after the rotation (issue 30).
+-- Returns true when it was running.
 function M.shutdown(s, m, discard)
   local st = settled(s, m)
   if not st.server and #st.helpers == 0 then
@@ -196,7 +203,7 @@ function M.shutdown(s, m, discard)
       -- SHUTDOWN waits for it: about ten seconds on a master. Its replicas are shut down too.
       local dumps = conn:query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
       for _, r in ipairs(dumps or {}) do conn:exec("KILL " .. math.tointeger(r.ID)) end
-      if discard then conn:exec("SET GLOBAL innodb_fast_shutdown = 2") end
+      if discard then conn:exec("SET GLOBAL innodb_fast_shutdown = 2") else conn:exec("FLUSH BINARY LOGS") end
       if not M.site_template("stop_command") then sent = conn:exec("SHUTDOWN") ~= nil end
       conn:close()
     end
