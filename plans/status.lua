@@ -116,7 +116,7 @@ local SECTIONS = {
         rows[#rows + 1] = { key = "started", label = "started", value = st.drill and st.drill.started }
         rows[#rows + 1] = { key = "host", label = "started from", value = st.drill and st.drill.host or "(not recorded)" }
         rows[#rows + 1] = { key = "strategy", label = "strategy", value = st.strategy,
-                            text = st.strategy .. (st.donor and (", donor " .. st.donor.id) or "") }
+                            text = restore_point.of(st).describe(st) }
         rows[#rows + 1] = { key = "restore_point", label = "restore point", value = st.frozen,
                             text = st.frozen ~= "" and st.frozen or "(the empty GTID set)" }
       elseif st.frozen ~= nil then -- start's first step recorded, no rollback undid it (plans/stop.lua)
@@ -190,8 +190,8 @@ local SECTIONS = {
       -- hashed on the host); with no drill, a leftover directory is noted.
       local rp, rp_raised = cluster.try_each(nodes, function(m)
         if not open_drill(st) then
-          local s = cluster.ssh("target", m.host)
           if not m.restore_point_dir then return { none = true } end
+          local s = cluster.ssh("target", m.host)
           return { leftover = manifest.read(s, m.restore_point_dir) ~= nil }
         end
         if restore_point.is_donor(st, m) then return { donor = true } end
@@ -343,10 +343,10 @@ local SECTIONS = {
           -- A reflink restore point shares every block the drill has not rewritten: the growth
           -- since it was taken is what the drill's changes hold (with whatever else the node wrote).
           local rec = recs[m.id]
-          local grown = rec and rec.reflink and rec.fs_used_kb and (tonumber(used) - rec.fs_used_kb) or nil
+          local grown = rec and rec.fs_used_kb and (tonumber(used) - rec.fs_used_kb) or nil
           rows[#rows + 1] = { key = m.id, label = m.id, value = tonumber(avail) * 1024,
                               text = ("%d%% used, %.1f GiB free (limit %d%%)%s"):format(pct, tonumber(avail) / 2 ^ 20, limit,
-                                grown and ("; %+.1f MiB written since the reflink restore point (the drill's changes, with their binary, relay and redo logs)"):format(grown / 1024) or ""),
+                                grown and ("; %+.1f MiB written since the copy-on-write restore point (the drill's changes, with their binary, relay and redo logs)"):format(grown / 1024) or ""),
                               state = pct > limit and "warn" or "ok", data = { used_pct = pct, grown_kb = grown } }
         else
           local why = df_raised and df_raised[i] and (": " .. tostring(df_raised[i])) or ""

@@ -61,8 +61,8 @@ answer with the restore point's GTID set.]],
             "--state-dir (the default is ./log of the directory flashrun ran from), run stop with that " ..
             "one; otherwise re-register the standby (docs/operator.md, Recovery)") or ""))
         end
-        log.info("drill started %s; strategy %s%s; restore point %s", tostring(st.drill and st.drill.started), st.strategy,
-                 st.donor and (" (donor " .. st.donor.id .. ")") or "", st.frozen ~= "" and st.frozen or "(the empty GTID set)")
+        log.info("drill started %s; strategy %s; restore point %s", tostring(st.drill and st.drill.started),
+                 restore_point.of(st).describe(st), st.frozen ~= "" and st.frozen or "(the empty GTID set)")
       end },
 
     -- Before anything is touched: stop needs production to re-attach the standby. When production
@@ -136,7 +136,7 @@ answer with the restore point's GTID set.]],
           if where ~= "untouched" then
             log.info("%s: restore already under way (%s)", m.id, where); intact = intact + 1
           elseif why then bad[#bad + 1] = m.id .. ": " .. why; damaged[#damaged + 1] = m
-          else intact = intact + 1; log.info("%s: restore point intact (%d files)", m.id, recs[m.id].files) end
+          else intact = intact + 1; log.info("%s: restore point intact (%s files)", m.id, tostring((recs[m.id] or {}).files)) end
         end
         if #bad == 0 then return { damaged = {} } end
         if not st.drill_open then

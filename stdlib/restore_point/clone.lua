@@ -51,7 +51,7 @@ end
 -- own connections ([target] ssl_mode required, verify_ca or verify_identity) gets REQUIRE SSL
 -- under auto: the clone carries the site's data, and the recipient's login to the donor, between
 -- the standby's nodes. TLS added 15-60 % to a clone's time on the lab, depending on load
--- (bench/restore_point.sh).
+-- (bench/restore_point.sh, now bench/scale.sh).
 M.TLS_REQUIRED = { required = true, verify_ca = true, verify_identity = true }
 -- requires_tls([clone_ssl, ssl_mode]) -> whether a clone runs REQUIRE SSL: clone_ssl (default
 -- site.clone_ssl) on, or auto under ssl_mode (default [target]'s) required or stronger. Pure

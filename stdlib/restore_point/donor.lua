@@ -160,6 +160,6 @@ function S.judge(say, x, shared)
   end
 end
 
-function S.describe(st) return "donor, donor " .. st.donor.id end
+function S.describe(st) return st.donor and ("donor, donor " .. st.donor.id) or "donor" end
 
 return S

@@ -46,8 +46,17 @@ for _, f in ipairs(files) do
 end
 assert(checked_functions > 100, "luac listed too few functions: " .. checked_functions)
 
--- ("auto" is also a value of other settings, clone_ssl's: a strategy only where the line says so)
-local WORDS = { ["local"] = true, donor = true, reflink = true, auto = "strategy" }
+-- The strategies' words, as their modules declare them (common.strategy("word")): a new one is
+-- protected as soon as it exists. ("auto" is also a value of other settings, clone_ssl's: a
+-- strategy only where the line says so.)
+local WORDS = {}
+for _, f in ipairs(files) do
+  if f:match("^stdlib/restore_point/[^/]+%.lua$") then
+    local w = io.open(root .. "/" .. f):read("a"):match('common%.strategy%("([%w_]+)"%)')
+    if w then WORDS[w] = w == "auto" and "strategy" or true end
+  end
+end
+assert(WORDS["local"] and WORDS.donor and WORDS.reflink, "the strategies' words read wrong from stdlib/restore_point/")
 for _, f in ipairs(files) do
   if not f:match("^stdlib/restore_point/") then
     for n, line in ipairs(lines_of(root .. "/" .. f)) do
