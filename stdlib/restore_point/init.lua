@@ -56,6 +56,8 @@ M.PRIVILEGES = {
     stmt = "INSTALL PLUGIN clone (when it is not active)" },
   { on = "standby nodes", any = { "DELETE" }, object = "mysql.plugin", plans = "start stop",
     stmt = "UNINSTALL PLUGIN clone (where start installed it)" },
+  { on = "standby nodes", any = { "SELECT" }, object = "performance_schema.clone_progress", plans = "start stop", severity = "warn",
+    stmt = "a clone's progress (clone_progress's rows; without it, the restore point's size on disk)" },
 }
 
 -- The strategy module of a schema word (site.restore_point; the journal's `strategy`): a module
