@@ -26,13 +26,14 @@ strategies=${UPGRADE_STRATEGIES:-local donor}
 [[ ${LAB_FS:-dir} != dir && -z ${UPGRADE_STRATEGIES:-} ]] && strategies+=" reflink"
 echo "bench/upgrade.sh: start by $sha, stop by $new ($top/build/flashrun), strategies: $strategies"
 "$top/tests/e2e/fresh-lab.sh" >/dev/null || { echo "bench/upgrade.sh: lab up failed" >&2; exit 1; }
+logs=$(mktemp -d "${TMPDIR:-/tmp}/flashrun-upgrade.XXXXXX")   # outside LAB_DIR: lab down removes that
 rc=0
 for s in $strategies; do
   t0=$SECONDS
-  if E2E_STRATEGY=$s E2E_OLD_TOP=$old "$top/tests/e2e/drill.sh" upgrade >"$LAB_DIR/upgrade-$s.log" 2>&1; then
+  if E2E_STRATEGY=$s E2E_OLD_TOP=$old "$top/tests/e2e/drill.sh" upgrade >"$logs/upgrade-$s.log" 2>&1; then
     echo "  $s: ok ($((SECONDS - t0)) s)"
   else
-    echo "  $s: FAILED ($((SECONDS - t0)) s): $(grep -m1 '^FAIL' "$LAB_DIR/upgrade-$s.log") — $LAB_DIR/upgrade-$s.log"; rc=1
+    echo "  $s: FAILED ($((SECONDS - t0)) s): $(grep -m1 '^FAIL' "$logs/upgrade-$s.log") — $LAB_DIR/upgrade-$s.log"; rc=1
   fi
 done
 "$top/tests/lab/lab" down >/dev/null 2>&1

@@ -11,6 +11,9 @@ local S = common.strategy("auto")
 -- Whether m's data filesystem takes a reflink copy, tried now (m.reflink, journaled with m).
 function S.prepare(m, s) m.reflink = cluster.read(s, reflink.reflink_probe(m)) == "yes" end
 
+-- auto takes nothing itself: start's record_nodes step resolves it (below) before any take.
+function S.take() error("restore point strategy auto takes nothing: start resolves it to reflink or local first", 2) end
+
 -- The strategy for these node models (prepared): reflink when every one can, else local.
 function S.resolve(models)
   local no = {}
