@@ -33,7 +33,7 @@ for s in $strategies; do
   if E2E_STRATEGY=$s E2E_OLD_TOP=$old "$top/tests/e2e/drill.sh" upgrade >"$logs/upgrade-$s.log" 2>&1; then
     echo "  $s: ok ($((SECONDS - t0)) s)"
   else
-    echo "  $s: FAILED ($((SECONDS - t0)) s): $(grep -m1 '^FAIL' "$logs/upgrade-$s.log") — $LAB_DIR/upgrade-$s.log"; rc=1
+    echo "  $s: FAILED ($((SECONDS - t0)) s): $(grep -m1 '^FAIL' "$logs/upgrade-$s.log") — $logs/upgrade-$s.log"; rc=1
   fi
 done
 "$top/tests/lab/lab" down >/dev/null 2>&1

@@ -77,6 +77,21 @@ return {
         eq(exists(I .. "/.flashrun-reflink-probe"), false, "the probe's copy is removed")
         sh("rm -rf " .. shell.quote(bin))
       end },
+    { name = "every strategy the schema allows loads, with its interface", run = function()
+        local restore_point = require "restore_point"
+        local words = require("flashrun.settings").KEYS.site.restore_point.words
+        assert(#words >= 4, "the schema's strategies read wrong")
+        for _, w in ipairs(words) do
+          local S = restore_point.of({ strategy = w })
+          eq(S.name, w, "strategy " .. w)
+          for _, f in ipairs({ "settle", "freeze", "thaw", "prepare", "resolve", "take", "undo", "intact", "repair", "put_back",
+                               "after_put_back", "describe", "measure", "judge", "summarize", "space_kb", "copied_kb" }) do
+            eq(type(S[f]), "function", w .. "." .. f)
+          end
+        end
+        raises("names no restore point strategy: 'cpy' (expected one of auto, local, donor, reflink)", restore_point.of, { strategy = "cpy" })
+        raises("names no restore point strategy: 'common'", restore_point.of, { strategy = "common" })
+      end },
     { name = "swap from untouched, twice", run = function()
         build()
         local s = swap.script(M)
