@@ -234,13 +234,14 @@ end
 
 -- during(opts, fn, sampler [, period]) -> fn()'s results, fn's error raised as it was. While fn
 -- runs (a clone, a copy, a removal: one blocking statement or command), sampler() is called
--- every period seconds (default 2) beside it and what it returns ({stage, done, total} or
+-- every period seconds (default 2, or half the lines' interval when that is shorter) beside it and what it returns ({stage, done, total} or
 -- {stage, left}; nil, err: no sample this time) is fed to a tracker made of opts (as tracker()).
 -- A sampler that raises is given up, never fn. A rehearsal runs fn alone.
 function M.during(opts, fn, sampler, period)
   if log.dry_run() then return fn() end
   local t = M.tracker(opts)
-  period = period or 2
+  -- every 2 s, or twice per line when lines come more often (site.progress_interval = 1)
+  period = period or math.max(0.5, math.min(2, (t.interval or run.interval) / 2))
   local done, res = false, nil
   sched.parallel({ "work", "sample" }, function(what)
     if what == "work" then

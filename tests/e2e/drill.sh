@@ -876,20 +876,30 @@ site)
   no_password_shown
   echo "e2e site: ok" ;;
 progress)
-  # Issue 30, donor strategy, each recipient's clone throttled (clone_max_data_bandwidth, MiB/s)
+  # Issue 30, donor strategy, the standby master's clone throttled (clone_max_data_bandwidth, MiB/s)
   # so that it lasts seconds, and start held by the test-only pause point right after the
   # standby master's clone: the binary log stream runs before any restore point is taken (a
   # production write made while start is held reaches the stream's directory), status shows the
   # running step and its progress, and the clone showed progress lines whose percentage grows,
   # with an ETA. Then the drill ends as in main.
   [[ $(q "${tnodes[0]}" "SELECT @@GLOBAL.performance_schema") == 1 ]] || fail "the lab runs performance_schema off"
-  seed; wait_synced; baseline
+  seed; wait_synced
+  # (the limit holds per clone thread: one thread, as the recorded 9.7 transcript at 2 MiB/s,
+  # tests/lua/plans/clone_progress_9.7.tsv; set before the baseline: stop puts it back as start
+  # recorded it, and it is set back to the defaults after the drill)
+  for n in "${tnodes[@]}"; do
+    q "$n" "SET GLOBAL clone_max_data_bandwidth = 1, clone_autotune_concurrency = OFF, clone_max_concurrency = 1" >/dev/null ||
+      fail "throttling the clones of $n"
+  done
+  baseline
   extra=(--set site.restore_point=donor --set site.progress_interval=1)
-  for n in "${tnodes[@]}"; do q "$n" "SET GLOBAL clone_max_data_bandwidth = 8" >/dev/null || fail "throttling the clones on $n"; done
-  held=$LAB_DIR/start.held; rm -f "$held"
+  held=$LAB_DIR/start.held; rm -f "$held" "$LAB_DIR/start-progress.json"
+  extra+=(--log-json "$LAB_DIR/start-progress.json")
   FLASHRUN_TEST_PAUSE="start/restore_point/$tnet.1:3308/2/sql/after" FLASHRUN_TEST_PAUSE_FILE=$held \
-    bg_plan "$LAB_DIR/start-progress.out" start --log-json "$LAB_DIR/start-progress.json"
-  for ((i = 0; i < 3000 && ! -e $held; i++)); do kill -0 $bg_pid 2>/dev/null || break; sleep 0.1; done
+    bg_plan "$LAB_DIR/start-progress.out" start
+  extra=(--set site.restore_point=donor)
+  i=0
+  while [[ ! -e $held ]] && ((i++ < 3000)); do kill -0 $bg_pid 2>/dev/null || break; sleep 0.1; done
   [[ -e $held ]] || { cat "$LAB_DIR/start-progress.out"; fail "start never reached the pause point after the master's clone"; }
   # held inside restore_point: a production write reaches the DR site's stream now
   token=held-$RANDOM$RANDOM
@@ -906,26 +916,39 @@ progress)
   cat "$LAB_DIR/start-progress.out" >>"$out"
   [[ $rc == 0 ]] || { tail -20 "$LAB_DIR/start-progress.out"; fail "start after the hold: exit $rc"; }
   [[ ! -e $state/progress.json ]] || fail "start left progress.json"
-  # the master's clone: progress events, the percentage growing, an ETA while it ran
-  lua5.4 - "$LAB_DIR/start-progress.json" "$tnet.1:3308" <<'LUA' || fail "the clone's progress events"
+  # a throttled clone's progress events: three or more, the percentage growing, an ETA while it
+  # ran (of a recipient's clone: the first one may run before the limits bite)
+  lua5.4 - "$LAB_DIR/start-progress.json" <<'LUA' || fail "the clones' progress events"
 local cjson = require "cjson"
-local pcts, eta = {}, false
+local by = {}
 for l in io.lines(arg[1]) do
   local ok, e = pcall(cjson.decode, l)
-  if ok and e.event == "progress" and e.node == arg[2] and e.task == "clone" and type(e.pct) == "number" then
-    pcts[#pcts + 1] = e.pct
-    if type(e.eta) == "number" and e.pct < 100 then eta = true end
+  if ok and e.event == "progress" and e.task == "clone" and type(e.pct) == "number" then
+    local n = by[e.node] or { pcts = {}, eta = false }
+    by[e.node] = n
+    n.pcts[#n.pcts + 1] = e.pct
+    if type(e.eta) == "number" and e.pct < 100 then n.eta = true end
   end
 end
-assert(#pcts >= 3, "fewer than 3 progress events of the clone into " .. arg[2] .. ": " .. #pcts)
-assert(pcts[#pcts] > pcts[1], ("the percentage did not grow: %s"):format(table.concat(pcts, " ")))
-assert(eta, "no progress event with an ETA before the end")
-print(("progress of the clone into %s: %s %%"):format(arg[2], table.concat(pcts, " ")))
+local seen = {}
+for node, n in pairs(by) do
+  seen[#seen + 1] = node .. ": " .. table.concat(n.pcts, " ")
+  -- (growing within its first stage: a later stage starts again from 0)
+  local top = math.max(table.unpack(n.pcts))
+  if #n.pcts >= 3 and top > n.pcts[1] and n.eta then
+    print(("progress of the clone into %s: %s %%"):format(node, table.concat(n.pcts, " ")))
+    os.exit(0)
+  end
+end
+error("no clone showed 3 or more progress events, growing, with an ETA: " .. table.concat(seen, "; "))
 LUA
-  for n in "${tnodes[@]}"; do q "$n" "SET GLOBAL clone_max_data_bandwidth = 0" >/dev/null; done
   drill_writes
   fr stop || fail "stop"
   check_restored prod-during-drill
+  for n in "${tnodes[@]}"; do
+    q "$n" "SET GLOBAL clone_max_data_bandwidth = 0, clone_autotune_concurrency = ON, clone_max_concurrency = 16" >/dev/null ||
+      fail "setting the clone limits of $n back"
+  done
   no_password_shown
   echo "e2e progress: ok" ;;
 upgrade)
