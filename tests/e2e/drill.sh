@@ -960,12 +960,12 @@ upgrade)
   [[ -x $old/build/flashrun && -f $old/plans/start.lua ]] || fail "$old has no build/flashrun and plans/start.lua"
   seed; baseline
   fr verify || fail "verify"
+  started_at=$(date +%s)
   env -u FLASHRUN_STDLIB "$old/build/flashrun" "$old/plans/start.lua" --si "$SI" --ti "$TI" --config "$conf" --state-dir "$state" \
     "${extra[@]}" 2>&1 | tee -a "$out" || fail "start by the earlier flashrun ($old)"
   drill_writes
-  frs "$LAB_DIR/status-upgrade.json"; rc=$?
-  [[ $rc == 0 && $(jval "$LAB_DIR/status-upgrade.json" report.drill_open) == true ]] ||
-    fail "status (this version) of a drill the earlier one started: exit $rc"
+  status_during   # (this version's status on the earlier one's journal)
+  measure_restore_points
   fr stop || fail "stop (this version) of a drill the earlier one started"
   check_restored prod-during-drill
   report_check
