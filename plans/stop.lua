@@ -155,13 +155,7 @@ answer with the restore point's GTID set.]],
         for _, m in ipairs(restore_point.takers(st)) do
           if damaged[m.id] then later[#later + 1] = m else now_[#now_ + 1] = m end
         end
-        -- A replica whose I/O thread reconnects to the master while it shuts down holds that
-        -- shutdown up until the dump thread's next heartbeat: replicas stop fetching first.
-        cluster.on_each("pausing replication", st.sites, function(m)
-          local c = m.role ~= "primary" and cluster.try_connect("target", m.host, m.port)
-          if c then c:exec(server.sql(c, "stop_replica") .. " IO_THREAD"); c:close() end
-          return true
-        end)
+        replica.pause_receivers(st.sites)
         local recs = st.restore_points or {}
         cluster.on_each("restoring", now_, function(m) rp.put_back(m, st.frozen, recs[m.id]); return true end)
         for _, m in ipairs(rp.after_put_back(st)) do later[#later + 1] = m end

@@ -558,11 +558,7 @@ function M.apply_lost(st)
   log.info("binary log stream ended: %s", M.describe(received))
   local m = st.master
   local mc = cluster.connect("target", m.host, m.port)
-  local sro = tostring(server.variable(mc, "super_read_only")) == "1"
-  if sro then assert(mc:exec("SET GLOBAL super_read_only = 0")) end
-  local ok, res = pcall(M.apply, st.stream, m, st.frozen)
-  if sro then assert(mc:exec("SET GLOBAL super_read_only = 1")) end
-  if not ok then error(res, 0) end
+  local res = server.lifted(mc, m.id, function() return M.apply(st.stream, m, st.frozen) end)
   for line in tostring(res):gmatch("[^\n]+") do log.info("%s", line) end
   local held = server.executed(mc)
   mc:close()

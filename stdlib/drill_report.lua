@@ -5,6 +5,7 @@
 -- after. Built from the journal (start's state and the runs it timed) and what stop read; no
 -- password is in any of it (and the writer masks registered secrets anyway).
 local files = require "flashrun.files"
+local restore_point = require "restore_point"
 local gtid = require "flashrun.gtid"
 local cjson = require "cjson"
 local M = {}
@@ -54,8 +55,7 @@ function M.build(st, runs, after)
   local recs = st.restore_points or {}
   for _, m in ipairs(st.sites or {}) do
     local rec = recs[m.id]
-    -- The donor by its id (a journal an earlier flashrun wrote also says "donor" as its role).
-    local donor = st.donor and st.donor.id == m.id
+    local donor = restore_point.is_donor(st, m)
     local role = donor and "donor" or m.role
     rp[#rp + 1] = { node = m.id, role = role, dir = rec and rec.dir or m.restore_point_dir, bytes = rec and rec.bytes,
                     files = rec and rec.files, seconds = rec and rec.seconds, reflink = rec and rec.reflink or nil,

@@ -166,6 +166,28 @@ function M.purged(conn)
   return norm_gtid(col(q1(conn, "SELECT @@GLOBAL.gtid_purged AS g"), "g"))
 end
 
+-- Runs fn() with super_read_only lifted when it is on (a write no replication applier makes:
+-- INSTALL PLUGIN into mysql.plugin, a client applying streamed binary logs), then puts it back,
+-- whatever fn did, and reads it back: a node left writable could take writes meant for nowhere.
+-- what names the node in errors. Returns fn's results; raises fn's error once it is put back.
+function M.lifted(conn, what, fn)
+  local sro = tostring(M.variable(conn, "super_read_only")) == "1"
+  if sro then
+    local n, err = conn:exec("SET GLOBAL super_read_only = 0")
+    if n == nil then error(("%s: cannot lift super_read_only: %s"):format(what, tostring(err)), 0) end
+  end
+  local res = table.pack(pcall(fn))
+  if sro then
+    conn:exec("SET GLOBAL super_read_only = 1")
+    if tostring(M.variable(conn, "super_read_only")) ~= "1" then
+      error(("%s: super_read_only could not be set back to ON: set it by hand (SET GLOBAL super_read_only = ON), "
+             .. "then re-run the plan"):format(what), 0)
+    end
+  end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
 function M.variable(conn, name)
   assert(name:match("^[%w_]+$"), "bad variable name")
   return col(q1(conn, "SELECT @@GLOBAL." .. name .. " AS v"), "v")

@@ -73,32 +73,12 @@ function M.clone_ssl(donor)
   return false
 end
 
--- Runs fn() with super_read_only lifted when it is on (INSTALL/UNINSTALL PLUGIN write
--- mysql.plugin, which a super_read_only server refuses), then puts it back and reads it back:
--- a node left writable after a drill could take writes meant for nowhere. Returns fn's results.
-local function lifted(conn, what, fn)
-  local sro = tostring(server.variable(conn, "super_read_only")) == "1"
-  if sro then
-    local n, err = conn:exec("SET GLOBAL super_read_only = 0")
-    if n == nil then error(("%s: cannot lift super_read_only: %s"):format(what, tostring(err)), 0) end
-  end
-  local r1, r2 = fn()
-  if sro then
-    conn:exec("SET GLOBAL super_read_only = 1")
-    if tostring(server.variable(conn, "super_read_only")) ~= "1" then
-      error(("%s: super_read_only could not be set back to ON: set it by hand (SET GLOBAL super_read_only = ON), "
-             .. "then re-run the plan"):format(what), 0)
-    end
-  end
-  return r1, r2
-end
-
 -- Makes sure the clone plugin is active on a server; returns true when this call installed it
 -- (stop uninstalls it again). INSTALL PLUGIN writes mysql.plugin, not the binary log.
 function M.ensure_plugin(conn, what)
   local rows = conn:query("SELECT PLUGIN_STATUS FROM INFORMATION_SCHEMA.PLUGINS WHERE PLUGIN_NAME = 'clone'")
   if rows and rows[1] and server.value(rows[1].PLUGIN_STATUS) == "ACTIVE" then return false end
-  local n, err = lifted(conn, what, function() return conn:exec("INSTALL PLUGIN clone SONAME 'mysql_clone.so'") end)
+  local n, err = server.lifted(conn, what, function() return conn:exec("INSTALL PLUGIN clone SONAME 'mysql_clone.so'") end)
   if n == nil and not tostring(err):find("already exists", 1, true) then
     error(("%s: cannot install the clone plugin: %s"):format(what, tostring(err)), 0)
   end
@@ -115,7 +95,7 @@ function M.drop_plugin(m)
              .. "UNINSTALL PLUGIN clone there by hand if the site does not want it", m.id, tostring(err))
     return
   end
-  lifted(c, m.id, function() return c:exec("UNINSTALL PLUGIN clone") end)
+  server.lifted(c, m.id, function() return c:exec("UNINSTALL PLUGIN clone") end)
   c:close()
 end
 

@@ -46,9 +46,13 @@ function M.settle_all(nodes, mc)
   return frozen
 end
 
+-- Whether node model m is the drill's donor (st.donor, journaled by start; false without one).
+-- (A journal an earlier flashrun wrote also says "donor" as the donor's role: the id decides.)
+function M.is_donor(st, m) return st.donor ~= nil and st.donor ~= false and st.donor.id == m.id end
+
 -- Removes m's restore point (start's rollback), but the donor's, which is its data.
 function M.undo(m, st)
-  if not (st.donor and st.donor.id == m.id) then clone.remove(m) end
+  if not M.is_donor(st, m) then clone.remove(m) end
 end
 
 -- Shuts node m down, swaps its data for its restore point, starts it without replication and

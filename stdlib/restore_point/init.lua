@@ -87,8 +87,7 @@ function M.asked() return strategy(site.get("restore_point"), "site.restore_poin
 -- The strategy of the drill in st (journaled by start).
 function M.of(st) return strategy(st.strategy, "the journal") end
 
--- Whether node model m is the drill's donor (st.donor, journaled by start; false without one).
-function M.is_donor(st, m) return st.donor ~= nil and st.donor ~= false and st.donor.id == m.id end
+M.is_donor = common.is_donor
 
 -- The node models that take a restore point: every one, but the donor (its data is one).
 function M.takers(st)

@@ -5,8 +5,8 @@
 -- copy takes constant time and space; what the drill rewrites is what the filesystem then holds
 -- twice. The interface is restore_point's (init.lua).
 local shell = require "shell"
-local server = require "server"
 local cluster = require "cluster"
+local replica = require "replica"
 local mysqld = require "mysqld"
 local site = require "site"
 local log = require "flashrun.log"
@@ -96,15 +96,9 @@ end
 
 function S.take(st, nodes)
   local gtids = st.frozen
-  -- A replica whose receiver reconnects to the standby master while that master shuts down holds
-  -- the shutdown up until the dump thread's next heartbeat (9-11 s on the lab, against 1 s for a
-  -- replica's: bench/scale.sh): the replicas stop fetching first, as stop's swap has them do.
-  -- back_in_service starts their threads again as start recorded them.
-  cluster.on_each("pausing replication", nodes, function(m)
-    local c = m.role ~= "primary" and cluster.try_connect("target", m.host, m.port)
-    if c then c:exec(server.sql(c, "stop_replica") .. " IO_THREAD"); c:close() end
-    return true
-  end)
+  -- (every node shuts down for its copy: the replicas stop fetching first; back_in_service
+  -- starts their threads again as start recorded them)
+  replica.pause_receivers(nodes)
   local recs = cluster.on_each("taking restore points", nodes, function(m) return take_one(m, gtids) end)
   local out = {}
   for i, m in ipairs(nodes) do out[m.id] = recs[i] end
