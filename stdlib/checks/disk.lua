@@ -170,7 +170,7 @@ function M.judge_space(r, key, mz, dk, ctx)
   judge(r, key, "disk", dk.avail_kb >= need_kb + ctx.margin_kb,
         "%s: %d MB free for a restore point needing %d MB (+%d MB margin)", key,
         dk.avail_kb // 1024, need_kb // 1024, ctx.margin_kb // 1024)
-  log.info("info  %s: its restore point copies %d MB and leaves %d MB free", key,
+  log.info("info  %s: its restore point copies about %d MiB (du of the datadir) and leaves %d MiB free", key,
            ctx.strategy.copied_kb(dk.datadir_kb, fs) // 1024, math.max(0, dk.avail_kb - need_kb) // 1024)
 end
 
